@@ -1,0 +1,55 @@
+/* hubcontacts — persistence callbacks (R1, R2): the "systems" API a host
+ * implements to keep a store in its own database. */
+#ifndef HUBCONTACTS_SYS_PERSIST_H
+#define HUBCONTACTS_SYS_PERSIST_H
+
+#include "../common.h"
+
+HUBC_BEGIN_DECLS
+
+/* What a record holds. The bytes are opaque to the backend; their format
+ * is documented in README.md ("Record format") and owned by the library.
+ * A backend keys records by (kind, id). */
+enum hubc_record_kind {
+  HUBC_REC_META = 1,     /* id 1: counters, billing state */
+  HUBC_REC_PROPERTY = 2, /* id: property index + 1 */
+  HUBC_REC_CONTACT = 3,  /* id: contact record id */
+  HUBC_REC_HISTORY = 4,  /* id: status history sequence number */
+  HUBC_REC_USER = 5,     /* id: user id */
+  HUBC_REC_PERIOD = 6,   /* id: closed billing period number */
+  HUBC_REC_SWITCH = 7    /* id: source type; all its switches */
+};
+#define HUBC_REC_KIND_MAX 7
+
+/* Handed to load(): push every stored record, in any order; a later put of
+ * the same (kind, id) replaces an earlier one and del removes it (so a
+ * journal may replay its log as written). Bytes are copied. */
+typedef struct hubc_loader hubc_loader;
+HUBC_API int hubc_loader_put(hubc_loader *loader, int kind, hubc_id id,
+                             const void *bytes, size_t len);
+HUBC_API int hubc_loader_del(hubc_loader *loader, int kind, hubc_id id);
+
+#define HUBC_PERSIST_VERSION 1
+
+/* Every callback returns 0, HUBC_EAGAIN (the host asks to retry later) or
+ * any other nonzero value (failure). On any failure the store undoes the
+ * call's whole in-memory effect, calls rollback (unless begin failed) and
+ * returns HUBC_EAGAIN or HUBC_EPERSIST. Callbacks run with the store locked
+ * for writing and must not call back into the store. */
+typedef struct hubc_persist {
+  unsigned int version; /* HUBC_PERSIST_VERSION */
+  void *userdata;
+  int (HUBC_CALLBACK *load)(void *userdata, hubc_loader *loader);
+  int (HUBC_CALLBACK *begin)(void *userdata);
+  int (HUBC_CALLBACK *put)(void *userdata, int kind, hubc_id id,
+                           const void *bytes, size_t len);
+  int (HUBC_CALLBACK *del)(void *userdata, int kind, hubc_id id);
+  int (HUBC_CALLBACK *commit)(void *userdata);
+  int (HUBC_CALLBACK *rollback)(void *userdata);
+  /* Called once by hubc_store_close (may be NULL). */
+  void (HUBC_CALLBACK *close)(void *userdata);
+} hubc_persist;
+
+HUBC_END_DECLS
+
+#endif

@@ -1,0 +1,651 @@
+/* Contacts: create, update, delete, lookups, snapshots, iteration (C1–C7). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "util/text.h"
+
+#define MAX_ID 0xffffffffLL /* ids are 32-bit in the email index */
+
+/* ---- email index (open addressing, linear probing, backward shift) ---- */
+
+int hubc__eidx_reserve(hubc_store *s, size_t extra) {
+  size_t cap = s->eidx ? s->eidx_mask + 1 : 0;
+  if ((s->eidx_n + extra) * 4 <= cap * 3) return 0;
+  size_t ncap = cap ? cap : 1024;
+  while ((s->eidx_n + extra) * 4 > ncap * 3) ncap *= 2;
+  uint64_t *t = hubc__calloc(s->base, ncap * sizeof *t);
+  if (!t) return hubc__err(HUBC_ENOMEM, "out of memory growing the email index to %zu slots", ncap);
+  for (size_t i = 0; i < cap; i++) {
+    uint64_t e = s->eidx[i];
+    if (!e) continue;
+    size_t pos = (size_t)(e >> 32) & (ncap - 1);
+    while (t[pos]) pos = (pos + 1) & (ncap - 1);
+    t[pos] = e;
+  }
+  hubc__free(s->base, s->eidx, cap * sizeof *s->eidx);
+  s->eidx = t;
+  s->eidx_mask = ncap - 1;
+  return 0;
+}
+
+int64_t hubc__eidx_find(const hubc_store *s, const char *email, size_t len) {
+  if (!s->eidx) return 0;
+  uint32_t h = hubc__hash(email, len);
+  for (size_t pos = h & s->eidx_mask;; pos = (pos + 1) & s->eidx_mask) {
+    uint64_t e = s->eidx[pos];
+    if (!e) return 0;
+    if ((uint32_t)(e >> 32) == h) {
+      int64_t id = (int64_t)(e & 0xffffffffu);
+      const char *have = hubc__rec_email(s->slots[id].rec);
+      if (have && strcmp(have, email) == 0) return id;
+    }
+  }
+}
+
+void hubc__eidx_insert(hubc_store *s, const char *email, int64_t id) {
+  uint32_t h = hubc__hash(email, strlen(email));
+  size_t pos = h & s->eidx_mask;
+  while (s->eidx[pos]) pos = (pos + 1) & s->eidx_mask;
+  s->eidx[pos] = (uint64_t)h << 32 | (uint64_t)id;
+  s->eidx_n++;
+}
+
+void hubc__eidx_remove(hubc_store *s, const char *email, int64_t id) {
+  uint64_t want = (uint64_t)hubc__hash(email, strlen(email)) << 32 | (uint64_t)id;
+  size_t mask = s->eidx_mask, i = (size_t)(want >> 32) & mask;
+  while (s->eidx[i] != want) {
+    if (!s->eidx[i]) return; /* not indexed: nothing to do */
+    i = (i + 1) & mask;
+  }
+  /* backward-shift deletion keeps every probe chain unbroken */
+  for (size_t j = (i + 1) & mask; s->eidx[j]; j = (j + 1) & mask) {
+    size_t home = (size_t)(s->eidx[j] >> 32) & mask;
+    if (((j - home) & mask) >= ((j - i) & mask)) {
+      s->eidx[i] = s->eidx[j];
+      i = j;
+    }
+  }
+  s->eidx[i] = 0;
+  s->eidx_n--;
+}
+
+int hubc__slots_reserve(hubc_store *s, int64_t id) {
+  if (id > MAX_ID) return hubc__err(HUBC_ELIMIT, "a store holds at most %lld contact ids", MAX_ID);
+  size_t old = s->slots_cap;
+  int rc = hubc__grow(s->base, (void **)&s->slots, &s->slots_cap, (size_t)id + 1, sizeof *s->slots);
+  if (!rc && s->slots_cap > old) memset(s->slots + old, 0, (s->slots_cap - old) * sizeof *s->slots);
+  return rc;
+}
+
+/* ---- building record versions ------------------------------------------ */
+
+typedef struct change {
+  uint32_t prop;
+  int32_t option;    /* enumeration option, or -1 */
+  const char *value; /* NULL: remove */
+} change;
+
+static int change_cmp(const void *a, const void *b) {
+  const change *x = a, *y = b;
+  return x->prop < y->prop ? -1 : x->prop > y->prop;
+}
+
+/* Validates one value against its property (C3, C4) and fills c. `email`
+ * receives the normalized email (HUBC_MAX_EMAIL_BYTES + 1 bytes). */
+static int check_value(const hubc__prop *p, uint32_t prop, const char *v, change *c, char *email) {
+  size_t len = strlen(v);
+  c->prop = prop;
+  c->option = -1;
+  c->value = v;
+  if (len > HUBC_MAX_VALUE_BYTES)
+    return hubc__err(HUBC_ELIMIT, "property '%s': value of %zu bytes exceeds the limit of %d bytes", p->name, len,
+                     HUBC_MAX_VALUE_BYTES);
+  if (!hubc__utf8_valid(v, len)) return hubc__err(HUBC_EINVAL, "property '%s': value is not valid UTF-8", p->name);
+  if (prop == HUBC__P_EMAIL) {
+    const char *why;
+    if (hubc__email_normalize(v, email, &why) < 0)
+      return hubc__err(HUBC_EINVAL, "property 'email': '%.254s' %s", v, why);
+    c->value = email;
+    return 0;
+  }
+  switch (p->type) {
+  case HUBC_PROP_NUMBER:
+    if (!hubc__parse_number(v)) return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is not a number", p->name, v);
+    break;
+  case HUBC_PROP_BOOL: {
+    int b = hubc__parse_bool(v);
+    if (b < 0) return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is not true or false", p->name, v);
+    c->value = b ? "true" : "false";
+    break;
+  }
+  case HUBC_PROP_DATETIME: {
+    hubc_time t;
+    if (hubc__parse_datetime(v, &t))
+      return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is not an ISO-8601 date or date-time", p->name, v);
+    break;
+  }
+  case HUBC_PROP_ENUMERATION:
+    c->option = hubc__schema_option(p, v);
+    if (c->option < 0)
+      return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is not one of its %u options", p->name, v,
+                       (unsigned)p->n_options);
+    break;
+  }
+  return 0;
+}
+
+static size_t entry_size(const change *c) { return c->option >= 0 ? 4 : 2 + strlen(c->value) + 1; }
+
+static unsigned char *put_entry(unsigned char *w, const change *c) {
+  unsigned tag = c->prop | (c->option >= 0 ? HUBC__ENUM_FLAG : 0);
+  *w++ = (unsigned char)(tag & 0xff);
+  *w++ = (unsigned char)(tag >> 8);
+  if (c->option >= 0) {
+    *w++ = (unsigned char)(c->option & 0xff);
+    *w++ = (unsigned char)(c->option >> 8);
+  } else {
+    size_t n = strlen(c->value) + 1;
+    memcpy(w, c->value, n);
+    w += n;
+  }
+  return w;
+}
+
+/* Resolves and validates names/values into sorted changes (create: empty
+ * values skipped; update: NULL or empty removes). */
+static int collect(hubc_store *s, const char *const *names, const char *const *values, size_t n, int create,
+                   change *out, size_t *out_n, char *email) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!names[i]) return hubc__err(HUBC_EINVAL, "property name %zu is NULL", i);
+    int prop = hubc__schema_find(s->schema, names[i]);
+    if (prop < 0) return hubc__err(HUBC_ENOTFOUND, "property '%.100s' does not exist", names[i]);
+    const hubc__prop *p = &s->schema->props[prop];
+    if (p->flags & HUBC_PROP_READONLY)
+      return hubc__err(HUBC_EREADONLY, "property '%s' is read-only", p->name);
+    for (size_t j = 0; j < k; j++)
+      if (out[j].prop == (uint32_t)prop) return hubc__err(HUBC_EINVAL, "property '%s' is given twice", p->name);
+    const char *v = values[i];
+    if (!v || !*v) {
+      if (create) continue;
+      out[k].prop = (uint32_t)prop;
+      out[k].option = -1;
+      out[k++].value = NULL;
+      continue;
+    }
+    int rc = check_value(p, (uint32_t)prop, v, &out[k], email);
+    if (rc) return rc;
+    k++;
+  }
+  qsort(out, k, sizeof *out, change_cmp);
+  *out_n = k;
+  return 0;
+}
+
+/* New record version = old fields merged with changes. *out NULL when
+ * nothing changes. */
+static int merge(hubc_store *s, const hubc__rec *old, const change *ch, size_t nch, hubc__rec **out) {
+  size_t size = 0, count = 0, i = 0, pos = 0;
+  int changed = 0;
+  hubc__field f;
+  const unsigned char *blob = old ? old->blob : NULL;
+  size_t len = old ? old->len : 0;
+  /* pass 1: size; pass 2: write */
+  for (int pass = 0; pass < 2; pass++) {
+    unsigned char *w = NULL;
+    if (pass == 1) {
+      if (old && !changed) {
+        *out = NULL;
+        return 0;
+      }
+      if (count > HUBC_MAX_CONTACT_PROPERTIES)
+        return hubc__err(HUBC_ELIMIT, "a contact holds at most %d properties (this one would hold %zu)",
+                         HUBC_MAX_CONTACT_PROPERTIES, count);
+      hubc__rec *r = hubc__rec_alloc(s->base, size);
+      if (!r) return hubc__err(HUBC_ENOMEM, "out of memory building a contact record of %zu bytes", size);
+      *out = r;
+      w = r->blob;
+    }
+    i = pos = 0;
+    while (i < nch || pos < len) {
+      if (pos < len && hubc__rec_field(blob, len, pos, &f)) return hubc__err(HUBC_ECORRUPT, "damaged record");
+      if (pos < len && (i >= nch || f.prop < ch[i].prop)) { /* keep */
+        if (pass) {
+          memcpy(w, blob + pos, f.size);
+          w += f.size;
+        } else {
+          size += f.size;
+          count++;
+        }
+        pos += f.size;
+        continue;
+      }
+      const change *c = &ch[i++];
+      int same_prop = pos < len && f.prop == c->prop;
+      if (same_prop) pos += f.size;
+      if (!c->value) { /* removal */
+        if (!pass && same_prop) changed = 1;
+        continue;
+      }
+      if (pass) {
+        w = put_entry(w, c);
+      } else {
+        size += entry_size(c);
+        count++;
+        if (!same_prop) changed = 1;
+        else if (c->option >= 0 ? (f.value || f.option != (uint32_t)c->option)
+                                : (!f.value || strcmp(f.value, c->value) != 0))
+          changed = 1;
+      }
+    }
+  }
+  return 0;
+}
+
+static int check_create_opts(const hubc_create_options *o, int *source, hubc_id *source_id, int *marketing,
+                             hubc_id actor) {
+  *source = HUBC_SOURCE_MANUAL;
+  *source_id = actor;
+  *marketing = 0;
+  if (!o) return 0;
+  if (o->version != HUBC_CREATE_OPTIONS_VERSION)
+    return hubc__err(HUBC_EVERSION, "create options: version %u is not supported (expected %d)", o->version,
+                     HUBC_CREATE_OPTIONS_VERSION);
+  int src = o->source ? o->source : HUBC_SOURCE_MANUAL;
+  if (src < HUBC_SOURCE_MANUAL || src > HUBC_SOURCE_WORKFLOW)
+    return hubc__err(HUBC_EINVAL, "create options: source %d is not a creation source", o->source);
+  if (src == HUBC_SOURCE_FORM || src == HUBC_SOURCE_IMPORT)
+    return hubc__err(HUBC_EINVAL, "create options: %s contacts are created by their own calls",
+                     hubc_source_name(src));
+  if (o->marketing != 0 && o->marketing != 1)
+    return hubc__err(HUBC_EINVAL, "create options: marketing must be 0 or 1, not %d", o->marketing);
+  if (o->marketing && src != HUBC_SOURCE_MANUAL)
+    return hubc__err(HUBC_EINVAL, "create options: only manual creation may ask for marketing (D1); %s uses its "
+                                  "configured default",
+                     hubc_source_name(src));
+  *source = src;
+  *source_id = src == HUBC_SOURCE_MANUAL ? actor : o->source_id;
+  *marketing = o->marketing;
+  return 0;
+}
+
+static int check_pairs(const char *const *names, const char *const *values, size_t n, const char *what) {
+  if (n && (!names || !values)) return hubc__err(HUBC_EINVAL, "%s: names or values is NULL with n = %zu", what, n);
+  if (n > HUBC_MAX_CONTACT_PROPERTIES)
+    return hubc__err(HUBC_ELIMIT, "%s: %zu properties given; a contact holds at most %d", what, n,
+                     HUBC_MAX_CONTACT_PROPERTIES);
+  return 0;
+}
+
+/* Creates the contact inside the current transaction (shared with later
+ * sources: import, forms). */
+static int create_locked(hubc_store *s, const change *ch, size_t nch, int source, hubc_id source_id, int target,
+                         int64_t *out_id) {
+  hubc__rec *r;
+  int rc = merge(s, NULL, ch, nch, &r);
+  if (rc) return rc;
+  const char *email = hubc__rec_email(r);
+  if (email) {
+    int64_t other = hubc__eidx_find(s, email, strlen(email));
+    if (other) {
+      int rc2 = hubc__err(HUBC_EEXISTS, "a contact with email '%s' already exists (record id %lld)", email,
+                          (long long)other);
+      hubc__rec_unref(s->base, r);
+      return rc2;
+    }
+  }
+  int64_t id = s->next_id;
+  if ((rc = hubc__slots_reserve(s, id)) || (rc = hubc__txn_reserve(s, 2)) || (rc = hubc__eidx_reserve(s, 1)) ||
+      (rc = hubc__status_reserve(s, 1))) {
+    hubc__rec_unref(s->base, r);
+    return rc;
+  }
+  r->created = s->txn.now;
+  r->source = (uint8_t)source;
+  r->source_id = source_id;
+  hubc__slot slot = {r, s->txn.now, 0, HUBC_NON_MARKETING, {0}};
+  s->next_id++;
+  hubc__txn_slot(s, id, &slot);
+  if (target) {
+    rc = hubc__status_apply(s, id, 1, source, source_id);
+    if (rc) return rc;
+  }
+  *out_id = id;
+  return 0;
+}
+
+HUBC_API int hubc_contact_create(hubc_id *out_id, hubc_store *s, hubc_id actor, const hubc_create_options *opts,
+                                 const char *const *names, const char *const *values, size_t n) {
+  int source, marketing, rc;
+  hubc_id source_id;
+  if ((rc = check_pairs(names, values, n, "create contact")) ||
+      (rc = check_create_opts(opts, &source, &source_id, &marketing, actor)))
+    return rc;
+  if ((rc = hubc__write_begin(s, actor, HUBC_PERM_EDIT_CONTACTS, "create contact"))) return rc;
+  change stack_ch[16];
+  change *ch = n <= 16 ? stack_ch : hubc__alloc(s->base, n * sizeof *ch);
+  char email[HUBC_MAX_EMAIL_BYTES + 1];
+  size_t nch = 0;
+  int64_t id = 0;
+  if (!ch) rc = hubc__err(HUBC_ENOMEM, "out of memory creating a contact");
+  if (!rc && marketing) rc = hubc__require(s, HUBC_PERM_MARKETING_ACCESS, "create contact as marketing");
+  if (!rc) rc = collect(s, names, values, n, 1, ch, &nch, email);
+  if (!rc) {
+    int target = source == HUBC_SOURCE_MANUAL ? marketing : hubc__source_default(s, source, source_id);
+    rc = create_locked(s, ch, nch, source, source_id, target, &id);
+  }
+  if (ch != stack_ch) hubc__free(s->base, ch, n * sizeof *ch);
+  rc = hubc__write_end(s, rc);
+  if (!rc && out_id) *out_id = id;
+  return rc;
+}
+
+static int slot_of(hubc_store *s, hubc_id id, const char *what) {
+  if (id <= 0 || id >= s->next_id || !s->slots[id].rec)
+    return hubc__err(HUBC_ENOTFOUND, "%s: no contact with record id %lld", what, (long long)id);
+  return 0;
+}
+
+HUBC_API int hubc_contact_update(hubc_store *s, hubc_id actor, hubc_id id, const char *const *names,
+                                 const char *const *values, size_t n) {
+  int rc;
+  if ((rc = check_pairs(names, values, n, "update contact"))) return rc;
+  if ((rc = hubc__write_begin(s, actor, HUBC_PERM_EDIT_CONTACTS, "update contact"))) return rc;
+  change stack_ch[16];
+  change *ch = n <= 16 ? stack_ch : hubc__alloc(s->base, n * sizeof *ch);
+  char email[HUBC_MAX_EMAIL_BYTES + 1];
+  size_t nch = 0;
+  hubc__rec *r = NULL;
+  if (!ch) rc = hubc__err(HUBC_ENOMEM, "out of memory updating a contact");
+  if (!rc) rc = slot_of(s, id, "update contact");
+  if (!rc) rc = collect(s, names, values, n, 0, ch, &nch, email);
+  if (!rc) rc = merge(s, s->slots[id].rec, ch, nch, &r);
+  if (!rc && r) {
+    const char *e = hubc__rec_email(r);
+    int64_t other = e ? hubc__eidx_find(s, e, strlen(e)) : 0;
+    if (other && other != id)
+      rc = hubc__err(HUBC_EEXISTS, "a contact with email '%s' already exists (record id %lld)", e, (long long)other);
+    if (!rc && !(rc = hubc__txn_reserve(s, 1)) && !(rc = hubc__eidx_reserve(s, 1))) {
+      const hubc__rec *old = s->slots[id].rec;
+      r->created = old->created;
+      r->source = old->source;
+      r->source_id = old->source_id;
+      hubc__slot slot = s->slots[id];
+      slot.rec = r;
+      slot.modified = s->txn.now;
+      hubc__txn_slot(s, id, &slot);
+      r = NULL;
+    }
+    if (r) hubc__rec_unref(s->base, r);
+  }
+  if (ch != stack_ch) hubc__free(s->base, ch, n * sizeof *ch);
+  return hubc__write_end(s, rc);
+}
+
+HUBC_API int hubc_contact_delete(hubc_store *s, hubc_id actor, hubc_id id) {
+  int rc = hubc__write_begin(s, actor, HUBC_PERM_EDIT_CONTACTS, "delete contact");
+  if (rc) return rc;
+  if (!(rc = slot_of(s, id, "delete contact")) && !(rc = hubc__txn_reserve(s, 1))) {
+    hubc__slot empty = {0};
+    hubc__txn_slot(s, id, &empty);
+  }
+  return hubc__write_end(s, rc);
+}
+
+/* ---- snapshots --------------------------------------------------------- */
+
+enum { R_OBJECT_ID, R_CREATED, R_MODIFIED, R_REASON_ID, R_COUNT };
+
+struct hubc_contact {
+  hubc__schema *schema;
+  hubc__rec *rec;
+  hubc_id id;
+  int64_t modified;
+  int64_t reason_id;
+  uint8_t status, reason_type;
+  atomic_int rendered[R_COUNT]; /* 0 none, 1 writing, 2 ready */
+  char text[R_COUNT][32];
+};
+
+static int snapshot(hubc_contact **out, hubc_store *s, int64_t id) {
+  hubc_contact *c = hubc__alloc(s->base, sizeof *c);
+  if (!c) return hubc__err(HUBC_ENOMEM, "out of memory taking a contact snapshot");
+  const hubc__slot *slot = &s->slots[id];
+  c->schema = s->schema;
+  hubc__schema_ref(c->schema);
+  c->rec = slot->rec;
+  atomic_fetch_add_explicit(&c->rec->refs, 1, memory_order_relaxed);
+  c->id = id;
+  c->modified = slot->modified;
+  c->status = slot->status;
+  int type = 0;
+  hubc_id rid = 0;
+  if (slot->status != HUBC_NON_MARKETING) hubc__status_reason(s, slot, &type, &rid);
+  c->reason_type = (uint8_t)type;
+  c->reason_id = rid;
+  for (int i = 0; i < R_COUNT; i++) atomic_init(&c->rendered[i], 0);
+  *out = c;
+  return 0;
+}
+
+HUBC_API int hubc_contact_get(hubc_contact **out, hubc_store *s, hubc_id id) {
+  if (!out) return hubc__err(HUBC_EINVAL, "get contact: out is NULL");
+  *out = NULL;
+  int rc = hubc__read_begin(s);
+  if (rc) return rc;
+  rc = slot_of(s, id, "get contact");
+  if (!rc) rc = snapshot(out, s, id);
+  return hubc__read_end(s, rc);
+}
+
+static int normalize_probe(const char *email, char *buf, const char *what) {
+  const char *why;
+  if (!email) return hubc__err(HUBC_EINVAL, "%s: email is NULL", what);
+  if (hubc__email_normalize(email, buf, &why) < 0)
+    return hubc__err(HUBC_EINVAL, "%s: email '%.254s' %s", what, email, why);
+  return 0;
+}
+
+HUBC_API int hubc_contact_find(hubc_id *out, hubc_store *s, const char *email) {
+  char buf[HUBC_MAX_EMAIL_BYTES + 1];
+  if (!out) return hubc__err(HUBC_EINVAL, "find contact: out is NULL");
+  *out = 0;
+  int rc = normalize_probe(email, buf, "find contact");
+  if (rc || (rc = hubc__read_begin(s))) return rc;
+  int64_t id = hubc__eidx_find(s, buf, strlen(buf));
+  if (!id) rc = hubc__err(HUBC_ENOTFOUND, "no contact with email '%s'", buf);
+  *out = id;
+  return hubc__read_end(s, rc);
+}
+
+HUBC_API int hubc_contact_get_by_email(hubc_contact **out, hubc_store *s, const char *email) {
+  char buf[HUBC_MAX_EMAIL_BYTES + 1];
+  if (!out) return hubc__err(HUBC_EINVAL, "get contact: out is NULL");
+  *out = NULL;
+  int rc = normalize_probe(email, buf, "get contact");
+  if (rc || (rc = hubc__read_begin(s))) return rc;
+  int64_t id = hubc__eidx_find(s, buf, strlen(buf));
+  rc = id ? snapshot(out, s, id) : hubc__err(HUBC_ENOTFOUND, "no contact with email '%s'", buf);
+  return hubc__read_end(s, rc);
+}
+
+HUBC_API int hubc_contact_count(uint64_t *out, hubc_store *s) {
+  if (!out) return hubc__err(HUBC_EINVAL, "count contacts: out is NULL");
+  int rc = hubc__read_begin(s);
+  if (rc) return rc;
+  *out = s->n_contacts;
+  return hubc__read_end(s, 0);
+}
+
+HUBC_API void hubc_contact_free(hubc_contact *c) {
+  if (!c) return;
+  hubc__schema *schema = c->schema;
+  hubc__rec_unref(schema->base, c->rec);
+  hubc__free(schema->base, c, sizeof *c);
+  hubc__schema_unref(schema);
+}
+
+HUBC_API hubc_id hubc_contact_id(const hubc_contact *c) { return c ? c->id : 0; }
+HUBC_API int hubc_contact_status(const hubc_contact *c) { return c ? c->status : HUBC_EINVAL; }
+HUBC_API hubc_time hubc_contact_created(const hubc_contact *c) { return c ? c->rec->created : 0; }
+HUBC_API hubc_time hubc_contact_modified(const hubc_contact *c) { return c ? c->modified : 0; }
+
+HUBC_API int hubc_contact_reason(int *type, hubc_id *id, const hubc_contact *c) {
+  if (!c) return hubc__err(HUBC_EINVAL, "contact reason: contact is NULL");
+  if (type) *type = c->reason_type;
+  if (id) *id = c->reason_id;
+  return hubc__ok();
+}
+
+HUBC_API int hubc_contact_source(int *source, hubc_id *source_id, const hubc_contact *c) {
+  if (!c) return hubc__err(HUBC_EINVAL, "contact source: contact is NULL");
+  if (source) *source = c->rec->source;
+  if (source_id) *source_id = c->rec->source_id;
+  return hubc__ok();
+}
+
+/* Renders a number or date once; concurrent readers of one snapshot see
+ * either "not yet" (and render the same bytes themselves) or the result. */
+static const char *rendered(const hubc_contact *cc, int which) {
+  hubc_contact *c = (hubc_contact *)cc; /* lazily filled cache, see above */
+  if (atomic_load_explicit(&c->rendered[which], memory_order_acquire) == 2) return c->text[which];
+  char buf[32];
+  switch (which) {
+  case R_OBJECT_ID: hubc__format_i64(buf, c->id); break;
+  case R_CREATED: hubc__format_time(buf, c->rec->created); break;
+  case R_MODIFIED: hubc__format_time(buf, c->modified); break;
+  default: hubc__format_i64(buf, c->reason_id); break;
+  }
+  int expect = 0;
+  if (atomic_compare_exchange_strong(&c->rendered[which], &expect, 1)) {
+    memcpy(c->text[which], buf, sizeof buf);
+    atomic_store_explicit(&c->rendered[which], 2, memory_order_release);
+  }
+  while (atomic_load_explicit(&c->rendered[which], memory_order_acquire) != 2) {
+  }
+  return c->text[which];
+}
+
+static const char *computed(const hubc_contact *c, uint32_t prop) {
+  int marketing = c->status != HUBC_NON_MARKETING;
+  switch (prop) {
+  case HUBC__P_OBJECT_ID: return rendered(c, R_OBJECT_ID);
+  case HUBC__P_CREATEDATE: return rendered(c, R_CREATED);
+  case HUBC__P_LASTMODIFIED: return rendered(c, R_MODIFIED);
+  case HUBC__P_MK_STATUS: return marketing ? "true" : "false";
+  case HUBC__P_MK_UNTIL_RENEWAL: return c->status == HUBC_MARKETING_UNTIL_UPDATE ? "true" : "false";
+  case HUBC__P_MK_REASON_TYPE: return marketing && c->reason_type ? hubc_source_name(c->reason_type) : NULL;
+  case HUBC__P_MK_REASON_ID: return marketing && c->reason_type ? rendered(c, R_REASON_ID) : NULL;
+  default: return NULL;
+  }
+}
+
+HUBC_API const char *hubc_contact_prop(const hubc_contact *c, const char *name) {
+  if (!c || !name) return NULL;
+  int prop = hubc__schema_find(c->schema, name);
+  if (prop < 0) return NULL;
+  if (c->schema->props[prop].flags & HUBC_PROP_COMPUTED) return computed(c, (uint32_t)prop);
+  return hubc__rec_get(c->rec, c->schema, (uint32_t)prop);
+}
+
+static size_t stored_count(const hubc_contact *c) {
+  size_t n = 0;
+  hubc__field f;
+  for (size_t pos = 0; pos < c->rec->len && !hubc__rec_field(c->rec->blob, c->rec->len, pos, &f); pos += f.size) n++;
+  return n;
+}
+
+HUBC_API size_t hubc_contact_prop_count(const hubc_contact *c) {
+  if (!c) return 0;
+  size_t n = stored_count(c);
+  for (uint32_t p = HUBC__COMPUTED_FIRST; p < HUBC__P_BUILTIN_COUNT; p++)
+    if (computed(c, p)) n++;
+  return n;
+}
+
+HUBC_API int hubc_contact_prop_at(const char **name, const char **value, const hubc_contact *c, size_t index) {
+  if (!c || !name || !value) return hubc__err(HUBC_EINVAL, "contact property: NULL argument");
+  hubc__field f;
+  size_t i = 0;
+  for (size_t pos = 0; pos < c->rec->len && !hubc__rec_field(c->rec->blob, c->rec->len, pos, &f); pos += f.size) {
+    if (i++ == index) {
+      *name = c->schema->props[f.prop].name;
+      *value = hubc__rec_get(c->rec, c->schema, f.prop);
+      return hubc__ok();
+    }
+  }
+  for (uint32_t p = HUBC__COMPUTED_FIRST; p < HUBC__P_BUILTIN_COUNT; p++) {
+    const char *v = computed(c, p);
+    if (v && i++ == index) {
+      *name = c->schema->props[p].name;
+      *value = v;
+      return hubc__ok();
+    }
+  }
+  return hubc__err(HUBC_ENOTFOUND, "contact property: index %zu is past the last (%zu)", index, i);
+}
+
+/* ---- iteration --------------------------------------------------------- */
+
+struct hubc_contact_iterator {
+  hubc_store *store;
+  int64_t next;
+  int select;
+};
+
+HUBC_API int hubc_contact_iterator_new(hubc_contact_iterator **out, hubc_store *s, int select) {
+  if (!out) return hubc__err(HUBC_EINVAL, "contact iterator: out is NULL");
+  *out = NULL;
+  if (!s) return hubc__err(HUBC_EINVAL, "contact iterator: store is NULL");
+  if (select < HUBC_SELECT_ALL || select > HUBC_SELECT_UNREACHABLE)
+    return hubc__err(HUBC_EINVAL, "contact iterator: unknown selection %d", select);
+  hubc_contact_iterator *it = hubc__alloc(s->base, sizeof *it);
+  if (!it) return hubc__err(HUBC_ENOMEM, "out of memory creating a contact iterator");
+  it->store = s;
+  it->next = 1;
+  it->select = select;
+  *out = it;
+  return hubc__ok();
+}
+
+static int selected(const hubc_store *s, const hubc__slot *slot, int select) {
+  int billable = slot->status != HUBC_NON_MARKETING;
+  switch (select) {
+  case HUBC_SELECT_ALL: return 1;
+  case HUBC_SELECT_BILLABLE: return billable;
+  case HUBC_SELECT_MARKETING: return slot->status == HUBC_MARKETING;
+  case HUBC_SELECT_UNTIL_UPDATE: return slot->status == HUBC_MARKETING_UNTIL_UPDATE;
+  case HUBC_SELECT_NON_MARKETING: return slot->status == HUBC_NON_MARKETING;
+  default: { /* M8: billable but unreachable */
+    if (!billable) return 0;
+    const char *o = hubc__rec_get(slot->rec, s->schema, HUBC__P_OPTOUT);
+    const char *b = hubc__rec_get(slot->rec, s->schema, HUBC__P_BOUNCED);
+    return (o && strcmp(o, "true") == 0) || (b && strcmp(b, "true") == 0);
+  }
+  }
+}
+
+HUBC_API int hubc_contact_iterator_next(hubc_id *out, hubc_contact_iterator *it) {
+  if (!out || !it) return hubc__err(HUBC_EINVAL, "contact iterator: NULL argument");
+  hubc_store *s = it->store;
+  int rc = hubc__read_begin(s);
+  if (rc) return rc;
+  rc = HUBC_ITEROVER;
+  for (; it->next < s->next_id; it->next++) {
+    const hubc__slot *slot = &s->slots[it->next];
+    if (slot->rec && selected(s, slot, it->select)) {
+      *out = it->next++;
+      rc = 0;
+      break;
+    }
+  }
+  pthread_rwlock_unlock(&s->lock);
+  if (rc == HUBC_ITEROVER) hubc__ok();
+  else hubc__ok();
+  return rc;
+}
+
+HUBC_API void hubc_contact_iterator_free(hubc_contact_iterator *it) {
+  if (it) hubc__free(it->store->base, it, sizeof *it);
+}

@@ -1,0 +1,200 @@
+/* The marketing status state machine (M2–M5) and its history (M7). Every
+ * source of change — manual, bulk, import, forms, workflows, renewals —
+ * calls hubc__status_apply: one place decides what "set as marketing" means. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "util/text.h"
+
+HUBC_API const char *hubc_status_name(int status) {
+  switch (status) {
+  case HUBC_NON_MARKETING: return "NON_MARKETING";
+  case HUBC_MARKETING: return "MARKETING";
+  case HUBC_MARKETING_UNTIL_UPDATE: return "MARKETING_UNTIL_UPDATE";
+  default: return NULL;
+  }
+}
+
+HUBC_API const char *hubc_source_name(int source) {
+  static const char *const names[] = {NULL, "MANUAL", "IMPORT", "FORM", "EXTERNAL_FORM", "CHATFLOW",
+                                      "INTEGRATION", "MOBILE_APP", "ONE_TO_ONE_EMAIL", "TEAM_INBOX", "DOCUMENT",
+                                      "MEETINGS", "EMAIL_EXTENSION", "WORKFLOW", "BULK", "UPDATE_DATE"};
+  return source >= 1 && source <= HUBC_SOURCE_UPDATE_DATE ? names[source] : NULL;
+}
+
+int hubc__status_reserve(hubc_store *s, size_t n) {
+  if (hubc__grow(s->base, (void **)&s->hist, &s->hist_cap, s->hist_n + n, sizeof *s->hist) ||
+      hubc__grow(s->base, (void **)&s->pending, &s->pending_cap, s->pending_n + n, sizeof *s->pending))
+    return HUBC_ENOMEM;
+  if (s->hist_n + n > 0xffffffffu) return hubc__err(HUBC_ELIMIT, "status history is full (2^32 entries)");
+  return hubc__txn_reserve(s, n);
+}
+
+void hubc__status_reason(const hubc_store *s, const hubc__slot *slot, int *type, hubc_id *id) {
+  *type = 0;
+  *id = 0;
+  for (uint32_t h = slot->hist; h; h = s->hist[h - 1].prev) {
+    const hubc__hist *e = &s->hist[h - 1];
+    if (e->new_status == HUBC_MARKETING) {
+      *type = e->reason_type;
+      *id = e->reason_id;
+      return;
+    }
+  }
+}
+
+/* target: 1 = set marketing (M3), 0 = set non-marketing (M4), -1 = the
+ * update date has come (M5). Needs hubc__status_reserve(s, 1). */
+int hubc__status_apply(hubc_store *s, int64_t id, int target, int reason_type, hubc_id reason_id) {
+  hubc__slot slot = s->slots[id];
+  int from = slot.status, to;
+  if (target == 1) to = HUBC_MARKETING;                                   /* M3 */
+  else if (target == 0) to = from == HUBC_MARKETING ? HUBC_MARKETING_UNTIL_UPDATE : from; /* M4 */
+  else to = from == HUBC_MARKETING_UNTIL_UPDATE ? HUBC_NON_MARKETING : from; /* M5 */
+  if (to == from) return 0; /* no-op keeps the original reason */
+  hubc__hist *e = &s->hist[s->hist_n];
+  e->time = s->txn.now;
+  e->contact = id;
+  e->reason_id = reason_id;
+  e->actor = s->txn.actor;
+  e->prev = slot.hist;
+  e->old_status = (uint8_t)from;
+  e->new_status = (uint8_t)to;
+  e->reason_type = (uint8_t)reason_type;
+  e->pad = 0;
+  s->hist_n++;
+  slot.hist = (uint32_t)s->hist_n;
+  slot.status = (uint8_t)to;
+  slot.modified = s->txn.now;
+  hubc__txn_slot(s, id, &slot);
+  hubc__txn_dirty(s, HUBC_REC_HISTORY, (int64_t)s->hist_n);
+  if (to == HUBC_MARKETING_UNTIL_UPDATE) s->pending[s->pending_n++] = id;
+  hubc_event ev = {0};
+  ev.type = HUBC_EVENT_STATUS;
+  ev.time = s->txn.now;
+  ev.contact = id;
+  ev.old_status = from;
+  ev.new_status = to;
+  ev.reason_type = reason_type;
+  ev.reason_id = reason_id;
+  ev.actor = s->txn.actor;
+  ev.billable = HUBC__BILLABLE(s);
+  ev.tier = s->bill.tier;
+  hubc__txn_event(s, &ev);
+  return 0;
+}
+
+static int set_status(hubc_store *s, hubc_id actor, hubc_id id, int target, int reason_type, hubc_id reason_id) {
+  const char *what = target ? "set marketing" : "set non-marketing";
+  if (!hubc_source_name(reason_type) || reason_type == HUBC_SOURCE_UPDATE_DATE)
+    return hubc__err(HUBC_EINVAL, "%s: reason type %d is not a source of change", what, reason_type);
+  int rc = hubc__write_begin(s, actor, HUBC_PERM_MARKETING_ACCESS, what);
+  if (rc) return rc;
+  if (id <= 0 || id >= s->next_id || !s->slots[id].rec)
+    rc = hubc__err(HUBC_ENOTFOUND, "%s: no contact with record id %lld", what, (long long)id);
+  if (!rc) rc = hubc__status_reserve(s, 1);
+  if (!rc) rc = hubc__status_apply(s, id, target, reason_type, reason_id);
+  return hubc__write_end(s, rc);
+}
+
+HUBC_API int hubc_contact_set_marketing(hubc_store *s, hubc_id actor, hubc_id id, int reason_type,
+                                        hubc_id reason_id) {
+  return set_status(s, actor, id, 1, reason_type, reason_id);
+}
+
+HUBC_API int hubc_contact_set_non_marketing(hubc_store *s, hubc_id actor, hubc_id id, int reason_type,
+                                            hubc_id reason_id) {
+  return set_status(s, actor, id, 0, reason_type, reason_id);
+}
+
+/* ---- history ----------------------------------------------------------- */
+
+struct hubc_history_iterator {
+  hubc_store *store;
+  hubc_id contact;
+  uint32_t *seq; /* a contact's entries, oldest first; NULL: all entries */
+  size_t n, pos;
+};
+
+HUBC_API int hubc_history_iterator_new(hubc_history_iterator **out, hubc_store *s, hubc_id contact) {
+  if (!out) return hubc__err(HUBC_EINVAL, "history iterator: out is NULL");
+  *out = NULL;
+  if (contact < 0) return hubc__err(HUBC_EINVAL, "history iterator: contact id %lld is negative", (long long)contact);
+  int rc = hubc__read_begin(s);
+  if (rc) return rc;
+  hubc_history_iterator *it = hubc__calloc(s->base, sizeof *it);
+  if (!it) return hubc__read_end(s, hubc__err(HUBC_ENOMEM, "out of memory creating a history iterator"));
+  it->store = s;
+  it->contact = contact;
+  if (contact) {
+    /* entries of deleted contacts remain: walk the whole log for them */
+    for (size_t i = 0; i < s->hist_n; i++) it->n += s->hist[i].contact == contact;
+    if (it->n && !(it->seq = hubc__alloc(s->base, it->n * sizeof *it->seq))) {
+      hubc__free(s->base, it, sizeof *it);
+      return hubc__read_end(s, hubc__err(HUBC_ENOMEM, "out of memory creating a history iterator"));
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < s->hist_n && k < it->n; i++)
+      if (s->hist[i].contact == contact) it->seq[k++] = (uint32_t)i;
+  } else {
+    it->n = s->hist_n;
+  }
+  *out = it;
+  return hubc__read_end(s, 0);
+}
+
+static void fill_entry(hubc_history_entry *out, const hubc__hist *e, size_t index) {
+  out->seq = (hubc_id)index + 1;
+  out->contact = e->contact;
+  out->time = e->time;
+  out->old_status = e->old_status;
+  out->new_status = e->new_status;
+  out->reason_type = e->reason_type;
+  out->reason_id = e->reason_id;
+  out->actor = e->actor;
+}
+
+HUBC_API int hubc_history_iterator_next(hubc_history_entry *out, hubc_history_iterator *it) {
+  if (!out || !it) return hubc__err(HUBC_EINVAL, "history iterator: NULL argument");
+  if (out->version != HUBC_HISTORY_ENTRY_VERSION)
+    return hubc__err(HUBC_EVERSION, "history entry: version %u is not supported (expected %d)", out->version,
+                     HUBC_HISTORY_ENTRY_VERSION);
+  if (it->pos >= it->n) return hubc__ok(), HUBC_ITEROVER;
+  hubc_store *s = it->store;
+  int rc = hubc__read_begin(s);
+  if (rc) return rc;
+  size_t index = it->seq ? it->seq[it->pos] : it->pos;
+  fill_entry(out, &s->hist[index], index);
+  it->pos++;
+  return hubc__read_end(s, 0);
+}
+
+HUBC_API void hubc_history_iterator_free(hubc_history_iterator *it) {
+  if (!it) return;
+  hubc__free(it->store->base, it->seq, it->n * sizeof *it->seq);
+  hubc__free(it->store->base, it, sizeof *it);
+}
+
+HUBC_API int hubc_history_export(hubc_store *s, hubc_id contact, hubc_write_fn write, void *payload) {
+  if (!write) return hubc__err(HUBC_EINVAL, "history export: write is NULL");
+  hubc_history_iterator *it;
+  int rc = hubc_history_iterator_new(&it, s, contact);
+  if (rc) return rc;
+  static const char header[] = "seq,contact,time,old_status,new_status,reason_type,reason_id,actor\r\n";
+  if (write(payload, header, sizeof header - 1)) rc = hubc__err(HUBC_EIO, "history export: write callback failed");
+  hubc_history_entry e;
+  memset(&e, 0, sizeof e);
+  e.version = HUBC_HISTORY_ENTRY_VERSION;
+  while (!rc && (rc = hubc_history_iterator_next(&e, it)) == 0) {
+    char line[256], when[32];
+    hubc__format_time(when, e.time);
+    const char *rt = hubc_source_name(e.reason_type);
+    int n = snprintf(line, sizeof line, "%lld,%lld,%s,%s,%s,%s,%lld,%lld\r\n", (long long)e.seq,
+                     (long long)e.contact, when, hubc_status_name(e.old_status), hubc_status_name(e.new_status),
+                     rt ? rt : "", (long long)e.reason_id, (long long)e.actor);
+    if (write(payload, line, (size_t)n)) rc = hubc__err(HUBC_EIO, "history export: write callback failed");
+  }
+  hubc_history_iterator_free(it);
+  return rc == HUBC_ITEROVER ? hubc__ok() : rc;
+}

@@ -1,0 +1,159 @@
+/* Encoding records for the persistence callbacks (R1). */
+#include "persist/codec.h"
+
+#include <string.h>
+
+#include "store/store.h"
+
+typedef struct wr {
+  hubc_store *s;
+  size_t n;
+  int failed;
+} wr;
+
+static int room(wr *w, size_t more) {
+  if (w->failed) return -1;
+  if (hubc__grow(w->s->base, (void **)&w->s->scratch, &w->s->scratch_cap, w->n + more, 1)) {
+    w->failed = 1;
+    return -1;
+  }
+  return 0;
+}
+
+static size_t varint_to(unsigned char *p, uint64_t v) {
+  size_t n = 0;
+  while (v >= 0x80) {
+    p[n++] = (unsigned char)(v | 0x80);
+    v >>= 7;
+  }
+  p[n++] = (unsigned char)v;
+  return n;
+}
+
+static uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+
+static void bytes(wr *w, unsigned tag, const void *b, size_t len) {
+  if (room(w, 20 + len)) return;
+  w->n += varint_to(w->s->scratch + w->n, tag);
+  w->n += varint_to(w->s->scratch + w->n, len);
+  if (len) memcpy(w->s->scratch + w->n, b, len);
+  w->n += len;
+}
+
+static void num(wr *w, unsigned tag, int64_t v) {
+  unsigned char tmp[10];
+  bytes(w, tag, tmp, varint_to(tmp, zigzag(v)));
+}
+
+static void str(wr *w, unsigned tag, const char *s) { bytes(w, tag, s, strlen(s)); }
+
+int hubc__encode(hubc_store *s, int kind, int64_t id, const unsigned char **out, size_t *len) {
+  wr w = {s, 0, 0};
+  if (room(&w, 1)) return hubc__err(HUBC_ENOMEM, "out of memory encoding a record");
+  s->scratch[w.n++] = HUBC__FORMAT_VERSION;
+  switch (kind) {
+  case HUBC_REC_META:
+    num(&w, HUBC__T_META_NEXT_ID, s->next_id);
+    num(&w, HUBC__T_META_NEXT_USER, s->next_user);
+    num(&w, HUBC__T_META_TIER, (int64_t)s->bill.tier);
+    num(&w, HUBC__T_META_PERIOD_START, s->bill.period_start);
+    num(&w, HUBC__T_META_PEAK, (int64_t)s->bill.peak);
+    num(&w, HUBC__T_META_ALERTS, s->bill.alerts);
+    num(&w, HUBC__T_META_DOWNGRADE, (int64_t)s->bill.downgrade);
+    num(&w, HUBC__T_META_RENEWAL_BASE, s->bill.renewal_base);
+    break;
+  case HUBC_REC_PROPERTY: {
+    const hubc__prop *p = &s->schema->props[id - 1];
+    str(&w, HUBC__T_PROP_NAME, p->name);
+    str(&w, HUBC__T_PROP_LABEL, p->label);
+    num(&w, HUBC__T_PROP_TYPE, p->type);
+    num(&w, HUBC__T_PROP_FLAGS, p->flags);
+    for (unsigned i = 0; i < p->n_options; i++) str(&w, HUBC__T_PROP_OPTION, p->options[i]);
+    break;
+  }
+  case HUBC_REC_CONTACT: {
+    const hubc__slot *sl = &s->slots[id];
+    if (!sl->rec) return 1; /* deleted */
+    num(&w, HUBC__T_C_CREATED, sl->rec->created);
+    num(&w, HUBC__T_C_MODIFIED, sl->modified);
+    num(&w, HUBC__T_C_STATUS, sl->status);
+    num(&w, HUBC__T_C_SOURCE, sl->rec->source);
+    num(&w, HUBC__T_C_SOURCE_ID, sl->rec->source_id);
+    bytes(&w, HUBC__T_C_PROPS, sl->rec->blob, sl->rec->len);
+    break;
+  }
+  case HUBC_REC_HISTORY: {
+    const hubc__hist *h = &s->hist[id - 1];
+    num(&w, HUBC__T_H_TIME, h->time);
+    num(&w, HUBC__T_H_CONTACT, h->contact);
+    num(&w, HUBC__T_H_OLD, h->old_status);
+    num(&w, HUBC__T_H_NEW, h->new_status);
+    num(&w, HUBC__T_H_REASON_TYPE, h->reason_type);
+    num(&w, HUBC__T_H_REASON_ID, h->reason_id);
+    num(&w, HUBC__T_H_ACTOR, h->actor);
+    break;
+  }
+  case HUBC_REC_USER: {
+    const hubc__user *u = &s->users[id];
+    if (!u->email) return 1;
+    str(&w, HUBC__T_U_EMAIL, u->email);
+    num(&w, HUBC__T_U_PERMS, u->perms);
+    num(&w, HUBC__T_U_SUPER, u->super_admin);
+    num(&w, HUBC__T_U_DISABLED, u->disabled);
+    break;
+  }
+  case HUBC_REC_PERIOD: {
+    const hubc_period *p = &s->periods[id - 1];
+    num(&w, HUBC__T_P_START, p->start);
+    num(&w, HUBC__T_P_END, p->end);
+    num(&w, HUBC__T_P_PEAK, (int64_t)p->peak);
+    num(&w, HUBC__T_P_CLOSE, (int64_t)p->billable_at_close);
+    num(&w, HUBC__T_P_TIER, (int64_t)p->tier_at_close);
+    break;
+  }
+  case HUBC_REC_SWITCH:
+    for (size_t i = 0; i < s->switches_n; i++) {
+      if (s->switches[i].source != id) continue;
+      unsigned char tmp[12];
+      size_t k = varint_to(tmp, zigzag(s->switches[i].id));
+      tmp[k++] = s->switches[i].on;
+      bytes(&w, HUBC__T_S_ENTRY, tmp, k);
+    }
+    break;
+  }
+  if (w.failed) return hubc__err(HUBC_ENOMEM, "out of memory encoding a record");
+  *out = s->scratch;
+  *len = w.n;
+  return 0;
+}
+
+int hubc__rd_varint(hubc__rd *r, uint64_t *v) {
+  uint64_t x = 0;
+  for (unsigned shift = 0; shift < 64; shift += 7) {
+    if (r->p >= r->end) return -1;
+    unsigned char c = *r->p++;
+    x |= (uint64_t)(c & 0x7f) << shift;
+    if (!(c & 0x80)) {
+      *v = x;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+int hubc__rd_field(hubc__rd *r, uint64_t *tag, hubc__rd *body) {
+  if (r->p >= r->end) return 0;
+  uint64_t len;
+  if (hubc__rd_varint(r, tag) || hubc__rd_varint(r, &len) || len > (uint64_t)(r->end - r->p)) return -1;
+  body->p = r->p;
+  body->end = r->p + len;
+  r->p += len;
+  return 1;
+}
+
+int hubc__rd_int(hubc__rd body, int64_t *v) {
+  uint64_t u;
+  if (hubc__rd_varint(&body, &u) || body.p != body.end) return -1;
+  *v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+  return 0;
+}

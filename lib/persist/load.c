@@ -1,0 +1,431 @@
+/* Rebuilding a store from the records a backend pushes at open (R1). The
+ * backend may push records in any order and repeat keys (last wins), so
+ * cross-record checks run once at the end. Every byte is distrusted. */
+#include <string.h>
+
+#include "persist/codec.h"
+#include "store/store.h"
+#include "util/text.h"
+
+struct hubc_loader {
+  hubc_store *s;
+  hubc__prop *props; /* custom properties by index - HUBC__P_BUILTIN_COUNT */
+  size_t props_cap;
+  uint8_t *have_hist, *have_period;
+  size_t have_hist_cap, have_period_cap;
+  size_t hist_max, periods_max;
+  int64_t meta_next_id, meta_next_user;
+};
+
+static int corrupt(int kind, hubc_id id, const char *what) {
+  static const char *names[] = {"?", "meta", "property", "contact", "history", "user", "period", "switch"};
+  return hubc__err(HUBC_ECORRUPT, "stored %s record %lld is corrupt: %s",
+                   kind >= 1 && kind <= HUBC_REC_KIND_MAX ? names[kind] : "?", (long long)id, what);
+}
+
+static int open_record(hubc__rd *r, const void *bytes, size_t len, int kind, hubc_id id) {
+  if (!bytes || len < 1) return corrupt(kind, id, "empty");
+  r->p = bytes;
+  r->end = r->p + len;
+  if (*r->p != HUBC__FORMAT_VERSION)
+    return hubc__err(HUBC_EVERSION, "stored record (kind %d, id %lld) has format version %u; this library reads %d",
+                     kind, (long long)id, *r->p, HUBC__FORMAT_VERSION);
+  r->p++;
+  return 0;
+}
+
+/* Generic field loop: calls back for every known tag as an integer or
+ * bytes; unknown tags are skipped (forward compatibility). */
+#define FOR_FIELDS(r, tag, body, kind, id)                                     \
+  for (int fr_; (fr_ = hubc__rd_field(&(r), &(tag), &(body))) != 0;)          \
+    if (fr_ < 0) return corrupt(kind, id, "malformed field");                  \
+    else
+
+static int as_int(hubc__rd body, int64_t *v, int kind, hubc_id id) {
+  if (hubc__rd_int(body, v)) return corrupt(kind, id, "malformed integer");
+  return 0;
+}
+
+static int grow_flags(hubc_store *s, uint8_t **arr, size_t *cap, size_t need) {
+  size_t old = *cap;
+  if (hubc__grow(s->base, (void **)arr, cap, need, 1)) return HUBC_ENOMEM;
+  if (*cap > old) memset(*arr + old, 0, *cap - old);
+  return 0;
+}
+
+static int load_meta(hubc_loader *l, hubc__rd r) {
+  hubc_store *s = l->s;
+  uint64_t tag;
+  hubc__rd body;
+  int64_t v;
+  FOR_FIELDS(r, tag, body, HUBC_REC_META, 1) {
+    if (tag > HUBC__T_META_RENEWAL_BASE) continue;
+    if (as_int(body, &v, HUBC_REC_META, 1)) return HUBC_ECORRUPT;
+    switch (tag) {
+    case HUBC__T_META_NEXT_ID: l->meta_next_id = v; break;
+    case HUBC__T_META_NEXT_USER: l->meta_next_user = v; break;
+    case HUBC__T_META_TIER: s->bill.tier = (uint64_t)v; break;
+    case HUBC__T_META_PERIOD_START: s->bill.period_start = v; break;
+    case HUBC__T_META_PEAK: s->bill.peak = (uint64_t)v; break;
+    case HUBC__T_META_ALERTS: s->bill.alerts = (uint32_t)v; break;
+    case HUBC__T_META_DOWNGRADE: s->bill.downgrade = (uint64_t)v; break;
+    case HUBC__T_META_RENEWAL_BASE: s->bill.renewal_base = v; break;
+    }
+  }
+  if (s->bill.tier == 0) return corrupt(HUBC_REC_META, 1, "tier is 0");
+  if (l->meta_next_id < 1 || l->meta_next_id > 0xffffffffLL || l->meta_next_user < 1 ||
+      l->meta_next_user > 0xffffffffLL)
+    return corrupt(HUBC_REC_META, 1, "counter out of range");
+  return 0;
+}
+
+static int pooled(hubc_store *s, hubc__rd body, const char **out, int kind, hubc_id id) {
+  size_t len = (size_t)(body.end - body.p);
+  if (!hubc__utf8_valid((const char *)body.p, len)) return corrupt(kind, id, "string is not valid UTF-8");
+  *out = hubc__pool_strdup(s->base, (const char *)body.p, len);
+  return *out ? 0 : hubc__err(HUBC_ENOMEM, "out of memory loading the store");
+}
+
+static int load_property(hubc_loader *l, hubc_id id, hubc__rd r) {
+  hubc_store *s = l->s;
+  if (id <= HUBC__P_BUILTIN_COUNT || id > HUBC__MAX_PROPERTIES) return corrupt(HUBC_REC_PROPERTY, id, "bad index");
+  size_t k = (size_t)id - 1 - HUBC__P_BUILTIN_COUNT, old = l->props_cap;
+  if (hubc__grow(s->base, (void **)&l->props, &l->props_cap, k + 1, sizeof *l->props)) return HUBC_ENOMEM;
+  if (l->props_cap > old) memset(l->props + old, 0, (l->props_cap - old) * sizeof *l->props);
+  hubc__prop p = {0};
+  uint64_t tag;
+  hubc__rd body;
+  int64_t v;
+  const char *opts[1000];
+  size_t n_opts = 0;
+  FOR_FIELDS(r, tag, body, HUBC_REC_PROPERTY, id) {
+    int rc = 0;
+    switch (tag) {
+    case HUBC__T_PROP_NAME: rc = pooled(s, body, &p.name, HUBC_REC_PROPERTY, id); break;
+    case HUBC__T_PROP_LABEL: rc = pooled(s, body, &p.label, HUBC_REC_PROPERTY, id); break;
+    case HUBC__T_PROP_TYPE:
+      if (!(rc = as_int(body, &v, HUBC_REC_PROPERTY, id))) p.type = (uint8_t)v;
+      if (!rc && (v < HUBC_PROP_STRING || v > HUBC_PROP_ENUMERATION)) rc = corrupt(HUBC_REC_PROPERTY, id, "bad type");
+      break;
+    case HUBC__T_PROP_FLAGS: break; /* custom properties carry no flags */
+    case HUBC__T_PROP_OPTION:
+      if (n_opts == 1000) return corrupt(HUBC_REC_PROPERTY, id, "too many options");
+      rc = pooled(s, body, &opts[n_opts], HUBC_REC_PROPERTY, id);
+      n_opts++;
+      break;
+    }
+    if (rc) return rc;
+  }
+  if (!p.name || !*p.name || !p.label) return corrupt(HUBC_REC_PROPERTY, id, "missing name or label");
+  if ((p.type == HUBC_PROP_ENUMERATION) != (n_opts > 0)) return corrupt(HUBC_REC_PROPERTY, id, "options mismatch");
+  if (n_opts) {
+    p.options = hubc__pool_ptrs(s->base, n_opts);
+    if (!p.options) return hubc__err(HUBC_ENOMEM, "out of memory loading the store");
+    memcpy(p.options, opts, n_opts * sizeof *opts);
+    p.n_options = (uint16_t)n_opts;
+  }
+  l->props[k] = p;
+  return 0;
+}
+
+static int load_contact(hubc_loader *l, hubc_id id, hubc__rd r) {
+  hubc_store *s = l->s;
+  if (id <= 0 || id > 0xffffffffLL) return corrupt(HUBC_REC_CONTACT, id, "bad record id");
+  int64_t created = 0, modified = 0, status = HUBC_NON_MARKETING, source = HUBC_SOURCE_MANUAL, source_id = 0;
+  hubc__rd props = {NULL, NULL}, body;
+  uint64_t tag;
+  FOR_FIELDS(r, tag, body, HUBC_REC_CONTACT, id) {
+    int rc = 0;
+    switch (tag) {
+    case HUBC__T_C_CREATED: rc = as_int(body, &created, HUBC_REC_CONTACT, id); break;
+    case HUBC__T_C_MODIFIED: rc = as_int(body, &modified, HUBC_REC_CONTACT, id); break;
+    case HUBC__T_C_STATUS: rc = as_int(body, &status, HUBC_REC_CONTACT, id); break;
+    case HUBC__T_C_SOURCE: rc = as_int(body, &source, HUBC_REC_CONTACT, id); break;
+    case HUBC__T_C_SOURCE_ID: rc = as_int(body, &source_id, HUBC_REC_CONTACT, id); break;
+    case HUBC__T_C_PROPS: props = body; break;
+    }
+    if (rc) return rc;
+  }
+  /* D3: a record without a status (written before marketing contacts were
+   * enabled) is NON_MARKETING. */
+  if (status < HUBC_NON_MARKETING || status > HUBC_MARKETING_UNTIL_UPDATE)
+    return corrupt(HUBC_REC_CONTACT, id, "bad status");
+  if (!hubc_source_name((int)source) || source > HUBC_SOURCE_WORKFLOW)
+    return corrupt(HUBC_REC_CONTACT, id, "bad source");
+  size_t len = props.p ? (size_t)(props.end - props.p) : 0;
+  if (len > 0xffffffffu) return corrupt(HUBC_REC_CONTACT, id, "record too large");
+  int rc;
+  if ((rc = hubc__slots_reserve(s, id)) || (rc = hubc__eidx_reserve(s, 1))) return rc;
+  hubc__rec *rec = hubc__rec_alloc(s->base, len);
+  if (!rec) return hubc__err(HUBC_ENOMEM, "out of memory loading contact %lld", (long long)id);
+  if (len) memcpy(rec->blob, props.p, len);
+  rec->created = created;
+  rec->source = (uint8_t)source;
+  rec->source_id = source_id;
+  /* structure now (emails feed the index); schema checks at the end */
+  hubc__field f;
+  long prev = -1;
+  for (size_t pos = 0; pos < len; pos += f.size) {
+    if (hubc__rec_field(rec->blob, len, pos, &f) || (long)f.prop <= prev ||
+        (f.value && !hubc__utf8_valid(f.value, f.size - 3))) {
+      hubc__rec_unref(s->base, rec);
+      return corrupt(HUBC_REC_CONTACT, id, "malformed properties");
+    }
+    prev = f.prop;
+  }
+  const char *email = hubc__rec_email(rec);
+  int64_t other = email ? hubc__eidx_find(s, email, strlen(email)) : 0;
+  if (other && other != id) {
+    hubc__rec_unref(s->base, rec);
+    return corrupt(HUBC_REC_CONTACT, id, "email already used by another contact");
+  }
+  hubc__slot old = s->slots[id];
+  hubc__slot slot = {rec, modified, 0, (uint8_t)status, {0}};
+  hubc__slot_move(s, id, &old, &slot);
+  hubc__rec_unref(s->base, old.rec);
+  if (id >= s->next_id) s->next_id = id + 1;
+  return 0;
+}
+
+static int load_history(hubc_loader *l, hubc_id id, hubc__rd r) {
+  hubc_store *s = l->s;
+  if (id <= 0 || id > 0xffffffffLL) return corrupt(HUBC_REC_HISTORY, id, "bad sequence number");
+  if (hubc__grow(s->base, (void **)&s->hist, &s->hist_cap, (size_t)id, sizeof *s->hist) ||
+      grow_flags(s, &l->have_hist, &l->have_hist_cap, (size_t)id))
+    return HUBC_ENOMEM;
+  hubc__hist h = {0};
+  int64_t v[8] = {0};
+  uint64_t tag;
+  hubc__rd body;
+  FOR_FIELDS(r, tag, body, HUBC_REC_HISTORY, id) {
+    if (tag >= 1 && tag <= HUBC__T_H_ACTOR && as_int(body, &v[tag], HUBC_REC_HISTORY, id)) return HUBC_ECORRUPT;
+  }
+  if (v[HUBC__T_H_OLD] < 0 || v[HUBC__T_H_OLD] > 2 || v[HUBC__T_H_NEW] < 0 || v[HUBC__T_H_NEW] > 2 ||
+      v[HUBC__T_H_CONTACT] <= 0 || v[HUBC__T_H_REASON_TYPE] < 0 || v[HUBC__T_H_REASON_TYPE] > HUBC_SOURCE_UPDATE_DATE)
+    return corrupt(HUBC_REC_HISTORY, id, "field out of range");
+  h.time = v[HUBC__T_H_TIME];
+  h.contact = v[HUBC__T_H_CONTACT];
+  h.old_status = (uint8_t)v[HUBC__T_H_OLD];
+  h.new_status = (uint8_t)v[HUBC__T_H_NEW];
+  h.reason_type = (uint8_t)v[HUBC__T_H_REASON_TYPE];
+  h.reason_id = v[HUBC__T_H_REASON_ID];
+  h.actor = v[HUBC__T_H_ACTOR];
+  s->hist[id - 1] = h;
+  l->have_hist[id - 1] = 1;
+  if ((size_t)id > l->hist_max) l->hist_max = (size_t)id;
+  return 0;
+}
+
+static int load_user(hubc_loader *l, hubc_id id, hubc__rd r) {
+  hubc_store *s = l->s;
+  if (id <= 0 || id > 0xffffffLL) return corrupt(HUBC_REC_USER, id, "bad user id");
+  size_t old = s->users_cap;
+  if (hubc__grow(s->base, (void **)&s->users, &s->users_cap, (size_t)id + 1, sizeof *s->users)) return HUBC_ENOMEM;
+  if (s->users_cap > old) memset(s->users + old, 0, (s->users_cap - old) * sizeof *s->users);
+  hubc__user u = {0};
+  int64_t v;
+  uint64_t tag;
+  hubc__rd body;
+  FOR_FIELDS(r, tag, body, HUBC_REC_USER, id) {
+    if (tag == HUBC__T_U_EMAIL) {
+      char email[HUBC_MAX_EMAIL_BYTES + 1], raw[HUBC_MAX_EMAIL_BYTES + 1];
+      const char *why;
+      size_t len = (size_t)(body.end - body.p);
+      if (len > HUBC_MAX_EMAIL_BYTES || memchr(body.p, 0, len)) return corrupt(HUBC_REC_USER, id, "bad email");
+      memcpy(raw, body.p, len);
+      raw[len] = '\0';
+      if (hubc__email_normalize(raw, email, &why) < 0) return corrupt(HUBC_REC_USER, id, "bad email");
+      if (!(u.email = hubc__pool_strdup(s->base, email, strlen(email))))
+        return hubc__err(HUBC_ENOMEM, "out of memory loading the store");
+    } else if (tag >= HUBC__T_U_PERMS && tag <= HUBC__T_U_DISABLED) {
+      if (as_int(body, &v, HUBC_REC_USER, id)) return HUBC_ECORRUPT;
+      if (tag == HUBC__T_U_PERMS) {
+        if (v & ~(int64_t)HUBC_PERM_ALL || v < 0) return corrupt(HUBC_REC_USER, id, "bad permissions");
+        u.perms = (uint32_t)v;
+      } else {
+        if (v != 0 && v != 1) return corrupt(HUBC_REC_USER, id, "bad flag");
+        if (tag == HUBC__T_U_SUPER) u.super_admin = (uint8_t)v;
+        else u.disabled = (uint8_t)v;
+      }
+    }
+  }
+  if (!u.email) return corrupt(HUBC_REC_USER, id, "missing email");
+  s->users[id] = u;
+  if (id >= s->next_user) s->next_user = id + 1;
+  return 0;
+}
+
+static int load_period(hubc_loader *l, hubc_id id, hubc__rd r) {
+  hubc_store *s = l->s;
+  if (id <= 0 || id > 0xffffffLL) return corrupt(HUBC_REC_PERIOD, id, "bad period number");
+  if (hubc__grow(s->base, (void **)&s->periods, &s->periods_cap, (size_t)id, sizeof *s->periods) ||
+      grow_flags(s, &l->have_period, &l->have_period_cap, (size_t)id))
+    return HUBC_ENOMEM;
+  int64_t v[6] = {0};
+  uint64_t tag;
+  hubc__rd body;
+  FOR_FIELDS(r, tag, body, HUBC_REC_PERIOD, id) {
+    if (tag >= 1 && tag <= HUBC__T_P_TIER && as_int(body, &v[tag], HUBC_REC_PERIOD, id)) return HUBC_ECORRUPT;
+  }
+  hubc_period *p = &s->periods[id - 1];
+  memset(p, 0, sizeof *p);
+  p->version = HUBC_PERIOD_VERSION;
+  p->number = id;
+  p->start = v[HUBC__T_P_START];
+  p->end = v[HUBC__T_P_END];
+  p->peak = (uint64_t)v[HUBC__T_P_PEAK];
+  p->billable_at_close = (uint64_t)v[HUBC__T_P_CLOSE];
+  p->tier_at_close = (uint64_t)v[HUBC__T_P_TIER];
+  l->have_period[id - 1] = 1;
+  if ((size_t)id > l->periods_max) l->periods_max = (size_t)id;
+  return 0;
+}
+
+static int load_switches(hubc_loader *l, hubc_id source, hubc__rd r) {
+  hubc_store *s = l->s;
+  if (source != HUBC_SOURCE_CHATFLOW && source != HUBC_SOURCE_INTEGRATION && source != HUBC_SOURCE_EXTERNAL_FORM)
+    return corrupt(HUBC_REC_SWITCH, source, "not a configurable source");
+  size_t k = 0; /* drop this source's entries, then append the stored ones */
+  for (size_t i = 0; i < s->switches_n; i++)
+    if (s->switches[i].source != source) s->switches[k++] = s->switches[i];
+  s->switches_n = k;
+  uint64_t tag;
+  hubc__rd body;
+  FOR_FIELDS(r, tag, body, HUBC_REC_SWITCH, source) {
+    if (tag != HUBC__T_S_ENTRY) continue;
+    uint64_t z;
+    if (hubc__rd_varint(&body, &z) || body.p + 1 != body.end || *body.p > 1)
+      return corrupt(HUBC_REC_SWITCH, source, "malformed entry");
+    if (hubc__grow(s->base, (void **)&s->switches, &s->switches_cap, s->switches_n + 1, sizeof *s->switches))
+      return HUBC_ENOMEM;
+    hubc__switch sw = {(int64_t)(z >> 1) ^ -(int64_t)(z & 1), (uint8_t)source, *body.p};
+    s->switches[s->switches_n++] = sw;
+  }
+  return 0;
+}
+
+HUBC_API int hubc_loader_put(hubc_loader *l, int kind, hubc_id id, const void *bytes, size_t len) {
+  if (!l) return hubc__err(HUBC_EINVAL, "loader put: loader is NULL");
+  hubc__rd r;
+  int rc = open_record(&r, bytes, len, kind, id);
+  if (rc) return rc;
+  switch (kind) {
+  case HUBC_REC_META: return id == 1 ? load_meta(l, r) : corrupt(kind, id, "meta id must be 1");
+  case HUBC_REC_PROPERTY: return load_property(l, id, r);
+  case HUBC_REC_CONTACT: return load_contact(l, id, r);
+  case HUBC_REC_HISTORY: return load_history(l, id, r);
+  case HUBC_REC_USER: return load_user(l, id, r);
+  case HUBC_REC_PERIOD: return load_period(l, id, r);
+  case HUBC_REC_SWITCH: return load_switches(l, id, r);
+  default: return hubc__err(HUBC_ECORRUPT, "loader put: unknown record kind %d", kind);
+  }
+}
+
+HUBC_API int hubc_loader_del(hubc_loader *l, int kind, hubc_id id) {
+  if (!l) return hubc__err(HUBC_EINVAL, "loader del: loader is NULL");
+  hubc_store *s = l->s;
+  if (kind == HUBC_REC_CONTACT) {
+    if (id > 0 && id < s->next_id && s->slots[id].rec) {
+      hubc__slot old = s->slots[id], empty = {0};
+      hubc__slot_move(s, id, &old, &empty);
+      hubc__rec_unref(s->base, old.rec);
+    }
+    return 0;
+  }
+  if (kind == HUBC_REC_USER) {
+    if (id > 0 && id < s->next_user) s->users[id].email = NULL;
+    return 0;
+  }
+  return hubc__err(HUBC_ECORRUPT, "loader del: records of kind %d are never deleted (id %lld)", kind, (long long)id);
+}
+
+/* Cross-record checks and derived state, once everything is in. */
+static int finish(hubc_loader *l) {
+  hubc_store *s = l->s;
+  int rc;
+  size_t n_custom = 0;
+  while (n_custom < l->props_cap && l->props[n_custom].name) n_custom++;
+  for (size_t k = n_custom; k < l->props_cap; k++)
+    if (l->props[k].name) return corrupt(HUBC_REC_PROPERTY, (hubc_id)(k + HUBC__P_BUILTIN_COUNT + 1), "gap before it");
+  for (size_t k = 0; k < n_custom; k++) {
+    hubc__schema *next;
+    if (hubc__schema_find(s->schema, l->props[k].name) >= 0)
+      return corrupt(HUBC_REC_PROPERTY, (hubc_id)(k + HUBC__P_BUILTIN_COUNT + 1), "duplicate name");
+    if ((rc = hubc__schema_with(&next, s->schema, &l->props[k]))) return rc;
+    hubc__schema_unref(s->schema);
+    s->schema = next;
+  }
+  for (size_t i = 0; i < l->hist_max; i++)
+    if (!l->have_hist[i]) return corrupt(HUBC_REC_HISTORY, (hubc_id)i + 1, "missing");
+  s->hist_n = l->hist_max;
+  for (size_t i = 0; i < l->periods_max; i++)
+    if (!l->have_period[i]) return corrupt(HUBC_REC_PERIOD, (hubc_id)i + 1, "missing");
+  s->periods_n = l->periods_max;
+  const hubc__schema *sc = s->schema;
+  for (int64_t id = 1; id < s->next_id; id++) {
+    hubc__rec *rec = s->slots[id].rec;
+    if (!rec) continue;
+    hubc__field f;
+    for (size_t pos = 0; pos < rec->len; pos += f.size) {
+      hubc__rec_field(rec->blob, rec->len, pos, &f);
+      const hubc__prop *p = f.prop < sc->n ? &sc->props[f.prop] : NULL;
+      if (f.prop == HUBC__P_EMAIL) {
+        char norm[HUBC_MAX_EMAIL_BYTES + 1];
+        const char *why;
+        if (hubc__email_normalize(f.value ? f.value : "", norm, &why) < 0 || strcmp(norm, f.value) != 0)
+          return corrupt(HUBC_REC_CONTACT, id, "email is not a normalized address");
+      }
+      if (!p || (p->flags & HUBC_PROP_COMPUTED) || (f.value == NULL) != (p->type == HUBC_PROP_ENUMERATION) ||
+          (!f.value && f.option >= p->n_options) || (f.value && f.size > HUBC_MAX_VALUE_BYTES + 3))
+        return corrupt(HUBC_REC_CONTACT, id, "property does not match the schema");
+    }
+  }
+  for (size_t i = 0; i < s->hist_n; i++) { /* per-contact chains */
+    hubc__hist *h = &s->hist[i];
+    h->prev = 0;
+    if (h->contact < s->next_id && s->slots[h->contact].rec) {
+      h->prev = s->slots[h->contact].hist;
+      s->slots[h->contact].hist = (uint32_t)i + 1;
+    }
+  }
+  for (int64_t id = 1; id < s->next_id; id++)
+    if (s->slots[id].rec && s->slots[id].status == HUBC_MARKETING_UNTIL_UPDATE) {
+      if ((rc = hubc__grow(s->base, (void **)&s->pending, &s->pending_cap, s->pending_n + 1, sizeof *s->pending)))
+        return rc;
+      s->pending[s->pending_n++] = id;
+    }
+  if (l->meta_next_id > s->next_id) {
+    if ((rc = hubc__slots_reserve(s, l->meta_next_id))) return rc;
+    s->next_id = l->meta_next_id;
+  }
+  if (l->meta_next_user > s->next_user) {
+    size_t old = s->users_cap;
+    if (hubc__grow(s->base, (void **)&s->users, &s->users_cap, (size_t)l->meta_next_user + 1, sizeof *s->users))
+      return HUBC_ENOMEM;
+    if (s->users_cap > old) memset(s->users + old, 0, (s->users_cap - old) * sizeof *s->users);
+    s->next_user = l->meta_next_user;
+  }
+  if (s->next_user > 1) {
+    int admins = 0;
+    for (int64_t i = 1; i < s->next_user; i++) admins += s->users[i].email && s->users[i].super_admin;
+    if (!admins) return hubc__err(HUBC_ECORRUPT, "stored users include no super admin");
+  }
+  return 0;
+}
+
+int hubc__load(hubc_store *s) {
+  if (!s->persist.load) return 0;
+  hubc_loader l = {0};
+  l.s = s;
+  l.meta_next_id = 1;
+  l.meta_next_user = 1;
+  int rc = s->persist.load(s->persist.userdata, &l);
+  if (rc == HUBC_EAGAIN) rc = hubc__err(HUBC_EAGAIN, "persistence load callback asked to retry");
+  else if (rc && !(rc >= HUBC_EVERSION && rc < 0 && hubc_error_last_code() == rc))
+    rc = hubc__err(HUBC_EPERSIST, "persistence load callback failed (code %d)", rc);
+  if (!rc) rc = finish(&l);
+  hubc__free(s->base, l.props, l.props_cap * sizeof *l.props);
+  hubc__free(s->base, l.have_hist, l.have_hist_cap);
+  hubc__free(s->base, l.have_period, l.have_period_cap);
+  return rc;
+}

@@ -1,0 +1,123 @@
+/* Opening and closing a store, options, events registration, version. */
+#include <string.h>
+#include <time.h>
+
+#include "store/store.h"
+
+HUBC_API int hubc_version_number(void) { return HUBC_VERSION_NUMBER; }
+HUBC_API const char *hubc_version_string(void) { return HUBC_VERSION_STRING; }
+
+HUBC_API int hubc_store_options_init(hubc_store_options *o, unsigned int version) {
+  if (!o) return hubc__err(HUBC_EINVAL, "store options: opts is NULL");
+  if (version != HUBC_STORE_OPTIONS_VERSION)
+    return hubc__err(HUBC_EVERSION, "store options: version %u is not supported (expected %d)", version,
+                     HUBC_STORE_OPTIONS_VERSION);
+  memset(o, 0, sizeof *o);
+  o->version = version;
+  return hubc__ok();
+}
+
+HUBC_API size_t hubc_store_options_size(void) { return sizeof(hubc_store_options); }
+
+HUBC_API int hubc_create_options_init(hubc_create_options *o, unsigned int version) {
+  if (!o) return hubc__err(HUBC_EINVAL, "create options: opts is NULL");
+  if (version != HUBC_CREATE_OPTIONS_VERSION)
+    return hubc__err(HUBC_EVERSION, "create options: version %u is not supported (expected %d)", version,
+                     HUBC_CREATE_OPTIONS_VERSION);
+  memset(o, 0, sizeof *o);
+  o->version = version;
+  return hubc__ok();
+}
+
+static hubc_time system_clock(void *payload) {
+  (void)payload;
+  return (hubc_time)time(NULL);
+}
+
+static void store_free(hubc_store *s) {
+  hubc__base *b = s->base;
+  for (int64_t id = 1; id < s->next_id; id++) hubc__rec_unref(b, s->slots[id].rec);
+  hubc__free(b, s->slots, s->slots_cap * sizeof *s->slots);
+  hubc__free(b, s->eidx, s->eidx ? (s->eidx_mask + 1) * sizeof *s->eidx : 0);
+  hubc__free(b, s->hist, s->hist_cap * sizeof *s->hist);
+  hubc__free(b, s->pending, s->pending_cap * sizeof *s->pending);
+  hubc__free(b, s->ladder, s->ladder_len * sizeof *s->ladder);
+  hubc__free(b, s->periods, s->periods_cap * sizeof *s->periods);
+  hubc__free(b, s->users, s->users_cap * sizeof *s->users);
+  hubc__free(b, s->switches, s->switches_cap * sizeof *s->switches);
+  hubc__free(b, s->txn.undo, s->txn.undo_cap * sizeof *s->txn.undo);
+  hubc__free(b, s->txn.dirty, s->txn.dirty_cap * sizeof *s->txn.dirty);
+  hubc__free(b, s->events, s->events_cap * sizeof *s->events);
+  hubc__free(b, s->scratch, s->scratch_cap);
+  hubc__schema_unref(s->schema);
+  pthread_rwlock_destroy(&s->lock);
+  hubc__free(b, s, sizeof *s);
+  hubc__base_unref(b);
+}
+
+HUBC_API int hubc_store_open(hubc_store **out, const hubc_store_options *o) {
+  if (!out) return hubc__err(HUBC_EINVAL, "open store: out is NULL");
+  *out = NULL;
+  if (!o) return hubc__err(HUBC_EINVAL, "open store: options are NULL (use hubc_store_options_init)");
+  if (o->version != HUBC_STORE_OPTIONS_VERSION)
+    return hubc__err(HUBC_EVERSION, "store options: version %u is not supported (expected %d)", o->version,
+                     HUBC_STORE_OPTIONS_VERSION);
+  if (o->persist && o->persist->version != HUBC_PERSIST_VERSION)
+    return hubc__err(HUBC_EVERSION, "persistence callbacks: version %u is not supported (expected %d)",
+                     o->persist->version, HUBC_PERSIST_VERSION);
+  if (o->tier_ladder_len && !o->tier_ladder)
+    return hubc__err(HUBC_EINVAL, "store options: tier_ladder is NULL with tier_ladder_len = %zu", o->tier_ladder_len);
+  hubc__base *b;
+  int rc = hubc__base_new(&b, o->alloc, o->alloc_payload);
+  if (rc) return rc;
+  hubc_store *s = hubc__calloc(b, sizeof *s);
+  if (!s) {
+    hubc__base_unref(b);
+    return hubc__err(HUBC_ENOMEM, "out of memory opening the store");
+  }
+  s->base = b;
+  pthread_rwlock_init(&s->lock, NULL);
+  s->clock = o->clock ? o->clock : system_clock;
+  s->clock_payload = o->clock ? o->clock_payload : NULL;
+  s->next_id = 1;
+  s->next_user = 1;
+  if (o->persist) {
+    s->persist = *o->persist;
+    s->has_persist = 1;
+  }
+  hubc_time now = s->clock(s->clock_payload);
+  if ((rc = hubc__schema_new_builtin(&s->schema, b)) || (rc = hubc__billing_init(s, o, now)) ||
+      (rc = hubc__slots_reserve(s, 1)))
+    goto fail;
+  if (s->has_persist && (rc = hubc__load(s))) goto fail;
+  if (o->renewal_anchor) s->bill.renewal_base = o->renewal_anchor; /* a setting: the options win */
+  hubc__billing_refresh_next(s);
+  if (s->next_user == 1) { /* a new store: its first super admin, in one transaction */
+    hubc__txn_begin(s, HUBC_SYSTEM, now);
+    rc = hubc__txn_finish(s, hubc__users_bootstrap(s, o->admin_email));
+    if (rc) goto fail;
+  }
+  *out = s;
+  return hubc__ok();
+fail:
+  store_free(s);
+  return rc;
+}
+
+HUBC_API void hubc_store_close(hubc_store *s) {
+  if (!s) return;
+  if (s->has_persist && s->persist.close) s->persist.close(s->persist.userdata);
+  store_free(s);
+}
+
+HUBC_API hubc_time hubc_store_now(hubc_store *s) { return s ? s->clock(s->clock_payload) : 0; }
+
+HUBC_API int hubc_store_set_event_callback(hubc_store *s, hubc_event_fn fn, void *payload) {
+  if (!s) return hubc__err(HUBC_EINVAL, "set event callback: store is NULL");
+  if (hubc__reentered(s)) return hubc__err(HUBC_EBUSY, "set event callback: called from a callback of the same store");
+  pthread_rwlock_wrlock(&s->lock);
+  s->ev_fn = fn;
+  s->ev_payload = payload;
+  pthread_rwlock_unlock(&s->lock);
+  return hubc__ok();
+}

@@ -1,0 +1,318 @@
+/* The transaction layer: every mutating call is one transaction (R2). */
+#include <string.h>
+
+#include "store/store.h"
+
+/* Stores whose callbacks this thread is running (re-entry → EBUSY, R6). */
+static _Thread_local const hubc_store *busy[8];
+static _Thread_local int busy_n;
+
+int hubc__reentered(const hubc_store *s) {
+  for (int i = 0; i < busy_n; i++)
+    if (busy[i] == s) return 1;
+  return 0;
+}
+
+static void busy_push(const hubc_store *s) {
+  if (busy_n < 8) busy[busy_n] = s;
+  busy_n++;
+}
+
+static void busy_pop(void) { busy_n--; }
+
+const char *hubc__perm_name(unsigned perm) {
+  switch (perm) {
+  case HUBC_PERM_EDIT_CONTACTS: return "edit contacts";
+  case HUBC_PERM_IMPORT: return "import";
+  case HUBC_PERM_EDIT_WORKFLOWS: return "edit workflows";
+  case HUBC_PERM_MARKETING_ACCESS: return "marketing contact access (P2)";
+  case HUBC_PERM_MANAGE_USERS: return "add and edit users";
+  default: return "a permission";
+  }
+}
+
+static int check_actor(hubc_store *s, hubc_id actor, unsigned perm, const char *what) {
+  if (actor == HUBC_SYSTEM) return 0;
+  const hubc__user *u = hubc__user_at(s, actor);
+  if (!u) return hubc__err(HUBC_EPERM, "%s: actor %lld is not a user of this store", what, (long long)actor);
+  if (u->disabled)
+    return hubc__err(HUBC_EPERM, "%s: user %lld (%s) is disabled", what, (long long)actor, u->email);
+  if (perm && !u->super_admin && (u->perms & perm) != perm)
+    return hubc__err(HUBC_EPERM, "%s: user %lld (%s) lacks the permission '%s'", what, (long long)actor,
+                     u->email, hubc__perm_name(perm));
+  return 0;
+}
+
+int hubc__require(hubc_store *s, unsigned perm, const char *what) {
+  return check_actor(s, s->txn.actor, perm, what);
+}
+
+int hubc__require_user(hubc_store *s, const char *what) {
+  if (s->txn.actor == HUBC_SYSTEM)
+    return hubc__err(HUBC_EPERM, "%s: needs a user as actor; SYSTEM does not change configuration", what);
+  return 0;
+}
+
+void hubc__txn_begin(hubc_store *s, hubc_id actor, hubc_time now) {
+  hubc__txn *t = &s->txn;
+  t->active = 1;
+  t->actor = actor;
+  t->now = now;
+  t->undo_n = t->dirty_n = 0;
+  t->next_id = s->next_id;
+  t->next_user = s->next_user;
+  t->hist_n = s->hist_n;
+  t->pending_n = s->pending_n;
+  t->periods_n = s->periods_n;
+  t->switches_n = s->switches_n;
+  t->events_n = s->events_n;
+  t->bill = s->bill;
+  t->billable_before = HUBC__BILLABLE(s);
+  t->schema = s->schema;
+}
+
+int hubc__txn_reserve(hubc_store *s, size_t n) {
+  hubc__txn *t = &s->txn;
+  if (hubc__grow(s->base, (void **)&t->undo, &t->undo_cap, t->undo_n + n, sizeof *t->undo) ||
+      hubc__grow(s->base, (void **)&t->dirty, &t->dirty_cap, t->dirty_n + 2 * n + 2, sizeof *t->dirty))
+    return HUBC_ENOMEM;
+  if (s->ev_fn && hubc__grow(s->base, (void **)&s->events, &s->events_cap, s->events_n + n + 8,
+                             sizeof *s->events))
+    return HUBC_ENOMEM;
+  return 0;
+}
+
+/* Moves slot `id` from one state to another, keeping derived indexes in
+ * step. Used forwards by hubc__txn_slot and backwards by undo. */
+void hubc__slot_move(hubc_store *s, int64_t id, const hubc__slot *from, const hubc__slot *to) {
+  const char *old_email = from->rec ? hubc__rec_email(from->rec) : NULL;
+  const char *new_email = to->rec ? hubc__rec_email(to->rec) : NULL;
+  if (!(old_email == new_email || (old_email && new_email && strcmp(old_email, new_email) == 0))) {
+    if (old_email) hubc__eidx_remove(s, old_email, id);
+    if (new_email) hubc__eidx_insert(s, new_email, id);
+  }
+  if (from->rec) {
+    s->count[from->status]--;
+    s->n_contacts--;
+  }
+  if (to->rec) {
+    s->count[to->status]++;
+    s->n_contacts++;
+  }
+  s->slots[id] = *to;
+}
+
+void hubc__txn_dirty(hubc_store *s, int kind, int64_t id) {
+  hubc__txn *t = &s->txn;
+  if (!s->has_persist) return;
+  if (t->dirty_n && t->dirty[t->dirty_n - 1].kind == kind && t->dirty[t->dirty_n - 1].id == id) return;
+  t->dirty[t->dirty_n].kind = (uint8_t)kind;
+  t->dirty[t->dirty_n].id = id;
+  t->dirty_n++;
+}
+
+void hubc__txn_slot(hubc_store *s, int64_t id, const hubc__slot *to) {
+  hubc__undo *u = &s->txn.undo[s->txn.undo_n++];
+  u->op = HUBC__UNDO_SLOT;
+  u->id = id;
+  u->u.slot.from = s->slots[id];
+  u->u.slot.to = *to;
+  hubc__slot_move(s, id, &u->u.slot.from, to);
+  hubc__txn_dirty(s, HUBC_REC_CONTACT, id);
+}
+
+void hubc__txn_user(hubc_store *s, int64_t id, const hubc__user *to) {
+  hubc__undo *u = &s->txn.undo[s->txn.undo_n++];
+  u->op = HUBC__UNDO_USER;
+  u->id = id;
+  u->u.user = s->users[id];
+  s->users[id] = *to;
+  hubc__txn_dirty(s, HUBC_REC_USER, id);
+}
+
+void hubc__txn_switch(hubc_store *s, size_t index, const hubc__switch *to) {
+  hubc__undo *u = &s->txn.undo[s->txn.undo_n++];
+  u->op = HUBC__UNDO_SWITCH;
+  u->id = (int64_t)index;
+  u->u.sw = s->switches[index];
+  s->switches[index] = *to;
+  hubc__txn_dirty(s, HUBC_REC_SWITCH, to->source);
+}
+
+void hubc__txn_event(hubc_store *s, const hubc_event *ev) {
+  if (!s->ev_fn) return;
+  if (s->events_n == s->events_cap &&
+      hubc__grow(s->base, (void **)&s->events, &s->events_cap, s->events_n + 1, sizeof *s->events))
+    return; /* reserved by hubc__txn_reserve; unreachable in practice */
+  s->events[s->events_n] = *ev;
+  s->events[s->events_n].version = HUBC_EVENT_VERSION;
+  s->events_n++;
+}
+
+static void undo(hubc_store *s) {
+  hubc__txn *t = &s->txn;
+  while (t->undo_n) {
+    hubc__undo *u = &t->undo[--t->undo_n];
+    switch (u->op) {
+    case HUBC__UNDO_SLOT:
+      hubc__slot_move(s, u->id, &u->u.slot.to, &u->u.slot.from);
+      if (u->u.slot.to.rec && u->u.slot.to.rec != u->u.slot.from.rec) hubc__rec_unref(s->base, u->u.slot.to.rec);
+      break;
+    case HUBC__UNDO_USER: s->users[u->id] = u->u.user; break;
+    case HUBC__UNDO_SWITCH: s->switches[u->id] = u->u.sw; break;
+    }
+  }
+  s->next_id = t->next_id;
+  s->next_user = t->next_user;
+  s->hist_n = t->hist_n;
+  s->pending_n = t->pending_n;
+  s->periods_n = t->periods_n;
+  s->switches_n = t->switches_n;
+  s->events_n = t->events_n;
+  s->bill = t->bill;
+  if (s->schema != t->schema) {
+    hubc__schema_unref(s->schema);
+    s->schema = t->schema;
+  }
+  hubc__billing_refresh_next(s);
+  t->dirty_n = 0;
+}
+
+static void commit(hubc_store *s) {
+  hubc__txn *t = &s->txn;
+  for (size_t i = 0; i < t->undo_n; i++) {
+    hubc__undo *u = &t->undo[i];
+    if (u->op == HUBC__UNDO_SLOT && u->u.slot.from.rec && u->u.slot.from.rec != u->u.slot.to.rec)
+      hubc__rec_unref(s->base, u->u.slot.from.rec);
+  }
+  if (s->schema != t->schema) hubc__schema_unref(t->schema);
+  t->undo_n = t->dirty_n = 0;
+}
+
+static const char *kind_name(int kind) {
+  static const char *names[] = {"?", "meta", "property", "contact", "history", "user", "period", "switch"};
+  return kind >= 1 && kind <= HUBC_REC_KIND_MAX ? names[kind] : "?";
+}
+
+static int persist_fail(int cb_rc, const char *step, int kind, int64_t id) {
+  if (cb_rc == HUBC_EAGAIN)
+    return hubc__err(HUBC_EAGAIN, "persistence backend asked to retry (%s %s %lld); nothing changed", step,
+                     kind_name(kind), (long long)id);
+  return hubc__err(HUBC_EPERSIST, "persistence callback %s failed (%s %lld, code %d); nothing changed", step,
+                   kind_name(kind), (long long)id, cb_rc);
+}
+
+/* Hands the transaction's changed records to the backend (R1, R2). */
+static int persist(hubc_store *s) {
+  hubc__txn *t = &s->txn;
+  if (!s->has_persist || t->dirty_n == 0) return 0;
+  hubc__txn_dirty(s, HUBC_REC_META, 1);
+  const hubc_persist *p = &s->persist;
+  int rc = 0, cb;
+  busy_push(s);
+  if (p->begin && (cb = p->begin(p->userdata)) != 0) {
+    rc = persist_fail(cb, "begin", 0, 0);
+    busy_pop();
+    return rc;
+  }
+  for (size_t i = 0; i < t->dirty_n && !rc; i++) {
+    const hubc__dirty *d = &t->dirty[i];
+    const unsigned char *bytes;
+    size_t len;
+    int r = hubc__encode(s, d->kind, d->id, &bytes, &len);
+    if (r < 0) rc = r;
+    else if (r == 1) {
+      if (p->del && (cb = p->del(p->userdata, d->kind, d->id)) != 0) rc = persist_fail(cb, "del", d->kind, d->id);
+    } else if (p->put && (cb = p->put(p->userdata, d->kind, d->id, bytes, len)) != 0)
+      rc = persist_fail(cb, "put", d->kind, d->id);
+  }
+  if (!rc && p->commit && (cb = p->commit(p->userdata)) != 0) rc = persist_fail(cb, "commit", 0, 0);
+  if (rc && p->rollback) p->rollback(p->userdata);
+  busy_pop();
+  return rc;
+}
+
+int hubc__txn_finish(hubc_store *s, int rc) {
+  if (rc == 0) rc = hubc__billing_finalize(s);
+  if (rc == 0) rc = persist(s);
+  if (rc == 0) commit(s);
+  else undo(s);
+  s->txn.active = 0;
+  return rc;
+}
+
+/* Takes the queued events out of the store (called with the lock held). */
+typedef struct pending_events {
+  hubc_event *ev;
+  size_t n, cap;
+  hubc_event_fn fn;
+  void *payload;
+} pending_events;
+
+static pending_events take_events(hubc_store *s) {
+  pending_events pe = {s->events, s->events_n, s->events_cap, s->ev_fn, s->ev_payload};
+  if (pe.n) {
+    s->events = NULL;
+    s->events_n = s->events_cap = 0;
+  } else {
+    pe.ev = NULL;
+  }
+  return pe;
+}
+
+static void deliver(hubc_store *s, pending_events *pe) {
+  if (!pe->n) return;
+  busy_push(s);
+  for (size_t i = 0; i < pe->n; i++)
+    if (pe->fn) pe->fn(pe->payload, &pe->ev[i]);
+  busy_pop();
+  hubc__free(s->base, pe->ev, pe->cap * sizeof *pe->ev);
+}
+
+static hubc_time now_of(hubc_store *s) { return s->clock(s->clock_payload); }
+
+int hubc__write_begin(hubc_store *s, hubc_id actor, unsigned perm, const char *what) {
+  if (!s) return hubc__err(HUBC_EINVAL, "%s: store is NULL", what);
+  if (hubc__reentered(s)) return hubc__err(HUBC_EBUSY, "%s: called from a callback of the same store", what);
+  hubc_time now = now_of(s);
+  pthread_rwlock_wrlock(&s->lock);
+  int rc = hubc__billing_catch_up(s);
+  if (!rc) rc = check_actor(s, actor, perm, what);
+  if (rc) {
+    pending_events pe = take_events(s);
+    pthread_rwlock_unlock(&s->lock);
+    deliver(s, &pe);
+    return rc;
+  }
+  hubc__txn_begin(s, actor, now);
+  return 0;
+}
+
+int hubc__write_end(hubc_store *s, int rc) {
+  rc = hubc__txn_finish(s, rc);
+  pending_events pe = take_events(s);
+  pthread_rwlock_unlock(&s->lock);
+  deliver(s, &pe);
+  return rc ? rc : hubc__ok();
+}
+
+int hubc__read_begin(hubc_store *s) {
+  if (!s) return hubc__err(HUBC_EINVAL, "store is NULL");
+  if (hubc__reentered(s)) return hubc__err(HUBC_EBUSY, "called from a callback of the same store");
+  hubc_time now = now_of(s);
+  if (now >= atomic_load(&s->next_update)) {
+    pthread_rwlock_wrlock(&s->lock);
+    int rc = hubc__billing_catch_up(s);
+    pending_events pe = take_events(s);
+    pthread_rwlock_unlock(&s->lock);
+    deliver(s, &pe);
+    if (rc) return rc;
+  }
+  pthread_rwlock_rdlock(&s->lock);
+  return 0;
+}
+
+int hubc__read_end(hubc_store *s, int rc) {
+  pthread_rwlock_unlock(&s->lock);
+  return rc ? rc : hubc__ok();
+}

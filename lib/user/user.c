@@ -1,0 +1,235 @@
+/* Users and permissions (P1–P6). */
+#include <string.h>
+
+#include "store/store.h"
+#include "util/text.h"
+
+const hubc__user *hubc__user_at(const hubc_store *s, hubc_id id) {
+  if (id <= 0 || id >= s->next_user || !s->users[id].email) return NULL;
+  return &s->users[id];
+}
+
+static int64_t user_by_email(const hubc_store *s, const char *email) {
+  for (int64_t i = 1; i < s->next_user; i++)
+    if (s->users[i].email && strcmp(s->users[i].email, email) == 0) return i;
+  return 0;
+}
+
+static size_t enabled_super_admins(const hubc_store *s) {
+  size_t n = 0;
+  for (int64_t i = 1; i < s->next_user; i++) n += s->users[i].email && s->users[i].super_admin && !s->users[i].disabled;
+  return n;
+}
+
+/* Adds a user inside the current transaction. */
+static int add_user(hubc_store *s, const char *email_in, int super_admin, int64_t *out) {
+  char email[HUBC_MAX_EMAIL_BYTES + 1];
+  const char *why;
+  if (!email_in) return hubc__err(HUBC_EINVAL, "user email is NULL");
+  if (hubc__email_normalize(email_in, email, &why) < 0)
+    return hubc__err(HUBC_EINVAL, "user email '%.254s' %s", email_in, why);
+  int64_t other = user_by_email(s, email);
+  if (other) return hubc__err(HUBC_EEXISTS, "a user with email '%s' already exists (user id %lld)", email, (long long)other);
+  int64_t id = s->next_user;
+  size_t old_cap = s->users_cap;
+  int rc = hubc__grow(s->base, (void **)&s->users, &s->users_cap, (size_t)id + 1, sizeof *s->users);
+  if (rc) return rc;
+  if (s->users_cap > old_cap) memset(s->users + old_cap, 0, (s->users_cap - old_cap) * sizeof *s->users);
+  if ((rc = hubc__txn_reserve(s, 1))) return rc;
+  hubc__user u = {hubc__pool_strdup(s->base, email, strlen(email)), HUBC_PERM_DEFAULT, (uint8_t)super_admin, 0};
+  if (!u.email) return hubc__err(HUBC_ENOMEM, "out of memory adding user '%s'", email);
+  s->next_user++;
+  hubc__txn_user(s, id, &u);
+  *out = id;
+  return 0;
+}
+
+int hubc__users_bootstrap(hubc_store *s, const char *admin_email) {
+  if (s->next_user > 1) return 0; /* loaded: it has its super admin */
+  if (!admin_email)
+    return hubc__err(HUBC_EINVAL, "store options: admin_email is required to create a new store (its first super admin)");
+  int64_t id;
+  return add_user(s, admin_email, 1, &id);
+}
+
+static const hubc__user *target(hubc_store *s, hubc_id user, const char *what, int *rc) {
+  const hubc__user *u = hubc__user_at(s, user);
+  if (!u) *rc = hubc__err(HUBC_ENOTFOUND, "%s: no user with id %lld", what, (long long)user);
+  return u;
+}
+
+HUBC_API int hubc_user_create(hubc_id *out_id, hubc_store *s, hubc_id actor, const char *email) {
+  const char *what = "create user";
+  int rc = hubc__write_begin(s, actor, HUBC_PERM_MANAGE_USERS, what);
+  if (rc) return rc;
+  int64_t id = 0;
+  rc = hubc__require_user(s, what);
+  if (!rc) rc = add_user(s, email, 0, &id);
+  rc = hubc__write_end(s, rc);
+  if (!rc && out_id) *out_id = id;
+  return rc;
+}
+
+HUBC_API int hubc_user_set_permissions(hubc_store *s, hubc_id actor, hubc_id user, unsigned int perms) {
+  const char *what = "set permissions";
+  if (perms & ~HUBC_PERM_ALL) return hubc__err(HUBC_EINVAL, "%s: unknown permission bits 0x%x", what, perms & ~HUBC_PERM_ALL);
+  int rc = hubc__write_begin(s, actor, HUBC_PERM_MANAGE_USERS, what); /* P3 */
+  if (rc) return rc;
+  const hubc__user *u = NULL, *a = hubc__user_at(s, actor);
+  if (!(rc = hubc__require_user(s, what))) u = target(s, user, what, &rc);
+  if (!rc) {
+    unsigned changed = (u->perms ^ perms) & HUBC_PERM_MANAGE_USERS;
+    if (changed && !a->super_admin)
+      rc = hubc__err(HUBC_EPERM, "%s: only a super admin grants or revokes 'add and edit users' (P3)", what);
+    else if (actor == user && !a->super_admin && (perms & ~u->perms))
+      rc = hubc__err(HUBC_EPERM, "%s: user %lld cannot raise their own permissions (P3)", what, (long long)user);
+  }
+  if (!rc && u->perms != perms && !(rc = hubc__txn_reserve(s, 1))) {
+    hubc__user nu = *u;
+    nu.perms = perms;
+    hubc__txn_user(s, user, &nu);
+  }
+  return hubc__write_end(s, rc);
+}
+
+HUBC_API int hubc_user_set_super_admin(hubc_store *s, hubc_id actor, hubc_id user, int super_admin) {
+  const char *what = "set super admin";
+  if (super_admin != 0 && super_admin != 1)
+    return hubc__err(HUBC_EINVAL, "%s: super_admin must be 0 or 1, not %d", what, super_admin);
+  int rc = hubc__write_begin(s, actor, 0, what);
+  if (rc) return rc;
+  const hubc__user *u = NULL, *a = hubc__user_at(s, actor);
+  if (!(rc = hubc__require_user(s, what))) u = target(s, user, what, &rc);
+  if (!rc && !a->super_admin) rc = hubc__err(HUBC_EPERM, "%s: only super admins change the super admin flag", what);
+  if (!rc && !super_admin && u->super_admin && !u->disabled && enabled_super_admins(s) == 1)
+    rc = hubc__err(HUBC_EPERM, "%s: user %lld is the last enabled super admin", what, (long long)user);
+  if (!rc && u->super_admin != super_admin && !(rc = hubc__txn_reserve(s, 1))) {
+    hubc__user nu = *u;
+    nu.super_admin = (uint8_t)super_admin;
+    hubc__txn_user(s, user, &nu);
+  }
+  return hubc__write_end(s, rc);
+}
+
+HUBC_API int hubc_user_set_disabled(hubc_store *s, hubc_id actor, hubc_id user, int disabled) {
+  const char *what = disabled ? "disable user" : "enable user";
+  if (disabled != 0 && disabled != 1)
+    return hubc__err(HUBC_EINVAL, "set disabled: disabled must be 0 or 1, not %d", disabled);
+  int rc = hubc__write_begin(s, actor, HUBC_PERM_MANAGE_USERS, what);
+  if (rc) return rc;
+  const hubc__user *u = NULL, *a = hubc__user_at(s, actor);
+  if (!(rc = hubc__require_user(s, what))) u = target(s, user, what, &rc);
+  if (!rc && u->super_admin && !a->super_admin)
+    rc = hubc__err(HUBC_EPERM, "%s: only a super admin disables or enables a super admin", what);
+  if (!rc && disabled && u->super_admin && !u->disabled && enabled_super_admins(s) == 1)
+    rc = hubc__err(HUBC_EPERM, "%s: user %lld is the last enabled super admin", what, (long long)user);
+  if (!rc && u->disabled != disabled && !(rc = hubc__txn_reserve(s, 1))) {
+    hubc__user nu = *u;
+    nu.disabled = (uint8_t)disabled;
+    hubc__txn_user(s, user, &nu);
+  }
+  return hubc__write_end(s, rc);
+}
+
+/* ---- snapshots and iteration ------------------------------------------- */
+
+struct hubc_user {
+  hubc__base *base;
+  hubc_id id;
+  uint32_t perms;
+  int super_admin, disabled;
+  char email[HUBC_MAX_EMAIL_BYTES + 1];
+};
+
+static int user_snapshot(hubc_user **out, hubc_store *s, int64_t id) {
+  hubc_user *u = hubc__alloc(s->base, sizeof *u);
+  if (!u) return hubc__err(HUBC_ENOMEM, "out of memory taking a user snapshot");
+  const hubc__user *src = &s->users[id];
+  u->base = s->base;
+  hubc__base_ref(s->base);
+  u->id = id;
+  u->perms = src->perms;
+  u->super_admin = src->super_admin;
+  u->disabled = src->disabled;
+  strcpy(u->email, src->email);
+  *out = u;
+  return 0;
+}
+
+HUBC_API int hubc_user_get(hubc_user **out, hubc_store *s, hubc_id id) {
+  if (!out) return hubc__err(HUBC_EINVAL, "get user: out is NULL");
+  *out = NULL;
+  int rc = hubc__read_begin(s);
+  if (rc) return rc;
+  if (!hubc__user_at(s, id)) rc = hubc__err(HUBC_ENOTFOUND, "get user: no user with id %lld", (long long)id);
+  else rc = user_snapshot(out, s, id);
+  return hubc__read_end(s, rc);
+}
+
+HUBC_API int hubc_user_get_by_email(hubc_user **out, hubc_store *s, const char *email) {
+  char buf[HUBC_MAX_EMAIL_BYTES + 1];
+  const char *why;
+  if (!out) return hubc__err(HUBC_EINVAL, "get user: out is NULL");
+  *out = NULL;
+  if (!email) return hubc__err(HUBC_EINVAL, "get user: email is NULL");
+  if (hubc__email_normalize(email, buf, &why) < 0)
+    return hubc__err(HUBC_EINVAL, "get user: email '%.254s' %s", email, why);
+  int rc = hubc__read_begin(s);
+  if (rc) return rc;
+  int64_t id = user_by_email(s, buf);
+  rc = id ? user_snapshot(out, s, id) : hubc__err(HUBC_ENOTFOUND, "get user: no user with email '%s'", buf);
+  return hubc__read_end(s, rc);
+}
+
+HUBC_API void hubc_user_free(hubc_user *u) {
+  if (!u) return;
+  hubc__base *b = u->base;
+  hubc__free(b, u, sizeof *u);
+  hubc__base_unref(b);
+}
+
+HUBC_API hubc_id hubc_user_id(const hubc_user *u) { return u ? u->id : 0; }
+HUBC_API const char *hubc_user_email(const hubc_user *u) { return u ? u->email : NULL; }
+HUBC_API unsigned int hubc_user_permissions(const hubc_user *u) { return u ? u->perms : 0; }
+HUBC_API int hubc_user_is_super_admin(const hubc_user *u) { return u ? u->super_admin : 0; }
+HUBC_API int hubc_user_is_disabled(const hubc_user *u) { return u ? u->disabled : 0; }
+
+HUBC_API int hubc_user_can(const hubc_user *u, unsigned int perm) {
+  if (!u || u->disabled || perm == 0 || (perm & ~HUBC_PERM_ALL)) return 0;
+  return u->super_admin || (u->perms & perm) == perm;
+}
+
+struct hubc_user_iterator {
+  hubc_store *store;
+  int64_t next;
+};
+
+HUBC_API int hubc_user_iterator_new(hubc_user_iterator **out, hubc_store *s) {
+  if (!out) return hubc__err(HUBC_EINVAL, "user iterator: out is NULL");
+  *out = NULL;
+  if (!s) return hubc__err(HUBC_EINVAL, "user iterator: store is NULL");
+  hubc_user_iterator *it = hubc__alloc(s->base, sizeof *it);
+  if (!it) return hubc__err(HUBC_ENOMEM, "out of memory creating a user iterator");
+  it->store = s;
+  it->next = 1;
+  *out = it;
+  return hubc__ok();
+}
+
+HUBC_API int hubc_user_iterator_next(hubc_id *out, hubc_user_iterator *it) {
+  if (!out || !it) return hubc__err(HUBC_EINVAL, "user iterator: NULL argument");
+  hubc_store *s = it->store;
+  int rc = hubc__read_begin(s);
+  if (rc) return rc;
+  while (it->next < s->next_user && !s->users[it->next].email) it->next++;
+  if (it->next >= s->next_user) {
+    hubc__read_end(s, 0);
+    return HUBC_ITEROVER;
+  }
+  *out = it->next++;
+  return hubc__read_end(s, 0);
+}
+
+HUBC_API void hubc_user_iterator_free(hubc_user_iterator *it) {
+  if (it) hubc__free(it->store->base, it, sizeof *it);
+}

@@ -1,0 +1,106 @@
+#include "util/base.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/error.h"
+
+struct hubc__pool_chunk {
+  hubc__pool_chunk *next;
+  size_t size, used;
+  _Alignas(8) char data[];
+};
+
+static void *default_alloc(void *payload, void *ptr, size_t old_n, size_t new_n) {
+  (void)payload;
+  (void)old_n;
+  if (new_n == 0) {
+    free(ptr);
+    return NULL;
+  }
+  return realloc(ptr, new_n);
+}
+
+int hubc__base_new(hubc__base **out, hubc_alloc_fn fn, void *payload) {
+  if (!fn) fn = default_alloc;
+  hubc__base *b = fn(payload, NULL, 0, sizeof *b);
+  if (!b) return hubc__err(HUBC_ENOMEM, "out of memory opening the store");
+  atomic_init(&b->refs, 1);
+  b->fn = fn;
+  b->payload = payload;
+  b->chunks = NULL;
+  *out = b;
+  return 0;
+}
+
+void hubc__base_ref(hubc__base *b) { atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed); }
+
+void hubc__base_unref(hubc__base *b) {
+  if (!b || atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1) return;
+  hubc__pool_chunk *c = b->chunks;
+  while (c) {
+    hubc__pool_chunk *next = c->next;
+    b->fn(b->payload, c, sizeof *c + c->size, 0);
+    c = next;
+  }
+  b->fn(b->payload, b, sizeof *b, 0);
+}
+
+void *hubc__alloc(hubc__base *b, size_t n) { return n ? b->fn(b->payload, NULL, 0, n) : NULL; }
+
+void *hubc__calloc(hubc__base *b, size_t n) {
+  void *p = hubc__alloc(b, n);
+  if (p) memset(p, 0, n);
+  return p;
+}
+
+void *hubc__realloc(hubc__base *b, void *p, size_t old_n, size_t new_n) {
+  return b->fn(b->payload, p, p ? old_n : 0, new_n);
+}
+
+void hubc__free(hubc__base *b, void *p, size_t n) {
+  if (p) b->fn(b->payload, p, n, 0);
+}
+
+int hubc__grow(hubc__base *b, void **arr, size_t *cap, size_t need, size_t elem) {
+  if (need <= *cap) return 0;
+  size_t n = *cap ? *cap : 8;
+  while (n < need) {
+    if (n > SIZE_MAX / 2 / elem) return hubc__err(HUBC_ENOMEM, "out of memory: array of %zu elements", need);
+    n *= 2;
+  }
+  void *p = hubc__realloc(b, *arr, *cap * elem, n * elem);
+  if (!p) return hubc__err(HUBC_ENOMEM, "out of memory growing an array to %zu elements", n);
+  *arr = p;
+  *cap = n;
+  return 0;
+}
+
+static void *pool_take(hubc__base *b, size_t n) {
+  n = (n + 7) & ~(size_t)7;
+  hubc__pool_chunk *c = b->chunks;
+  if (!c || c->size - c->used < n) {
+    size_t size = n > 4096 ? n : 4096;
+    c = hubc__alloc(b, sizeof *c + size);
+    if (!c) return NULL;
+    c->size = size;
+    c->used = 0;
+    c->next = b->chunks;
+    b->chunks = c;
+  }
+  void *p = c->data + c->used;
+  c->used += n;
+  return p;
+}
+
+const char *hubc__pool_strdup(hubc__base *b, const char *s, size_t len) {
+  char *p = pool_take(b, len + 1);
+  if (!p) return NULL;
+  memcpy(p, s, len);
+  p[len] = '\0';
+  return p;
+}
+
+const char **hubc__pool_ptrs(hubc__base *b, size_t n) {
+  return n ? pool_take(b, n * sizeof(char *)) : NULL;
+}

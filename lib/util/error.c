@@ -1,0 +1,54 @@
+#include "util/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static _Thread_local char last_msg[512];
+static _Thread_local int last_code;
+
+int hubc__err(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(last_msg, sizeof last_msg, fmt, ap);
+  va_end(ap);
+  last_code = code;
+  return code;
+}
+
+int hubc__ok(void) {
+  last_msg[0] = '\0';
+  last_code = 0;
+  return 0;
+}
+
+int hubc__err_keep(int code) {
+  last_code = code;
+  return code;
+}
+
+const char *hubc_error_last(void) { return last_msg; }
+int hubc_error_last_code(void) { return last_code; }
+
+const char *hubc_strerror(int code) {
+  switch (code) {
+  case HUBC_OK: return "success";
+  case HUBC_ITEROVER: return "iteration over";
+  case HUBC_EINVAL: return "invalid argument";
+  case HUBC_ENOMEM: return "out of memory";
+  case HUBC_ENOTFOUND: return "not found";
+  case HUBC_EEXISTS: return "already exists";
+  case HUBC_EREADONLY: return "read-only property";
+  case HUBC_ELIMIT: return "limit exceeded";
+  case HUBC_EPERM: return "permission denied";
+  case HUBC_ECONFIRM: return "confirmation does not match";
+  case HUBC_ETIER: return "not available on this subscription";
+  case HUBC_EPERSIST: return "persistence failed";
+  case HUBC_EAGAIN: return "try again later";
+  case HUBC_EBUSY: return "store busy (re-entrant call)";
+  case HUBC_ECORRUPT: return "stored data is corrupt";
+  case HUBC_EIO: return "input/output error";
+  case HUBC_ECANCELED: return "canceled";
+  case HUBC_EVERSION: return "unsupported version";
+  default: return "unknown error";
+  }
+}

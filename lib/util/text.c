@@ -1,0 +1,223 @@
+#include "util/text.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hubcontacts/contact.h"
+
+int hubc__utf8_valid(const char *str, size_t len) {
+  const unsigned char *s = (const unsigned char *)str, *end = s + len;
+  while (s < end) {
+    unsigned c = *s;
+    if (c == 0) return 0;
+    if (c < 0x80) { s++; continue; }
+    size_t n;
+    unsigned min;
+    if ((c & 0xE0) == 0xC0) { n = 1; min = 0x80; c &= 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { n = 2; min = 0x800; c &= 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { n = 3; min = 0x10000; c &= 0x07; }
+    else return 0;
+    if ((size_t)(end - s) <= n) return 0;
+    for (size_t i = 1; i <= n; i++) {
+      if ((s[i] & 0xC0) != 0x80) return 0;
+      c = (c << 6) | (s[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
+    s += n + 1;
+  }
+  return 1;
+}
+
+static int is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+int hubc__email_normalize(const char *in, char *out, const char **why) {
+  const char *b = in, *e = in + strlen(in);
+  while (b < e && is_space((unsigned char)*b)) b++;
+  while (e > b && is_space((unsigned char)e[-1])) e--;
+  size_t len = (size_t)(e - b);
+  if (len == 0) { *why = "is empty"; return -1; }
+  if (len > HUBC_MAX_EMAIL_BYTES) { *why = "is longer than 254 bytes"; return -1; }
+  if (!hubc__utf8_valid(b, len)) { *why = "is not valid UTF-8"; return -1; }
+  const char *at = NULL;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)b[i];
+    if (c <= ' ' || c == 0x7F) { *why = "contains a space or control character"; return -1; }
+    if (c == '@') {
+      if (at) { *why = "contains more than one '@'"; return -1; }
+      at = b + i;
+    }
+    out[i] = (char)tolower(c);
+  }
+  out[len] = '\0';
+  if (!at) { *why = "has no '@'"; return -1; }
+  if (at == b) { *why = "has an empty local part"; return -1; }
+  const char *dom = at + 1;
+  const char *dot = memchr(dom, '.', (size_t)(e - dom));
+  if (!dot || dot == dom || e[-1] == '.') { *why = "has no domain with a dot"; return -1; }
+  return (int)len;
+}
+
+/* FNV-1a, then a final mix so low bits are usable for power-of-two tables. */
+static uint32_t mix(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x7feb352dU;
+  h ^= h >> 15;
+  h *= 0x846ca68bU;
+  h ^= h >> 16;
+  return h;
+}
+
+uint32_t hubc__hash(const char *s, size_t len) {
+  uint32_t h = 2166136261U;
+  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 16777619U;
+  return mix(h);
+}
+
+uint32_t hubc__hash_ci(const char *s, size_t len) {
+  uint32_t h = 2166136261U;
+  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned)tolower((unsigned char)s[i])) * 16777619U;
+  return mix(h);
+}
+
+int hubc__eq_ci(const char *a, const char *b) {
+  for (; *a && *b; a++, b++)
+    if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
+  return *a == *b;
+}
+
+int hubc__parse_number(const char *s) {
+  if (!*s || is_space((unsigned char)*s)) return 0;
+  char *end;
+  double v = strtod(s, &end);
+  if (*end != '\0' || !isfinite(v)) return 0;
+  /* strtod also takes hex and "inf"/"nan"; only plain decimals are numbers */
+  for (const char *p = s; *p; p++)
+    if (!(isdigit((unsigned char)*p) || strchr("+-.eE", *p))) return 0;
+  return 1;
+}
+
+int hubc__parse_bool(const char *s) {
+  if (hubc__eq_ci(s, "true")) return 1;
+  if (hubc__eq_ci(s, "false")) return 0;
+  return -1;
+}
+
+int64_t hubc__days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = (unsigned)(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (int64_t)doe - 719468;
+}
+
+void hubc__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = (unsigned)(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+unsigned hubc__days_in_month(int64_t y, unsigned m) {
+  static const unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
+  return days[m - 1];
+}
+
+static int digits(const char **p, int n, int *out) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    if (!isdigit((unsigned char)(*p)[i])) return -1;
+    v = v * 10 + ((*p)[i] - '0');
+  }
+  *p += n;
+  *out = v;
+  return 0;
+}
+
+int hubc__parse_datetime(const char *s, hubc_time *out) {
+  int y, mo, d, h = 0, mi = 0, se = 0;
+  const char *p = s;
+  if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' || digits(&p, 2, &d))
+    return -1;
+  if (mo < 1 || mo > 12 || d < 1 || (unsigned)d > hubc__days_in_month(y, (unsigned)mo)) return -1;
+  int64_t off = 0;
+  if (*p == 'T' || *p == ' ') {
+    p++;
+    if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi)) return -1;
+    if (*p == ':') {
+      p++;
+      if (digits(&p, 2, &se)) return -1;
+      if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p)) return -1;
+        while (isdigit((unsigned char)*p)) p++;
+      }
+    }
+    if (h > 23 || mi > 59 || se > 60) return -1;
+    if (*p == 'Z') p++;
+    else if (*p == '+' || *p == '-') {
+      int sign = *p++ == '-' ? -1 : 1, oh, om;
+      if (digits(&p, 2, &oh)) return -1;
+      if (*p == ':') p++;
+      if (digits(&p, 2, &om) || oh > 23 || om > 59) return -1;
+      off = sign * (oh * 3600 + om * 60);
+    }
+  }
+  if (*p) return -1;
+  *out = hubc__days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - off;
+  return 0;
+}
+
+size_t hubc__format_i64(char *buf, int64_t v) {
+  char tmp[24];
+  size_t n = 0;
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  size_t len = 0;
+  if (v < 0) buf[len++] = '-';
+  while (n) buf[len++] = tmp[--n];
+  buf[len] = '\0';
+  return len;
+}
+
+static char *put2(char *p, unsigned v) {
+  p[0] = (char)('0' + v / 10);
+  p[1] = (char)('0' + v % 10);
+  return p + 2;
+}
+
+size_t hubc__format_time(char *buf, hubc_time t) {
+  int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+  int64_t secs = t - days * 86400;
+  int64_t y;
+  unsigned m, d;
+  hubc__civil_from_days(days, &y, &m, &d);
+  if (y < 0 || y > 9999) return hubc__format_i64(buf, t);
+  char *p = buf;
+  p = put2(p, (unsigned)(y / 100));
+  p = put2(p, (unsigned)(y % 100));
+  *p++ = '-';
+  p = put2(p, m);
+  *p++ = '-';
+  p = put2(p, d);
+  *p++ = 'T';
+  p = put2(p, (unsigned)(secs / 3600));
+  *p++ = ':';
+  p = put2(p, (unsigned)(secs / 60 % 60));
+  *p++ = ':';
+  p = put2(p, (unsigned)(secs % 60));
+  *p++ = 'Z';
+  *p = '\0';
+  return (size_t)(p - buf);
+}

@@ -1,0 +1,38 @@
+/* Text rules shared by every area: UTF-8, emails (C3), typed values (C4),
+ * dates, hashing. No allocation here. */
+#ifndef HUBC_UTIL_TEXT_H
+#define HUBC_UTIL_TEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hubcontacts/common.h"
+
+/* 1 if s[0..len) is valid UTF-8 without NUL bytes. */
+int hubc__utf8_valid(const char *s, size_t len);
+
+/* C3: trims surrounding white space, lowercases ASCII, validates syntax.
+ * Writes the normalized email (NUL-terminated) to out (HUBC_MAX_EMAIL_BYTES
+ * + 1 bytes) and returns its length, or -1 with the reason in *why. */
+int hubc__email_normalize(const char *in, char *out, const char **why);
+
+uint32_t hubc__hash(const char *s, size_t len);
+/* ASCII case-insensitive hash/compare (property names and labels). */
+uint32_t hubc__hash_ci(const char *s, size_t len);
+int hubc__eq_ci(const char *a, const char *b);
+
+int hubc__parse_number(const char *s);            /* 1 if a finite decimal */
+int hubc__parse_bool(const char *s);              /* 1 true, 0 false, -1 bad */
+/* ISO-8601 date or date-time (Z or ±hh:mm offset); 0 ok, -1 bad. */
+int hubc__parse_datetime(const char *s, hubc_time *out);
+
+/* Civil calendar helpers (proleptic Gregorian, UTC). */
+int64_t hubc__days_from_civil(int64_t y, unsigned m, unsigned d);
+void hubc__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+unsigned hubc__days_in_month(int64_t y, unsigned m);
+/* "2024-03-21T10:00:00Z" into buf (≥ 32 bytes); returns length. */
+size_t hubc__format_time(char *buf, hubc_time t);
+/* Decimal of a signed 64-bit integer into buf (≥ 24 bytes); returns length. */
+size_t hubc__format_i64(char *buf, int64_t v);
+
+#endif
