@@ -148,7 +148,8 @@ HUBC_API hubc_time hubc_contact_created(const hubc_contact *contact);
 HUBC_API hubc_time hubc_contact_modified(const hubc_contact *contact);
 
 /* Iteration over record ids in increasing order; contacts created or
- * deleted meanwhile may or may not be seen, none is seen twice. */
+ * deleted meanwhile may or may not be seen, none is seen twice. An
+ * iterator's next() needs its store open; free() does not. */
 enum hubc_select {
   HUBC_SELECT_ALL = 0,
   HUBC_SELECT_BILLABLE = 1,

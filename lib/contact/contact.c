@@ -1,4 +1,5 @@
 /* Contacts: create, update, delete, lookups, snapshots, iteration (C1–C7). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,7 +8,21 @@
 
 #define MAX_ID 0xffffffffLL /* ids are 32-bit in the email index */
 
-/* ---- email index (open addressing, linear probing, backward shift) ---- */
+/* ---- email index -------------------------------------------------------
+ * Open addressing with linear probing and backward-shift deletion. An entry
+ * is a record address (48 bits) under a 16-bit tag from the email's hash,
+ * so a lookup reads one table slot and one record. Homes are recomputed
+ * from the records' emails when needed (growth, deletion). */
+
+#define TAG_OF(h) ((uint64_t)((h) >> 16) << 48)
+#define REC_OF(e) ((hubc__rec *)(uintptr_t)((e) & 0xffffffffffffULL))
+
+static uint32_t rec_hash(const hubc__rec *r) {
+  const char *e = hubc__rec_email(r);
+  return hubc__hash(e, strlen(e));
+}
+
+static uint64_t entry_of(uint32_t h, const hubc__rec *r) { return TAG_OF(h) | (uint64_t)(uintptr_t)r; }
 
 int hubc__eidx_reserve(hubc_store *s, size_t extra) {
   size_t cap = s->eidx ? s->eidx_mask + 1 : 0;
@@ -17,9 +32,10 @@ int hubc__eidx_reserve(hubc_store *s, size_t extra) {
   uint64_t *t = hubc__calloc(s->base, ncap * sizeof *t);
   if (!t) return hubc__err(HUBC_ENOMEM, "out of memory growing the email index to %zu slots", ncap);
   for (size_t i = 0; i < cap; i++) {
+    if (i + 16 < cap && s->eidx[i + 16]) __builtin_prefetch(REC_OF(s->eidx[i + 16])->blob);
     uint64_t e = s->eidx[i];
     if (!e) continue;
-    size_t pos = (size_t)(e >> 32) & (ncap - 1);
+    size_t pos = rec_hash(REC_OF(e)) & (ncap - 1);
     while (t[pos]) pos = (pos + 1) & (ncap - 1);
     t[pos] = e;
   }
@@ -29,38 +45,48 @@ int hubc__eidx_reserve(hubc_store *s, size_t extra) {
   return 0;
 }
 
-int64_t hubc__eidx_find(const hubc_store *s, const char *email, size_t len) {
-  if (!s->eidx) return 0;
+hubc__rec *hubc__eidx_find(const hubc_store *s, const char *email, size_t len) {
+  if (!s->eidx) return NULL;
   uint32_t h = hubc__hash(email, len);
+  uint64_t tag = TAG_OF(h);
   for (size_t pos = h & s->eidx_mask;; pos = (pos + 1) & s->eidx_mask) {
     uint64_t e = s->eidx[pos];
-    if (!e) return 0;
-    if ((uint32_t)(e >> 32) == h) {
-      int64_t id = (int64_t)(e & 0xffffffffu);
-      const char *have = hubc__rec_email(s->slots[id].rec);
-      if (have && strcmp(have, email) == 0) return id;
+    if (!e) return NULL;
+    if ((e & 0xffff000000000000ULL) == tag) {
+      hubc__rec *r = REC_OF(e);
+      if (strcmp(hubc__rec_email(r), email) == 0) return r;
     }
   }
 }
 
-void hubc__eidx_insert(hubc_store *s, const char *email, int64_t id) {
-  uint32_t h = hubc__hash(email, strlen(email));
+void hubc__eidx_insert(hubc_store *s, hubc__rec *r) {
+  uint32_t h = rec_hash(r);
   size_t pos = h & s->eidx_mask;
   while (s->eidx[pos]) pos = (pos + 1) & s->eidx_mask;
-  s->eidx[pos] = (uint64_t)h << 32 | (uint64_t)id;
+  s->eidx[pos] = entry_of(h, r);
   s->eidx_n++;
 }
 
-void hubc__eidx_remove(hubc_store *s, const char *email, int64_t id) {
-  uint64_t want = (uint64_t)hubc__hash(email, strlen(email)) << 32 | (uint64_t)id;
-  size_t mask = s->eidx_mask, i = (size_t)(want >> 32) & mask;
-  while (s->eidx[i] != want) {
-    if (!s->eidx[i]) return; /* not indexed: nothing to do */
-    i = (i + 1) & mask;
-  }
+/* Position of r's entry; SIZE_MAX if absent (never, by construction). */
+static size_t eidx_slot_of(const hubc_store *s, const hubc__rec *r) {
+  uint32_t h = rec_hash(r);
+  uint64_t want = entry_of(h, r);
+  for (size_t i = h & s->eidx_mask; s->eidx[i]; i = (i + 1) & s->eidx_mask)
+    if (s->eidx[i] == want) return i;
+  return SIZE_MAX;
+}
+
+void hubc__eidx_replace(hubc_store *s, const hubc__rec *old, hubc__rec *r) {
+  size_t i = eidx_slot_of(s, old);
+  if (i != SIZE_MAX) s->eidx[i] = (s->eidx[i] & 0xffff000000000000ULL) | (uint64_t)(uintptr_t)r;
+}
+
+void hubc__eidx_remove(hubc_store *s, const hubc__rec *r) {
+  size_t mask = s->eidx_mask, i = eidx_slot_of(s, r);
+  if (i == SIZE_MAX) return;
   /* backward-shift deletion keeps every probe chain unbroken */
   for (size_t j = (i + 1) & mask; s->eidx[j]; j = (j + 1) & mask) {
-    size_t home = (size_t)(s->eidx[j] >> 32) & mask;
+    size_t home = rec_hash(REC_OF(s->eidx[j])) & mask;
     if (((j - home) & mask) >= ((j - i) & mask)) {
       s->eidx[i] = s->eidx[j];
       i = j;
@@ -72,9 +98,9 @@ void hubc__eidx_remove(hubc_store *s, const char *email, int64_t id) {
 
 int hubc__slots_reserve(hubc_store *s, int64_t id) {
   if (id > MAX_ID) return hubc__err(HUBC_ELIMIT, "a store holds at most %lld contact ids", MAX_ID);
-  size_t old = s->slots_cap;
-  int rc = hubc__grow(s->base, (void **)&s->slots, &s->slots_cap, (size_t)id + 1, sizeof *s->slots);
-  if (!rc && s->slots_cap > old) memset(s->slots + old, 0, (s->slots_cap - old) * sizeof *s->slots);
+  size_t old = s->recs_cap;
+  int rc = hubc__grow(s->base, (void **)&s->recs, &s->recs_cap, (size_t)id + 1, sizeof *s->recs);
+  if (!rc && s->recs_cap > old) memset(s->recs + old, 0, (s->recs_cap - old) * sizeof *s->recs);
   return rc;
 }
 
@@ -86,9 +112,14 @@ typedef struct change {
   const char *value; /* NULL: remove */
 } change;
 
-static int change_cmp(const void *a, const void *b) {
-  const change *x = a, *y = b;
-  return x->prop < y->prop ? -1 : x->prop > y->prop;
+/* Insertion sort: calls carry a handful of properties. */
+static void sort_changes(change *c, size_t n) {
+  for (size_t i = 1; i < n; i++) {
+    change x = c[i];
+    size_t j = i;
+    for (; j > 0 && c[j - 1].prop > x.prop; j--) c[j] = c[j - 1];
+    c[j] = x;
+  }
 }
 
 /* Validates one value against its property (C3, C4) and fills c. `email`
@@ -135,22 +166,7 @@ static int check_value(const hubc__prop *p, uint32_t prop, const char *v, change
   return 0;
 }
 
-static size_t entry_size(const change *c) { return c->option >= 0 ? 4 : 2 + strlen(c->value) + 1; }
-
-static unsigned char *put_entry(unsigned char *w, const change *c) {
-  unsigned tag = c->prop | (c->option >= 0 ? HUBC__ENUM_FLAG : 0);
-  *w++ = (unsigned char)(tag & 0xff);
-  *w++ = (unsigned char)(tag >> 8);
-  if (c->option >= 0) {
-    *w++ = (unsigned char)(c->option & 0xff);
-    *w++ = (unsigned char)(c->option >> 8);
-  } else {
-    size_t n = strlen(c->value) + 1;
-    memcpy(w, c->value, n);
-    w += n;
-  }
-  return w;
-}
+static size_t entry_size(const change *c) { return hubc__rec_put_field(NULL, c->prop, c->value, c->option); }
 
 /* Resolves and validates names/values into sorted changes (create: empty
  * values skipped; update: NULL or empty removes). */
@@ -178,20 +194,28 @@ static int collect(hubc_store *s, const char *const *names, const char *const *v
     if (rc) return rc;
     k++;
   }
-  qsort(out, k, sizeof *out, change_cmp);
+  sort_changes(out, k);
   *out_n = k;
   return 0;
 }
 
-/* New record version = old fields merged with changes. *out NULL when
- * nothing changes. */
-static int merge(hubc_store *s, const hubc__rec *old, const change *ch, size_t nch, hubc__rec **out) {
-  size_t size = 0, count = 0, i = 0, pos = 0;
+/* New record version = old fields merged with changes; a new contact's
+ * meta comes from `meta_of` (NULL: created now by the call's source). *out
+ * is NULL when nothing changes. */
+typedef struct rec_meta {
+  hubc_time created;
+  int source;
+  int64_t source_id;
+} rec_meta;
+
+static int merge(hubc_store *s, const hubc__rec *old, const rec_meta *meta, const change *ch, size_t nch,
+                 hubc__rec **out) {
+  size_t size = 0, count = 0, i, pos;
   int changed = 0;
   hubc__field f;
-  const unsigned char *blob = old ? old->blob : NULL;
-  size_t len = old ? old->len : 0;
-  /* pass 1: size; pass 2: write */
+  const unsigned char *fields = old ? hubc__rec_fields(old) : NULL;
+  size_t len = old ? hubc__rec_flen(old) : 0;
+  /* pass 0: size and whether anything changes; pass 1: write */
   for (int pass = 0; pass < 2; pass++) {
     unsigned char *w = NULL;
     if (pass == 1) {
@@ -202,17 +226,18 @@ static int merge(hubc_store *s, const hubc__rec *old, const change *ch, size_t n
       if (count > HUBC_MAX_CONTACT_PROPERTIES)
         return hubc__err(HUBC_ELIMIT, "a contact holds at most %d properties (this one would hold %zu)",
                          HUBC_MAX_CONTACT_PROPERTIES, count);
-      hubc__rec *r = hubc__rec_alloc(s->base, size);
+      hubc__rec *r = old ? hubc__rec_new_like(s->base, old, size)
+                         : hubc__rec_new(s->base, meta->created, meta->source, meta->source_id, size);
       if (!r) return hubc__err(HUBC_ENOMEM, "out of memory building a contact record of %zu bytes", size);
       *out = r;
-      w = r->blob;
+      w = (unsigned char *)hubc__rec_fields(r);
     }
     i = pos = 0;
     while (i < nch || pos < len) {
-      if (pos < len && hubc__rec_field(blob, len, pos, &f)) return hubc__err(HUBC_ECORRUPT, "damaged record");
+      if (pos < len && hubc__rec_field(fields, len, pos, &f)) return hubc__err(HUBC_ECORRUPT, "damaged record");
       if (pos < len && (i >= nch || f.prop < ch[i].prop)) { /* keep */
         if (pass) {
-          memcpy(w, blob + pos, f.size);
+          memcpy(w, fields + pos, f.size);
           w += f.size;
         } else {
           size += f.size;
@@ -229,7 +254,7 @@ static int merge(hubc_store *s, const hubc__rec *old, const change *ch, size_t n
         continue;
       }
       if (pass) {
-        w = put_entry(w, c);
+        w += hubc__rec_put_field(w, c->prop, c->value, c->option);
       } else {
         size += entry_size(c);
         count++;
@@ -283,14 +308,15 @@ static int check_pairs(const char *const *names, const char *const *values, size
 static int create_locked(hubc_store *s, const change *ch, size_t nch, int source, hubc_id source_id, int target,
                          int64_t *out_id) {
   hubc__rec *r;
-  int rc = merge(s, NULL, ch, nch, &r);
+  rec_meta meta = {s->txn.now, source, source_id};
+  int rc = merge(s, NULL, &meta, ch, nch, &r);
   if (rc) return rc;
   const char *email = hubc__rec_email(r);
   if (email) {
-    int64_t other = hubc__eidx_find(s, email, strlen(email));
+    const hubc__rec *other = hubc__eidx_find(s, email, strlen(email));
     if (other) {
-      int rc2 = hubc__err(HUBC_EEXISTS, "a contact with email '%s' already exists (record id %lld)", email,
-                          (long long)other);
+      int rc2 = hubc__err(HUBC_EEXISTS, "a contact with email '%s' already exists (record id %u)", email,
+                          other->id);
       hubc__rec_unref(s->base, r);
       return rc2;
     }
@@ -301,10 +327,7 @@ static int create_locked(hubc_store *s, const change *ch, size_t nch, int source
     hubc__rec_unref(s->base, r);
     return rc;
   }
-  r->created = s->txn.now;
-  r->source = (uint8_t)source;
-  r->source_id = source_id;
-  hubc__slot slot = {r, s->txn.now, 0, HUBC_NON_MARKETING, {0}};
+  hubc__slot slot = {r, s->txn.now, 0, HUBC_NON_MARKETING};
   s->next_id++;
   hubc__txn_slot(s, id, &slot);
   if (target) {
@@ -342,7 +365,7 @@ HUBC_API int hubc_contact_create(hubc_id *out_id, hubc_store *s, hubc_id actor, 
 }
 
 static int slot_of(hubc_store *s, hubc_id id, const char *what) {
-  if (id <= 0 || id >= s->next_id || !s->slots[id].rec)
+  if (!hubc__contact_at(s, id))
     return hubc__err(HUBC_ENOTFOUND, "%s: no contact with record id %lld", what, (long long)id);
   return 0;
 }
@@ -360,18 +383,14 @@ HUBC_API int hubc_contact_update(hubc_store *s, hubc_id actor, hubc_id id, const
   if (!ch) rc = hubc__err(HUBC_ENOMEM, "out of memory updating a contact");
   if (!rc) rc = slot_of(s, id, "update contact");
   if (!rc) rc = collect(s, names, values, n, 0, ch, &nch, email);
-  if (!rc) rc = merge(s, s->slots[id].rec, ch, nch, &r);
+  if (!rc) rc = merge(s, s->recs[id], NULL, ch, nch, &r);
   if (!rc && r) {
     const char *e = hubc__rec_email(r);
-    int64_t other = e ? hubc__eidx_find(s, e, strlen(e)) : 0;
-    if (other && other != id)
-      rc = hubc__err(HUBC_EEXISTS, "a contact with email '%s' already exists (record id %lld)", e, (long long)other);
+    const hubc__rec *other = e ? hubc__eidx_find(s, e, strlen(e)) : NULL;
+    if (other && other->id != id)
+      rc = hubc__err(HUBC_EEXISTS, "a contact with email '%s' already exists (record id %u)", e, other->id);
     if (!rc && !(rc = hubc__txn_reserve(s, 1)) && !(rc = hubc__eidx_reserve(s, 1))) {
-      const hubc__rec *old = s->slots[id].rec;
-      r->created = old->created;
-      r->source = old->source;
-      r->source_id = old->source_id;
-      hubc__slot slot = s->slots[id];
+      hubc__slot slot = hubc__slot_at(s, id);
       slot.rec = r;
       slot.modified = s->txn.now;
       hubc__txn_slot(s, id, &slot);
@@ -408,20 +427,19 @@ struct hubc_contact {
   char text[R_COUNT][32];
 };
 
-static int snapshot(hubc_contact **out, hubc_store *s, int64_t id) {
+static int snapshot(hubc_contact **out, hubc_store *s, hubc__rec *r) {
   hubc_contact *c = hubc__alloc(s->base, sizeof *c);
   if (!c) return hubc__err(HUBC_ENOMEM, "out of memory taking a contact snapshot");
-  const hubc__slot *slot = &s->slots[id];
   c->schema = s->schema;
   hubc__schema_ref(c->schema);
-  c->rec = slot->rec;
-  atomic_fetch_add_explicit(&c->rec->refs, 1, memory_order_relaxed);
-  c->id = id;
-  c->modified = slot->modified;
-  c->status = slot->status;
+  c->rec = r;
+  atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+  c->id = r->id;
+  c->modified = r->modified;
+  c->status = r->status;
   int type = 0;
   hubc_id rid = 0;
-  if (slot->status != HUBC_NON_MARKETING) hubc__status_reason(s, slot, &type, &rid);
+  if (r->status != HUBC_NON_MARKETING) hubc__status_reason(s, r->hist, &type, &rid);
   c->reason_type = (uint8_t)type;
   c->reason_id = rid;
   for (int i = 0; i < R_COUNT; i++) atomic_init(&c->rendered[i], 0);
@@ -435,7 +453,7 @@ HUBC_API int hubc_contact_get(hubc_contact **out, hubc_store *s, hubc_id id) {
   int rc = hubc__read_begin(s);
   if (rc) return rc;
   rc = slot_of(s, id, "get contact");
-  if (!rc) rc = snapshot(out, s, id);
+  if (!rc) rc = snapshot(out, s, s->recs[id]);
   return hubc__read_end(s, rc);
 }
 
@@ -453,9 +471,9 @@ HUBC_API int hubc_contact_find(hubc_id *out, hubc_store *s, const char *email) {
   *out = 0;
   int rc = normalize_probe(email, buf, "find contact");
   if (rc || (rc = hubc__read_begin(s))) return rc;
-  int64_t id = hubc__eidx_find(s, buf, strlen(buf));
-  if (!id) rc = hubc__err(HUBC_ENOTFOUND, "no contact with email '%s'", buf);
-  *out = id;
+  const hubc__rec *r = hubc__eidx_find(s, buf, strlen(buf));
+  if (!r) rc = hubc__err(HUBC_ENOTFOUND, "no contact with email '%s'", buf);
+  else *out = r->id;
   return hubc__read_end(s, rc);
 }
 
@@ -465,8 +483,8 @@ HUBC_API int hubc_contact_get_by_email(hubc_contact **out, hubc_store *s, const 
   *out = NULL;
   int rc = normalize_probe(email, buf, "get contact");
   if (rc || (rc = hubc__read_begin(s))) return rc;
-  int64_t id = hubc__eidx_find(s, buf, strlen(buf));
-  rc = id ? snapshot(out, s, id) : hubc__err(HUBC_ENOTFOUND, "no contact with email '%s'", buf);
+  hubc__rec *r = hubc__eidx_find(s, buf, strlen(buf));
+  rc = r ? snapshot(out, s, r) : hubc__err(HUBC_ENOTFOUND, "no contact with email '%s'", buf);
   return hubc__read_end(s, rc);
 }
 
@@ -488,7 +506,7 @@ HUBC_API void hubc_contact_free(hubc_contact *c) {
 
 HUBC_API hubc_id hubc_contact_id(const hubc_contact *c) { return c ? c->id : 0; }
 HUBC_API int hubc_contact_status(const hubc_contact *c) { return c ? c->status : HUBC_EINVAL; }
-HUBC_API hubc_time hubc_contact_created(const hubc_contact *c) { return c ? c->rec->created : 0; }
+HUBC_API hubc_time hubc_contact_created(const hubc_contact *c) { return c ? hubc__rec_created(c->rec) : 0; }
 HUBC_API hubc_time hubc_contact_modified(const hubc_contact *c) { return c ? c->modified : 0; }
 
 HUBC_API int hubc_contact_reason(int *type, hubc_id *id, const hubc_contact *c) {
@@ -500,8 +518,11 @@ HUBC_API int hubc_contact_reason(int *type, hubc_id *id, const hubc_contact *c) 
 
 HUBC_API int hubc_contact_source(int *source, hubc_id *source_id, const hubc_contact *c) {
   if (!c) return hubc__err(HUBC_EINVAL, "contact source: contact is NULL");
-  if (source) *source = c->rec->source;
-  if (source_id) *source_id = c->rec->source_id;
+  int type;
+  int64_t id;
+  hubc__rec_source(c->rec, &type, &id);
+  if (source) *source = type;
+  if (source_id) *source_id = id;
   return hubc__ok();
 }
 
@@ -513,7 +534,7 @@ static const char *rendered(const hubc_contact *cc, int which) {
   char buf[32];
   switch (which) {
   case R_OBJECT_ID: hubc__format_i64(buf, c->id); break;
-  case R_CREATED: hubc__format_time(buf, c->rec->created); break;
+  case R_CREATED: hubc__format_time(buf, hubc__rec_created(c->rec)); break;
   case R_MODIFIED: hubc__format_time(buf, c->modified); break;
   default: hubc__format_i64(buf, c->reason_id); break;
   }
@@ -552,7 +573,9 @@ HUBC_API const char *hubc_contact_prop(const hubc_contact *c, const char *name) 
 static size_t stored_count(const hubc_contact *c) {
   size_t n = 0;
   hubc__field f;
-  for (size_t pos = 0; pos < c->rec->len && !hubc__rec_field(c->rec->blob, c->rec->len, pos, &f); pos += f.size) n++;
+  const unsigned char *fields = hubc__rec_fields(c->rec);
+  size_t len = hubc__rec_flen(c->rec);
+  for (size_t pos = 0; pos < len && !hubc__rec_field(fields, len, pos, &f); pos += f.size) n++;
   return n;
 }
 
@@ -568,7 +591,9 @@ HUBC_API int hubc_contact_prop_at(const char **name, const char **value, const h
   if (!c || !name || !value) return hubc__err(HUBC_EINVAL, "contact property: NULL argument");
   hubc__field f;
   size_t i = 0;
-  for (size_t pos = 0; pos < c->rec->len && !hubc__rec_field(c->rec->blob, c->rec->len, pos, &f); pos += f.size) {
+  const unsigned char *fields = hubc__rec_fields(c->rec);
+  size_t len = hubc__rec_flen(c->rec);
+  for (size_t pos = 0; pos < len && !hubc__rec_field(fields, len, pos, &f); pos += f.size) {
     if (i++ == index) {
       *name = c->schema->props[f.prop].name;
       *value = hubc__rec_get(c->rec, c->schema, f.prop);
@@ -590,6 +615,7 @@ HUBC_API int hubc_contact_prop_at(const char **name, const char **value, const h
 
 struct hubc_contact_iterator {
   hubc_store *store;
+  hubc__base *base; /* freeing needs no store: it may be closed by then */
   int64_t next;
   int select;
 };
@@ -603,24 +629,26 @@ HUBC_API int hubc_contact_iterator_new(hubc_contact_iterator **out, hubc_store *
   hubc_contact_iterator *it = hubc__alloc(s->base, sizeof *it);
   if (!it) return hubc__err(HUBC_ENOMEM, "out of memory creating a contact iterator");
   it->store = s;
+  it->base = s->base;
+  hubc__base_ref(s->base);
   it->next = 1;
   it->select = select;
   *out = it;
   return hubc__ok();
 }
 
-static int selected(const hubc_store *s, const hubc__slot *slot, int select) {
-  int billable = slot->status != HUBC_NON_MARKETING;
+static int selected(const hubc_store *s, const hubc__rec *r, int select) {
+  int billable = r->status != HUBC_NON_MARKETING;
   switch (select) {
   case HUBC_SELECT_ALL: return 1;
   case HUBC_SELECT_BILLABLE: return billable;
-  case HUBC_SELECT_MARKETING: return slot->status == HUBC_MARKETING;
-  case HUBC_SELECT_UNTIL_UPDATE: return slot->status == HUBC_MARKETING_UNTIL_UPDATE;
-  case HUBC_SELECT_NON_MARKETING: return slot->status == HUBC_NON_MARKETING;
+  case HUBC_SELECT_MARKETING: return r->status == HUBC_MARKETING;
+  case HUBC_SELECT_UNTIL_UPDATE: return r->status == HUBC_MARKETING_UNTIL_UPDATE;
+  case HUBC_SELECT_NON_MARKETING: return r->status == HUBC_NON_MARKETING;
   default: { /* M8: billable but unreachable */
     if (!billable) return 0;
-    const char *o = hubc__rec_get(slot->rec, s->schema, HUBC__P_OPTOUT);
-    const char *b = hubc__rec_get(slot->rec, s->schema, HUBC__P_BOUNCED);
+    const char *o = hubc__rec_get(r, s->schema, HUBC__P_OPTOUT);
+    const char *b = hubc__rec_get(r, s->schema, HUBC__P_BOUNCED);
     return (o && strcmp(o, "true") == 0) || (b && strcmp(b, "true") == 0);
   }
   }
@@ -633,19 +661,20 @@ HUBC_API int hubc_contact_iterator_next(hubc_id *out, hubc_contact_iterator *it)
   if (rc) return rc;
   rc = HUBC_ITEROVER;
   for (; it->next < s->next_id; it->next++) {
-    const hubc__slot *slot = &s->slots[it->next];
-    if (slot->rec && selected(s, slot, it->select)) {
+    const hubc__rec *r = s->recs[it->next];
+    if (r && selected(s, r, it->select)) {
       *out = it->next++;
       rc = 0;
       break;
     }
   }
-  pthread_rwlock_unlock(&s->lock);
-  if (rc == HUBC_ITEROVER) hubc__ok();
-  else hubc__ok();
+  hubc__read_end(s, 0);
   return rc;
 }
 
 HUBC_API void hubc_contact_iterator_free(hubc_contact_iterator *it) {
-  if (it) hubc__free(it->store->base, it, sizeof *it);
+  if (!it) return;
+  hubc__base *b = it->base;
+  hubc__free(b, it, sizeof *it);
+  hubc__base_unref(b);
 }

@@ -3,29 +3,67 @@
 #include <stddef.h>
 #include <string.h>
 
-int hubc__rec_field(const unsigned char *blob, size_t len, size_t pos, hubc__field *f) {
-  if (pos >= len || len - pos < 2) return -1;
-  unsigned v = blob[pos] | (unsigned)blob[pos + 1] << 8;
-  f->prop = v & ~HUBC__ENUM_FLAG;
-  if (v & HUBC__ENUM_FLAG) {
-    if (len - pos < 4) return -1;
-    f->value = NULL;
-    f->option = blob[pos + 2] | (unsigned)blob[pos + 3] << 8;
-    f->size = 4;
-    return 0;
+static size_t put_varint(unsigned char *w, uint64_t v) {
+  size_t n = 0;
+  while (v >= 0x80) {
+    if (w) w[n] = (unsigned char)(v | 0x80);
+    n++;
+    v >>= 7;
   }
-  const unsigned char *nul = memchr(blob + pos + 2, 0, len - pos - 2);
-  if (!nul) return -1;
-  f->value = (const char *)blob + pos + 2;
-  f->option = 0;
-  f->size = (size_t)(nul - blob) + 1 - pos;
+  if (w) w[n] = (unsigned char)v;
+  return n + 1;
+}
+
+static int get_varint(const unsigned char *p, size_t len, size_t *pos, uint64_t *v) {
+  uint64_t x = 0;
+  for (unsigned shift = 0; shift < 64 && *pos < len; shift += 7) {
+    unsigned char c = p[(*pos)++];
+    x |= (uint64_t)(c & 0x7f) << shift;
+    if (!(c & 0x80)) {
+      *v = x;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+static uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static int64_t unzigzag(uint64_t u) { return (int64_t)(u >> 1) ^ -(int64_t)(u & 1); }
+
+int hubc__rec_field(const unsigned char *fields, size_t len, size_t pos, hubc__field *f) {
+  size_t p = pos;
+  uint64_t tag, opt;
+  if (get_varint(fields, len, &p, &tag) || tag >> 1 > 0x7fffffff) return -1;
+  f->prop = (uint32_t)(tag >> 1);
+  if (tag & 1) {
+    if (get_varint(fields, len, &p, &opt) || opt > 0xffff) return -1;
+    f->value = NULL;
+    f->option = (uint32_t)opt;
+  } else {
+    const unsigned char *nul = memchr(fields + p, 0, len - p);
+    if (!nul) return -1;
+    f->value = (const char *)fields + p;
+    f->option = 0;
+    p = (size_t)(nul - fields) + 1;
+  }
+  f->size = p - pos;
   return 0;
 }
 
+size_t hubc__rec_put_field(unsigned char *w, uint32_t prop, const char *value, int32_t option) {
+  size_t n = put_varint(w, (uint64_t)prop << 1 | (option >= 0));
+  if (option >= 0) return n + put_varint(w ? w + n : NULL, (uint64_t)option);
+  size_t k = strlen(value) + 1;
+  if (w) memcpy(w + n, value, k);
+  return n + k;
+}
+
 const char *hubc__rec_get(const hubc__rec *r, const hubc__schema *s, uint32_t prop) {
+  const unsigned char *fields = hubc__rec_fields(r);
+  size_t len = hubc__rec_flen(r);
   hubc__field f;
-  for (size_t pos = 0; pos < r->len; pos += f.size) {
-    if (hubc__rec_field(r->blob, r->len, pos, &f)) return NULL;
+  for (size_t pos = 0; pos < len; pos += f.size) {
+    if (hubc__rec_field(fields, len, pos, &f)) return NULL;
     if (f.prop == prop) {
       if (f.value) return f.value;
       const hubc__prop *p = &s->props[prop];
@@ -37,23 +75,63 @@ const char *hubc__rec_get(const hubc__rec *r, const hubc__schema *s, uint32_t pr
 }
 
 const char *hubc__rec_email(const hubc__rec *r) {
-  if (r->len < 3 || r->blob[0] != 0 || r->blob[1] != 0) return NULL; /* email is property 0 */
-  return (const char *)r->blob + 2;
+  const unsigned char *fields = hubc__rec_fields(r);
+  if (hubc__rec_flen(r) < 2 || fields[0] != 0) return NULL; /* email is property 0, a string */
+  return (const char *)fields + 1;
 }
 
-size_t hubc__rec_size(const hubc__rec *r) { return offsetof(hubc__rec, blob) + r->len; }
+hubc_time hubc__rec_created(const hubc__rec *r) {
+  size_t pos = 0;
+  uint64_t v = 0;
+  get_varint(r->blob, r->meta, &pos, &v);
+  return unzigzag(v);
+}
 
-hubc__rec *hubc__rec_alloc(hubc__base *b, size_t blob_len) {
-  hubc__rec *r = hubc__alloc(b, offsetof(hubc__rec, blob) + blob_len);
+void hubc__rec_source(const hubc__rec *r, int *source, int64_t *source_id) {
+  size_t pos = 0;
+  uint64_t v = 0;
+  get_varint(r->blob, r->meta, &pos, &v);
+  *source = pos < r->meta ? r->blob[pos++] : 0;
+  v = 0;
+  get_varint(r->blob, r->meta, &pos, &v);
+  *source_id = unzigzag(v);
+}
+
+static hubc__rec *rec_alloc(hubc__base *b, size_t meta, size_t flen) {
+  size_t len = meta + flen;
+  if (len > 0xffffffffu) return NULL;
+  hubc__rec *r = hubc__arena_alloc(b, offsetof(hubc__rec, blob) + len);
   if (!r) return NULL;
+  if ((uintptr_t)r >> 48) { /* the email index keeps 48-bit record addresses */
+    hubc__arena_free(b, r, offsetof(hubc__rec, blob) + len);
+    return NULL;
+  }
   atomic_init(&r->refs, 1);
-  r->len = (uint32_t)blob_len;
-  r->created = r->source_id = 0;
-  r->source = 0;
+  r->len = (uint32_t)len;
+  r->modified = 0;
+  r->id = r->hist = 0;
+  r->status = 0;
+  r->meta = (uint8_t)meta;
+  return r;
+}
+
+hubc__rec *hubc__rec_new(hubc__base *b, hubc_time created, int source, int64_t source_id, size_t flen) {
+  unsigned char meta[24];
+  size_t m = put_varint(meta, zigzag(created));
+  meta[m++] = (unsigned char)source;
+  m += put_varint(meta + m, zigzag(source_id));
+  hubc__rec *r = rec_alloc(b, m, flen);
+  if (r) memcpy(r->blob, meta, m);
+  return r;
+}
+
+hubc__rec *hubc__rec_new_like(hubc__base *b, const hubc__rec *like, size_t flen) {
+  hubc__rec *r = rec_alloc(b, like->meta, flen);
+  if (r) memcpy(r->blob, like->blob, like->meta);
   return r;
 }
 
 void hubc__rec_unref(hubc__base *b, hubc__rec *r) {
   if (r && atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1)
-    hubc__free(b, r, hubc__rec_size(r));
+    hubc__arena_free(b, r, offsetof(hubc__rec, blob) + r->len);
 }

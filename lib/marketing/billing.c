@@ -172,7 +172,7 @@ static int pass_update_date(hubc_store *s, hubc_time T) {
   size_t n = s->pending_n;
   for (size_t i = 0; i < n; i++) { /* M5 */
     int64_t id = s->pending[i];
-    if (!s->slots[id].rec || s->slots[id].status != HUBC_MARKETING_UNTIL_UPDATE) continue;
+    if (!s->recs[id] || s->recs[id]->status != HUBC_MARKETING_UNTIL_UPDATE) continue;
     if ((rc = hubc__status_reserve(s, 1))) return rc;
     hubc__status_apply(s, id, -1, HUBC_SOURCE_UPDATE_DATE, 0);
   }
@@ -249,6 +249,7 @@ HUBC_API int hubc_billing_request_downgrade(hubc_store *s, hubc_id actor, uint64
 
 struct hubc_period_iterator {
   hubc_store *store;
+  hubc__base *base; /* freeing needs no store: it may be closed by then */
   size_t pos;
 };
 
@@ -259,6 +260,8 @@ HUBC_API int hubc_period_iterator_new(hubc_period_iterator **out, hubc_store *s)
   hubc_period_iterator *it = hubc__calloc(s->base, sizeof *it);
   if (!it) return hubc__err(HUBC_ENOMEM, "out of memory creating a period iterator");
   it->store = s;
+  it->base = s->base;
+  hubc__base_ref(s->base);
   *out = it;
   return hubc__ok();
 }
@@ -280,5 +283,8 @@ HUBC_API int hubc_period_iterator_next(hubc_period *out, hubc_period_iterator *i
 }
 
 HUBC_API void hubc_period_iterator_free(hubc_period_iterator *it) {
-  if (it) hubc__free(it->store->base, it, sizeof *it);
+  if (!it) return;
+  hubc__base *b = it->base;
+  hubc__free(b, it, sizeof *it);
+  hubc__base_unref(b);
 }

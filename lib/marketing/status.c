@@ -31,10 +31,10 @@ int hubc__status_reserve(hubc_store *s, size_t n) {
   return hubc__txn_reserve(s, n);
 }
 
-void hubc__status_reason(const hubc_store *s, const hubc__slot *slot, int *type, hubc_id *id) {
+void hubc__status_reason(const hubc_store *s, uint32_t newest, int *type, hubc_id *id) {
   *type = 0;
   *id = 0;
-  for (uint32_t h = slot->hist; h; h = s->hist[h - 1].prev) {
+  for (uint32_t h = newest; h; h = s->hist[h - 1].prev) {
     const hubc__hist *e = &s->hist[h - 1];
     if (e->new_status == HUBC_MARKETING) {
       *type = e->reason_type;
@@ -47,7 +47,7 @@ void hubc__status_reason(const hubc_store *s, const hubc__slot *slot, int *type,
 /* target: 1 = set marketing (M3), 0 = set non-marketing (M4), -1 = the
  * update date has come (M5). Needs hubc__status_reserve(s, 1). */
 int hubc__status_apply(hubc_store *s, int64_t id, int target, int reason_type, hubc_id reason_id) {
-  hubc__slot slot = s->slots[id];
+  hubc__slot slot = hubc__slot_at(s, id);
   int from = slot.status, to;
   if (target == 1) to = HUBC_MARKETING;                                   /* M3 */
   else if (target == 0) to = from == HUBC_MARKETING ? HUBC_MARKETING_UNTIL_UPDATE : from; /* M4 */
@@ -91,7 +91,7 @@ static int set_status(hubc_store *s, hubc_id actor, hubc_id id, int target, int 
     return hubc__err(HUBC_EINVAL, "%s: reason type %d is not a source of change", what, reason_type);
   int rc = hubc__write_begin(s, actor, HUBC_PERM_MARKETING_ACCESS, what);
   if (rc) return rc;
-  if (id <= 0 || id >= s->next_id || !s->slots[id].rec)
+  if (!hubc__contact_at(s, id))
     rc = hubc__err(HUBC_ENOTFOUND, "%s: no contact with record id %lld", what, (long long)id);
   if (!rc) rc = hubc__status_reserve(s, 1);
   if (!rc) rc = hubc__status_apply(s, id, target, reason_type, reason_id);
@@ -112,6 +112,7 @@ HUBC_API int hubc_contact_set_non_marketing(hubc_store *s, hubc_id actor, hubc_i
 
 struct hubc_history_iterator {
   hubc_store *store;
+  hubc__base *base; /* freeing needs no store: it may be closed by then */
   hubc_id contact;
   uint32_t *seq; /* a contact's entries, oldest first; NULL: all entries */
   size_t n, pos;
@@ -126,6 +127,7 @@ HUBC_API int hubc_history_iterator_new(hubc_history_iterator **out, hubc_store *
   hubc_history_iterator *it = hubc__calloc(s->base, sizeof *it);
   if (!it) return hubc__read_end(s, hubc__err(HUBC_ENOMEM, "out of memory creating a history iterator"));
   it->store = s;
+  it->base = s->base;
   it->contact = contact;
   if (contact) {
     /* entries of deleted contacts remain: walk the whole log for them */
@@ -140,6 +142,7 @@ HUBC_API int hubc_history_iterator_new(hubc_history_iterator **out, hubc_store *
   } else {
     it->n = s->hist_n;
   }
+  hubc__base_ref(s->base);
   *out = it;
   return hubc__read_end(s, 0);
 }
@@ -172,8 +175,10 @@ HUBC_API int hubc_history_iterator_next(hubc_history_entry *out, hubc_history_it
 
 HUBC_API void hubc_history_iterator_free(hubc_history_iterator *it) {
   if (!it) return;
-  hubc__free(it->store->base, it->seq, it->n * sizeof *it->seq);
-  hubc__free(it->store->base, it, sizeof *it);
+  hubc__base *b = it->base;
+  hubc__free(b, it->seq, it->n * sizeof *it->seq);
+  hubc__free(b, it, sizeof *it);
+  hubc__base_unref(b);
 }
 
 HUBC_API int hubc_history_export(hubc_store *s, hubc_id contact, hubc_write_fn write, void *payload) {
@@ -182,7 +187,10 @@ HUBC_API int hubc_history_export(hubc_store *s, hubc_id contact, hubc_write_fn w
   int rc = hubc_history_iterator_new(&it, s, contact);
   if (rc) return rc;
   static const char header[] = "seq,contact,time,old_status,new_status,reason_type,reason_id,actor\r\n";
-  if (write(payload, header, sizeof header - 1)) rc = hubc__err(HUBC_EIO, "history export: write callback failed");
+  hubc__busy_enter(s);
+  int failed = write(payload, header, sizeof header - 1);
+  hubc__busy_leave();
+  if (failed) rc = hubc__err(HUBC_EIO, "history export: write callback failed");
   hubc_history_entry e;
   memset(&e, 0, sizeof e);
   e.version = HUBC_HISTORY_ENTRY_VERSION;
@@ -193,7 +201,10 @@ HUBC_API int hubc_history_export(hubc_store *s, hubc_id contact, hubc_write_fn w
     int n = snprintf(line, sizeof line, "%lld,%lld,%s,%s,%s,%s,%lld,%lld\r\n", (long long)e.seq,
                      (long long)e.contact, when, hubc_status_name(e.old_status), hubc_status_name(e.new_status),
                      rt ? rt : "", (long long)e.reason_id, (long long)e.actor);
-    if (write(payload, line, (size_t)n)) rc = hubc__err(HUBC_EIO, "history export: write callback failed");
+    hubc__busy_enter(s);
+    failed = write(payload, line, (size_t)n);
+    hubc__busy_leave();
+    if (failed) rc = hubc__err(HUBC_EIO, "history export: write callback failed");
   }
   hubc_history_iterator_free(it);
   return rc == HUBC_ITEROVER ? hubc__ok() : rc;

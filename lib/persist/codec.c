@@ -72,14 +72,17 @@ int hubc__encode(hubc_store *s, int kind, int64_t id, const unsigned char **out,
     break;
   }
   case HUBC_REC_CONTACT: {
-    const hubc__slot *sl = &s->slots[id];
-    if (!sl->rec) return 1; /* deleted */
-    num(&w, HUBC__T_C_CREATED, sl->rec->created);
-    num(&w, HUBC__T_C_MODIFIED, sl->modified);
-    num(&w, HUBC__T_C_STATUS, sl->status);
-    num(&w, HUBC__T_C_SOURCE, sl->rec->source);
-    num(&w, HUBC__T_C_SOURCE_ID, sl->rec->source_id);
-    bytes(&w, HUBC__T_C_PROPS, sl->rec->blob, sl->rec->len);
+    const hubc__rec *r = s->recs[id];
+    if (!r) return 1; /* deleted */
+    int source;
+    int64_t source_id;
+    hubc__rec_source(r, &source, &source_id);
+    num(&w, HUBC__T_C_CREATED, hubc__rec_created(r));
+    num(&w, HUBC__T_C_MODIFIED, r->modified);
+    num(&w, HUBC__T_C_STATUS, r->status);
+    num(&w, HUBC__T_C_SOURCE, source);
+    num(&w, HUBC__T_C_SOURCE_ID, source_id);
+    bytes(&w, HUBC__T_C_PROPS, hubc__rec_fields(r), hubc__rec_flen(r));
     break;
   }
   case HUBC_REC_HISTORY: {

@@ -156,31 +156,29 @@ static int load_contact(hubc_loader *l, hubc_id id, hubc__rd r) {
   if (len > 0xffffffffu) return corrupt(HUBC_REC_CONTACT, id, "record too large");
   int rc;
   if ((rc = hubc__slots_reserve(s, id)) || (rc = hubc__eidx_reserve(s, 1))) return rc;
-  hubc__rec *rec = hubc__rec_alloc(s->base, len);
+  hubc__rec *rec = hubc__rec_new(s->base, created, (int)source, source_id, len);
   if (!rec) return hubc__err(HUBC_ENOMEM, "out of memory loading contact %lld", (long long)id);
-  if (len) memcpy(rec->blob, props.p, len);
-  rec->created = created;
-  rec->source = (uint8_t)source;
-  rec->source_id = source_id;
+  unsigned char *fields = (unsigned char *)hubc__rec_fields(rec);
+  if (len) memcpy(fields, props.p, len);
   /* structure now (emails feed the index); schema checks at the end */
   hubc__field f;
   long prev = -1;
   for (size_t pos = 0; pos < len; pos += f.size) {
-    if (hubc__rec_field(rec->blob, len, pos, &f) || (long)f.prop <= prev ||
-        (f.value && !hubc__utf8_valid(f.value, f.size - 3))) {
+    if (hubc__rec_field(fields, len, pos, &f) || (long)f.prop <= prev ||
+        (f.value && !hubc__utf8_valid(f.value, strlen(f.value)))) {
       hubc__rec_unref(s->base, rec);
       return corrupt(HUBC_REC_CONTACT, id, "malformed properties");
     }
     prev = f.prop;
   }
   const char *email = hubc__rec_email(rec);
-  int64_t other = email ? hubc__eidx_find(s, email, strlen(email)) : 0;
-  if (other && other != id) {
+  const hubc__rec *other = email ? hubc__eidx_find(s, email, strlen(email)) : NULL;
+  if (other && other->id != id) {
     hubc__rec_unref(s->base, rec);
     return corrupt(HUBC_REC_CONTACT, id, "email already used by another contact");
   }
-  hubc__slot old = s->slots[id];
-  hubc__slot slot = {rec, modified, 0, (uint8_t)status, {0}};
+  hubc__slot old = hubc__slot_at(s, id);
+  hubc__slot slot = {rec, modified, 0, (uint8_t)status};
   hubc__slot_move(s, id, &old, &slot);
   hubc__rec_unref(s->base, old.rec);
   if (id >= s->next_id) s->next_id = id + 1;
@@ -325,8 +323,8 @@ HUBC_API int hubc_loader_del(hubc_loader *l, int kind, hubc_id id) {
   if (!l) return hubc__err(HUBC_EINVAL, "loader del: loader is NULL");
   hubc_store *s = l->s;
   if (kind == HUBC_REC_CONTACT) {
-    if (id > 0 && id < s->next_id && s->slots[id].rec) {
-      hubc__slot old = s->slots[id], empty = {0};
+    if (hubc__contact_at(s, id)) {
+      hubc__slot old = hubc__slot_at(s, id), empty = {0};
       hubc__slot_move(s, id, &old, &empty);
       hubc__rec_unref(s->base, old.rec);
     }
@@ -363,11 +361,13 @@ static int finish(hubc_loader *l) {
   s->periods_n = l->periods_max;
   const hubc__schema *sc = s->schema;
   for (int64_t id = 1; id < s->next_id; id++) {
-    hubc__rec *rec = s->slots[id].rec;
+    hubc__rec *rec = s->recs[id];
     if (!rec) continue;
     hubc__field f;
-    for (size_t pos = 0; pos < rec->len; pos += f.size) {
-      hubc__rec_field(rec->blob, rec->len, pos, &f);
+    const unsigned char *fields = hubc__rec_fields(rec);
+    size_t len = hubc__rec_flen(rec);
+    for (size_t pos = 0; pos < len; pos += f.size) {
+      hubc__rec_field(fields, len, pos, &f);
       const hubc__prop *p = f.prop < sc->n ? &sc->props[f.prop] : NULL;
       if (f.prop == HUBC__P_EMAIL) {
         char norm[HUBC_MAX_EMAIL_BYTES + 1];
@@ -376,20 +376,21 @@ static int finish(hubc_loader *l) {
           return corrupt(HUBC_REC_CONTACT, id, "email is not a normalized address");
       }
       if (!p || (p->flags & HUBC_PROP_COMPUTED) || (f.value == NULL) != (p->type == HUBC_PROP_ENUMERATION) ||
-          (!f.value && f.option >= p->n_options) || (f.value && f.size > HUBC_MAX_VALUE_BYTES + 3))
+          (!f.value && f.option >= p->n_options) || (f.value && strlen(f.value) > HUBC_MAX_VALUE_BYTES))
         return corrupt(HUBC_REC_CONTACT, id, "property does not match the schema");
     }
   }
   for (size_t i = 0; i < s->hist_n; i++) { /* per-contact chains */
     hubc__hist *h = &s->hist[i];
     h->prev = 0;
-    if (h->contact < s->next_id && s->slots[h->contact].rec) {
-      h->prev = s->slots[h->contact].hist;
-      s->slots[h->contact].hist = (uint32_t)i + 1;
+    hubc__rec *r = hubc__contact_at(s, h->contact);
+    if (r) {
+      h->prev = r->hist;
+      r->hist = (uint32_t)i + 1;
     }
   }
   for (int64_t id = 1; id < s->next_id; id++)
-    if (s->slots[id].rec && s->slots[id].status == HUBC_MARKETING_UNTIL_UPDATE) {
+    if (s->recs[id] && s->recs[id]->status == HUBC_MARKETING_UNTIL_UPDATE) {
       if ((rc = hubc__grow(s->base, (void **)&s->pending, &s->pending_cap, s->pending_n + 1, sizeof *s->pending)))
         return rc;
       s->pending[s->pending_n++] = id;

@@ -102,21 +102,25 @@ static void dump(const hubc_store *s, out *o, hubc__switch *sorted) {
          (unsigned long long)p->billable_at_close, (unsigned long long)p->tier_at_close);
   }
   for (int64_t id = 1; id < s->next_id && !o->failed; id++) {
-    const hubc__slot *sl = &s->slots[id];
-    if (!sl->rec) continue;
+    const hubc__rec *r = s->recs[id];
+    if (!r) continue;
     int rtype = 0;
     hubc_id rid = 0;
-    if (sl->status != HUBC_NON_MARKETING) hubc__status_reason(s, sl, &rtype, &rid);
+    if (r->status != HUBC_NON_MARKETING) hubc__status_reason(s, r->hist, &rtype, &rid);
+    int source;
+    int64_t source_id;
+    hubc__rec_source(r, &source, &source_id);
     putf(o, "contact %lld created=%lld modified=%lld source=%d source_id=%lld status=%d reason=%d/%lld\n",
-         (long long)id, (long long)sl->rec->created, (long long)sl->modified, sl->rec->source,
-         (long long)sl->rec->source_id, sl->status, rtype, (long long)rid);
+         (long long)id, (long long)hubc__rec_created(r), (long long)r->modified, source, (long long)source_id,
+         r->status, rtype, (long long)rid);
     hubc__field f;
-    for (size_t pos = 0; pos < sl->rec->len && !hubc__rec_field(sl->rec->blob, sl->rec->len, pos, &f);
-         pos += f.size) {
+    const unsigned char *fields = hubc__rec_fields(r);
+    size_t len = hubc__rec_flen(r);
+    for (size_t pos = 0; pos < len && !hubc__rec_field(fields, len, pos, &f); pos += f.size) {
       put(o, " ", 1);
       put_escaped(o, sc->props[f.prop].name);
       put(o, "=", 1);
-      put_escaped(o, hubc__rec_get(sl->rec, sc, f.prop));
+      put_escaped(o, hubc__rec_get(r, sc, f.prop));
       put(o, "\n", 1);
     }
   }
@@ -142,7 +146,9 @@ HUBC_API int hubc_store_dump(hubc_store *s, hubc_write_fn write, void *payload) 
     o->payload = payload;
     o->n = 0;
     o->failed = 0;
+    hubc__busy_enter(s); /* the write callback must not re-enter (R6) */
     dump(s, o, sorted);
+    hubc__busy_leave();
     if (o->failed) rc = hubc__err(HUBC_EIO, "dump: the write callback failed");
   }
   hubc__free(s->base, sorted, s->switches_n * sizeof *sorted);

@@ -14,13 +14,14 @@
 #include "util/base.h"
 #include "util/error.h"
 
-/* Per-contact mutable state; the record holds the properties. */
+/* A contact's logical state: its current record version plus the mutable
+ * fields kept in that version's header (see hubc__rec). A value type:
+ * read with hubc__slot_at, changed with hubc__txn_slot. */
 typedef struct hubc__slot {
   hubc__rec *rec;   /* NULL: no contact with this id */
   int64_t modified; /* lastmodifieddate */
   uint32_t hist;    /* newest history entry (index + 1), 0: none */
   uint8_t status;   /* enum hubc_marketing_status */
-  uint8_t pad[3];
 } hubc__slot;
 
 typedef struct hubc__hist {
@@ -95,10 +96,10 @@ struct hubc_store {
 
   hubc__schema *schema;
 
-  hubc__slot *slots; /* by record id; slots[0] unused */
-  size_t slots_cap;
-  int64_t next_id;   /* next record id (== used slots) */
-  uint64_t *eidx;    /* email index: (hash << 32) | id, 0 = empty */
+  hubc__rec **recs;  /* current record version by record id; [0] unused */
+  size_t recs_cap;
+  int64_t next_id;   /* next record id */
+  uint64_t *eidx;    /* email index: (hash tag << 48) | record address, 0 = empty */
   size_t eidx_mask, eidx_n;
   uint64_t count[3]; /* contacts per status (M6) */
   uint64_t n_contacts;
@@ -131,6 +132,23 @@ struct hubc_store {
   unsigned char *scratch; /* encoding buffer */
   size_t scratch_cap;
 };
+
+static inline hubc__slot hubc__slot_at(const hubc_store *s, int64_t id) {
+  hubc__slot sl = {0};
+  hubc__rec *r = s->recs[id];
+  if (r) {
+    sl.rec = r;
+    sl.modified = r->modified;
+    sl.hist = r->hist;
+    sl.status = r->status;
+  }
+  return sl;
+}
+
+/* The live contact with this id, or NULL. */
+static inline hubc__rec *hubc__contact_at(const hubc_store *s, int64_t id) {
+  return id > 0 && id < s->next_id ? s->recs[id] : NULL;
+}
 
 #define HUBC__BILLABLE(s) ((s)->count[HUBC_MARKETING] + (s)->count[HUBC_MARKETING_UNTIL_UPDATE])
 
@@ -170,6 +188,9 @@ void hubc__txn_dirty(hubc_store *s, int kind, int64_t id);
 void hubc__txn_event(hubc_store *s, const hubc_event *ev);
 /* Whether this thread is inside a callback of s (calls refused: EBUSY). */
 int hubc__reentered(const hubc_store *s);
+/* Brackets a host callback (persistence, events, write callbacks). */
+void hubc__busy_enter(const hubc_store *s);
+void hubc__busy_leave(void);
 /* A transaction outside a public call (the renewal tick): begin, then
  * finish with the work's code (finalize, persist, commit or undo). */
 void hubc__txn_begin(hubc_store *s, hubc_id actor, hubc_time now);
@@ -177,10 +198,12 @@ int hubc__txn_finish(hubc_store *s, int rc);
 
 /* ---- email index (contact/contact.c) ------------------------------------ */
 int hubc__eidx_reserve(hubc_store *s, size_t extra);
-int64_t hubc__eidx_find(const hubc_store *s, const char *email, size_t len);
-void hubc__eidx_insert(hubc_store *s, const char *email, int64_t id);
-void hubc__eidx_remove(hubc_store *s, const char *email, int64_t id);
-/* Makes room for record ids up to `id` in the slot array. */
+/* The current record whose (normalized) email this is, or NULL. */
+hubc__rec *hubc__eidx_find(const hubc_store *s, const char *email, size_t len);
+void hubc__eidx_insert(hubc_store *s, hubc__rec *r);
+void hubc__eidx_remove(hubc_store *s, const hubc__rec *r);
+void hubc__eidx_replace(hubc_store *s, const hubc__rec *old, hubc__rec *r);
+/* Makes room for record ids up to `id`. */
 int hubc__slots_reserve(hubc_store *s, int64_t id);
 
 /* ---- marketing (marketing/status.c) ------------------------------------- */
@@ -191,8 +214,7 @@ int hubc__slots_reserve(hubc_store *s, int64_t id);
 int hubc__status_apply(hubc_store *s, int64_t id, int target, int reason_type,
                        hubc_id reason_id);
 /* Reason of the current MARKETING/UNTIL_UPDATE status from history. */
-void hubc__status_reason(const hubc_store *s, const hubc__slot *slot, int *type,
-                         hubc_id *id);
+void hubc__status_reason(const hubc_store *s, uint32_t newest_hist, int *type, hubc_id *id);
 /* Room for n more history entries and pending ids. */
 int hubc__status_reserve(hubc_store *s, size_t n);
 

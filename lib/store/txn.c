@@ -13,12 +13,12 @@ int hubc__reentered(const hubc_store *s) {
   return 0;
 }
 
-static void busy_push(const hubc_store *s) {
+void hubc__busy_enter(const hubc_store *s) {
   if (busy_n < 8) busy[busy_n] = s;
   busy_n++;
 }
 
-static void busy_pop(void) { busy_n--; }
+void hubc__busy_leave(void) { busy_n--; }
 
 const char *hubc__perm_name(unsigned perm) {
   switch (perm) {
@@ -85,11 +85,15 @@ int hubc__txn_reserve(hubc_store *s, size_t n) {
 /* Moves slot `id` from one state to another, keeping derived indexes in
  * step. Used forwards by hubc__txn_slot and backwards by undo. */
 void hubc__slot_move(hubc_store *s, int64_t id, const hubc__slot *from, const hubc__slot *to) {
-  const char *old_email = from->rec ? hubc__rec_email(from->rec) : NULL;
-  const char *new_email = to->rec ? hubc__rec_email(to->rec) : NULL;
-  if (!(old_email == new_email || (old_email && new_email && strcmp(old_email, new_email) == 0))) {
-    if (old_email) hubc__eidx_remove(s, old_email, id);
-    if (new_email) hubc__eidx_insert(s, new_email, id);
+  if (from->rec != to->rec) {
+    const char *old_email = from->rec ? hubc__rec_email(from->rec) : NULL;
+    const char *new_email = to->rec ? hubc__rec_email(to->rec) : NULL;
+    if (old_email && new_email && strcmp(old_email, new_email) == 0) {
+      hubc__eidx_replace(s, from->rec, to->rec);
+    } else {
+      if (old_email) hubc__eidx_remove(s, from->rec);
+      if (new_email) hubc__eidx_insert(s, to->rec);
+    }
   }
   if (from->rec) {
     s->count[from->status]--;
@@ -98,8 +102,12 @@ void hubc__slot_move(hubc_store *s, int64_t id, const hubc__slot *from, const hu
   if (to->rec) {
     s->count[to->status]++;
     s->n_contacts++;
+    to->rec->modified = to->modified;
+    to->rec->id = (uint32_t)id;
+    to->rec->hist = to->hist;
+    to->rec->status = to->status;
   }
-  s->slots[id] = *to;
+  s->recs[id] = to->rec;
 }
 
 void hubc__txn_dirty(hubc_store *s, int kind, int64_t id) {
@@ -115,7 +123,7 @@ void hubc__txn_slot(hubc_store *s, int64_t id, const hubc__slot *to) {
   hubc__undo *u = &s->txn.undo[s->txn.undo_n++];
   u->op = HUBC__UNDO_SLOT;
   u->id = id;
-  u->u.slot.from = s->slots[id];
+  u->u.slot.from = hubc__slot_at(s, id);
   u->u.slot.to = *to;
   hubc__slot_move(s, id, &u->u.slot.from, to);
   hubc__txn_dirty(s, HUBC_REC_CONTACT, id);
@@ -209,10 +217,10 @@ static int persist(hubc_store *s) {
   hubc__txn_dirty(s, HUBC_REC_META, 1);
   const hubc_persist *p = &s->persist;
   int rc = 0, cb;
-  busy_push(s);
+  hubc__busy_enter(s);
   if (p->begin && (cb = p->begin(p->userdata)) != 0) {
     rc = persist_fail(cb, "begin", 0, 0);
-    busy_pop();
+    hubc__busy_leave();
     return rc;
   }
   for (size_t i = 0; i < t->dirty_n && !rc; i++) {
@@ -228,7 +236,7 @@ static int persist(hubc_store *s) {
   }
   if (!rc && p->commit && (cb = p->commit(p->userdata)) != 0) rc = persist_fail(cb, "commit", 0, 0);
   if (rc && p->rollback) p->rollback(p->userdata);
-  busy_pop();
+  hubc__busy_leave();
   return rc;
 }
 
@@ -262,10 +270,10 @@ static pending_events take_events(hubc_store *s) {
 
 static void deliver(hubc_store *s, pending_events *pe) {
   if (!pe->n) return;
-  busy_push(s);
+  hubc__busy_enter(s);
   for (size_t i = 0; i < pe->n; i++)
     if (pe->fn) pe->fn(pe->payload, &pe->ev[i]);
-  busy_pop();
+  hubc__busy_leave();
   hubc__free(s->base, pe->ev, pe->cap * sizeof *pe->ev);
 }
 

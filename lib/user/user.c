@@ -201,6 +201,7 @@ HUBC_API int hubc_user_can(const hubc_user *u, unsigned int perm) {
 
 struct hubc_user_iterator {
   hubc_store *store;
+  hubc__base *base; /* freeing needs no store: it may be closed by then */
   int64_t next;
 };
 
@@ -211,6 +212,8 @@ HUBC_API int hubc_user_iterator_new(hubc_user_iterator **out, hubc_store *s) {
   hubc_user_iterator *it = hubc__alloc(s->base, sizeof *it);
   if (!it) return hubc__err(HUBC_ENOMEM, "out of memory creating a user iterator");
   it->store = s;
+  it->base = s->base;
+  hubc__base_ref(s->base);
   it->next = 1;
   *out = it;
   return hubc__ok();
@@ -231,5 +234,8 @@ HUBC_API int hubc_user_iterator_next(hubc_id *out, hubc_user_iterator *it) {
 }
 
 HUBC_API void hubc_user_iterator_free(hubc_user_iterator *it) {
-  if (it) hubc__free(it->store->base, it, sizeof *it);
+  if (!it) return;
+  hubc__base *b = it->base;
+  hubc__free(b, it, sizeof *it);
+  hubc__base_unref(b);
 }

@@ -11,6 +11,8 @@ struct hubc__pool_chunk {
   _Alignas(8) char data[];
 };
 
+#define SLAB_BYTES (1u << 20)
+
 static void *default_alloc(void *payload, void *ptr, size_t old_n, size_t new_n) {
   (void)payload;
   (void)old_n;
@@ -29,6 +31,8 @@ int hubc__base_new(hubc__base **out, hubc_alloc_fn fn, void *payload) {
   b->fn = fn;
   b->payload = payload;
   b->chunks = NULL;
+  memset(&b->arena, 0, sizeof b->arena);
+  pthread_mutex_init(&b->arena.mu, NULL);
   *out = b;
   return 0;
 }
@@ -43,6 +47,12 @@ void hubc__base_unref(hubc__base *b) {
     b->fn(b->payload, c, sizeof *c + c->size, 0);
     c = next;
   }
+  for (void *slab = b->arena.chunks; slab;) {
+    void *next = *(void **)slab;
+    b->fn(b->payload, slab, SLAB_BYTES, 0);
+    slab = next;
+  }
+  pthread_mutex_destroy(&b->arena.mu);
   b->fn(b->payload, b, sizeof *b, 0);
 }
 
@@ -103,4 +113,45 @@ const char *hubc__pool_strdup(hubc__base *b, const char *s, size_t len) {
 
 const char **hubc__pool_ptrs(hubc__base *b, size_t n) {
   return n ? pool_take(b, n * sizeof(char *)) : NULL;
+}
+
+void *hubc__arena_alloc(hubc__base *b, size_t n) {
+  if (n > HUBC__ARENA_MAX) return hubc__alloc(b, n);
+  size_t cls = (n + 7) / 8, size = cls * 8;
+  hubc__arena *a = &b->arena;
+  pthread_mutex_lock(&a->mu);
+  void *p = a->free[cls];
+  if (p) {
+    a->free[cls] = *(void **)p;
+  } else {
+    if ((size_t)(a->end - a->bump) < size) {
+      unsigned char *slab = hubc__alloc(b, SLAB_BYTES);
+      if (!slab) {
+        pthread_mutex_unlock(&a->mu);
+        return NULL;
+      }
+      *(void **)slab = a->chunks;
+      a->chunks = slab;
+      a->bump = slab + 16; /* keeps blocks 8-aligned after the link word */
+      a->end = slab + SLAB_BYTES;
+    }
+    p = a->bump;
+    a->bump += size;
+  }
+  pthread_mutex_unlock(&a->mu);
+  return p;
+}
+
+void hubc__arena_free(hubc__base *b, void *p, size_t n) {
+  if (!p) return;
+  if (n > HUBC__ARENA_MAX) {
+    hubc__free(b, p, n);
+    return;
+  }
+  size_t cls = (n + 7) / 8;
+  hubc__arena *a = &b->arena;
+  pthread_mutex_lock(&a->mu);
+  *(void **)p = a->free[cls];
+  a->free[cls] = p;
+  pthread_mutex_unlock(&a->mu);
 }

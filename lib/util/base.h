@@ -3,6 +3,7 @@
 #ifndef HUBC_UTIL_BASE_H
 #define HUBC_UTIL_BASE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 
@@ -10,11 +11,23 @@
 
 typedef struct hubc__pool_chunk hubc__pool_chunk;
 
+/* Small blocks (contact records) come from size-classed slabs: no per-block
+ * header, 8-byte granularity. Blocks may be freed from any thread (a
+ * snapshot may hold the last reference), hence the mutex. */
+#define HUBC__ARENA_MAX 1024
+typedef struct hubc__arena {
+  pthread_mutex_t mu;
+  void *chunks;               /* list of slabs, linked through their first word */
+  unsigned char *bump, *end;
+  void *free[HUBC__ARENA_MAX / 8 + 1];
+} hubc__arena;
+
 typedef struct hubc__base {
   atomic_uint refs;
   hubc_alloc_fn fn;
   void *payload;
   hubc__pool_chunk *chunks; /* interned strings: names, labels, options */
+  hubc__arena arena;
 } hubc__base;
 
 int hubc__base_new(hubc__base **out, hubc_alloc_fn fn, void *payload);
@@ -29,6 +42,11 @@ void hubc__free(hubc__base *b, void *p, size_t n);
 /* Grows *arr (element size `elem`) so it holds at least `need` elements.
  * Returns 0 or HUBC_ENOMEM (with message); *arr untouched on failure. */
 int hubc__grow(hubc__base *b, void **arr, size_t *cap, size_t need, size_t elem);
+
+/* Blocks of up to HUBC__ARENA_MAX bytes from the slabs, larger from the
+ * hook; free with the same size. */
+void *hubc__arena_alloc(hubc__base *b, size_t n);
+void hubc__arena_free(hubc__base *b, void *p, size_t n);
 
 /* Copies s (len bytes + NUL) into the pool; lives until the base dies. */
 const char *hubc__pool_strdup(hubc__base *b, const char *s, size_t len);

@@ -7,9 +7,21 @@
 
 #include "hubcontacts/contact.h"
 
+/* ASCII lowercase without the locale machinery of tolower(). */
+static inline unsigned char lower(unsigned char c) { return (unsigned char)(c | ((unsigned)(c - 'A') < 26u) << 5); }
+
 int hubc__utf8_valid(const char *str, size_t len) {
   const unsigned char *s = (const unsigned char *)str, *end = s + len;
   while (s < end) {
+    /* fast path: 8 ASCII bytes without NUL at a time */
+    if ((size_t)(end - s) >= 8) {
+      uint64_t w;
+      memcpy(&w, s, 8);
+      if (!(w & 0x8080808080808080ULL) && !((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL)) {
+        s += 8;
+        continue;
+      }
+    }
     unsigned c = *s;
     if (c == 0) return 0;
     if (c < 0x80) { s++; continue; }
@@ -48,7 +60,7 @@ int hubc__email_normalize(const char *in, char *out, const char **why) {
       if (at) { *why = "contains more than one '@'"; return -1; }
       at = b + i;
     }
-    out[i] = (char)tolower(c);
+    out[i] = (char)lower(c);
   }
   out[len] = '\0';
   if (!at) { *why = "has no '@'"; return -1; }
@@ -77,13 +89,13 @@ uint32_t hubc__hash(const char *s, size_t len) {
 
 uint32_t hubc__hash_ci(const char *s, size_t len) {
   uint32_t h = 2166136261U;
-  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned)tolower((unsigned char)s[i])) * 16777619U;
+  for (size_t i = 0; i < len; i++) h = (h ^ lower((unsigned char)s[i])) * 16777619U;
   return mix(h);
 }
 
 int hubc__eq_ci(const char *a, const char *b) {
   for (; *a && *b; a++, b++)
-    if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
+    if (lower((unsigned char)*a) != lower((unsigned char)*b)) return 0;
   return *a == *b;
 }
 
