@@ -1,0 +1,211 @@
+#include "testutil.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+hubc_time tu_clock_fn(void *payload) { return ((tu_clock *)payload)->now; }
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = (unsigned)(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (int64_t)doe - 719468;
+}
+
+hubc_time tu_time(int y, int mo, int d, int h, int mi, int s) {
+  return days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s;
+}
+
+void *tu_alloc_fn(void *payload, void *ptr, size_t old_size, size_t new_size) {
+  tu_alloc *a = payload;
+  if (new_size == 0) {
+    if (ptr) a->live -= old_size;
+    free(ptr);
+    return NULL;
+  }
+  a->count++;
+  if (a->fail_at && a->count == a->fail_at) {
+    a->failures++;
+    return NULL;
+  }
+  void *p = realloc(ptr, new_size);
+  if (p) a->live = a->live - (ptr ? old_size : 0) + new_size;
+  return p;
+}
+
+int tu_buf_write(void *payload, const char *data, size_t len) {
+  tu_buf *b = payload;
+  if (b->len + len + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + len + 1) cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (!p) return -1;
+    b->data = p;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, data, len);
+  b->len += len;
+  b->data[b->len] = '\0';
+  return 0;
+}
+
+void tu_buf_free(tu_buf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+char *tu_dump(hubc_store *s) {
+  tu_buf b = {0};
+  assert_int_equal(hubc_store_dump(s, tu_buf_write, &b), 0);
+  return b.data;
+}
+
+/* ---- in-memory backend ---- */
+
+static int fail_now(tu_mem *m) {
+  m->calls++;
+  if (m->fail_at && m->calls == m->fail_at) {
+    m->failures++;
+    return m->fail_code ? m->fail_code : -1;
+  }
+  return 0;
+}
+
+static int mem_load(void *ud, hubc_loader *l) {
+  tu_mem *m = ud;
+  for (size_t i = 0; i < m->n; i++) {
+    int rc = hubc_loader_put(l, m->recs[i].kind, m->recs[i].id, m->recs[i].bytes, m->recs[i].len);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+static int mem_begin(void *ud) {
+  tu_mem *m = ud;
+  int rc = fail_now(m);
+  if (!rc) m->in_txn = 1;
+  return rc;
+}
+
+static int pend(tu_mem *m, int kind, hubc_id id, const void *bytes, size_t len) {
+  if (m->pn == m->pcap) {
+    m->pcap = m->pcap ? m->pcap * 2 : 64;
+    m->pend = realloc(m->pend, m->pcap * sizeof *m->pend);
+  }
+  tu_mem_rec *r = &m->pend[m->pn++];
+  r->kind = kind;
+  r->id = id;
+  r->len = len;
+  r->bytes = NULL;
+  if (bytes) {
+    r->bytes = malloc(len ? len : 1);
+    memcpy(r->bytes, bytes, len);
+  }
+  return 0;
+}
+
+static int mem_put(void *ud, int kind, hubc_id id, const void *bytes, size_t len) {
+  tu_mem *m = ud;
+  int rc = fail_now(m);
+  return rc ? rc : pend(m, kind, id, bytes, len);
+}
+
+static int mem_del(void *ud, int kind, hubc_id id) {
+  tu_mem *m = ud;
+  int rc = fail_now(m);
+  return rc ? rc : pend(m, kind, id, NULL, 0);
+}
+
+static void apply(tu_mem *m, tu_mem_rec *p) {
+  for (size_t i = 0; i < m->n; i++) {
+    if (m->recs[i].kind == p->kind && m->recs[i].id == p->id) {
+      free(m->recs[i].bytes);
+      if (p->bytes) {
+        m->recs[i] = *p;
+      } else {
+        m->recs[i] = m->recs[--m->n];
+      }
+      return;
+    }
+  }
+  if (!p->bytes) return;
+  if (m->n == m->cap) {
+    m->cap = m->cap ? m->cap * 2 : 64;
+    m->recs = realloc(m->recs, m->cap * sizeof *m->recs);
+  }
+  m->recs[m->n++] = *p;
+}
+
+static void drop_pending(tu_mem *m) {
+  for (size_t i = 0; i < m->pn; i++) free(m->pend[i].bytes);
+  m->pn = 0;
+  m->in_txn = 0;
+}
+
+static int mem_commit(void *ud) {
+  tu_mem *m = ud;
+  int rc = fail_now(m);
+  if (rc) return rc;
+  for (size_t i = 0; i < m->pn; i++) apply(m, &m->pend[i]);
+  m->pn = 0;
+  m->in_txn = 0;
+  m->commits++;
+  return 0;
+}
+
+static int mem_rollback(void *ud) {
+  tu_mem *m = ud;
+  drop_pending(m);
+  m->rollbacks++;
+  return 0;
+}
+
+void tu_mem_init(tu_mem *m) {
+  memset(m, 0, sizeof *m);
+  m->vtable.version = HUBC_PERSIST_VERSION;
+  m->vtable.userdata = m;
+  m->vtable.load = mem_load;
+  m->vtable.begin = mem_begin;
+  m->vtable.put = mem_put;
+  m->vtable.del = mem_del;
+  m->vtable.commit = mem_commit;
+  m->vtable.rollback = mem_rollback;
+}
+
+void tu_mem_free(tu_mem *m) {
+  drop_pending(m);
+  for (size_t i = 0; i < m->n; i++) free(m->recs[i].bytes);
+  free(m->recs);
+  free(m->pend);
+  memset(m, 0, sizeof *m);
+}
+
+hubc_store *tu_open(tu_clock *clock, const hubc_persist *persist) {
+  hubc_store_options o;
+  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o.clock = tu_clock_fn;
+  o.clock_payload = clock;
+  o.admin_email = "admin@example.com";
+  o.persist = persist;
+  hubc_store *s = NULL;
+  assert_int_equal(hubc_store_open(&s, &o), 0);
+  return s;
+}
+
+hubc_id tu_contact(hubc_store *s, hubc_id actor, const char *email, const char *firstname) {
+  const char *names[] = {"email", "firstname"};
+  const char *values[] = {email, firstname};
+  hubc_id id = 0;
+  int rc = hubc_contact_create(&id, s, actor, NULL, names, values, 2);
+  if (rc) fail_msg("create %s: %s", email, hubc_error_last());
+  return id;
+}

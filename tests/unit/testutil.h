@@ -1,0 +1,67 @@
+/* Helpers shared by the unit tests: a settable clock, an allocator that
+ * fails on request, dumps into memory, and an in-memory persistence backend
+ * that can fail at callback k. */
+#ifndef HUBC_TESTUTIL_H
+#define HUBC_TESTUTIL_H
+
+#include <hubcontacts.h>
+#include <stddef.h>
+
+/* ---- clock ---- */
+typedef struct tu_clock {
+  hubc_time now;
+} tu_clock;
+hubc_time tu_clock_fn(void *payload); /* payload: tu_clock * */
+/* UTC seconds of a civil date-time. */
+hubc_time tu_time(int y, int mo, int d, int h, int mi, int s);
+
+/* ---- allocator: fails the n-th allocation (1-based; 0 = never) ---- */
+typedef struct tu_alloc {
+  size_t fail_at;   /* fail when `count` reaches this value */
+  size_t count;     /* allocations (not frees) so far */
+  size_t live;      /* bytes currently allocated */
+  size_t failures;  /* how many were refused */
+} tu_alloc;
+void *tu_alloc_fn(void *payload, void *ptr, size_t old_size, size_t new_size);
+
+/* ---- dumps ---- */
+typedef struct tu_buf {
+  char *data;
+  size_t len, cap;
+} tu_buf;
+int tu_buf_write(void *payload, const char *data, size_t len); /* hubc_write_fn */
+void tu_buf_free(tu_buf *b);
+/* hubc_store_dump into a fresh NUL-terminated string (caller frees). */
+char *tu_dump(hubc_store *s);
+
+/* ---- in-memory persistence backend ---- */
+typedef struct tu_mem_rec {
+  int kind;
+  hubc_id id;
+  unsigned char *bytes;
+  size_t len;
+} tu_mem_rec;
+
+typedef struct tu_mem {
+  tu_mem_rec *recs; /* committed records */
+  size_t n, cap;
+  tu_mem_rec *pend; /* ops of the open transaction; bytes NULL = delete */
+  size_t pn, pcap;
+  int in_txn;
+  long calls;        /* callbacks made (begin, put, del, commit) */
+  long fail_at;      /* fail the call whose number (1-based) equals this; 0: never */
+  int fail_code;     /* what the failing callback returns (e.g. -1 or HUBC_EAGAIN) */
+  long commits, rollbacks, failures;
+  hubc_persist vtable;
+} tu_mem;
+/* Initializes (empty); tu_mem_free releases. The vtable is m->vtable. */
+void tu_mem_init(tu_mem *m);
+void tu_mem_free(tu_mem *m);
+
+/* Opens a store with a fixed clock and admin "admin@example.com" (user 1);
+ * persist may be NULL. Asserts success. */
+hubc_store *tu_open(tu_clock *clock, const hubc_persist *persist);
+/* Creates a contact with email/firstname; returns its id (asserts). */
+hubc_id tu_contact(hubc_store *s, hubc_id actor, const char *email, const char *firstname);
+
+#endif
