@@ -1,0 +1,315 @@
+"""Tests of the ctypes binding itself (examples/python/hubcontacts.py) and of
+library behaviour only a host language can observe: struct layout, callback
+lifetime, exceptions raised by Python callbacks, leaks seen through the
+allocator hook, allocation failure, the journal backend.
+
+Names cite the spec rule involved; `abi_` marks checks of the binary
+interface the binding relies on (DESIGN.md §3), which no SPEC rule covers.
+"""
+
+import calendar
+import ctypes
+import gc
+import os
+import tempfile
+import threading
+import unittest
+
+if not os.environ.get("HUBC_LIBRARY"):
+    raise RuntimeError("set HUBC_LIBRARY to the freshly built libhubcontacts.so")
+
+import hubcontacts as hc  # noqa: E402
+
+T0 = calendar.timegm((2024, 3, 10, 12, 0, 0))
+ADMIN = 1
+
+_libc = ctypes.CDLL(None)
+_libc.malloc.restype = ctypes.c_void_p
+_libc.malloc.argtypes = [ctypes.c_size_t]
+_libc.realloc.restype = ctypes.c_void_p
+_libc.realloc.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_libc.free.restype = None
+_libc.free.argtypes = [ctypes.c_void_p]
+
+
+class CountingAlloc:
+    """A lua_Alloc-shaped allocator over libc that records every live block,
+    checks the old_size contract, and can fail the Nth allocation."""
+
+    def __init__(self):
+        self.live = {}
+        self.calls = 0
+        self.fail_at = None  # fail the allocation with this 1-based number
+        self.errors = []
+
+    def __call__(self, ptr, old_size, new_size):
+        if ptr is not None and self.live.get(ptr) != old_size:
+            self.errors.append(f"old_size {old_size} for block {ptr:#x} of "
+                               f"{self.live.get(ptr)} bytes")
+        if new_size == 0:
+            if ptr is not None:
+                self.live.pop(ptr, None)
+                _libc.free(ptr)
+            return None
+        self.calls += 1
+        if self.fail_at is not None and self.calls == self.fail_at:
+            return None
+        out = _libc.realloc(ptr, new_size) if ptr is not None else _libc.malloc(new_size)
+        if out is None:
+            return None
+        if ptr is not None:
+            self.live.pop(ptr, None)
+        self.live[out] = new_size
+        return out
+
+
+class AbiTest(unittest.TestCase):
+    def test_abi_store_options_struct_matches_the_library(self):
+        self.assertEqual(ctypes.sizeof(hc.StoreOptions), hc.lib.hubc_store_options_size())
+        opts = hc.StoreOptions()
+        self.assertEqual(hc.lib.hubc_store_options_init(ctypes.byref(opts), 1), 0)
+        self.assertEqual(opts.version, hc.STORE_OPTIONS_VERSION)
+        self.assertEqual(hc.lib.hubc_store_options_init(ctypes.byref(opts), 2), hc.EVERSION)
+        self.assertIn(b"version 2", hc.lib.hubc_error_last())
+
+    def test_abi_version_and_error_names_come_from_the_library(self):
+        self.assertEqual(hc.version(), "%d.%d.%d" % (hc.lib.hubc_version_number() // 10000,
+                                                     hc.lib.hubc_version_number() // 100 % 100,
+                                                     hc.lib.hubc_version_number() % 100))
+        self.assertEqual(hc.strerror(hc.EEXISTS), "already exists")
+        self.assertEqual(hc.strerror(hc.EPERM), "permission denied")
+        self.assertEqual(hc.status_name(hc.MARKETING_UNTIL_UPDATE), "MARKETING_UNTIL_UPDATE")
+        self.assertIsNone(hc.status_name(3))
+        for s in hc.Source:
+            self.assertEqual(hc.source_name(s), s.name)
+
+    def test_abi_every_error_code_maps_to_its_exception_class(self):
+        for code, cls in [(hc.EINVAL, hc.InvalidArgument), (hc.ENOTFOUND, hc.NotFound),
+                          (hc.EEXISTS, hc.Exists), (hc.EPERM, hc.PermissionDenied),
+                          (hc.ELIMIT, hc.LimitExceeded), (hc.EBUSY, hc.Busy)]:
+            self.assertIs(type(hc._error(code)), cls)
+            self.assertEqual(hc._error(code).code, code)
+        self.assertTrue(issubclass(hc.NotFound, LookupError))
+
+
+class StoreLifetimeTest(unittest.TestCase):
+    def test_b2_python_clock_callback_survives_garbage_collection(self):
+        t = [T0]
+        store = hc.Store(admin_email="admin@example.com", clock=lambda: t[0],
+                         commitment=hc.ANNUAL)
+        self.addCleanup(store.close)
+        gc.collect()  # the ctypes thunk must be held by the store, not by us
+        cid = store.create_contact({"email": "a@example.com"})
+        self.assertEqual(store.get(cid)["createdate"], "2024-03-10T12:00:00Z")
+        self.assertEqual(store.now(), T0)
+        t[0] = calendar.timegm((2024, 4, 1, 0, 0, 0))
+        store.tick()
+        self.assertEqual(len(store.periods()), 1)
+
+    def test_r4_closed_store_refuses_calls_and_closes_once(self):
+        with hc.Store(admin_email="admin@example.com") as store:
+            store.create_contact({"firstname": "A"})
+            it = store.iter_contacts()
+        self.assertTrue(store.closed)
+        with self.assertRaises(ValueError):
+            store.count()
+        with self.assertRaises(ValueError):
+            store.create_contact({"firstname": "B"})
+        self.assertEqual(list(it), [])  # freed with the store, not after it
+        store.close()  # idempotent
+
+    def test_r2_exception_in_the_clock_is_raised_by_the_call(self):
+        def clock():
+            if fail[0]:
+                raise RuntimeError("clock broke")
+            return T0
+        fail = [False]
+        store = hc.Store(admin_email="admin@example.com", clock=clock)
+        self.addCleanup(store.close)
+        fail[0] = True
+        with self.assertRaisesRegex(RuntimeError, "clock broke"):
+            store.count()
+        fail[0] = False
+        self.assertEqual(store.count(), 0)
+
+    def test_m3_exception_in_an_event_handler_propagates_after_commit(self):
+        store = hc.Store(admin_email="admin@example.com")
+        self.addCleanup(store.close)
+
+        def handler(ev):
+            raise KeyError("handler failed")
+
+        store.on_event(handler)
+        cid = store.create_contact({"firstname": "A"})
+        with self.assertRaises(KeyError):
+            store.set_marketing(cid)
+        self.assertEqual(store.get(cid).status, hc.MARKETING)  # committed
+        store.off_event(handler)
+        store.set_non_marketing(cid)  # no handler: no exception
+        self.assertEqual(store.get(cid).status, hc.MARKETING_UNTIL_UPDATE)
+
+    def test_r5_error_message_survives_a_handler_that_calls_the_library(self):
+        # events of a catch-up are delivered before a refused call returns;
+        # a handler re-entering the store overwrites the thread's last error
+        t = [T0]
+        store = hc.Store(admin_email="admin@example.com", clock=lambda: t[0],
+                         commitment=hc.ANNUAL)
+        self.addCleanup(store.close)
+        cid = store.create_contact({"email": "a@example.com"}, marketing=True)
+        store.set_non_marketing(cid)
+        busy = []
+        store.on_event(lambda ev: busy.append(_try(store.count)))
+        t[0] = calendar.timegm((2024, 4, 1, 0, 0, 0))
+        with self.assertRaises(hc.Exists) as cm:
+            store.create_contact({"email": "a@example.com"})
+        self.assertIn("record id", cm.exception.message)
+        self.assertTrue(busy and all(isinstance(b, hc.Busy) for b in busy))
+
+
+def _try(fn):
+    try:
+        return fn()
+    except hc.HubcError as e:
+        return e
+
+
+class MemoryTest(unittest.TestCase):
+    def workload(self, store):
+        ids = [store.create_contact({"email": f"c{i}@example.com", "firstname": "N"})
+               for i in range(40)]
+        for cid in ids[::2]:
+            store.set_marketing(cid)
+        store.set_non_marketing(ids[0])
+        store.update_contact(ids[1], {"firstname": None, "city": "Roma"})
+        store.delete_contact(ids[2])
+        store.define_property("score", "Score", hc.PROP_NUMBER)
+        bob = store.create_user("bob@example.com")
+        store.user(bob)
+        store.get(ids[3])
+        store.get_by_email("c4@example.com")
+        store.history()
+        store.periods()
+        store.billing()
+        store.dump()
+        next(iter(store.iter_contacts()))  # abandoned half-way
+        return ids
+
+    def test_r1_no_library_memory_outlives_the_store(self):
+        alloc = CountingAlloc()
+        store = hc.Store(admin_email="admin@example.com", alloc=alloc)
+        self.workload(store)
+        self.assertGreater(len(alloc.live), 0)
+        store.close()
+        self.assertEqual(alloc.errors, [])
+        self.assertEqual(alloc.live, {}, "blocks still allocated after close")
+
+    def test_r2_allocation_failure_at_each_step_raises_nomem_and_changes_nothing(self):
+        alloc = CountingAlloc()
+        store = hc.Store(admin_email="admin@example.com", alloc=alloc, clock=lambda: T0)
+        self.addCleanup(store.close)
+        ids = []
+        # (call, must it allocate?): the first contact of a store needs its
+        # record space and indexes, a property a new schema; later records
+        # and status changes may fit in space reserved before
+        calls = [
+            (lambda: ids.append(store.create_contact({"email": "base@example.com"},
+                                                     marketing=True)), True),
+            (lambda: store.create_contact({"email": "new@example.com", "firstname": "N"}), False),
+            (lambda: store.set_non_marketing(ids[0]), False),
+            (lambda: store.update_contact(ids[0], {"city": "Roma", "company": "ACME"}), False),
+            (lambda: store.define_property("score", "Score", hc.PROP_NUMBER), True),
+        ]
+        for i, (call, allocates) in enumerate(calls):
+            n = 1
+            while True:
+                with self.subTest(call=i, fail_at=n):
+                    before = store.dump()
+                    alloc.calls, alloc.fail_at = 0, n
+                    try:
+                        call()
+                    except hc.OutOfMemory as e:
+                        alloc.fail_at = None
+                        self.assertEqual(e.code, hc.ENOMEM)
+                        self.assertTrue(e.message)
+                        self.assertEqual(store.dump(), before)
+                        n += 1
+                        continue
+                    finally:
+                        alloc.fail_at = None
+                    break
+            if allocates:
+                self.assertGreater(n, 1, f"call {i}: no allocation failure was injected")
+            self.assertLess(n, 50)
+        self.assertEqual(len(ids), 1)
+        store.close()
+        self.assertEqual(alloc.errors, [])
+        self.assertEqual(alloc.live, {})
+
+
+class ThreadTest(unittest.TestCase):
+    def test_r6_threads_share_one_store_and_r5_errors_stay_per_thread(self):
+        store = hc.Store(admin_email="admin@example.com")
+        self.addCleanup(store.close)
+        per_thread, n_threads = 150, 4
+        results, failures = {}, []
+        start = threading.Barrier(n_threads)
+
+        def work(t):
+            try:
+                start.wait()
+                mine = []
+                for i in range(per_thread):
+                    cid = store.create_contact({"email": f"t{t}-{i}@example.com"})
+                    if i % 3 == 0:
+                        store.set_marketing(cid)
+                    self.assertEqual(store.find(f"T{t}-{i}@example.com"), cid)
+                    try:  # each thread reads its own error message (R5)
+                        store.create_contact({"email": f"t{t}-{i}@example.com"})
+                    except hc.Exists as e:
+                        if f"t{t}-{i}@example.com" not in e.message or str(cid) not in e.message:
+                            failures.append(f"thread {t} got message {e.message!r}")
+                    else:
+                        failures.append(f"thread {t}: duplicate accepted")
+                    mine.append(cid)
+                results[t] = mine
+            except BaseException as e:  # reported by the main thread
+                failures.append(f"thread {t}: {e!r}")
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(n_threads)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        self.assertEqual(failures, [])
+        ids = [cid for mine in results.values() for cid in mine]
+        self.assertEqual(len(set(ids)), per_thread * n_threads)
+        self.assertEqual(store.count(), per_thread * n_threads)
+        self.assertEqual(sorted(store.iter_contacts()), sorted(ids))
+        self.assertEqual(store.billing()["billable"], n_threads * len(range(0, per_thread, 3)))
+
+
+class JournalTest(unittest.TestCase):
+    def test_r3_journal_reopen_restores_an_equal_store(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "store.journal")
+            opts = dict(admin_email="admin@example.com", clock=lambda: T0,
+                        commitment=hc.ANNUAL)
+            with hc.Store(journal=path, **opts) as store:
+                a = store.create_contact({"email": "a@example.com", "firstname": "Anna"},
+                                         marketing=True)
+                store.create_contact({"email": "b@example.com"})
+                store.set_non_marketing(a)
+                store.create_user("bob@example.com")
+                with self.assertRaises(hc.Exists):
+                    store.create_contact({"email": "A@example.com"})
+                written = store.dump()
+            self.assertTrue(os.path.getsize(path) > 0)
+            with hc.Store(journal=path, **opts) as store:
+                self.assertEqual(store.dump(), written)
+                self.assertEqual(store.get_by_email("a@example.com").status,
+                                 hc.MARKETING_UNTIL_UPDATE)
+                self.assertEqual(len(store.history(a)), 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
