@@ -114,6 +114,15 @@ HUBC_API int hubc_contact_create(hubc_id *out_id, hubc_store *store, hubc_id act
                                  const char *const *names, const char *const *values,
                                  size_t n);
 
+/* Creates n_rows contacts in one transaction, all or none (one persistence
+ * commit). Columns are shared: row r's values are values[r * n_names +
+ * k] for names[k]. Errors name the row (0-based). out_ids, if not NULL,
+ * receives n_rows ids (zeros on failure). */
+HUBC_API int hubc_contact_create_batch(hubc_id *out_ids, hubc_store *store, hubc_id actor,
+                                       const hubc_create_options *opts,
+                                       const char *const *names, size_t n_names,
+                                       const char *const *values, size_t n_rows);
+
 /* Sets properties; a NULL or empty value removes the property. */
 HUBC_API int hubc_contact_update(hubc_store *store, hubc_id actor, hubc_id id,
                                  const char *const *names, const char *const *values,

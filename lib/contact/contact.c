@@ -1,5 +1,6 @@
 /* Contacts: create, update, delete, lookups, snapshots, iteration (C1–C7). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -338,29 +339,65 @@ static int create_locked(hubc_store *s, const change *ch, size_t nch, int source
   return 0;
 }
 
+/* Creates rows of contacts inside the current transaction; errors name
+ * the row when there is more than one. */
+static int create_rows(hubc_store *s, int source, hubc_id source_id, int marketing,
+                       const char *const *names, size_t n_names, const char *const *values, size_t n_rows,
+                       hubc_id *out_ids) {
+  change stack_ch[16];
+  change *ch = n_names <= 16 ? stack_ch : hubc__alloc(s->base, n_names * sizeof *ch);
+  char email[HUBC_MAX_EMAIL_BYTES + 1];
+  int rc = ch ? 0 : hubc__err(HUBC_ENOMEM, "out of memory creating contacts");
+  if (!rc && marketing) rc = hubc__require(s, HUBC_PERM_MARKETING_ACCESS, "create contact as marketing");
+  int target = source == HUBC_SOURCE_MANUAL ? marketing : hubc__source_default(s, source, source_id);
+  size_t row = 0;
+  for (; !rc && row < n_rows; row++) {
+    size_t nch = 0;
+    int64_t id = 0;
+    rc = collect(s, names, values + row * n_names, n_names, 1, ch, &nch, email);
+    if (!rc) rc = create_locked(s, ch, nch, source, source_id, target, &id);
+    if (!rc && out_ids) out_ids[row] = id;
+  }
+  if (rc && n_rows > 1) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", hubc_error_last());
+    hubc__err(rc, "row %zu: %s", row - 1, msg);
+  }
+  if (ch != stack_ch) hubc__free(s->base, ch, n_names * sizeof *ch);
+  return rc;
+}
+
 HUBC_API int hubc_contact_create(hubc_id *out_id, hubc_store *s, hubc_id actor, const hubc_create_options *opts,
                                  const char *const *names, const char *const *values, size_t n) {
   int source, marketing, rc;
-  hubc_id source_id;
+  hubc_id source_id, id = 0;
   if ((rc = check_pairs(names, values, n, "create contact")) ||
       (rc = check_create_opts(opts, &source, &source_id, &marketing, actor)))
     return rc;
   if ((rc = hubc__write_begin(s, actor, HUBC_PERM_EDIT_CONTACTS, "create contact"))) return rc;
-  change stack_ch[16];
-  change *ch = n <= 16 ? stack_ch : hubc__alloc(s->base, n * sizeof *ch);
-  char email[HUBC_MAX_EMAIL_BYTES + 1];
-  size_t nch = 0;
-  int64_t id = 0;
-  if (!ch) rc = hubc__err(HUBC_ENOMEM, "out of memory creating a contact");
-  if (!rc && marketing) rc = hubc__require(s, HUBC_PERM_MARKETING_ACCESS, "create contact as marketing");
-  if (!rc) rc = collect(s, names, values, n, 1, ch, &nch, email);
-  if (!rc) {
-    int target = source == HUBC_SOURCE_MANUAL ? marketing : hubc__source_default(s, source, source_id);
-    rc = create_locked(s, ch, nch, source, source_id, target, &id);
-  }
-  if (ch != stack_ch) hubc__free(s->base, ch, n * sizeof *ch);
+  rc = create_rows(s, source, source_id, marketing, names, n, values, 1, &id);
   rc = hubc__write_end(s, rc);
   if (!rc && out_id) *out_id = id;
+  return rc;
+}
+
+HUBC_API int hubc_contact_create_batch(hubc_id *out_ids, hubc_store *s, hubc_id actor,
+                                       const hubc_create_options *opts, const char *const *names, size_t n_names,
+                                       const char *const *values, size_t n_rows) {
+  int source, marketing, rc;
+  hubc_id source_id;
+  if (n_rows && n_names && (!names || !values))
+    return hubc__err(HUBC_EINVAL, "create contacts: names or values is NULL with %zu rows of %zu columns", n_rows,
+                     n_names);
+  if (n_rows && n_names > SIZE_MAX / n_rows)
+    return hubc__err(HUBC_ELIMIT, "create contacts: %zu rows of %zu columns overflow", n_rows, n_names);
+  if ((rc = check_pairs(names, values, n_names, "create contacts")) ||
+      (rc = check_create_opts(opts, &source, &source_id, &marketing, actor)))
+    return rc;
+  if ((rc = hubc__write_begin(s, actor, HUBC_PERM_EDIT_CONTACTS, "create contacts"))) return rc;
+  rc = create_rows(s, source, source_id, marketing, names, n_names, values, n_rows, out_ids);
+  rc = hubc__write_end(s, rc);
+  if (rc && out_ids) memset(out_ids, 0, n_rows * sizeof *out_ids); /* nothing was created */
   return rc;
 }
 
