@@ -99,10 +99,16 @@ void hubc__eidx_remove(hubc_store *s, const hubc__rec *r) {
 
 int hubc__slots_reserve(hubc_store *s, int64_t id) {
   if (id > MAX_ID) return hubc__err(HUBC_ELIMIT, "a store holds at most %lld contact ids", MAX_ID);
-  size_t old = s->recs_cap;
-  int rc = hubc__grow(s->base, (void **)&s->recs, &s->recs_cap, (size_t)id + 1, sizeof *s->recs);
-  if (!rc && s->recs_cap > old) memset(s->recs + old, 0, (s->recs_cap - old) * sizeof *s->recs);
-  return rc;
+  if ((size_t)id < s->recs_cap) return 0;
+  size_t cap = s->recs_cap ? s->recs_cap : 64;
+  while (cap <= (size_t)id) cap *= 2;
+  hubc__rec **t = hubc__calloc(s->base, cap * sizeof *t); /* zeroed lazily, see hubc__calloc */
+  if (!t) return hubc__err(HUBC_ENOMEM, "out of memory growing the contact table to %zu ids", cap);
+  if (s->recs_cap) memcpy(t, s->recs, s->recs_cap * sizeof *t);
+  hubc__free(s->base, s->recs, s->recs_cap * sizeof *s->recs);
+  s->recs = t;
+  s->recs_cap = cap;
+  return 0;
 }
 
 /* ---- building record versions ------------------------------------------ */

@@ -315,7 +315,7 @@ HUBC_API int hubc_loader_put(hubc_loader *l, int kind, hubc_id id, const void *b
   case HUBC_REC_USER: return load_user(l, id, r);
   case HUBC_REC_PERIOD: return load_period(l, id, r);
   case HUBC_REC_SWITCH: return load_switches(l, id, r);
-  default: return hubc__err(HUBC_ECORRUPT, "loader put: unknown record kind %d", kind);
+  default: return hubc__err(HUBC_ECORRUPT, "stored record %lld is corrupt: unknown record kind %d", (long long)id, kind);
   }
 }
 
@@ -408,8 +408,15 @@ static int finish(hubc_loader *l) {
   }
   if (s->next_user > 1) {
     int admins = 0;
-    for (int64_t i = 1; i < s->next_user; i++) admins += s->users[i].email && s->users[i].super_admin;
-    if (!admins) return hubc__err(HUBC_ECORRUPT, "stored users include no super admin");
+    for (int64_t i = 1; i < s->next_user; i++) {
+      const hubc__user *u = &s->users[i];
+      if (!u->email) continue;
+      admins += u->super_admin && !u->disabled;
+      for (int64_t j = 1; j < i; j++) /* P1: emails are unique */
+        if (s->users[j].email && strcmp(s->users[j].email, u->email) == 0)
+          return corrupt(HUBC_REC_USER, i, "email already used by another user");
+    }
+    if (!admins) return hubc__err(HUBC_ECORRUPT, "stored users include no enabled super admin");
   }
   return 0;
 }

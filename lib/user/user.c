@@ -99,8 +99,10 @@ HUBC_API int hubc_user_set_super_admin(hubc_store *s, hubc_id actor, hubc_id use
   int rc = hubc__write_begin(s, actor, 0, what);
   if (rc) return rc;
   const hubc__user *u = NULL, *a = hubc__user_at(s, actor);
-  if (!(rc = hubc__require_user(s, what))) u = target(s, user, what, &rc);
+  rc = hubc__require_user(s, what);
+  /* permission before lookup: a refusal must not reveal which ids exist */
   if (!rc && !a->super_admin) rc = hubc__err(HUBC_EPERM, "%s: only super admins change the super admin flag", what);
+  if (!rc) u = target(s, user, what, &rc);
   if (!rc && !super_admin && u->super_admin && !u->disabled && enabled_super_admins(s) == 1)
     rc = hubc__err(HUBC_EPERM, "%s: user %lld is the last enabled super admin", what, (long long)user);
   if (!rc && u->super_admin != super_admin && !(rc = hubc__txn_reserve(s, 1))) {

@@ -59,6 +59,9 @@ void hubc__base_unref(hubc__base *b) {
 void *hubc__alloc(hubc__base *b, size_t n) { return n ? b->fn(b->payload, NULL, 0, n) : NULL; }
 
 void *hubc__calloc(hubc__base *b, size_t n) {
+  /* The default allocator's calloc maps large blocks lazily (no page is
+   * touched until used): growing an index costs what is used. */
+  if (b->fn == default_alloc) return n ? calloc(1, n) : NULL;
   void *p = hubc__alloc(b, n);
   if (p) memset(p, 0, n);
   return p;
