@@ -296,6 +296,9 @@ static int check_create_opts(const hubc_create_options *o, int *source, hubc_id 
     return hubc__err(HUBC_EINVAL, "create options: only manual creation may ask for marketing (D1); %s uses its "
                                   "configured default",
                      hubc_source_name(src));
+  if ((src == HUBC_SOURCE_CHATFLOW || src == HUBC_SOURCE_INTEGRATION) && o->source_id <= 0)
+    return hubc__err(HUBC_EINVAL, "create options: source id %lld is invalid for %s (must be > 0)",
+                     (long long)o->source_id, hubc_source_name(src));
   *source = src;
   *source_id = src == HUBC_SOURCE_MANUAL ? actor : o->source_id;
   *marketing = o->marketing;

@@ -65,9 +65,15 @@ static hubc_time next_renewal_after(const hubc_store *s, hubc_time t) {
   return c > t ? c : midnight(y + 1, am, ad);
 }
 
-void hubc__billing_refresh_next(hubc_store *s) {
-  atomic_store(&s->next_update, hubc__next_update_after(s, s->bill.period_start));
+/* The next moment something is due: an update date, or the renewal that
+ * decides a pending downgrade request (annual renewals need not fall on an
+ * update date). */
+static hubc_time next_due(const hubc_store *s) {
+  hubc_time t = hubc__next_update_after(s, s->bill.period_start);
+  return s->bill.downgrade && s->bill.downgrade_at < t ? s->bill.downgrade_at : t;
 }
+
+void hubc__billing_refresh_next(hubc_store *s) { atomic_store(&s->next_due, next_due(s)); }
 
 int hubc__billing_init(hubc_store *s, const hubc_store_options *o, hubc_time now) {
   if (o->subscription < HUBC_SUBSCRIPTION_STARTER || o->subscription > HUBC_SUBSCRIPTION_ENTERPRISE)
@@ -140,8 +146,24 @@ int hubc__billing_finalize(hubc_store *s) {
     }
   }
   if (after > s->bill.peak) s->bill.peak = after;
-  if (memcmp(&s->bill, &t->bill, sizeof s->bill) != 0) hubc__txn_dirty(s, HUBC_REC_META, 1);
+  if (memcmp(&s->bill, &t->bill, sizeof s->bill) != 0) {
+    hubc__txn_dirty(s, HUBC_REC_META, 1);
+    hubc__billing_refresh_next(s); /* undo refreshes it back */
+  }
   return 0;
+}
+
+/* B4: at its renewal a downgrade request applies if the count fits; it is
+ * decided either way. */
+static void decide_downgrade(hubc_store *s) {
+  if (HUBC__BILLABLE(s) <= s->bill.downgrade) {
+    uint64_t old = s->bill.tier;
+    s->bill.tier = s->bill.downgrade;
+    emit(s, HUBC_EVENT_TIER_DOWNGRADE, 0, old);
+  }
+  s->bill.downgrade = 0;
+  s->bill.downgrade_at = 0;
+  hubc__txn_dirty(s, HUBC_REC_META, 1);
 }
 
 /* One update date T: close the period, apply M5, consider a downgrade,
@@ -178,14 +200,7 @@ static int pass_update_date(hubc_store *s, hubc_time T) {
   }
   s->pending_n = 0;
 
-  if (s->bill.downgrade && next_renewal_after(s, T - 1) == T) {
-    if (HUBC__BILLABLE(s) <= s->bill.downgrade) {
-      uint64_t old = s->bill.tier;
-      s->bill.tier = s->bill.downgrade;
-      emit(s, HUBC_EVENT_TIER_DOWNGRADE, 0, old);
-    }
-    s->bill.downgrade = 0; /* decided at this renewal either way */
-  }
+  if (s->bill.downgrade && s->bill.downgrade_at == T) decide_downgrade(s); /* after M5 */
   s->bill.period_start = T;
   s->bill.peak = HUBC__BILLABLE(s);
   s->bill.alerts = 0;
@@ -195,11 +210,17 @@ static int pass_update_date(hubc_store *s, hubc_time T) {
 
 int hubc__billing_catch_up(hubc_store *s) {
   hubc_time now = s->clock(s->clock_payload);
-  if (now < atomic_load(&s->next_update)) return 0;
+  if (now < atomic_load(&s->next_due)) return 0;
   hubc__txn_begin(s, HUBC_SYSTEM, now);
   int rc = 0;
-  for (hubc_time T = atomic_load(&s->next_update); !rc && now >= T; T = hubc__next_update_after(s, T))
-    rc = pass_update_date(s, T);
+  for (hubc_time T; !rc && now >= (T = next_due(s));) { /* in time order, each once */
+    if (T == hubc__next_update_after(s, s->bill.period_start)) {
+      rc = pass_update_date(s, T);
+    } else if (!(rc = hubc__txn_reserve(s, 1))) {
+      s->txn.now = T;
+      decide_downgrade(s);
+    }
+  }
   s->txn.now = now;
   rc = hubc__txn_finish(s, rc);
   if (!rc) hubc__billing_refresh_next(s);
@@ -229,10 +250,10 @@ HUBC_API int hubc_billing_get(hubc_billing_info *out, hubc_store *s) {
   out->commitment = s->commitment;
   out->subscription = s->subscription;
   out->period_start = s->bill.period_start;
-  out->next_update = atomic_load(&s->next_update);
+  out->next_update = hubc__next_update_after(s, s->bill.period_start);
   out->period_peak = s->bill.peak;
   out->downgrade_request = s->bill.downgrade;
-  out->next_renewal = next_renewal_after(s, s->bill.period_start);
+  out->next_renewal = s->bill.downgrade ? s->bill.downgrade_at : next_renewal_after(s, s->clock(s->clock_payload));
   return hubc__read_end(s, 0);
 }
 
@@ -243,7 +264,10 @@ HUBC_API int hubc_billing_request_downgrade(hubc_store *s, hubc_id actor, uint64
   if (!rc && tier >= s->bill.tier)
     rc = hubc__err(HUBC_EINVAL, "request tier downgrade: %llu is not below the current tier %llu",
                    (unsigned long long)tier, (unsigned long long)s->bill.tier);
-  if (!rc) s->bill.downgrade = tier; /* 0 cancels; META is written by finalize */
+  if (!rc) { /* 0 cancels; META is written by finalize */
+    s->bill.downgrade = tier;
+    s->bill.downgrade_at = tier ? next_renewal_after(s, s->txn.now) : 0;
+  }
   return hubc__write_end(s, rc);
 }
 

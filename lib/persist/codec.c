@@ -58,9 +58,10 @@ int hubc__encode(hubc_store *s, int kind, int64_t id, const unsigned char **out,
     num(&w, HUBC__T_META_TIER, (int64_t)s->bill.tier);
     num(&w, HUBC__T_META_PERIOD_START, s->bill.period_start);
     num(&w, HUBC__T_META_PEAK, (int64_t)s->bill.peak);
-    num(&w, HUBC__T_META_ALERTS, s->bill.alerts);
+    num(&w, HUBC__T_META_ALERTS, (int64_t)s->bill.alerts);
     num(&w, HUBC__T_META_DOWNGRADE, (int64_t)s->bill.downgrade);
     num(&w, HUBC__T_META_RENEWAL_BASE, s->bill.renewal_base);
+    num(&w, HUBC__T_META_DOWNGRADE_AT, s->bill.downgrade_at);
     break;
   case HUBC_REC_PROPERTY: {
     const hubc__prop *p = &s->schema->props[id - 1];

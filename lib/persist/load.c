@@ -59,7 +59,7 @@ static int load_meta(hubc_loader *l, hubc__rd r) {
   hubc__rd body;
   int64_t v;
   FOR_FIELDS(r, tag, body, HUBC_REC_META, 1) {
-    if (tag > HUBC__T_META_RENEWAL_BASE) continue;
+    if (tag > HUBC__T_META_DOWNGRADE_AT) continue;
     if (as_int(body, &v, HUBC_REC_META, 1)) return HUBC_ECORRUPT;
     switch (tag) {
     case HUBC__T_META_NEXT_ID: l->meta_next_id = v; break;
@@ -67,9 +67,10 @@ static int load_meta(hubc_loader *l, hubc__rd r) {
     case HUBC__T_META_TIER: s->bill.tier = (uint64_t)v; break;
     case HUBC__T_META_PERIOD_START: s->bill.period_start = v; break;
     case HUBC__T_META_PEAK: s->bill.peak = (uint64_t)v; break;
-    case HUBC__T_META_ALERTS: s->bill.alerts = (uint32_t)v; break;
+    case HUBC__T_META_ALERTS: s->bill.alerts = (uint64_t)v & 0xf; break;
     case HUBC__T_META_DOWNGRADE: s->bill.downgrade = (uint64_t)v; break;
     case HUBC__T_META_RENEWAL_BASE: s->bill.renewal_base = v; break;
+    case HUBC__T_META_DOWNGRADE_AT: s->bill.downgrade_at = v; break;
     }
   }
   if (s->bill.tier == 0) return corrupt(HUBC_REC_META, 1, "tier is 0");

@@ -60,10 +60,10 @@ static void dump(const hubc_store *s, out *o, hubc__switch *sorted) {
   const hubc__billing *b = &s->bill;
   putf(o, "hubcontacts-dump 1\n");
   putf(o, "billing tier=%llu policy=%d commitment=%d subscription=%d cap=%llu period_start=%lld peak=%llu "
-          "alerts=%u downgrade=%llu renewal_base=%lld next_update=%lld\n",
+          "alerts=%llu downgrade=%llu downgrade_at=%lld renewal_base=%lld next_due=%lld\n",
        (unsigned long long)b->tier, s->policy, s->commitment, s->subscription, (unsigned long long)s->hard_cap,
-       (long long)b->period_start, (unsigned long long)b->peak, b->alerts, (unsigned long long)b->downgrade,
-       (long long)b->renewal_base, (long long)atomic_load(&s->next_update));
+       (long long)b->period_start, (unsigned long long)b->peak, (unsigned long long)b->alerts, (unsigned long long)b->downgrade,
+       (long long)b->downgrade_at, (long long)b->renewal_base, (long long)atomic_load(&s->next_due));
   putf(o, "counts contacts=%llu marketing=%llu until_update=%llu non_marketing=%llu next_id=%lld next_user=%lld\n",
        (unsigned long long)s->n_contacts, (unsigned long long)s->count[HUBC_MARKETING],
        (unsigned long long)s->count[HUBC_MARKETING_UNTIL_UPDATE], (unsigned long long)s->count[HUBC_NON_MARKETING],

@@ -46,8 +46,9 @@ typedef struct hubc__billing {
   uint64_t tier;
   hubc_time period_start;
   uint64_t peak;
-  uint32_t alerts;     /* thresholds fired this period (bit per threshold) */
+  uint64_t alerts;     /* thresholds fired this period (bit per threshold); 64-bit: no padding, the struct is compared with memcmp */
   uint64_t downgrade;  /* requested tier, 0: none */
+  hubc_time downgrade_at; /* the renewal at which the request is decided */
   hubc_time renewal_base; /* the contract's anchor (renewal day/month) */
 } hubc__billing;
 
@@ -115,7 +116,7 @@ struct hubc_store {
   size_t ladder_len;
   uint64_t hard_cap; /* 0: the tier */
   hubc__billing bill;
-  _Atomic hubc_time next_update; /* cached: first update date > period_start */
+  _Atomic hubc_time next_due; /* cached: the next update date or renewal to apply */
   hubc_period *periods;
   size_t periods_n, periods_cap;
 

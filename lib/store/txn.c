@@ -308,7 +308,7 @@ int hubc__read_begin(hubc_store *s) {
   if (!s) return hubc__err(HUBC_EINVAL, "store is NULL");
   if (hubc__reentered(s)) return hubc__err(HUBC_EBUSY, "called from a callback of the same store");
   hubc_time now = now_of(s);
-  if (now >= atomic_load(&s->next_update)) {
+  if (now >= atomic_load(&s->next_due)) {
     pthread_rwlock_wrlock(&s->lock);
     int rc = hubc__billing_catch_up(s);
     pending_events pe = take_events(s);
