@@ -1,0 +1,1288 @@
+/* Billing: update dates and catch-up (B1, B2), period summaries (B3), tiers
+ * and downgrades (B4), the hard cap (B5), alerts (B6), deletes (B7), and the
+ * validation of the billing options. All times come from a settable clock. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hubcontacts.h"
+#include "testutil.h"
+
+#define ADMIN ((hubc_id)1)
+
+/* ---- cleanup ------------------------------------------------------------
+ * cmocka leaves a failing test by longjmp, so whatever a test allocates is
+ * registered here and released by the teardown (in reverse order) even when
+ * an assertion fails part-way; gc_release() releases one thing early. */
+
+typedef struct gc_entry {
+  void (*fn)(void *);
+  void *p;
+} gc_entry;
+
+static struct {
+  gc_entry *e;
+  size_t n, cap;
+} gc;
+
+static void *gc_defer(void (*fn)(void *), void *p) {
+  assert_non_null(p);
+  if (gc.n == gc.cap) {
+    gc.cap = gc.cap ? gc.cap * 2 : 64;
+    gc.e = realloc(gc.e, gc.cap * sizeof *gc.e);
+    assert_non_null(gc.e);
+  }
+  gc.e[gc.n].fn = fn;
+  gc.e[gc.n].p = p;
+  gc.n++;
+  return p;
+}
+
+/* Runs and forgets the cleanup registered for p. */
+static void gc_release(void *p) {
+  for (size_t i = gc.n; i-- > 0;) {
+    if (gc.e[i].p != p) continue;
+    gc_entry e = gc.e[i];
+    memmove(&gc.e[i], &gc.e[i + 1], (gc.n - i - 1) * sizeof *gc.e);
+    gc.n--;
+    e.fn(e.p);
+    return;
+  }
+  fail_msg("gc_release: %p was not registered", p);
+}
+
+static int gc_teardown(void **state) {
+  (void)state;
+  while (gc.n) {
+    gc_entry e = gc.e[--gc.n];
+    e.fn(e.p);
+  }
+  free(gc.e);
+  gc.e = NULL;
+  gc.cap = 0;
+  return 0;
+}
+
+static void *gc_malloc(void *p) { return gc_defer(free, p); }
+
+static void store_close_cb(void *p) { hubc_store_close(p); }
+static hubc_store *gc_store(hubc_store *s) { return gc_defer(store_close_cb, s); }
+
+static void mem_free_cb(void *p) {
+  tu_mem_free(p);
+  free(p);
+}
+static tu_mem *gc_mem(void) {
+  tu_mem *m = malloc(sizeof *m);
+  assert_non_null(m);
+  tu_mem_init(m);
+  return gc_defer(mem_free_cb, m);
+}
+
+
+/* A dump released by the teardown (or gc_release). */
+static char *gc_dump(hubc_store *s) { return gc_malloc(tu_dump(s)); }
+
+static void expect_same_dump(const char *before, hubc_store *s) {
+  char *after = gc_dump(s);
+  assert_string_equal(before, after);
+  gc_release(after);
+}
+
+static void piter_free_cb(void *p) { hubc_period_iterator_free(p); }
+static void hiter_free_cb(void *p) { hubc_history_iterator_free(p); }
+
+/* ---- helpers ------------------------------------------------------------ */
+
+typedef struct ev_log {
+  hubc_event *ev;
+  size_t n, cap;
+} ev_log;
+
+static void ev_cb(void *payload, const hubc_event *e) {
+  ev_log *l = payload;
+  if (l->n == l->cap) {
+    l->cap = l->cap ? l->cap * 2 : 64;
+    l->ev = realloc(l->ev, l->cap * sizeof *l->ev);
+    assert_non_null(l->ev);
+  }
+  l->ev[l->n++] = *e;
+}
+
+static size_t ev_count(const ev_log *l, int type) {
+  size_t k = 0;
+  for (size_t i = 0; i < l->n; i++) k += l->ev[i].type == type;
+  return k;
+}
+
+/* The k-th (0-based) event of a type, or fails. */
+static const hubc_event *ev_nth(const ev_log *l, int type, size_t k) {
+  size_t seen = 0;
+  for (size_t i = 0; i < l->n; i++)
+    if (l->ev[i].type == type && seen++ == k) return &l->ev[i];
+  fail_msg("no event %zu of type %d (%zu seen)", k, type, seen);
+  return NULL;
+}
+
+typedef struct bfx {
+  tu_clock clk;
+  hubc_store *s;
+  ev_log ev;
+  hubc_id p2, nop2;
+  int emails;
+} bfx;
+
+static void opts_init(hubc_store_options *o, bfx *f) {
+  assert_int_equal(hubc_store_options_init(o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o->clock = tu_clock_fn;
+  o->clock_payload = &f->clk;
+  o->admin_email = "admin@example.com";
+}
+
+/* Opens with o (clock and admin already set by opts_init), adds a user with
+ * P2 and one without, and records events. */
+static void bopen(bfx *f, const hubc_store_options *o) {
+  f->s = NULL;
+  int rc = hubc_store_open(&f->s, o);
+  if (rc) fail_msg("open: %d %s", rc, hubc_error_last());
+  gc_store(f->s);
+  hubc_user *u = NULL;
+  rc = hubc_user_get_by_email(&u, f->s, "p2@example.com");
+  if (rc == HUBC_ENOTFOUND) { /* a new store */
+    assert_int_equal(hubc_user_create(&f->p2, f->s, ADMIN, "p2@example.com"), 0);
+    assert_int_equal(hubc_user_create(&f->nop2, f->s, ADMIN, "nop2@example.com"), 0);
+    assert_int_equal(hubc_user_set_permissions(f->s, ADMIN, f->nop2, HUBC_PERM_DEFAULT & ~HUBC_PERM_MARKETING_ACCESS),
+                     0);
+  } else { /* reopened: the users were loaded */
+    assert_int_equal(rc, 0);
+    f->p2 = hubc_user_id(u);
+    hubc_user_free(u);
+    assert_int_equal(hubc_user_get_by_email(&u, f->s, "nop2@example.com"), 0);
+    f->nop2 = hubc_user_id(u);
+    hubc_user_free(u);
+  }
+  assert_int_equal(hubc_store_set_event_callback(f->s, ev_cb, &f->ev), 0);
+}
+
+static void bclose(bfx *f) {
+  gc_release(f->s);
+  f->s = NULL;
+}
+
+static void bfx_free_cb(void *p) {
+  bfx *f = p;
+  free(f->ev.ev);
+  free(f);
+}
+
+/* A fixture released by the teardown (its store first: registered later). */
+static bfx *bfx_new(void) { return gc_defer(bfx_free_cb, calloc(1, sizeof(bfx))); }
+
+static void billing(hubc_store *s, hubc_billing_info *b) {
+  memset(b, 0, sizeof *b);
+  b->version = HUBC_BILLING_INFO_VERSION;
+  int rc = hubc_billing_get(b, s);
+  if (rc) fail_msg("billing get: %d %s", rc, hubc_error_last());
+}
+
+static uint64_t billable(hubc_store *s) {
+  hubc_billing_info b;
+  billing(s, &b);
+  return b.billable;
+}
+
+static uint64_t tier(hubc_store *s) {
+  hubc_billing_info b;
+  billing(s, &b);
+  return b.tier;
+}
+
+static hubc_time next_update(hubc_store *s) {
+  hubc_billing_info b;
+  billing(s, &b);
+  return b.next_update;
+}
+
+static int status_of(hubc_store *s, hubc_id id) {
+  hubc_contact *c = NULL;
+  int rc = hubc_contact_get(&c, s, id);
+  if (rc) fail_msg("get %lld: %d %s", (long long)id, rc, hubc_error_last());
+  int st = hubc_contact_status(c);
+  hubc_contact_free(c);
+  return st;
+}
+
+/* A new non-marketing contact. */
+static hubc_id plain(bfx *f) {
+  char email[64];
+  snprintf(email, sizeof email, "c%d@example.com", f->emails++);
+  return tu_contact(f->s, ADMIN, email, "X");
+}
+
+/* A new contact set marketing through hubc_contact_set_marketing. */
+static hubc_id marketing(bfx *f) {
+  hubc_id id = plain(f);
+  int rc = hubc_contact_set_marketing(f->s, ADMIN, id, HUBC_SOURCE_MANUAL, 1);
+  if (rc) fail_msg("set marketing %lld: %d %s", (long long)id, rc, hubc_error_last());
+  return id;
+}
+
+/* Many marketing contacts without properties (manual, marketing=1). */
+static void bulk_marketing(hubc_store *s, size_t n) {
+  hubc_create_options o = HUBC_CREATE_OPTIONS_INIT;
+  o.marketing = 1;
+  for (size_t i = 0; i < n; i++) {
+    hubc_id id;
+    int rc = hubc_contact_create(&id, s, ADMIN, &o, NULL, NULL, 0);
+    if (rc) fail_msg("create %zu: %d %s", i, rc, hubc_error_last());
+  }
+}
+
+typedef struct periods {
+  hubc_period p[64];
+  size_t n;
+} periods;
+
+static void read_periods(hubc_store *s, periods *out) {
+  hubc_period_iterator *it = NULL;
+  assert_int_equal(hubc_period_iterator_new(&it, s), 0);
+  gc_defer(piter_free_cb, it);
+  out->n = 0;
+  for (;;) {
+    hubc_period p;
+    memset(&p, 0, sizeof p);
+    p.version = HUBC_PERIOD_VERSION;
+    int rc = hubc_period_iterator_next(&p, it);
+    if (rc == HUBC_ITEROVER) break;
+    assert_int_equal(rc, 0);
+    assert_true(out->n < 64);
+    out->p[out->n++] = p;
+  }
+  gc_release(it);
+}
+
+static size_t period_count(hubc_store *s) {
+  periods p;
+  read_periods(s, &p);
+  return p.n;
+}
+
+static int contains(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
+
+static size_t hist_count(hubc_store *s, hubc_id contact) {
+  hubc_history_iterator *it = NULL;
+  assert_int_equal(hubc_history_iterator_new(&it, s, contact), 0);
+  gc_defer(hiter_free_cb, it);
+  size_t n = 0;
+  hubc_history_entry e;
+  memset(&e, 0, sizeof e);
+  e.version = HUBC_HISTORY_ENTRY_VERSION;
+  while (hubc_history_iterator_next(&e, it) == 0) n++;
+  gc_release(it);
+  return n;
+}
+
+/* Monthly, renewal day 15 (anchor 2024-01-15 09:30), opened 2024-03-08. */
+static void open_monthly_15(bfx *f, const hubc_persist *persist) {
+  hubc_store_options o;
+  opts_init(&o, f);
+  o.commitment = HUBC_COMMITMENT_MONTHLY;
+  o.renewal_anchor = tu_time(2024, 1, 15, 9, 30, 0);
+  o.persist = persist;
+  bopen(f, &o);
+}
+
+/* ---- B1 / B2 ------------------------------------------------------------- */
+
+static void b1_monthly_request_stays_billable_until_the_renewal_day(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  f->clk.now = tu_time(2024, 3, 8, 12, 0, 0);
+  open_monthly_15(f, NULL);
+  hubc_id id = marketing(f);
+  assert_int_equal(next_update(f->s), tu_time(2024, 3, 15, 0, 0, 0));
+
+  f->clk.now = tu_time(2024, 3, 10, 16, 0, 0);
+  assert_int_equal(hubc_contact_set_non_marketing(f->s, ADMIN, id, HUBC_SOURCE_MANUAL, 1), 0);
+
+  f->clk.now = tu_time(2024, 3, 14, 23, 59, 59);
+  assert_int_equal(status_of(f->s, id), HUBC_MARKETING_UNTIL_UPDATE);
+  assert_int_equal(billable(f->s), 1);
+  assert_int_equal(period_count(f->s), 0);
+
+  f->clk.now = tu_time(2024, 3, 15, 0, 0, 0);
+  assert_int_equal(status_of(f->s, id), HUBC_NON_MARKETING); /* a read call applies it */
+  hubc_billing_info b;
+  billing(f->s, &b);
+  assert_int_equal(b.billable, 0);
+  assert_int_equal(b.period_start, tu_time(2024, 3, 15, 0, 0, 0));
+  assert_int_equal(b.next_update, tu_time(2024, 4, 15, 0, 0, 0));
+  assert_int_equal(b.commitment, HUBC_COMMITMENT_MONTHLY);
+  assert_int_equal(period_count(f->s), 1);
+}
+
+static void b2_explicit_tick_applies_the_update_date(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  f->clk.now = tu_time(2024, 3, 8, 12, 0, 0);
+  open_monthly_15(f, NULL);
+  hubc_id id = marketing(f);
+  f->clk.now = tu_time(2024, 3, 10, 16, 0, 0);
+  assert_int_equal(hubc_contact_set_non_marketing(f->s, ADMIN, id, HUBC_SOURCE_MANUAL, 1), 0);
+
+  f->ev.n = 0;
+  f->clk.now = tu_time(2024, 3, 14, 23, 59, 59);
+  assert_int_equal(hubc_store_tick(f->s), 0);
+  assert_int_equal(f->ev.n, 0); /* nothing due yet */
+
+  f->clk.now = tu_time(2024, 3, 15, 0, 0, 0);
+  assert_int_equal(hubc_store_tick(f->s), 0);
+  /* the tick itself did the work: its events were delivered during the call */
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_PERIOD_CLOSED), 1);
+  const hubc_event *pc = ev_nth(&f->ev, HUBC_EVENT_PERIOD_CLOSED, 0);
+  assert_int_equal(pc->period_start, tu_time(2024, 3, 8, 12, 0, 0));
+  assert_int_equal(pc->period_end, tu_time(2024, 3, 15, 0, 0, 0));
+  assert_int_equal(pc->billable, 1);
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_STATUS), 1);
+  const hubc_event *st = ev_nth(&f->ev, HUBC_EVENT_STATUS, 0);
+  assert_int_equal(st->contact, id);
+  assert_int_equal(st->old_status, HUBC_MARKETING_UNTIL_UPDATE);
+  assert_int_equal(st->new_status, HUBC_NON_MARKETING);
+  assert_int_equal(st->reason_type, HUBC_SOURCE_UPDATE_DATE);
+  assert_int_equal(st->time, tu_time(2024, 3, 15, 0, 0, 0));
+
+  f->ev.n = 0;
+  assert_int_equal(status_of(f->s, id), HUBC_NON_MARKETING);
+  assert_int_equal(billable(f->s), 0);
+  assert_int_equal(hubc_store_tick(f->s), 0);
+  assert_int_equal(f->ev.n, 0);
+  assert_int_equal(hubc_store_tick(NULL), HUBC_EINVAL);
+}
+
+static void b2_a_write_call_applies_the_update_date_first(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  f->clk.now = tu_time(2024, 3, 8, 12, 0, 0);
+  open_monthly_15(f, NULL);
+  hubc_id id = marketing(f);
+  assert_int_equal(hubc_contact_set_non_marketing(f->s, ADMIN, id, HUBC_SOURCE_MANUAL, 1), 0);
+  f->clk.now = tu_time(2024, 3, 15, 8, 0, 0);
+  assert_int_equal(hubc_contact_set_marketing(f->s, f->p2, id, HUBC_SOURCE_WORKFLOW, 3), 0);
+  hubc_history_iterator *it;
+  assert_int_equal(hubc_history_iterator_new(&it, f->s, id), 0);
+  gc_defer(hiter_free_cb, it);
+  hubc_history_entry e[4];
+  memset(e, 0, sizeof e);
+  size_t n = 0;
+  for (; n < 4; n++) {
+    e[n].version = HUBC_HISTORY_ENTRY_VERSION;
+    if (hubc_history_iterator_next(&e[n], it) != 0) break;
+  }
+  gc_release(it);
+  assert_int_equal(n, 4);
+  /* M5 at the update date first, then the call's own change */
+  assert_int_equal(e[2].old_status, HUBC_MARKETING_UNTIL_UPDATE);
+  assert_int_equal(e[2].new_status, HUBC_NON_MARKETING);
+  assert_int_equal(e[2].time, tu_time(2024, 3, 15, 0, 0, 0));
+  assert_int_equal(e[3].old_status, HUBC_NON_MARKETING);
+  assert_int_equal(e[3].new_status, HUBC_MARKETING);
+  assert_int_equal(e[3].time, tu_time(2024, 3, 15, 8, 0, 0));
+  assert_int_equal(e[3].actor, f->p2);
+}
+
+static void walk_update_dates(bfx *f, const hubc_time *dates, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(next_update(f->s), dates[i]);
+    f->clk.now = dates[i] - 1;
+    assert_int_equal(hubc_store_tick(f->s), 0);
+    assert_int_equal(period_count(f->s), i);
+    f->clk.now = dates[i];
+    assert_int_equal(hubc_store_tick(f->s), 0);
+    periods p;
+    read_periods(f->s, &p);
+    assert_int_equal(p.n, i + 1);
+    assert_int_equal(p.p[i].end, dates[i]);
+    if (i) assert_int_equal(p.p[i].start, dates[i - 1]);
+  }
+}
+
+static void b1_renewal_day_31_falls_on_the_last_day_of_short_months(void **state) {
+  (void)state;
+  /* leap year */
+  bfx *f = bfx_new();
+  hubc_store_options o;
+  opts_init(&o, f);
+  o.renewal_anchor = tu_time(2023, 1, 31, 10, 0, 0);
+  f->clk.now = tu_time(2024, 1, 31, 12, 0, 0);
+  bopen(f, &o);
+  hubc_id id = marketing(f);
+  assert_int_equal(hubc_contact_set_non_marketing(f->s, ADMIN, id, HUBC_SOURCE_MANUAL, 1), 0);
+  f->clk.now = tu_time(2024, 2, 28, 23, 59, 59);
+  assert_int_equal(status_of(f->s, id), HUBC_MARKETING_UNTIL_UPDATE);
+  const hubc_time leap[] = {tu_time(2024, 2, 29, 0, 0, 0), tu_time(2024, 3, 31, 0, 0, 0),
+                            tu_time(2024, 4, 30, 0, 0, 0), tu_time(2024, 5, 31, 0, 0, 0),
+                            tu_time(2024, 6, 30, 0, 0, 0)};
+  walk_update_dates(f, leap, 5);
+  assert_int_equal(status_of(f->s, id), HUBC_NON_MARKETING);
+  assert_int_equal(next_update(f->s), tu_time(2024, 7, 31, 0, 0, 0));
+
+  /* common year */
+  bfx *g = bfx_new();
+  opts_init(&o, g);
+  o.renewal_anchor = tu_time(2022, 12, 31, 0, 0, 0);
+  g->clk.now = tu_time(2023, 2, 1, 8, 0, 0);
+  bopen(g, &o);
+  const hubc_time common[] = {tu_time(2023, 2, 28, 0, 0, 0), tu_time(2023, 3, 31, 0, 0, 0),
+                              tu_time(2023, 4, 30, 0, 0, 0)};
+  walk_update_dates(g, common, 3);
+}
+
+static void b1_annual_update_date_is_the_first_of_every_month(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  hubc_store_options o;
+  opts_init(&o, f);
+  o.commitment = HUBC_COMMITMENT_ANNUAL;
+  o.renewal_anchor = tu_time(2024, 1, 15, 0, 0, 0);
+  f->clk.now = tu_time(2024, 3, 10, 12, 0, 0);
+  bopen(f, &o);
+  hubc_billing_info b;
+  billing(f->s, &b);
+  assert_int_equal(b.commitment, HUBC_COMMITMENT_ANNUAL);
+  assert_int_equal(b.next_update, tu_time(2024, 4, 1, 0, 0, 0));
+  assert_int_equal(b.next_renewal, tu_time(2025, 1, 15, 0, 0, 0));
+
+  hubc_id id = marketing(f);
+  f->clk.now = tu_time(2024, 3, 20, 0, 0, 0);
+  assert_int_equal(hubc_contact_set_non_marketing(f->s, ADMIN, id, HUBC_SOURCE_MANUAL, 1), 0);
+  f->clk.now = tu_time(2024, 3, 31, 23, 59, 59);
+  assert_int_equal(status_of(f->s, id), HUBC_MARKETING_UNTIL_UPDATE);
+  const hubc_time dates[] = {tu_time(2024, 4, 1, 0, 0, 0), tu_time(2024, 5, 1, 0, 0, 0),
+                             tu_time(2024, 6, 1, 0, 0, 0), tu_time(2024, 7, 1, 0, 0, 0)};
+  walk_update_dates(f, dates, 4);
+  assert_int_equal(status_of(f->s, id), HUBC_NON_MARKETING);
+  billing(f->s, &b);
+  assert_int_equal(b.next_update, tu_time(2024, 8, 1, 0, 0, 0));
+  assert_int_equal(b.next_renewal, tu_time(2025, 1, 15, 0, 0, 0));
+}
+
+static void b2_missed_update_dates_are_applied_once_each(void **state) {
+  (void)state;
+  tu_mem *mem = gc_mem();
+  bfx *f = bfx_new();
+  f->clk.now = tu_time(2024, 3, 8, 12, 0, 0);
+  open_monthly_15(f, &mem->vtable);
+  hubc_id id = marketing(f);
+  hubc_id keep = marketing(f);
+  assert_int_equal(hubc_contact_set_non_marketing(f->s, ADMIN, id, HUBC_SOURCE_MANUAL, 1), 0);
+  f->ev.n = 0;
+
+  f->clk.now = tu_time(2024, 5, 20, 7, 0, 0); /* Mar 15, Apr 15 and May 15 were missed */
+  assert_int_equal(hubc_store_tick(f->s), 0);
+  periods p;
+  read_periods(f->s, &p);
+  assert_int_equal(p.n, 3);
+  const hubc_time ends[] = {tu_time(2024, 3, 15, 0, 0, 0), tu_time(2024, 4, 15, 0, 0, 0),
+                            tu_time(2024, 5, 15, 0, 0, 0)};
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(p.p[i].number, (hubc_id)i + 1);
+    assert_int_equal(p.p[i].end, ends[i]);
+    assert_int_equal(p.p[i].start, i ? ends[i - 1] : tu_time(2024, 3, 8, 12, 0, 0));
+  }
+  assert_int_equal(p.p[0].billable_at_close, 2);
+  assert_int_equal(p.p[1].billable_at_close, 1);
+  assert_int_equal(p.p[2].billable_at_close, 1);
+  assert_int_equal(p.p[0].peak, 2);
+  assert_int_equal(p.p[1].peak, 1); /* each later period starts from the count after M5 */
+  assert_int_equal(p.p[2].peak, 1);
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_PERIOD_CLOSED), 3);
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_STATUS), 1);
+  assert_int_equal(ev_nth(&f->ev, HUBC_EVENT_STATUS, 0)->time, ends[0]);
+  assert_int_equal(hist_count(f->s, id), 3); /* one M5 entry, not three */
+  assert_int_equal(status_of(f->s, keep), HUBC_MARKETING);
+
+  hubc_billing_info b;
+  billing(f->s, &b);
+  assert_int_equal(b.period_start, ends[2]);
+  assert_int_equal(b.next_update, tu_time(2024, 6, 15, 0, 0, 0));
+
+  /* again: nothing left to apply */
+  char *before = gc_dump(f->s);
+  long commits = mem->commits;
+  f->ev.n = 0;
+  assert_int_equal(hubc_store_tick(f->s), 0);
+  assert_int_equal(f->ev.n, 0);
+  assert_int_equal(mem->commits, commits);
+  expect_same_dump(before, f->s);
+
+  /* nor after a reopen */
+  bclose(f);
+  open_monthly_15(f, &mem->vtable);
+  f->ev.n = 0;
+  assert_int_equal(hubc_store_tick(f->s), 0);
+  assert_int_equal(f->ev.n, 0);
+  assert_int_equal(period_count(f->s), 3);
+  expect_same_dump(before, f->s);
+  gc_release(before);
+}
+
+/* ---- B3 ------------------------------------------------------------------ */
+
+static void b3_period_summaries_keep_start_end_peak_close_and_tier(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  static const uint64_t ladder[] = {2, 4, 8};
+  hubc_store_options o;
+  opts_init(&o, f);
+  o.tier_ladder = ladder;
+  o.tier_ladder_len = 3;
+  f->clk.now = tu_time(2024, 3, 10, 12, 0, 0); /* update dates on the 10th */
+  bopen(f, &o);
+  hubc_id ids[6];
+  for (int i = 0; i < 5; i++) ids[i] = marketing(f);
+  assert_int_equal(tier(f->s), 8);
+  assert_int_equal(hubc_contact_delete(f->s, ADMIN, ids[0]), 0);
+  assert_int_equal(hubc_contact_delete(f->s, ADMIN, ids[1]), 0);
+  assert_int_equal(hubc_contact_set_non_marketing(f->s, ADMIN, ids[2], HUBC_SOURCE_MANUAL, 1), 0);
+  hubc_billing_info b;
+  billing(f->s, &b);
+  assert_int_equal(b.billable, 3);
+  assert_int_equal(b.period_peak, 5);
+
+  f->clk.now = tu_time(2024, 4, 10, 0, 0, 0);
+  assert_int_equal(hubc_store_tick(f->s), 0);
+  billing(f->s, &b);
+  assert_int_equal(b.billable, 2); /* ids[2] became NON at the update date */
+  assert_int_equal(b.period_peak, 2);
+  ids[5] = marketing(f);
+  (void)ids[5];
+
+  f->clk.now = tu_time(2024, 5, 10, 0, 0, 0);
+  assert_int_equal(hubc_store_tick(f->s), 0);
+  periods p;
+  read_periods(f->s, &p);
+  assert_int_equal(p.n, 2);
+  assert_int_equal(p.p[0].version, HUBC_PERIOD_VERSION);
+  assert_int_equal(p.p[0].number, 1);
+  assert_int_equal(p.p[0].start, tu_time(2024, 3, 10, 12, 0, 0));
+  assert_int_equal(p.p[0].end, tu_time(2024, 4, 10, 0, 0, 0));
+  assert_int_equal(p.p[0].peak, 5);
+  assert_int_equal(p.p[0].billable_at_close, 3); /* the pending one still counted in its period */
+  assert_int_equal(p.p[0].tier_at_close, 8);
+  assert_int_equal(p.p[1].number, 2);
+  assert_int_equal(p.p[1].start, tu_time(2024, 4, 10, 0, 0, 0));
+  assert_int_equal(p.p[1].end, tu_time(2024, 5, 10, 0, 0, 0));
+  assert_int_equal(p.p[1].peak, 3);
+  assert_int_equal(p.p[1].billable_at_close, 3);
+  assert_int_equal(p.p[1].tier_at_close, 8);
+
+  /* iterator argument checks; an exhausted iterator stays exhausted */
+  hubc_period_iterator *it = NULL;
+  assert_int_equal(hubc_period_iterator_new(&it, NULL), HUBC_EINVAL);
+  assert_int_equal(hubc_period_iterator_new(NULL, f->s), HUBC_EINVAL);
+  assert_int_equal(hubc_period_iterator_new(&it, f->s), 0);
+  gc_defer(piter_free_cb, it);
+  hubc_period q;
+  memset(&q, 0, sizeof q);
+  q.version = 7;
+  assert_int_equal(hubc_period_iterator_next(&q, it), HUBC_EVERSION);
+  q.version = HUBC_PERIOD_VERSION;
+  assert_int_equal(hubc_period_iterator_next(&q, it), 0);
+  assert_int_equal(hubc_period_iterator_next(&q, it), 0);
+  assert_int_equal(hubc_period_iterator_next(&q, it), HUBC_ITEROVER);
+  assert_int_equal(hubc_period_iterator_next(&q, it), HUBC_ITEROVER);
+  gc_release(it);
+  hubc_period_iterator_free(NULL);
+}
+
+/* ---- B4 ------------------------------------------------------------------ */
+
+static void b4_auto_upgrade_climbs_to_the_smallest_fitting_rung(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  static const uint64_t ladder[] = {3, 5, 10};
+  hubc_store_options o;
+  opts_init(&o, f);
+  o.tier_ladder = ladder;
+  o.tier_ladder_len = 3;
+  f->clk.now = tu_time(2024, 3, 10, 12, 0, 0);
+  bopen(f, &o);
+  hubc_billing_info b;
+  billing(f->s, &b);
+  assert_int_equal(b.tier, 3);
+  assert_int_equal(b.tier_policy, HUBC_TIER_AUTO_UPGRADE);
+  assert_int_equal(b.cap, 0);
+
+  /* count at which the tier rises -> the new tier */
+  static const struct { uint64_t at, to; } steps[] = {{4, 5}, {6, 10}, {11, 20}, {21, 40}, {41, 80}};
+  uint64_t count = 0, cur = 3;
+  size_t k = 0;
+  f->ev.n = 0;
+  while (count < 45) {
+    marketing(f);
+    count++;
+    uint64_t want = cur;
+    if (k < 5 && steps[k].at == count) want = steps[k].to;
+    assert_int_equal(tier(f->s), want);
+    if (want != cur) {
+      assert_int_equal(ev_count(&f->ev, HUBC_EVENT_TIER_UPGRADE), k + 1);
+      const hubc_event *e = ev_nth(&f->ev, HUBC_EVENT_TIER_UPGRADE, k);
+      assert_int_equal(e->old_tier, cur);
+      assert_int_equal(e->tier, want);
+      assert_int_equal(e->billable, count);
+      assert_int_equal(e->time, f->clk.now);
+      k++;
+      cur = want;
+    }
+  }
+  assert_int_equal(k, 5);
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_TIER_UPGRADE), 5);
+}
+
+static void b4_auto_upgrade_skips_rungs_that_do_not_fit(void **state) {
+  (void)state;
+  /* A HARD_CAP store above its tier, reopened under AUTO_UPGRADE: the next
+   * rise goes straight to the smallest rung that fits (5 and 10 skipped). */
+  tu_mem *mem = gc_mem();
+  bfx *f = bfx_new();
+  static const uint64_t ladder[] = {3, 5, 10};
+  hubc_store_options o;
+  opts_init(&o, f);
+  o.tier_ladder = ladder;
+  o.tier_ladder_len = 3;
+  o.tier_policy = HUBC_TIER_HARD_CAP;
+  o.hard_cap = 100;
+  o.persist = &mem->vtable;
+  f->clk.now = tu_time(2024, 3, 10, 12, 0, 0);
+  bopen(f, &o);
+  bulk_marketing(f->s, 12);
+  assert_int_equal(tier(f->s), 3);
+  bclose(f);
+
+  o.tier_policy = HUBC_TIER_AUTO_UPGRADE;
+  o.hard_cap = 0;
+  bopen(f, &o);
+  f->ev.n = 0;
+  bulk_marketing(f->s, 1);
+  assert_int_equal(tier(f->s), 20);
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_TIER_UPGRADE), 1);
+  assert_int_equal(ev_nth(&f->ev, HUBC_EVENT_TIER_UPGRADE, 0)->old_tier, 3);
+  assert_int_equal(ev_nth(&f->ev, HUBC_EVENT_TIER_UPGRADE, 0)->tier, 20);
+}
+
+static void b4_default_ladder_then_doubling(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  hubc_store_options o;
+  opts_init(&o, f);
+  f->clk.now = tu_time(2024, 3, 10, 12, 0, 0);
+  bopen(f, &o);
+  assert_int_equal(tier(f->s), 1000);
+  static const struct { uint64_t at, to; } steps[] = {{1001, 2000},     {2001, 5000},     {5001, 10000},
+                                                      {10001, 20000},   {20001, 50000},   {50001, 100000},
+                                                      {100001, 200000}, {200001, 400000}};
+  uint64_t count = 0, cur = 1000;
+  for (size_t k = 0; k < 8; k++) {
+    f->ev.n = 0;
+    bulk_marketing(f->s, steps[k].at - 1 - count); /* up to the rung: no rise */
+    count = steps[k].at - 1;
+    assert_int_equal(tier(f->s), cur);
+    assert_int_equal(ev_count(&f->ev, HUBC_EVENT_TIER_UPGRADE), 0);
+    bulk_marketing(f->s, 1);
+    count++;
+    assert_int_equal(tier(f->s), steps[k].to);
+    assert_int_equal(ev_count(&f->ev, HUBC_EVENT_TIER_UPGRADE), 1);
+    const hubc_event *e = ev_nth(&f->ev, HUBC_EVENT_TIER_UPGRADE, 0);
+    assert_int_equal(e->old_tier, cur);
+    assert_int_equal(e->tier, steps[k].to);
+    assert_int_equal(e->billable, count);
+    cur = steps[k].to;
+  }
+}
+
+static void b4_tier_never_descends_by_itself(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  static const uint64_t ladder[] = {3, 5, 10};
+  hubc_store_options o;
+  opts_init(&o, f);
+  o.tier_ladder = ladder;
+  o.tier_ladder_len = 3;
+  f->clk.now = tu_time(2024, 3, 10, 12, 0, 0);
+  bopen(f, &o);
+  hubc_id ids[6];
+  for (int i = 0; i < 6; i++) ids[i] = marketing(f);
+  assert_int_equal(tier(f->s), 10);
+  for (int i = 0; i < 5; i++) assert_int_equal(hubc_contact_delete(f->s, ADMIN, ids[i]), 0);
+  assert_int_equal(hubc_contact_set_non_marketing(f->s, ADMIN, ids[5], HUBC_SOURCE_MANUAL, 1), 0);
+  f->ev.n = 0;
+  f->clk.now = tu_time(2024, 7, 10, 0, 0, 0); /* four update dates later */
+  assert_int_equal(hubc_store_tick(f->s), 0);
+  hubc_billing_info b;
+  billing(f->s, &b);
+  assert_int_equal(b.billable, 0);
+  assert_int_equal(b.tier, 10);
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_TIER_DOWNGRADE), 0);
+  periods p;
+  read_periods(f->s, &p);
+  assert_int_equal(p.n, 4);
+  for (size_t i = 0; i < p.n; i++) assert_int_equal(p.p[i].tier_at_close, 10);
+}
+
+/* A monthly store (update dates on the 10th) on ladder 3, 5, 10 at tier 10. */
+static void open_at_tier_10(bfx *f, hubc_id *ids) {
+  static const uint64_t ladder[] = {3, 5, 10};
+  hubc_store_options o;
+  opts_init(&o, f);
+  o.tier_ladder = ladder;
+  o.tier_ladder_len = 3;
+  f->clk.now = tu_time(2024, 3, 10, 12, 0, 0);
+  bopen(f, &o);
+  for (int i = 0; i < 6; i++) ids[i] = marketing(f);
+  assert_int_equal(tier(f->s), 10);
+}
+
+static void b4_downgrade_applies_at_the_next_renewal_if_the_count_fits(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  hubc_id ids[6];
+  open_at_tier_10(f, ids);
+  for (int i = 0; i < 2; i++) assert_int_equal(hubc_contact_delete(f->s, ADMIN, ids[i]), 0); /* 4 left */
+  assert_int_equal(hubc_billing_request_downgrade(f->s, f->p2, 5), 0);
+  hubc_billing_info b;
+  billing(f->s, &b);
+  assert_int_equal(b.downgrade_request, 5);
+  assert_int_equal(b.tier, 10); /* not before the renewal */
+  assert_int_equal(b.next_renewal, tu_time(2024, 4, 10, 0, 0, 0));
+
+  f->ev.n = 0;
+  f->clk.now = tu_time(2024, 4, 9, 23, 59, 59);
+  assert_int_equal(tier(f->s), 10);
+  f->clk.now = tu_time(2024, 4, 10, 0, 0, 0);
+  assert_int_equal(hubc_store_tick(f->s), 0);
+  billing(f->s, &b);
+  assert_int_equal(b.tier, 5);
+  assert_int_equal(b.downgrade_request, 0);
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_TIER_DOWNGRADE), 1);
+  const hubc_event *e = ev_nth(&f->ev, HUBC_EVENT_TIER_DOWNGRADE, 0);
+  assert_int_equal(e->old_tier, 10);
+  assert_int_equal(e->tier, 5);
+  assert_int_equal(e->time, tu_time(2024, 4, 10, 0, 0, 0));
+  periods p;
+  read_periods(f->s, &p);
+  assert_int_equal(p.n, 1);
+  assert_int_equal(p.p[0].tier_at_close, 10);
+
+  /* the lower tier is the one auto-upgrade climbs from again */
+  f->ev.n = 0;
+  marketing(f);
+  marketing(f); /* 6 > 5 */
+  assert_int_equal(tier(f->s), 10);
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_TIER_UPGRADE), 1);
+}
+
+static void b4_downgrade_that_does_not_fit_is_dropped(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  hubc_id ids[6];
+  open_at_tier_10(f, ids);
+  assert_int_equal(hubc_billing_request_downgrade(f->s, ADMIN, 5), 0);
+  f->ev.n = 0;
+  f->clk.now = tu_time(2024, 4, 10, 0, 0, 0);
+  assert_int_equal(hubc_store_tick(f->s), 0);
+  hubc_billing_info b;
+  billing(f->s, &b);
+  assert_int_equal(b.billable, 6);
+  assert_int_equal(b.tier, 10);
+  assert_int_equal(b.downgrade_request, 0); /* dropped */
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_TIER_DOWNGRADE), 0);
+
+  /* dropped means dropped: fitting later does not bring it back */
+  for (int i = 0; i < 5; i++) assert_int_equal(hubc_contact_delete(f->s, ADMIN, ids[i]), 0);
+  f->clk.now = tu_time(2024, 5, 10, 0, 0, 0);
+  assert_int_equal(hubc_store_tick(f->s), 0);
+  assert_int_equal(tier(f->s), 10);
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_TIER_DOWNGRADE), 0);
+}
+
+static void b4_downgrade_request_needs_p2_and_a_user(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  hubc_id ids[6];
+  open_at_tier_10(f, ids);
+  hubc_id off;
+  assert_int_equal(hubc_user_create(&off, f->s, ADMIN, "off@example.com"), 0);
+  assert_int_equal(hubc_user_set_disabled(f->s, ADMIN, off, 1), 0);
+  char *before = gc_dump(f->s);
+  f->ev.n = 0;
+  assert_int_equal(hubc_billing_request_downgrade(f->s, f->nop2, 5), HUBC_EPERM);
+  assert_true(contains(hubc_error_last(), "marketing contact access"));
+  assert_int_equal(hubc_billing_request_downgrade(f->s, HUBC_SYSTEM, 5), HUBC_EPERM);
+  assert_true(contains(hubc_error_last(), "SYSTEM"));
+  assert_int_equal(hubc_billing_request_downgrade(f->s, off, 5), HUBC_EPERM);
+  assert_int_equal(hubc_billing_request_downgrade(f->s, 999, 5), HUBC_EPERM);
+  assert_int_equal(hubc_billing_request_downgrade(f->s, ADMIN, 10), HUBC_EINVAL);
+  assert_true(contains(hubc_error_last(), "10"));
+  assert_int_equal(hubc_billing_request_downgrade(f->s, ADMIN, 20), HUBC_EINVAL);
+  assert_int_equal(hubc_billing_request_downgrade(NULL, ADMIN, 5), HUBC_EINVAL);
+  expect_same_dump(before, f->s);
+  assert_int_equal(f->ev.n, 0);
+  hubc_billing_info b;
+  billing(f->s, &b);
+  assert_int_equal(b.downgrade_request, 0);
+
+  /* tier 0 cancels a request */
+  for (int i = 0; i < 5; i++) assert_int_equal(hubc_contact_delete(f->s, ADMIN, ids[i]), 0);
+  assert_int_equal(hubc_billing_request_downgrade(f->s, f->p2, 3), 0);
+  billing(f->s, &b);
+  assert_int_equal(b.downgrade_request, 3);
+  assert_int_equal(hubc_billing_request_downgrade(f->s, f->p2, 0), 0);
+  billing(f->s, &b);
+  assert_int_equal(b.downgrade_request, 0);
+  f->clk.now = tu_time(2024, 4, 10, 0, 0, 0);
+  assert_int_equal(tier(f->s), 10);
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_TIER_DOWNGRADE), 0);
+  gc_release(before);
+}
+
+/* ANNUAL: the update dates are monthly but a downgrade waits for the
+ * contract's anniversary (hubc_billing_info.next_renewal). */
+static void annual_downgrade(hubc_time anchor, hubc_time open_at, hubc_time renewal) {
+  bfx *f = bfx_new();
+  static const uint64_t ladder[] = {3, 5, 10};
+  hubc_store_options o;
+  opts_init(&o, f);
+  o.commitment = HUBC_COMMITMENT_ANNUAL;
+  o.renewal_anchor = anchor;
+  o.tier_ladder = ladder;
+  o.tier_ladder_len = 3;
+  f->clk.now = open_at;
+  bopen(f, &o);
+  hubc_id ids[6];
+  for (int i = 0; i < 6; i++) ids[i] = marketing(f);
+  for (int i = 0; i < 4; i++) assert_int_equal(hubc_contact_delete(f->s, ADMIN, ids[i]), 0);
+  assert_int_equal(tier(f->s), 10);
+  assert_int_equal(hubc_billing_request_downgrade(f->s, f->p2, 5), 0);
+  hubc_billing_info b;
+  billing(f->s, &b);
+  assert_int_equal(b.next_renewal, renewal);
+
+  /* every monthly update date before the anniversary leaves it pending */
+  size_t months = 0;
+  while (next_update(f->s) < renewal) {
+    f->clk.now = next_update(f->s);
+    assert_int_equal(hubc_store_tick(f->s), 0);
+    billing(f->s, &b);
+    assert_int_equal(b.tier, 10);
+    assert_int_equal(b.downgrade_request, 5);
+    months++;
+  }
+  assert_true(months >= 10);
+  f->ev.n = 0;
+  f->clk.now = renewal - 1;
+  assert_int_equal(hubc_store_tick(f->s), 0);
+  assert_int_equal(tier(f->s), 10);
+  f->clk.now = renewal;
+  assert_int_equal(hubc_store_tick(f->s), 0);
+  billing(f->s, &b);
+  assert_int_equal(b.tier, 5);
+  assert_int_equal(b.downgrade_request, 0);
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_TIER_DOWNGRADE), 1);
+}
+
+static void b4_annual_downgrade_waits_for_the_anniversary(void **state) {
+  (void)state;
+  annual_downgrade(tu_time(2024, 1, 1, 0, 0, 0), tu_time(2024, 2, 10, 12, 0, 0), tu_time(2025, 1, 1, 0, 0, 0));
+}
+
+static void b4_annual_downgrade_anniversary_not_on_the_first(void **state) {
+  (void)state;
+  annual_downgrade(tu_time(2024, 3, 15, 0, 0, 0), tu_time(2024, 4, 10, 12, 0, 0), tu_time(2025, 3, 15, 0, 0, 0));
+}
+
+/* ---- B5 ------------------------------------------------------------------ */
+
+static void b5_hard_cap_refuses_what_would_pass_the_cap(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  hubc_store_options o;
+  opts_init(&o, f);
+  o.tier_policy = HUBC_TIER_HARD_CAP;
+  o.hard_cap = 17;
+  f->clk.now = tu_time(2024, 3, 10, 12, 0, 0);
+  bopen(f, &o);
+  assert_int_equal(hubc_source_set_default(f->s, ADMIN, HUBC_SOURCE_CHATFLOW, 7, 1), 0);
+  hubc_billing_info b;
+  billing(f->s, &b);
+  assert_int_equal(b.cap, 17);
+  assert_int_equal(b.tier_policy, HUBC_TIER_HARD_CAP);
+
+  hubc_id ids[17];
+  for (int i = 0; i < 15; i++) ids[i] = marketing(f);
+  /* the last two through the other paths */
+  hubc_create_options mo = HUBC_CREATE_OPTIONS_INIT;
+  mo.marketing = 1;
+  const char *names[] = {"email"};
+  const char *v16[] = {"m16@example.com"};
+  assert_int_equal(hubc_contact_create(&ids[15], f->s, ADMIN, &mo, names, v16, 1), 0);
+  hubc_create_options xo = HUBC_CREATE_OPTIONS_INIT;
+  xo.source = HUBC_SOURCE_EXTERNAL_FORM;
+  const char *v17[] = {"m17@example.com"};
+  assert_int_equal(hubc_contact_create(&ids[16], f->s, HUBC_SYSTEM, &xo, names, v17, 1), 0);
+  assert_int_equal(billable(f->s), 17);
+  hubc_id spare = plain(f);
+
+  char *before = gc_dump(f->s);
+  f->ev.n = 0;
+  hubc_id id = 0;
+  assert_int_equal(hubc_contact_set_marketing(f->s, ADMIN, spare, HUBC_SOURCE_MANUAL, 1), HUBC_ELIMIT);
+  assert_true(contains(hubc_error_last(), "18"));
+  assert_true(contains(hubc_error_last(), "17"));
+  const char *vx[] = {"x@example.com"};
+  assert_int_equal(hubc_contact_create(&id, f->s, ADMIN, &mo, names, vx, 1), HUBC_ELIMIT);
+  assert_true(contains(hubc_error_last(), "18"));
+  assert_int_equal(hubc_contact_create(&id, f->s, HUBC_SYSTEM, &xo, names, vx, 1), HUBC_ELIMIT);
+  assert_true(contains(hubc_error_last(), "18"));
+  hubc_create_options co = HUBC_CREATE_OPTIONS_INIT;
+  co.source = HUBC_SOURCE_CHATFLOW;
+  co.source_id = 7;
+  assert_int_equal(hubc_contact_create(&id, f->s, HUBC_SYSTEM, &co, names, vx, 1), HUBC_ELIMIT);
+  assert_int_equal(id, 0);
+  assert_int_equal(f->ev.n, 0);
+  expect_same_dump(before, f->s);
+  gc_release(before);
+  assert_int_equal(status_of(f->s, spare), HUBC_NON_MARKETING);
+  hubc_id found;
+  assert_int_equal(hubc_contact_find(&found, f->s, "x@example.com"), HUBC_ENOTFOUND);
+
+  /* what does not raise the count still works at the cap */
+  hubc_id n1 = plain(f);
+  const char *fn[] = {"firstname"};
+  const char *fv[] = {"Zoe"};
+  assert_int_equal(hubc_contact_update(f->s, ADMIN, ids[0], fn, fv, 1), 0);
+  assert_int_equal(hubc_contact_set_marketing(f->s, ADMIN, ids[1], HUBC_SOURCE_WORKFLOW, 2), 0); /* no-op */
+  assert_int_equal(hubc_contact_set_non_marketing(f->s, ADMIN, ids[2], HUBC_SOURCE_MANUAL, 1), 0);
+  assert_int_equal(status_of(f->s, ids[2]), HUBC_MARKETING_UNTIL_UPDATE);
+  assert_int_equal(hubc_contact_set_marketing(f->s, ADMIN, ids[2], HUBC_SOURCE_MANUAL, 1), 0); /* UNTIL -> MARKETING */
+  assert_int_equal(status_of(f->s, ids[2]), HUBC_MARKETING);
+  assert_int_equal(billable(f->s), 17);
+  assert_int_equal(tier(f->s), 1000); /* HARD_CAP never raises the tier */
+
+  /* room again after a delete */
+  assert_int_equal(hubc_contact_delete(f->s, ADMIN, ids[3]), 0);
+  assert_int_equal(hubc_contact_set_marketing(f->s, ADMIN, n1, HUBC_SOURCE_MANUAL, 1), 0);
+  assert_int_equal(billable(f->s), 17);
+  assert_int_equal(hubc_contact_set_marketing(f->s, ADMIN, spare, HUBC_SOURCE_MANUAL, 1), HUBC_ELIMIT);
+
+  /* a pending request frees room only at the update date */
+  assert_int_equal(hubc_contact_set_non_marketing(f->s, ADMIN, ids[4], HUBC_SOURCE_MANUAL, 1), 0);
+  assert_int_equal(hubc_contact_set_marketing(f->s, ADMIN, spare, HUBC_SOURCE_MANUAL, 1), HUBC_ELIMIT);
+  f->clk.now = tu_time(2024, 4, 10, 0, 0, 0);
+  assert_int_equal(hubc_contact_set_marketing(f->s, ADMIN, spare, HUBC_SOURCE_MANUAL, 1), 0);
+  assert_int_equal(billable(f->s), 17);
+}
+
+static void b5_hard_cap_defaults_to_the_tier(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  static const uint64_t ladder[] = {4, 8};
+  hubc_store_options o;
+  opts_init(&o, f);
+  o.tier_policy = HUBC_TIER_HARD_CAP;
+  o.tier_ladder = ladder;
+  o.tier_ladder_len = 2;
+  f->clk.now = tu_time(2024, 3, 10, 12, 0, 0);
+  bopen(f, &o);
+  hubc_billing_info b;
+  billing(f->s, &b);
+  assert_int_equal(b.cap, 4);
+  for (int i = 0; i < 4; i++) marketing(f);
+  hubc_id extra = plain(f);
+  char *before = gc_dump(f->s);
+  assert_int_equal(hubc_contact_set_marketing(f->s, ADMIN, extra, HUBC_SOURCE_MANUAL, 1), HUBC_ELIMIT);
+  assert_true(contains(hubc_error_last(), "5"));
+  expect_same_dump(before, f->s);
+  gc_release(before);
+  assert_int_equal(tier(f->s), 4);
+}
+
+/* ---- B6 ------------------------------------------------------------------ */
+
+static void expect_alerts(const ev_log *l, const unsigned *th, const uint64_t *at, size_t n) {
+  assert_int_equal(ev_count(l, HUBC_EVENT_ALERT), n);
+  for (size_t i = 0; i < n; i++) {
+    const hubc_event *e = ev_nth(l, HUBC_EVENT_ALERT, i);
+    assert_int_equal(e->threshold, th[i]);
+    assert_int_equal(e->billable, at[i]);
+    assert_int_equal(e->tier, 100);
+  }
+}
+
+static void b6_alerts_fire_once_per_threshold_per_period(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  static const uint64_t ladder[] = {100};
+  hubc_store_options o;
+  opts_init(&o, f);
+  o.tier_ladder = ladder;
+  o.tier_ladder_len = 1;
+  o.tier_policy = HUBC_TIER_HARD_CAP;
+  o.hard_cap = 200; /* the tier stays 100 so "above 100 %" can be reached */
+  f->clk.now = tu_time(2024, 3, 10, 12, 0, 0);
+  bopen(f, &o);
+  hubc_id ids[120];
+  size_t n = 0;
+  f->ev.n = 0;
+  static const unsigned th[] = {75, 90, 98, 100};
+  static const uint64_t at[] = {75, 90, 98, 101};
+  size_t fired = 0;
+  while (n < 101) {
+    ids[n++] = marketing(f);
+    if (fired < 4 && at[fired] == n) fired++;
+    assert_int_equal(ev_count(&f->ev, HUBC_EVENT_ALERT), fired); /* each one exactly when crossed */
+  }
+  expect_alerts(&f->ev, th, at, 4);
+  assert_int_equal(billable(f->s), 101);
+  assert_int_equal(tier(f->s), 100);
+
+  /* down below every threshold and up again in the same period: nothing */
+  while (n > 70) assert_int_equal(hubc_contact_delete(f->s, ADMIN, ids[--n]), 0);
+  while (n < 101) ids[n++] = marketing(f);
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_ALERT), 4);
+
+  /* the next period: the same crossings fire again */
+  while (n > 70) assert_int_equal(hubc_contact_delete(f->s, ADMIN, ids[--n]), 0);
+  f->clk.now = tu_time(2024, 4, 10, 0, 0, 0);
+  assert_int_equal(hubc_store_tick(f->s), 0);
+  f->ev.n = 0;
+  fired = 0;
+  while (n < 101) {
+    ids[n++] = marketing(f);
+    if (fired < 4 && at[fired] == n) fired++;
+    assert_int_equal(ev_count(&f->ev, HUBC_EVENT_ALERT), fired);
+  }
+  expect_alerts(&f->ev, th, at, 4);
+
+  /* a pending request or a set on a marketing contact never crosses upward */
+  f->ev.n = 0;
+  assert_int_equal(hubc_contact_set_non_marketing(f->s, ADMIN, ids[0], HUBC_SOURCE_MANUAL, 1), 0);
+  assert_int_equal(hubc_contact_set_marketing(f->s, ADMIN, ids[0], HUBC_SOURCE_MANUAL, 1), 0);
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_ALERT), 0);
+}
+
+static void b6_auto_upgrade_alerts_above_100_and_upgrades(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  static const uint64_t ladder[] = {20, 40};
+  hubc_store_options o;
+  opts_init(&o, f);
+  o.tier_ladder = ladder;
+  o.tier_ladder_len = 2;
+  f->clk.now = tu_time(2024, 3, 10, 12, 0, 0);
+  bopen(f, &o);
+  f->ev.n = 0;
+  for (int i = 0; i < 20; i++) marketing(f);
+  /* 15 = 75 %, 18 = 90 %, 19.6 -> 20 = 98 % */
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_ALERT), 3);
+  assert_int_equal(ev_nth(&f->ev, HUBC_EVENT_ALERT, 0)->billable, 15);
+  assert_int_equal(ev_nth(&f->ev, HUBC_EVENT_ALERT, 1)->billable, 18);
+  assert_int_equal(ev_nth(&f->ev, HUBC_EVENT_ALERT, 2)->billable, 20);
+  marketing(f); /* 21 > 20 */
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_ALERT), 4);
+  const hubc_event *e = ev_nth(&f->ev, HUBC_EVENT_ALERT, 3);
+  assert_int_equal(e->threshold, 100);
+  assert_int_equal(e->billable, 21);
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_TIER_UPGRADE), 1);
+  assert_int_equal(tier(f->s), 40);
+}
+
+static void b6_fired_alerts_and_a_downgrade_request_survive_a_reopen(void **state) {
+  (void)state;
+  tu_mem *mem = gc_mem();
+  bfx *f = bfx_new();
+  static const uint64_t ladder[] = {4, 8};
+  hubc_store_options o;
+  opts_init(&o, f);
+  o.tier_ladder = ladder;
+  o.tier_ladder_len = 2;
+  o.persist = &mem->vtable;
+  f->clk.now = tu_time(2024, 3, 10, 12, 0, 0);
+  bopen(f, &o);
+  hubc_id ids[6];
+  for (int i = 0; i < 6; i++) ids[i] = marketing(f); /* 3 = 75 % of 4, then 8 */
+  assert_int_equal(tier(f->s), 8);
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_ALERT), 4); /* 75, 90+98 (at 4), above 100 (at 5) */
+  for (int i = 0; i < 4; i++) assert_int_equal(hubc_contact_delete(f->s, ADMIN, ids[i]), 0);
+  assert_int_equal(hubc_billing_request_downgrade(f->s, f->p2, 4), 0);
+  bclose(f);
+
+  bopen(f, &o);
+  f->ev.n = 0;
+  hubc_billing_info b;
+  billing(f->s, &b);
+  assert_int_equal(b.tier, 8);
+  assert_int_equal(b.downgrade_request, 4);
+  assert_int_equal(b.period_peak, 6);
+  /* 2 -> 6 of 8 crosses 75 % again within the same period: already fired */
+  hubc_id more[4];
+  for (int i = 0; i < 4; i++) more[i] = marketing(f);
+  assert_int_equal(billable(f->s), 6);
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_ALERT), 0);
+  for (int i = 0; i < 3; i++) assert_int_equal(hubc_contact_delete(f->s, ADMIN, more[i]), 0); /* 3 left */
+  assert_int_equal(billable(f->s), 3);
+  bclose(f);
+
+  bopen(f, &o);
+  f->ev.n = 0;
+  f->clk.now = tu_time(2024, 4, 10, 0, 0, 0);
+  assert_int_equal(hubc_store_tick(f->s), 0);
+  billing(f->s, &b);
+  assert_int_equal(b.tier, 4); /* the request kept across reopens applied at the renewal */
+  assert_int_equal(b.downgrade_request, 0);
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_TIER_DOWNGRADE), 1);
+}
+
+/* ---- B7 ------------------------------------------------------------------ */
+
+static void b7_deleting_a_billable_contact_lowers_the_count_at_once_peak_keeps_it(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  hubc_store_options o;
+  opts_init(&o, f);
+  f->clk.now = tu_time(2024, 3, 10, 12, 0, 0);
+  bopen(f, &o);
+  hubc_id ids[5];
+  for (int i = 0; i < 5; i++) ids[i] = marketing(f);
+  assert_int_equal(hubc_contact_set_non_marketing(f->s, ADMIN, ids[4], HUBC_SOURCE_MANUAL, 1), 0);
+  hubc_billing_info b;
+  billing(f->s, &b);
+  assert_int_equal(b.billable, 5);
+  assert_int_equal(b.period_peak, 5);
+
+  assert_int_equal(hubc_contact_delete(f->s, ADMIN, ids[0]), 0);
+  billing(f->s, &b);
+  assert_int_equal(b.billable, 4);
+  assert_int_equal(b.marketing, 3);
+  assert_int_equal(b.period_peak, 5);
+  assert_int_equal(hubc_contact_delete(f->s, ADMIN, ids[4]), 0); /* a pending one counts until deleted */
+  billing(f->s, &b);
+  assert_int_equal(b.billable, 3);
+  assert_int_equal(b.until_update, 0);
+  assert_int_equal(b.period_peak, 5);
+
+  f->clk.now = tu_time(2024, 4, 10, 0, 0, 0);
+  periods p;
+  read_periods(f->s, &p);
+  assert_int_equal(p.n, 1);
+  assert_int_equal(p.p[0].peak, 5);
+  assert_int_equal(p.p[0].billable_at_close, 3);
+  billing(f->s, &b);
+  assert_int_equal(b.period_peak, 3);
+}
+
+/* ---- option validation --------------------------------------------------- */
+
+static void expect_open_refused(hubc_store_options *o, const char *field) {
+  hubc_store *s = (hubc_store *)0x1;
+  int rc = hubc_store_open(&s, o);
+  assert_int_equal(rc, HUBC_EINVAL);
+  assert_null(s);
+  if (!contains(hubc_error_last(), field)) fail_msg("message '%s' does not name '%s'", hubc_error_last(), field);
+}
+
+static void b1_b4_bad_billing_options_are_refused_naming_the_field(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  f->clk.now = tu_time(2024, 3, 10, 12, 0, 0);
+  hubc_store_options o;
+  static const uint64_t flat[] = {5, 5}, down[] = {5, 3}, zero[] = {0, 5};
+
+  opts_init(&o, f);
+  o.subscription = 3;
+  expect_open_refused(&o, "subscription");
+  o.subscription = -1;
+  expect_open_refused(&o, "subscription");
+  opts_init(&o, f);
+  o.commitment = 2;
+  expect_open_refused(&o, "commitment");
+  o.commitment = -1;
+  expect_open_refused(&o, "commitment");
+  opts_init(&o, f);
+  o.tier_policy = 2;
+  expect_open_refused(&o, "policy");
+  o.tier_policy = -1;
+  expect_open_refused(&o, "policy");
+  opts_init(&o, f);
+  o.tier_ladder = flat;
+  o.tier_ladder_len = 2;
+  expect_open_refused(&o, "ladder");
+  o.tier_ladder = down;
+  expect_open_refused(&o, "ladder");
+  o.tier_ladder = zero;
+  expect_open_refused(&o, "ladder");
+  o.tier_ladder = NULL;
+  o.tier_ladder_len = 2;
+  expect_open_refused(&o, "tier_ladder");
+  o.tier_ladder = flat;
+  o.tier_ladder_len = 0; /* a ladder with no rungs */
+  expect_open_refused(&o, "ladder");
+
+  /* the same fields accepted when valid */
+  static const uint64_t ok[] = {5, 6, 100};
+  opts_init(&o, f);
+  o.subscription = HUBC_SUBSCRIPTION_ENTERPRISE;
+  o.commitment = HUBC_COMMITMENT_ANNUAL;
+  o.tier_policy = HUBC_TIER_HARD_CAP;
+  o.tier_ladder = ok;
+  o.tier_ladder_len = 3;
+  bopen(f, &o);
+  hubc_billing_info b;
+  billing(f->s, &b);
+  assert_int_equal(b.subscription, HUBC_SUBSCRIPTION_ENTERPRISE);
+  assert_int_equal(b.commitment, HUBC_COMMITMENT_ANNUAL);
+  assert_int_equal(b.tier_policy, HUBC_TIER_HARD_CAP);
+  assert_int_equal(b.tier, 5);
+  assert_int_equal(b.cap, 5);
+
+  /* billing info argument checks */
+  assert_int_equal(hubc_billing_get(NULL, f->s), HUBC_EINVAL);
+  b.version = 42;
+  assert_int_equal(hubc_billing_get(&b, f->s), HUBC_EVERSION);
+  b.version = HUBC_BILLING_INFO_VERSION;
+  assert_int_equal(hubc_billing_get(&b, NULL), HUBC_EINVAL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(b1_monthly_request_stays_billable_until_the_renewal_day, gc_teardown),
+      cmocka_unit_test_teardown(b2_explicit_tick_applies_the_update_date, gc_teardown),
+      cmocka_unit_test_teardown(b2_a_write_call_applies_the_update_date_first, gc_teardown),
+      cmocka_unit_test_teardown(b1_renewal_day_31_falls_on_the_last_day_of_short_months, gc_teardown),
+      cmocka_unit_test_teardown(b1_annual_update_date_is_the_first_of_every_month, gc_teardown),
+      cmocka_unit_test_teardown(b2_missed_update_dates_are_applied_once_each, gc_teardown),
+      cmocka_unit_test_teardown(b3_period_summaries_keep_start_end_peak_close_and_tier, gc_teardown),
+      cmocka_unit_test_teardown(b4_auto_upgrade_climbs_to_the_smallest_fitting_rung, gc_teardown),
+      cmocka_unit_test_teardown(b4_auto_upgrade_skips_rungs_that_do_not_fit, gc_teardown),
+      cmocka_unit_test_teardown(b4_default_ladder_then_doubling, gc_teardown),
+      cmocka_unit_test_teardown(b4_tier_never_descends_by_itself, gc_teardown),
+      cmocka_unit_test_teardown(b4_downgrade_applies_at_the_next_renewal_if_the_count_fits, gc_teardown),
+      cmocka_unit_test_teardown(b4_downgrade_that_does_not_fit_is_dropped, gc_teardown),
+      cmocka_unit_test_teardown(b4_downgrade_request_needs_p2_and_a_user, gc_teardown),
+      cmocka_unit_test_teardown(b4_annual_downgrade_waits_for_the_anniversary, gc_teardown),
+      cmocka_unit_test_teardown(b4_annual_downgrade_anniversary_not_on_the_first, gc_teardown),
+      cmocka_unit_test_teardown(b5_hard_cap_refuses_what_would_pass_the_cap, gc_teardown),
+      cmocka_unit_test_teardown(b5_hard_cap_defaults_to_the_tier, gc_teardown),
+      cmocka_unit_test_teardown(b6_alerts_fire_once_per_threshold_per_period, gc_teardown),
+      cmocka_unit_test_teardown(b6_auto_upgrade_alerts_above_100_and_upgrades, gc_teardown),
+      cmocka_unit_test_teardown(b6_fired_alerts_and_a_downgrade_request_survive_a_reopen, gc_teardown),
+      cmocka_unit_test_teardown(b7_deleting_a_billable_contact_lowers_the_count_at_once_peak_keeps_it, gc_teardown),
+      cmocka_unit_test_teardown(b1_b4_bad_billing_options_are_refused_naming_the_field, gc_teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
