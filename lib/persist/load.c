@@ -1,19 +1,36 @@
 /* Rebuilding a store from the records a backend pushes at open (R1). The
  * backend may push records in any order and repeat keys (last wins), so
  * cross-record checks run once at the end. Every byte is distrusted. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "persist/codec.h"
 #include "store/store.h"
 #include "util/text.h"
 
+/* History and periods arrive keyed by sequence number; they are staged in
+ * arrival order and placed at the end, so no allocation is sized by an id
+ * read from storage. */
+typedef struct staged_hist {
+  int64_t id;
+  size_t order;
+  hubc__hist h;
+} staged_hist;
+
+typedef struct staged_period {
+  int64_t id;
+  size_t order;
+  hubc_period p;
+} staged_period;
+
 struct hubc_loader {
   hubc_store *s;
   hubc__prop *props; /* custom properties by index - HUBC__P_BUILTIN_COUNT */
   size_t props_cap;
-  uint8_t *have_hist, *have_period;
-  size_t have_hist_cap, have_period_cap;
-  size_t hist_max, periods_max;
+  staged_hist *hist;
+  size_t hist_n, hist_cap;
+  staged_period *periods;
+  size_t periods_n, periods_cap;
   int64_t meta_next_id, meta_next_user;
 };
 
@@ -46,12 +63,6 @@ static int as_int(hubc__rd body, int64_t *v, int kind, hubc_id id) {
   return 0;
 }
 
-static int grow_flags(hubc_store *s, uint8_t **arr, size_t *cap, size_t need) {
-  size_t old = *cap;
-  if (hubc__grow(s->base, (void **)arr, cap, need, 1)) return HUBC_ENOMEM;
-  if (*cap > old) memset(*arr + old, 0, *cap - old);
-  return 0;
-}
 
 static int load_meta(hubc_loader *l, hubc__rd r) {
   hubc_store *s = l->s;
@@ -189,9 +200,7 @@ static int load_contact(hubc_loader *l, hubc_id id, hubc__rd r) {
 static int load_history(hubc_loader *l, hubc_id id, hubc__rd r) {
   hubc_store *s = l->s;
   if (id <= 0 || id > 0xffffffffLL) return corrupt(HUBC_REC_HISTORY, id, "bad sequence number");
-  if (hubc__grow(s->base, (void **)&s->hist, &s->hist_cap, (size_t)id, sizeof *s->hist) ||
-      grow_flags(s, &l->have_hist, &l->have_hist_cap, (size_t)id))
-    return HUBC_ENOMEM;
+  if (hubc__grow(s->base, (void **)&l->hist, &l->hist_cap, l->hist_n + 1, sizeof *l->hist)) return HUBC_ENOMEM;
   hubc__hist h = {0};
   int64_t v[8] = {0};
   uint64_t tag;
@@ -209,15 +218,16 @@ static int load_history(hubc_loader *l, hubc_id id, hubc__rd r) {
   h.reason_type = (uint8_t)v[HUBC__T_H_REASON_TYPE];
   h.reason_id = v[HUBC__T_H_REASON_ID];
   h.actor = v[HUBC__T_H_ACTOR];
-  s->hist[id - 1] = h;
-  l->have_hist[id - 1] = 1;
-  if ((size_t)id > l->hist_max) l->hist_max = (size_t)id;
+  staged_hist *st = &l->hist[l->hist_n];
+  st->id = id;
+  st->order = l->hist_n++;
+  st->h = h;
   return 0;
 }
 
 static int load_user(hubc_loader *l, hubc_id id, hubc__rd r) {
   hubc_store *s = l->s;
-  if (id <= 0 || id > 0xffffffLL) return corrupt(HUBC_REC_USER, id, "bad user id");
+  if (id <= 0 || id > HUBC__MAX_USERS) return corrupt(HUBC_REC_USER, id, "bad user id");
   size_t old = s->users_cap;
   if (hubc__grow(s->base, (void **)&s->users, &s->users_cap, (size_t)id + 1, sizeof *s->users)) return HUBC_ENOMEM;
   if (s->users_cap > old) memset(s->users + old, 0, (s->users_cap - old) * sizeof *s->users);
@@ -257,8 +267,7 @@ static int load_user(hubc_loader *l, hubc_id id, hubc__rd r) {
 static int load_period(hubc_loader *l, hubc_id id, hubc__rd r) {
   hubc_store *s = l->s;
   if (id <= 0 || id > 0xffffffLL) return corrupt(HUBC_REC_PERIOD, id, "bad period number");
-  if (hubc__grow(s->base, (void **)&s->periods, &s->periods_cap, (size_t)id, sizeof *s->periods) ||
-      grow_flags(s, &l->have_period, &l->have_period_cap, (size_t)id))
+  if (hubc__grow(s->base, (void **)&l->periods, &l->periods_cap, l->periods_n + 1, sizeof *l->periods))
     return HUBC_ENOMEM;
   int64_t v[6] = {0};
   uint64_t tag;
@@ -266,7 +275,10 @@ static int load_period(hubc_loader *l, hubc_id id, hubc__rd r) {
   FOR_FIELDS(r, tag, body, HUBC_REC_PERIOD, id) {
     if (tag >= 1 && tag <= HUBC__T_P_TIER && as_int(body, &v[tag], HUBC_REC_PERIOD, id)) return HUBC_ECORRUPT;
   }
-  hubc_period *p = &s->periods[id - 1];
+  staged_period *st = &l->periods[l->periods_n];
+  st->id = id;
+  st->order = l->periods_n++;
+  hubc_period *p = &st->p;
   memset(p, 0, sizeof *p);
   p->version = HUBC_PERIOD_VERSION;
   p->number = id;
@@ -275,8 +287,6 @@ static int load_period(hubc_loader *l, hubc_id id, hubc__rd r) {
   p->peak = (uint64_t)v[HUBC__T_P_PEAK];
   p->billable_at_close = (uint64_t)v[HUBC__T_P_CLOSE];
   p->tier_at_close = (uint64_t)v[HUBC__T_P_TIER];
-  l->have_period[id - 1] = 1;
-  if ((size_t)id > l->periods_max) l->periods_max = (size_t)id;
   return 0;
 }
 
@@ -338,6 +348,22 @@ HUBC_API int hubc_loader_del(hubc_loader *l, int kind, hubc_id id) {
   return hubc__err(HUBC_ECORRUPT, "loader del: records of kind %d are never deleted (id %lld)", kind, (long long)id);
 }
 
+/* Staged records by id, then arrival order. */
+static int by_id(int64_t a, size_t ao, int64_t b, size_t bo) {
+  if (a != b) return a < b ? -1 : 1;
+  return ao < bo ? -1 : ao > bo;
+}
+
+static int hist_cmp(const void *a, const void *b) {
+  const staged_hist *x = a, *y = b;
+  return by_id(x->id, x->order, y->id, y->order);
+}
+
+static int period_cmp(const void *a, const void *b) {
+  const staged_period *x = a, *y = b;
+  return by_id(x->id, x->order, y->id, y->order);
+}
+
 /* Cross-record checks and derived state, once everything is in. */
 static int finish(hubc_loader *l) {
   hubc_store *s = l->s;
@@ -354,12 +380,22 @@ static int finish(hubc_loader *l) {
     hubc__schema_unref(s->schema);
     s->schema = next;
   }
-  for (size_t i = 0; i < l->hist_max; i++)
-    if (!l->have_hist[i]) return corrupt(HUBC_REC_HISTORY, (hubc_id)i + 1, "missing");
-  s->hist_n = l->hist_max;
-  for (size_t i = 0; i < l->periods_max; i++)
-    if (!l->have_period[i]) return corrupt(HUBC_REC_PERIOD, (hubc_id)i + 1, "missing");
-  s->periods_n = l->periods_max;
+  /* history and periods: ids 1..n, each once (a repeated id: the last wins) */
+  qsort(l->hist, l->hist_n, sizeof *l->hist, hist_cmp);
+  if ((rc = hubc__grow(s->base, (void **)&s->hist, &s->hist_cap, l->hist_n, sizeof *s->hist))) return rc;
+  for (size_t i = 0; i < l->hist_n; i++) {
+    if (i + 1 < l->hist_n && l->hist[i + 1].id == l->hist[i].id) continue; /* superseded */
+    if (l->hist[i].id != (int64_t)s->hist_n + 1) return corrupt(HUBC_REC_HISTORY, (hubc_id)s->hist_n + 1, "missing");
+    s->hist[s->hist_n++] = l->hist[i].h;
+  }
+  qsort(l->periods, l->periods_n, sizeof *l->periods, period_cmp);
+  if ((rc = hubc__grow(s->base, (void **)&s->periods, &s->periods_cap, l->periods_n, sizeof *s->periods))) return rc;
+  for (size_t i = 0; i < l->periods_n; i++) {
+    if (i + 1 < l->periods_n && l->periods[i + 1].id == l->periods[i].id) continue;
+    if (l->periods[i].id != (int64_t)s->periods_n + 1)
+      return corrupt(HUBC_REC_PERIOD, (hubc_id)s->periods_n + 1, "missing");
+    s->periods[s->periods_n++] = l->periods[i].p;
+  }
   const hubc__schema *sc = s->schema;
   for (int64_t id = 1; id < s->next_id; id++) {
     hubc__rec *rec = s->recs[id];
@@ -434,7 +470,7 @@ int hubc__load(hubc_store *s) {
     rc = hubc__err(HUBC_EPERSIST, "persistence load callback failed (code %d)", rc);
   if (!rc) rc = finish(&l);
   hubc__free(s->base, l.props, l.props_cap * sizeof *l.props);
-  hubc__free(s->base, l.have_hist, l.have_hist_cap);
-  hubc__free(s->base, l.have_period, l.have_period_cap);
+  hubc__free(s->base, l.hist, l.hist_cap * sizeof *l.hist);
+  hubc__free(s->base, l.periods, l.periods_cap * sizeof *l.periods);
   return rc;
 }

@@ -30,6 +30,8 @@ typedef struct hubc__hist {
   uint8_t old_status, new_status, reason_type, pad;
 } hubc__hist;
 
+#define HUBC__MAX_USERS (1 << 20)
+
 typedef struct hubc__user {
   const char *email; /* pooled, normalized; NULL: no such user */
   uint32_t perms;

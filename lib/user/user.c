@@ -31,6 +31,7 @@ static int add_user(hubc_store *s, const char *email_in, int super_admin, int64_
   int64_t other = user_by_email(s, email);
   if (other) return hubc__err(HUBC_EEXISTS, "a user with email '%s' already exists (user id %lld)", email, (long long)other);
   int64_t id = s->next_user;
+  if (id > HUBC__MAX_USERS) return hubc__err(HUBC_ELIMIT, "a store holds at most %d users", HUBC__MAX_USERS);
   size_t old_cap = s->users_cap;
   int rc = hubc__grow(s->base, (void **)&s->users, &s->users_cap, (size_t)id + 1, sizeof *s->users);
   if (rc) return rc;
