@@ -182,6 +182,8 @@ static int collect(hubc_store *s, const char *const *names, const char *const *v
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     if (!names[i]) return hubc__err(HUBC_EINVAL, "property name %zu is NULL", i);
+    if (!hubc__utf8_valid(names[i], strlen(names[i])))
+      return hubc__err(HUBC_EINVAL, "property name %zu is not valid UTF-8", i);
     int prop = hubc__schema_find(s->schema, names[i]);
     if (prop < 0) return hubc__err(HUBC_ENOTFOUND, "property '%.100s' does not exist", names[i]);
     const hubc__prop *p = &s->schema->props[prop];
@@ -551,7 +553,9 @@ HUBC_API void hubc_contact_free(hubc_contact *c) {
 }
 
 HUBC_API hubc_id hubc_contact_id(const hubc_contact *c) { return c ? c->id : 0; }
-HUBC_API int hubc_contact_status(const hubc_contact *c) { return c ? c->status : HUBC_EINVAL; }
+HUBC_API int hubc_contact_status(const hubc_contact *c) {
+  return c ? c->status : hubc__err(HUBC_EINVAL, "contact status: contact is NULL");
+}
 HUBC_API hubc_time hubc_contact_created(const hubc_contact *c) { return c ? hubc__rec_created(c->rec) : 0; }
 HUBC_API hubc_time hubc_contact_modified(const hubc_contact *c) { return c ? c->modified : 0; }
 
@@ -706,7 +710,7 @@ HUBC_API int hubc_contact_iterator_next(hubc_id *out, hubc_contact_iterator *it)
   int rc = hubc__read_begin(s);
   if (rc) return rc;
   rc = HUBC_ITEROVER;
-  for (; it->next < s->next_id; it->next++) {
+  for (; it->next < hubc__id_end(s); it->next++) {
     const hubc__rec *r = s->recs[it->next];
     if (r && selected(s, r, it->select)) {
       *out = it->next++;

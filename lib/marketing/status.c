@@ -187,9 +187,10 @@ HUBC_API int hubc_history_export(hubc_store *s, hubc_id contact, hubc_write_fn w
   int rc = hubc_history_iterator_new(&it, s, contact);
   if (rc) return rc;
   static const char header[] = "seq,contact,time,old_status,new_status,reason_type,reason_id,actor\r\n";
-  hubc__busy_enter(s);
+  hubc__busy frame;
+  hubc__busy_enter(&frame, s);
   int failed = write(payload, header, sizeof header - 1);
-  hubc__busy_leave();
+  hubc__busy_leave(&frame);
   if (failed) rc = hubc__err(HUBC_EIO, "history export: write callback failed");
   hubc_history_entry e;
   memset(&e, 0, sizeof e);
@@ -201,9 +202,9 @@ HUBC_API int hubc_history_export(hubc_store *s, hubc_id contact, hubc_write_fn w
     int n = snprintf(line, sizeof line, "%lld,%lld,%s,%s,%s,%s,%lld,%lld\r\n", (long long)e.seq,
                      (long long)e.contact, when, hubc_status_name(e.old_status), hubc_status_name(e.new_status),
                      rt ? rt : "", (long long)e.reason_id, (long long)e.actor);
-    hubc__busy_enter(s);
+    hubc__busy_enter(&frame, s);
     failed = write(payload, line, (size_t)n);
-    hubc__busy_leave();
+    hubc__busy_leave(&frame);
     if (failed) rc = hubc__err(HUBC_EIO, "history export: write callback failed");
   }
   hubc_history_iterator_free(it);

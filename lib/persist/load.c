@@ -23,8 +23,18 @@ typedef struct staged_period {
   hubc_period p;
 } staged_period;
 
+/* Contacts too: the id table is sized at the end by the largest live id,
+ * checked against the stored next id. rec NULL stages a delete. */
+typedef struct staged_contact {
+  int64_t id;
+  hubc__rec *rec;
+} staged_contact;
+
 struct hubc_loader {
   hubc_store *s;
+  staged_contact *contacts;
+  size_t contacts_n, contacts_cap;
+  int have_meta;
   hubc__prop *props; /* custom properties by index - HUBC__P_BUILTIN_COUNT */
   size_t props_cap;
   staged_hist *hist;
@@ -166,8 +176,8 @@ static int load_contact(hubc_loader *l, hubc_id id, hubc__rd r) {
     return corrupt(HUBC_REC_CONTACT, id, "bad source");
   size_t len = props.p ? (size_t)(props.end - props.p) : 0;
   if (len > 0xffffffffu) return corrupt(HUBC_REC_CONTACT, id, "record too large");
-  int rc;
-  if ((rc = hubc__slots_reserve(s, id)) || (rc = hubc__eidx_reserve(s, 1))) return rc;
+  if (hubc__grow(s->base, (void **)&l->contacts, &l->contacts_cap, l->contacts_n + 1, sizeof *l->contacts))
+    return HUBC_ENOMEM;
   hubc__rec *rec = hubc__rec_new(s->base, created, (int)source, source_id, len);
   if (!rec) return hubc__err(HUBC_ENOMEM, "out of memory loading contact %lld", (long long)id);
   unsigned char *fields = (unsigned char *)hubc__rec_fields(rec);
@@ -183,17 +193,10 @@ static int load_contact(hubc_loader *l, hubc_id id, hubc__rd r) {
     }
     prev = f.prop;
   }
-  const char *email = hubc__rec_email(rec);
-  const hubc__rec *other = email ? hubc__eidx_find(s, email, strlen(email)) : NULL;
-  if (other && other->id != id) {
-    hubc__rec_unref(s->base, rec);
-    return corrupt(HUBC_REC_CONTACT, id, "email already used by another contact");
-  }
-  hubc__slot old = hubc__slot_at(s, id);
-  hubc__slot slot = {rec, modified, 0, (uint8_t)status};
-  hubc__slot_move(s, id, &old, &slot);
-  hubc__rec_unref(s->base, old.rec);
-  if (id >= s->next_id) s->next_id = id + 1;
+  rec->modified = modified;
+  rec->status = (uint8_t)status;
+  l->contacts[l->contacts_n].id = id;
+  l->contacts[l->contacts_n++].rec = rec;
   return 0;
 }
 
@@ -319,7 +322,9 @@ HUBC_API int hubc_loader_put(hubc_loader *l, int kind, hubc_id id, const void *b
   int rc = open_record(&r, bytes, len, kind, id);
   if (rc) return rc;
   switch (kind) {
-  case HUBC_REC_META: return id == 1 ? load_meta(l, r) : corrupt(kind, id, "meta id must be 1");
+  case HUBC_REC_META:
+    l->have_meta = 1;
+    return id == 1 ? load_meta(l, r) : corrupt(kind, id, "meta id must be 1");
   case HUBC_REC_PROPERTY: return load_property(l, id, r);
   case HUBC_REC_CONTACT: return load_contact(l, id, r);
   case HUBC_REC_HISTORY: return load_history(l, id, r);
@@ -334,11 +339,11 @@ HUBC_API int hubc_loader_del(hubc_loader *l, int kind, hubc_id id) {
   if (!l) return hubc__err(HUBC_EINVAL, "loader del: loader is NULL");
   hubc_store *s = l->s;
   if (kind == HUBC_REC_CONTACT) {
-    if (hubc__contact_at(s, id)) {
-      hubc__slot old = hubc__slot_at(s, id), empty = {0};
-      hubc__slot_move(s, id, &old, &empty);
-      hubc__rec_unref(s->base, old.rec);
-    }
+    if (id <= 0 || id > 0xffffffffLL) return 0; /* never stored */
+    if (hubc__grow(s->base, (void **)&l->contacts, &l->contacts_cap, l->contacts_n + 1, sizeof *l->contacts))
+      return HUBC_ENOMEM;
+    l->contacts[l->contacts_n].id = id;
+    l->contacts[l->contacts_n++].rec = NULL;
     return 0;
   }
   if (kind == HUBC_REC_USER) {
@@ -364,10 +369,46 @@ static int period_cmp(const void *a, const void *b) {
   return by_id(x->id, x->order, y->id, y->order);
 }
 
+/* Places staged contacts (last put or delete of an id wins), then builds
+ * the email index and counts. */
+static int place_contacts(hubc_loader *l) {
+  hubc_store *s = l->s;
+  int64_t max = 0;
+  size_t live = 0;
+  for (size_t i = 0; i < l->contacts_n; i++)
+    if (l->contacts[i].rec && l->contacts[i].id > max) max = l->contacts[i].id;
+  if (l->have_meta && max >= l->meta_next_id)
+    return corrupt(HUBC_REC_CONTACT, max, "id at or above the stored next record id");
+  int rc = max ? hubc__slots_reserve(s, max) : 0;
+  if (rc) return rc;
+  for (size_t i = 0; i < l->contacts_n; i++) { /* arrival order: later wins */
+    staged_contact *c = &l->contacts[i];
+    if (c->id > max) continue; /* a delete of an id never live */
+    hubc__rec_unref(s->base, s->recs[c->id]);
+    s->recs[c->id] = c->rec;
+    c->rec = NULL; /* owned by the table now */
+  }
+  for (int64_t id = 1; id <= max; id++) live += s->recs[id] != NULL;
+  if ((rc = hubc__eidx_reserve(s, live))) return rc;
+  if (max >= s->next_id) s->next_id = max + 1;
+  for (int64_t id = 1; id <= max; id++) {
+    hubc__rec *r = s->recs[id];
+    if (!r) continue;
+    const char *email = hubc__rec_email(r);
+    if (email && hubc__eidx_find(s, email, strlen(email)))
+      return corrupt(HUBC_REC_CONTACT, id, "email already used by another contact");
+    s->recs[id] = NULL; /* counted and indexed by the move */
+    hubc__slot empty = {0}, slot = {r, r->modified, 0, r->status};
+    hubc__slot_move(s, id, &empty, &slot);
+  }
+  return 0;
+}
+
 /* Cross-record checks and derived state, once everything is in. */
 static int finish(hubc_loader *l) {
   hubc_store *s = l->s;
-  int rc;
+  int rc = place_contacts(l);
+  if (rc) return rc;
   size_t n_custom = 0;
   while (n_custom < l->props_cap && l->props[n_custom].name) n_custom++;
   for (size_t k = n_custom; k < l->props_cap; k++)
@@ -381,14 +422,14 @@ static int finish(hubc_loader *l) {
     s->schema = next;
   }
   /* history and periods: ids 1..n, each once (a repeated id: the last wins) */
-  qsort(l->hist, l->hist_n, sizeof *l->hist, hist_cmp);
+  if (l->hist_n) qsort(l->hist, l->hist_n, sizeof *l->hist, hist_cmp);
   if ((rc = hubc__grow(s->base, (void **)&s->hist, &s->hist_cap, l->hist_n, sizeof *s->hist))) return rc;
   for (size_t i = 0; i < l->hist_n; i++) {
     if (i + 1 < l->hist_n && l->hist[i + 1].id == l->hist[i].id) continue; /* superseded */
     if (l->hist[i].id != (int64_t)s->hist_n + 1) return corrupt(HUBC_REC_HISTORY, (hubc_id)s->hist_n + 1, "missing");
     s->hist[s->hist_n++] = l->hist[i].h;
   }
-  qsort(l->periods, l->periods_n, sizeof *l->periods, period_cmp);
+  if (l->periods_n) qsort(l->periods, l->periods_n, sizeof *l->periods, period_cmp);
   if ((rc = hubc__grow(s->base, (void **)&s->periods, &s->periods_cap, l->periods_n, sizeof *s->periods))) return rc;
   for (size_t i = 0; i < l->periods_n; i++) {
     if (i + 1 < l->periods_n && l->periods[i + 1].id == l->periods[i].id) continue;
@@ -397,7 +438,7 @@ static int finish(hubc_loader *l) {
     s->periods[s->periods_n++] = l->periods[i].p;
   }
   const hubc__schema *sc = s->schema;
-  for (int64_t id = 1; id < s->next_id; id++) {
+  for (int64_t id = 1; id < hubc__id_end(s); id++) {
     hubc__rec *rec = s->recs[id];
     if (!rec) continue;
     hubc__field f;
@@ -426,16 +467,13 @@ static int finish(hubc_loader *l) {
       r->hist = (uint32_t)i + 1;
     }
   }
-  for (int64_t id = 1; id < s->next_id; id++)
+  for (int64_t id = 1; id < hubc__id_end(s); id++)
     if (s->recs[id] && s->recs[id]->status == HUBC_MARKETING_UNTIL_UPDATE) {
       if ((rc = hubc__grow(s->base, (void **)&s->pending, &s->pending_cap, s->pending_n + 1, sizeof *s->pending)))
         return rc;
       s->pending[s->pending_n++] = id;
     }
-  if (l->meta_next_id > s->next_id) {
-    if ((rc = hubc__slots_reserve(s, l->meta_next_id))) return rc;
-    s->next_id = l->meta_next_id;
-  }
+  if (l->meta_next_id > s->next_id) s->next_id = l->meta_next_id; /* the table grows when ids are used */
   if (l->meta_next_user > s->next_user) {
     size_t old = s->users_cap;
     if (hubc__grow(s->base, (void **)&s->users, &s->users_cap, (size_t)l->meta_next_user + 1, sizeof *s->users))
@@ -470,6 +508,8 @@ int hubc__load(hubc_store *s) {
     rc = hubc__err(HUBC_EPERSIST, "persistence load callback failed (code %d)", rc);
   if (!rc) rc = finish(&l);
   hubc__free(s->base, l.props, l.props_cap * sizeof *l.props);
+  for (size_t i = 0; i < l.contacts_n; i++) hubc__rec_unref(s->base, l.contacts[i].rec); /* unplaced */
+  hubc__free(s->base, l.contacts, l.contacts_cap * sizeof *l.contacts);
   hubc__free(s->base, l.hist, l.hist_cap * sizeof *l.hist);
   hubc__free(s->base, l.periods, l.periods_cap * sizeof *l.periods);
   return rc;

@@ -1,5 +1,8 @@
 /* Public schema calls: define custom properties, read definitions. */
+#include <string.h>
+
 #include "store/store.h"
+#include "util/text.h"
 
 HUBC_API int hubc_property_define(hubc_store *s, hubc_id actor, const char *name, const char *label, int type,
                                   const char *const *options, size_t n_options) {
@@ -60,6 +63,7 @@ HUBC_API int hubc_property_find(hubc_property_info *out, hubc_store *s, const ch
   int rc = check_info(out);
   if (rc) return rc;
   if (!name) return hubc__err(HUBC_EINVAL, "property find: name is NULL");
+  if (!hubc__utf8_valid(name, strlen(name))) return hubc__err(HUBC_EINVAL, "property find: name is not valid UTF-8");
   if ((rc = hubc__read_begin(s))) return rc;
   int i = hubc__schema_find(s->schema, name);
   if (i < 0) rc = hubc__err(HUBC_ENOTFOUND, "property '%.100s' does not exist", name);

@@ -101,7 +101,7 @@ static void dump(const hubc_store *s, out *o, hubc__switch *sorted) {
          (long long)p->number, (long long)p->start, (long long)p->end, (unsigned long long)p->peak,
          (unsigned long long)p->billable_at_close, (unsigned long long)p->tier_at_close);
   }
-  for (int64_t id = 1; id < s->next_id && !o->failed; id++) {
+  for (int64_t id = 1; id < hubc__id_end(s) && !o->failed; id++) {
     const hubc__rec *r = s->recs[id];
     if (!r) continue;
     int rtype = 0;
@@ -146,9 +146,10 @@ HUBC_API int hubc_store_dump(hubc_store *s, hubc_write_fn write, void *payload) 
     o->payload = payload;
     o->n = 0;
     o->failed = 0;
-    hubc__busy_enter(s); /* the write callback must not re-enter (R6) */
+    hubc__busy frame; /* the write callback must not re-enter (R6) */
+    hubc__busy_enter(&frame, s);
     dump(s, o, sorted);
-    hubc__busy_leave();
+    hubc__busy_leave(&frame);
     if (o->failed) rc = hubc__err(HUBC_EIO, "dump: the write callback failed");
   }
   hubc__free(s->base, sorted, s->switches_n * sizeof *sorted);

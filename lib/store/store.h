@@ -148,9 +148,15 @@ static inline hubc__slot hubc__slot_at(const hubc_store *s, int64_t id) {
   return sl;
 }
 
+/* End of the id range held in the table: ids at or above it are unused
+ * (the table grows when ids are assigned, not when a stored counter says). */
+static inline int64_t hubc__id_end(const hubc_store *s) {
+  return s->next_id < (int64_t)s->recs_cap ? s->next_id : (int64_t)s->recs_cap;
+}
+
 /* The live contact with this id, or NULL. */
 static inline hubc__rec *hubc__contact_at(const hubc_store *s, int64_t id) {
-  return id > 0 && id < s->next_id ? s->recs[id] : NULL;
+  return id > 0 && id < hubc__id_end(s) ? s->recs[id] : NULL;
 }
 
 #define HUBC__BILLABLE(s) ((s)->count[HUBC_MARKETING] + (s)->count[HUBC_MARKETING_UNTIL_UPDATE])
@@ -191,9 +197,14 @@ void hubc__txn_dirty(hubc_store *s, int kind, int64_t id);
 void hubc__txn_event(hubc_store *s, const hubc_event *ev);
 /* Whether this thread is inside a callback of s (calls refused: EBUSY). */
 int hubc__reentered(const hubc_store *s);
-/* Brackets a host callback (persistence, events, write callbacks). */
-void hubc__busy_enter(const hubc_store *s);
-void hubc__busy_leave(void);
+/* Brackets a host callback (persistence, events, write callbacks); the
+ * frame lives on the caller's stack. */
+typedef struct hubc__busy {
+  const hubc_store *store;
+  struct hubc__busy *prev;
+} hubc__busy;
+void hubc__busy_enter(hubc__busy *frame, const hubc_store *s);
+void hubc__busy_leave(hubc__busy *frame);
 /* A transaction outside a public call (the renewal tick): begin, then
  * finish with the work's code (finalize, persist, commit or undo). */
 void hubc__txn_begin(hubc_store *s, hubc_id actor, hubc_time now);

@@ -3,22 +3,23 @@
 
 #include "store/store.h"
 
-/* Stores whose callbacks this thread is running (re-entry → EBUSY, R6). */
-static _Thread_local const hubc_store *busy[8];
-static _Thread_local int busy_n;
+/* Stores whose callbacks this thread is running (re-entry → EBUSY, R6):
+ * a list of frames on the callers' stacks, so nesting has no limit. */
+static _Thread_local hubc__busy *busy_top;
 
 int hubc__reentered(const hubc_store *s) {
-  for (int i = 0; i < busy_n; i++)
-    if (busy[i] == s) return 1;
+  for (const hubc__busy *f = busy_top; f; f = f->prev)
+    if (f->store == s) return 1;
   return 0;
 }
 
-void hubc__busy_enter(const hubc_store *s) {
-  if (busy_n < 8) busy[busy_n] = s;
-  busy_n++;
+void hubc__busy_enter(hubc__busy *frame, const hubc_store *s) {
+  frame->store = s;
+  frame->prev = busy_top;
+  busy_top = frame;
 }
 
-void hubc__busy_leave(void) { busy_n--; }
+void hubc__busy_leave(hubc__busy *frame) { busy_top = frame->prev; }
 
 const char *hubc__perm_name(unsigned perm) {
   switch (perm) {
@@ -217,10 +218,11 @@ static int persist(hubc_store *s) {
   hubc__txn_dirty(s, HUBC_REC_META, 1);
   const hubc_persist *p = &s->persist;
   int rc = 0, cb;
-  hubc__busy_enter(s);
+  hubc__busy frame;
+  hubc__busy_enter(&frame, s);
   if (p->begin && (cb = p->begin(p->userdata)) != 0) {
     rc = persist_fail(cb, "begin", 0, 0);
-    hubc__busy_leave();
+    hubc__busy_leave(&frame);
     return rc;
   }
   for (size_t i = 0; i < t->dirty_n && !rc; i++) {
@@ -236,7 +238,7 @@ static int persist(hubc_store *s) {
   }
   if (!rc && p->commit && (cb = p->commit(p->userdata)) != 0) rc = persist_fail(cb, "commit", 0, 0);
   if (rc && p->rollback) p->rollback(p->userdata);
-  hubc__busy_leave();
+  hubc__busy_leave(&frame);
   return rc;
 }
 
@@ -270,10 +272,11 @@ static pending_events take_events(hubc_store *s) {
 
 static void deliver(hubc_store *s, pending_events *pe) {
   if (!pe->n) return;
-  hubc__busy_enter(s);
+  hubc__busy frame;
+  hubc__busy_enter(&frame, s);
   for (size_t i = 0; i < pe->n; i++)
     if (pe->fn) pe->fn(pe->payload, &pe->ev[i]);
-  hubc__busy_leave();
+  hubc__busy_leave(&frame);
   hubc__free(s->base, pe->ev, pe->cap * sizeof *pe->ev);
 }
 

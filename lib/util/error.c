@@ -2,15 +2,31 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "util/text.h"
 
 static _Thread_local char last_msg[512];
 static _Thread_local int last_code;
+
+/* Messages quote caller input and may be cut at any byte: replace every
+ * byte that is not part of a valid UTF-8 sequence with '?', so a message is
+ * always valid text (R5). */
+static void repair_utf8(char *m) {
+  for (size_t i = 0, n = strlen(m); i < n;) {
+    size_t k = 1;
+    while (k <= 4 && i + k <= n && !hubc__utf8_valid(m + i, k)) k++;
+    if (k > 4 || i + k > n) m[i++] = '?';
+    else i += k;
+  }
+}
 
 int hubc__err(int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(last_msg, sizeof last_msg, fmt, ap);
   va_end(ap);
+  repair_utf8(last_msg);
   last_code = code;
   return code;
 }
