@@ -1,0 +1,1179 @@
+/* R3: the bundled journal backend — round trips through a real store, torn
+ * tails, corruption with offsets, compaction, failed writes. */
+#define _DEFAULT_SOURCE /* mkdtemp, setrlimit */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hubcontacts.h"
+#include "journal/crc32c.h"
+#include "journal/journal_internal.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+#define ADMIN "admin@example.com"
+#define NOW ((hubc_time)1700000000)
+
+static hubc_time fixed_clock(void *payload) {
+  (void)payload;
+  return NOW;
+}
+
+struct buf {
+  char *p;
+  size_t len, cap;
+};
+
+static int buf_write(void *payload, const char *data, size_t len) {
+  struct buf *b = payload;
+  if (b->len + len + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + len + 1) cap *= 2;
+    char *np = realloc(b->p, cap);
+    if (!np) return 1;
+    b->p = np;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, data, len);
+  b->len += len;
+  b->p[b->len] = '\0';
+  return 0;
+}
+
+static char *dump_store(hubc_store *s, size_t *len) {
+  struct buf b = {NULL, 0, 0};
+  assert_int_equal(hubc_store_dump(s, buf_write, &b), 0);
+  if (!b.p) buf_write(&b, "", 0);
+  *len = b.len;
+  return b.p;
+}
+
+static void assert_dump_equal(const char *a, size_t alen, const char *b, size_t blen) {
+  if (alen != blen || memcmp(a, b, alen) != 0) {
+    fprintf(stderr, "---- dump before (%zu bytes)\n%s\n---- dump after (%zu bytes)\n%s\n", alen,
+            a, blen, b);
+    fail_msg("store dumps differ after reopening the journal");
+  }
+}
+
+/* A fresh directory per test; files are named inside it. */
+struct tdir {
+  char dir[64];
+  char log[128];
+  char snap[160];
+  char tmp[160];
+};
+
+static void tdir_make(struct tdir *t) {
+  snprintf(t->dir, sizeof t->dir, "/tmp/hubc-journal-XXXXXX");
+  assert_non_null(mkdtemp(t->dir));
+  snprintf(t->log, sizeof t->log, "%s/j", t->dir);
+  snprintf(t->snap, sizeof t->snap, "%s.snap", t->log);
+  snprintf(t->tmp, sizeof t->tmp, "%s.snap.tmp", t->log);
+}
+
+static void tdir_remove(struct tdir *t) {
+  char cmd[160];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", t->dir);
+  if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", t->dir);
+}
+
+static long file_size(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0) return -1;
+  return (long)st.st_size;
+}
+
+static unsigned char *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *p = malloc((size_t)n + 1);
+  assert_non_null(p);
+  assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  *len = (size_t)n;
+  return p;
+}
+
+static void write_file(const char *path, const void *p, size_t len) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  if (len) assert_int_equal(fwrite(p, 1, len, f), len);
+  assert_int_equal(fclose(f), 0);
+}
+
+static uint32_t rd32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Offsets of the frames of a journal file (header frame included). */
+static size_t frame_offsets(const unsigned char *p, size_t len, size_t *offs, size_t max) {
+  size_t n = 0, off = 0;
+  while (off + 8 <= len && n < max) {
+    uint32_t flen = rd32(p + off);
+    if (off + 8 + flen > len) break;
+    offs[n++] = off;
+    off += 8 + flen;
+  }
+  return n;
+}
+
+static hubc_journal *jopen_opts(const char *path, int policy, uint64_t auto_compact) {
+  hubc_journal_options o;
+  assert_int_equal(hubc_journal_options_init(&o, HUBC_JOURNAL_OPTIONS_VERSION), 0);
+  o.fsync_policy = policy;
+  o.auto_compact_bytes = auto_compact;
+  hubc_journal *j = NULL;
+  int rc = hubc_journal_open(&j, path, &o);
+  if (rc) fail_msg("hubc_journal_open(%s): %d %s", path, rc, hubc_error_last());
+  return j;
+}
+
+static hubc_journal *jopen(const char *path) {
+  return jopen_opts(path, HUBC_FSYNC_NEVER, UINT64_MAX);
+}
+
+static hubc_store *sopen(hubc_journal *j) {
+  hubc_store_options so;
+  assert_int_equal(hubc_store_options_init(&so, HUBC_STORE_OPTIONS_VERSION), 0);
+  so.clock = fixed_clock;
+  so.admin_email = ADMIN;
+  so.persist = hubc_journal_persist(j);
+  hubc_store *s = NULL;
+  int rc = hubc_store_open(&s, &so);
+  if (rc) fail_msg("hubc_store_open: %d %s", rc, hubc_error_last());
+  return s;
+}
+
+static hubc_id admin_id(hubc_store *s) {
+  hubc_user *u = NULL;
+  assert_int_equal(hubc_user_get_by_email(&u, s, ADMIN), 0);
+  hubc_id id = hubc_user_id(u);
+  hubc_user_free(u);
+  return id;
+}
+
+static hubc_id create(hubc_store *s, hubc_id actor, int i) {
+  char email[64], first[32];
+  snprintf(email, sizeof email, "c%d@x.io", i);
+  snprintf(first, sizeof first, "First%d", i);
+  const char *names[] = {"email", "firstname", "lastname"};
+  const char *values[] = {email, first, "Doe"};
+  hubc_id id = 0;
+  int rc = hubc_contact_create(&id, s, actor, NULL, names, values, 3);
+  if (rc) fail_msg("create %d: %d %s", i, rc, hubc_error_last());
+  return id;
+}
+
+static void set_first(hubc_store *s, hubc_id actor, hubc_id id, const char *v) {
+  const char *names[] = {"firstname"};
+  const char *values[] = {v};
+  int rc = hubc_contact_update(s, actor, id, names, values, 1);
+  if (rc) fail_msg("update %" PRId64 ": %d %s", id, rc, hubc_error_last());
+}
+
+/* Fills a store with a mix of changes; returns the number of contacts. */
+static void populate(hubc_store *s, int n) {
+  hubc_id a = admin_id(s);
+  hubc_id ids[256];
+  assert_true(n <= 256);
+  for (int i = 0; i < n; i++) ids[i] = create(s, a, i);
+  for (int i = 0; i < n; i += 2) {
+    char v[32];
+    snprintf(v, sizeof v, "Upd%d", i);
+    set_first(s, a, ids[i], v);
+  }
+  for (int i = 0; i < n; i += 3)
+    assert_int_equal(hubc_contact_set_marketing(s, a, ids[i], HUBC_SOURCE_MANUAL, a), 0);
+  for (int i = 0; i < n; i += 6)
+    assert_int_equal(hubc_contact_set_non_marketing(s, a, ids[i], HUBC_SOURCE_MANUAL, a), 0);
+  for (int i = 1; i < n; i += 5) assert_int_equal(hubc_contact_delete(s, a, ids[i]), 0);
+}
+
+/* Opens journal + store at path, dumps, closes both. */
+static char *reopen_dump(const char *path, size_t *len) {
+  hubc_journal *j = jopen(path);
+  hubc_store *s = sopen(j);
+  char *d = dump_store(s, len);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+  return d;
+}
+
+/* ---- argument checks ---------------------------------------------------- */
+
+static void r3_r4_null_arguments_and_versions(void **state) {
+  (void)state;
+  hubc_journal_options o;
+  assert_int_equal(hubc_journal_options_init(NULL, HUBC_JOURNAL_OPTIONS_VERSION), HUBC_EINVAL);
+  assert_int_equal(hubc_journal_options_init(&o, 999), HUBC_EVERSION);
+  assert_int_equal(hubc_journal_options_init(&o, HUBC_JOURNAL_OPTIONS_VERSION), 0);
+  assert_int_equal(o.version, HUBC_JOURNAL_OPTIONS_VERSION);
+  assert_int_equal(o.fsync_policy, HUBC_FSYNC_EVERY_COMMIT);
+
+  struct tdir t;
+  tdir_make(&t);
+  hubc_journal *j = (hubc_journal *)(uintptr_t)1;
+  assert_int_equal(hubc_journal_open(NULL, t.log, NULL), HUBC_EINVAL);
+  assert_int_equal(hubc_journal_open(&j, NULL, NULL), HUBC_EINVAL);
+  assert_null(j);
+  assert_true(strlen(hubc_error_last()) > 0);
+  assert_int_equal(hubc_journal_open(&j, "", NULL), HUBC_EINVAL);
+  o.version = 7;
+  assert_int_equal(hubc_journal_open(&j, t.log, &o), HUBC_EVERSION);
+  hubc_journal_options_init(&o, HUBC_JOURNAL_OPTIONS_VERSION);
+  o.fsync_policy = 3;
+  assert_int_equal(hubc_journal_open(&j, t.log, &o), HUBC_EINVAL);
+  assert_non_null(strstr(hubc_error_last(), "fsync_policy"));
+  o.fsync_policy = -1;
+  assert_int_equal(hubc_journal_open(&j, t.log, &o), HUBC_EINVAL);
+  char missing[200];
+  snprintf(missing, sizeof missing, "%s/no/such/dir/j", t.dir);
+  assert_int_not_equal(hubc_journal_open(&j, missing, NULL), 0);
+  assert_non_null(strstr(hubc_error_last(), missing));
+
+  assert_null(hubc_journal_persist(NULL));
+  assert_int_equal(hubc_error_last_code(), HUBC_EINVAL);
+  assert_int_equal(hubc_journal_compact(NULL), HUBC_EINVAL);
+  hubc_journal_close(NULL);
+
+  /* NULL options: defaults. */
+  assert_int_equal(hubc_journal_open(&j, t.log, NULL), 0);
+  const hubc_persist *p = hubc_journal_persist(j);
+  assert_non_null(p);
+  assert_int_equal(p->version, HUBC_PERSIST_VERSION);
+  /* Misuse of the callback table is refused, not a crash. */
+  assert_int_not_equal(p->put(p->userdata, HUBC_REC_CONTACT, 1, "x", 1), 0); /* no begin */
+  assert_int_not_equal(p->commit(p->userdata), 0);
+  assert_int_not_equal(p->load(p->userdata, NULL), 0);
+  assert_int_not_equal(p->begin(NULL), 0);
+  assert_int_equal(p->begin(p->userdata), 0);
+  assert_int_not_equal(p->put(p->userdata, 0, 1, "x", 1), 0);
+  assert_int_not_equal(p->put(p->userdata, 300, 1, "x", 1), 0);
+  assert_int_not_equal(p->put(p->userdata, HUBC_REC_CONTACT, 1, NULL, 3), 0);
+  assert_int_equal(hubc_journal_compact(j), HUBC_EBUSY); /* inside a transaction */
+  assert_int_equal(p->rollback(p->userdata), 0);
+  hubc_journal_close(j);
+  tdir_remove(&t);
+}
+
+static void r3_crc32c_known_vector(void **state) {
+  (void)state;
+  assert_int_equal(hubc__crc32c("123456789", 9), 0xE3069283u);
+  assert_int_equal(hubc__crc32c("", 0), 0);
+  unsigned char b[1000];
+  for (size_t i = 0; i < sizeof b; i++) b[i] = (unsigned char)(i * 7 + 3);
+  uint32_t whole = hubc__crc32c(b, sizeof b);
+  for (size_t cut = 0; cut <= sizeof b; cut += 37)
+    assert_int_equal(hubc__crc32c_extend(hubc__crc32c(b, cut), b + cut, sizeof b - cut), whole);
+}
+
+/* Without a store: rollback drops the buffer, commit writes one frame. */
+static void r3_group_commit_one_frame_rollback_discards(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  hubc_journal *j = jopen(t.log);
+  const hubc_persist *p = hubc_journal_persist(j);
+  assert_int_equal(file_size(t.log), HUBC__JOURNAL_HEADER_BYTES);
+
+  assert_int_equal(p->begin(p->userdata), 0);
+  assert_int_equal(p->put(p->userdata, HUBC_REC_CONTACT, 1, "abc", 3), 0);
+  assert_int_equal(p->del(p->userdata, HUBC_REC_CONTACT, 2), 0);
+  assert_int_equal(file_size(t.log), HUBC__JOURNAL_HEADER_BYTES); /* buffered */
+  assert_int_equal(p->rollback(p->userdata), 0);
+  assert_int_equal(file_size(t.log), HUBC__JOURNAL_HEADER_BYTES);
+
+  assert_int_equal(p->begin(p->userdata), 0);
+  assert_int_equal(p->put(p->userdata, HUBC_REC_CONTACT, 1, "abc", 3), 0);
+  assert_int_equal(p->put(p->userdata, HUBC_REC_CONTACT, 3, "", 0), 0);
+  assert_int_equal(p->del(p->userdata, HUBC_REC_CONTACT, 2), 0);
+  assert_int_equal(p->commit(p->userdata), 0);
+  /* frame 8 + txn 5 + put 14+3 + put 14 + del 10 */
+  long expect = HUBC__JOURNAL_HEADER_BYTES + 8 + 5 + 17 + 14 + 10;
+  assert_int_equal(file_size(t.log), expect);
+  /* An empty transaction writes nothing. */
+  assert_int_equal(p->begin(p->userdata), 0);
+  assert_int_equal(p->commit(p->userdata), 0);
+  assert_int_equal(file_size(t.log), expect);
+  hubc_journal_close(j);
+
+  /* The frame is [len][crc32c][payload] with the documented layout. */
+  size_t len;
+  unsigned char *b = read_file(t.log, &len);
+  assert_memory_equal(b + 8, "HUBCJLOG", 8);
+  const unsigned char *f = b + HUBC__JOURNAL_HEADER_BYTES;
+  assert_int_equal(rd32(f), 5 + 17 + 14 + 10);
+  assert_int_equal(rd32(f + 4), hubc__crc32c(f + 8, rd32(f)));
+  assert_int_equal(f[8], 1);       /* txn */
+  assert_int_equal(rd32(f + 9), 3); /* ops */
+  assert_int_equal(f[13], 1);      /* put */
+  assert_int_equal(f[14], HUBC_REC_CONTACT);
+  free(b);
+
+  /* Reopening validates it (no torn bytes) and the lock is released. */
+  j = jopen(t.log);
+  assert_int_equal(hubc__journal_torn_bytes(j), 0);
+  hubc_journal_close(j);
+  tdir_remove(&t);
+}
+
+static void r3_second_open_is_busy(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  hubc_journal *j = jopen(t.log), *k = NULL;
+  assert_int_equal(hubc_journal_open(&k, t.log, NULL), HUBC_EBUSY);
+  assert_null(k);
+  assert_non_null(strstr(hubc_error_last(), t.log));
+  hubc_journal_close(j);
+  assert_int_equal(hubc_journal_open(&k, t.log, NULL), 0);
+  hubc_journal_close(k);
+  tdir_remove(&t);
+}
+
+/* ---- round trips -------------------------------------------------------- */
+
+static void round_trip(int policy) {
+  struct tdir t;
+  tdir_make(&t);
+  hubc_journal *j = jopen_opts(t.log, policy, UINT64_MAX);
+  hubc_store *s = sopen(j);
+  populate(s, 40);
+  size_t len1;
+  char *d1 = dump_store(s, &len1);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+
+  size_t len2;
+  char *d2 = reopen_dump(t.log, &len2);
+  assert_dump_equal(d1, len1, d2, len2);
+
+  /* More changes on the reopened store, reopened again. */
+  j = jopen_opts(t.log, policy, UINT64_MAX);
+  s = sopen(j);
+  hubc_id a = admin_id(s);
+  hubc_id extra = create(s, a, 1000);
+  set_first(s, a, extra, "Later");
+  hubc_id found = 0;
+  assert_int_equal(hubc_contact_find(&found, s, "c0@x.io"), 0);
+  assert_int_equal(hubc_contact_delete(s, a, found), 0);
+  size_t len3;
+  char *d3 = dump_store(s, &len3);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+  size_t len4;
+  char *d4 = reopen_dump(t.log, &len4);
+  assert_dump_equal(d3, len3, d4, len4);
+  free(d1);
+  free(d2);
+  free(d3);
+  free(d4);
+  tdir_remove(&t);
+}
+
+static void r3_round_trip_every_commit(void **state) {
+  (void)state;
+  round_trip(HUBC_FSYNC_EVERY_COMMIT);
+}
+
+static void r3_round_trip_interval_and_never(void **state) {
+  (void)state;
+  round_trip(HUBC_FSYNC_INTERVAL);
+  round_trip(HUBC_FSYNC_NEVER);
+}
+
+/* The store opened twice on the same journal handle loads it twice. */
+static void r3_store_reopened_on_same_handle(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  hubc_journal *j = jopen(t.log);
+  hubc_store *s = sopen(j);
+  populate(s, 12);
+  size_t l1, l2;
+  char *d1 = dump_store(s, &l1);
+  hubc_store_close(s);
+  s = sopen(j);
+  char *d2 = dump_store(s, &l2);
+  assert_dump_equal(d1, l1, d2, l2);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+  free(d1);
+  free(d2);
+  tdir_remove(&t);
+}
+
+/* A failed store call leaves the log as it was. */
+static void r3_failed_call_writes_nothing(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  hubc_journal *j = jopen(t.log);
+  hubc_store *s = sopen(j);
+  hubc_id a = admin_id(s);
+  create(s, a, 1);
+  long before = file_size(t.log);
+  const char *names[] = {"email"};
+  const char *values[] = {"C1@X.io"};
+  hubc_id id;
+  assert_int_equal(hubc_contact_create(&id, s, a, NULL, names, values, 1), HUBC_EEXISTS);
+  assert_int_equal(file_size(t.log), before);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+  tdir_remove(&t);
+}
+
+/* ---- torn tails --------------------------------------------------------- */
+
+static void r3_torn_tail_is_truncated(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  hubc_journal *j = jopen(t.log);
+  hubc_store *s = sopen(j);
+  populate(s, 20);
+  hubc_id a = admin_id(s);
+  size_t prev_len;
+  char *prev = dump_store(s, &prev_len);
+  create(s, a, 500); /* the last transaction: one frame */
+  size_t last_len;
+  char *last = dump_store(s, &last_len);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+
+  size_t len;
+  unsigned char *orig = read_file(t.log, &len);
+  size_t offs[4096];
+  size_t n = frame_offsets(orig, len, offs, 4096);
+  assert_true(n >= 3);
+  size_t last_off = offs[n - 1];
+  size_t last_frame = len - last_off;
+  assert_true(last_frame > 16);
+
+  /* Every cut inside the first 64 bytes of the last frame, then a stride. */
+  int tries = 0;
+  for (size_t cut = 1; cut < last_frame; cut += cut < 64 ? 1 : 17) {
+    write_file(t.log, orig, len - cut);
+    j = jopen(t.log);
+    assert_int_equal(hubc__journal_torn_bytes(j), last_frame - cut);
+    assert_int_equal(file_size(t.log), (long)last_off); /* cut away */
+    s = sopen(j);
+    size_t dl;
+    char *d = dump_store(s, &dl);
+    assert_dump_equal(prev, prev_len, d, dl);
+    free(d);
+    hubc_store_close(s);
+    hubc_journal_close(j);
+    /* Reopening again finds a clean log. */
+    j = jopen(t.log);
+    assert_int_equal(hubc__journal_torn_bytes(j), 0);
+    hubc_journal_close(j);
+    tries++;
+  }
+  assert_true(tries >= 20);
+
+  /* A last frame with a wrong CRC (complete, ends the file) is torn too. */
+  unsigned char *bad = malloc(len);
+  assert_non_null(bad);
+  memcpy(bad, orig, len);
+  bad[last_off + 8 + (last_frame - 8) / 2] ^= 0x40;
+  write_file(t.log, bad, len);
+  j = jopen(t.log);
+  assert_int_equal(hubc__journal_torn_bytes(j), last_frame);
+  hubc_journal_close(j);
+
+  /* So is a tail of zeros (size grown, data never written), even long. */
+  unsigned char *z = calloc(1, len + 4096);
+  assert_non_null(z);
+  memcpy(z, orig, last_off);
+  write_file(t.log, z, len + 4096);
+  j = jopen(t.log);
+  assert_int_equal(hubc__journal_torn_bytes(j), len + 4096 - last_off);
+  hubc_journal_close(j);
+
+  /* The whole file intact: everything is there; after a recovery new
+   * commits append normally. */
+  write_file(t.log, orig, len - 3);
+  j = jopen(t.log);
+  s = sopen(j);
+  create(s, admin_id(s), 500);
+  size_t dl;
+  char *d = dump_store(s, &dl);
+  assert_dump_equal(last, last_len, d, dl);
+  free(d);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+  d = reopen_dump(t.log, &dl);
+  assert_dump_equal(last, last_len, d, dl);
+  free(d);
+
+  free(z);
+  free(bad);
+  free(orig);
+  free(prev);
+  free(last);
+  tdir_remove(&t);
+}
+
+/* ---- corruption --------------------------------------------------------- */
+
+static void expect_corrupt(const char *path, int code, const char *must_contain) {
+  hubc_journal *j = NULL;
+  int rc = hubc_journal_open(&j, path, NULL);
+  if (rc != code)
+    fail_msg("open gave %d (%s), expected %d", rc, hubc_error_last(), code);
+  assert_null(j);
+  const char *msg = hubc_error_last();
+  if (must_contain && !strstr(msg, must_contain))
+    fail_msg("message \"%s\" lacks \"%s\"", msg, must_contain);
+  assert_int_equal(hubc_error_last_code(), code);
+}
+
+static void r3_corrupt_middle_record_reports_offset(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  hubc_journal *j = jopen(t.log);
+  hubc_store *s = sopen(j);
+  populate(s, 20);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+
+  size_t len;
+  unsigned char *orig = read_file(t.log, &len);
+  size_t offs[4096];
+  size_t n = frame_offsets(orig, len, offs, 4096);
+  assert_true(n >= 5);
+  size_t mid = offs[n / 2], mid_len = offs[n / 2 + 1] - mid;
+  char want[64];
+  snprintf(want, sizeof want, "offset %zu", mid);
+  unsigned char *b = malloc(len);
+  assert_non_null(b);
+
+  /* A flipped payload byte. */
+  memcpy(b, orig, len);
+  b[mid + 8 + (mid_len - 8) / 2] ^= 0x01;
+  write_file(t.log, b, len);
+  expect_corrupt(t.log, HUBC_ECORRUPT, want);
+  expect_corrupt(t.log, HUBC_ECORRUPT, t.log);
+  expect_corrupt(t.log, HUBC_ECORRUPT, "checksum");
+  assert_int_equal(file_size(t.log), (long)len); /* nothing was cut */
+
+  /* A flipped CRC byte. */
+  memcpy(b, orig, len);
+  b[mid + 5] ^= 0x80;
+  write_file(t.log, b, len);
+  expect_corrupt(t.log, HUBC_ECORRUPT, want);
+
+  /* A damaged length: shorter, longer, past the end of the file, zero. */
+  uint32_t deltas[] = {1, 0xFFFFFFFFu, 0x01000000u};
+  for (size_t k = 0; k < 3; k++) {
+    memcpy(b, orig, len);
+    uint32_t l = rd32(b + mid) + deltas[k];
+    b[mid] = (unsigned char)l;
+    b[mid + 1] = (unsigned char)(l >> 8);
+    b[mid + 2] = (unsigned char)(l >> 16);
+    b[mid + 3] = (unsigned char)(l >> 24);
+    write_file(t.log, b, len);
+    expect_corrupt(t.log, HUBC_ECORRUPT, want);
+  }
+  memcpy(b, orig, len);
+  memset(b + mid, 0, 4);
+  write_file(t.log, b, len);
+  expect_corrupt(t.log, HUBC_ECORRUPT, want);
+
+  /* The first record after the header. */
+  memcpy(b, orig, len);
+  b[offs[1] + 9] ^= 0xFF;
+  write_file(t.log, b, len);
+  snprintf(want, sizeof want, "offset %zu", offs[1]);
+  expect_corrupt(t.log, HUBC_ECORRUPT, want);
+
+  /* Intact again: opens. */
+  write_file(t.log, orig, len);
+  j = jopen(t.log);
+  assert_int_equal(hubc__journal_torn_bytes(j), 0);
+  hubc_journal_close(j);
+  free(b);
+  free(orig);
+  tdir_remove(&t);
+}
+
+/* Builds a header frame by hand. */
+static void make_header(unsigned char out[28], const char *magic, uint32_t version,
+                        uint64_t gen) {
+  unsigned char *pl = out + 8;
+  memcpy(pl, magic, 8);
+  for (int i = 0; i < 4; i++) pl[8 + i] = (unsigned char)(version >> (8 * i));
+  for (int i = 0; i < 8; i++) pl[12 + i] = (unsigned char)(gen >> (8 * i));
+  uint32_t crc = hubc__crc32c(pl, 20);
+  for (int i = 0; i < 4; i++) {
+    out[i] = (unsigned char)(20u >> (8 * i));
+    out[4 + i] = (unsigned char)(crc >> (8 * i));
+  }
+}
+
+static void r3_wrong_file_or_version_refused(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  const char *text = "email,firstname\nx@y.z,X\n";
+  write_file(t.log, text, strlen(text));
+  expect_corrupt(t.log, HUBC_ECORRUPT, "not a hubcontacts");
+  assert_int_equal(file_size(t.log), (long)strlen(text)); /* untouched */
+
+  write_file(t.log, "HUB", 3);
+  expect_corrupt(t.log, HUBC_ECORRUPT, "offset 0");
+
+  unsigned char h[28];
+  make_header(h, "HUBCJLOG", 2, 0);
+  write_file(t.log, h, sizeof h);
+  expect_corrupt(t.log, HUBC_EVERSION, "version 2");
+
+  make_header(h, "HUBCJSNP", 1, 0); /* a snapshot given as the log */
+  write_file(t.log, h, sizeof h);
+  expect_corrupt(t.log, HUBC_ECORRUPT, "HUBCJLOG");
+
+  make_header(h, "HUBCJLOG", 1, 0);
+  h[20] ^= 1; /* version byte, bad CRC */
+  write_file(t.log, h, sizeof h);
+  expect_corrupt(t.log, HUBC_ECORRUPT, "checksum");
+
+  /* A record type from the future (valid CRC). */
+  unsigned char f[28 + 8 + 5];
+  make_header(f, "HUBCJLOG", 1, 0);
+  unsigned char *r = f + 28;
+  r[0] = 5;
+  r[1] = r[2] = r[3] = 0;
+  r[8] = 0x7E;
+  memset(r + 9, 0, 4);
+  uint32_t crc = hubc__crc32c(r + 8, 5);
+  for (int i = 0; i < 4; i++) r[4 + i] = (unsigned char)(crc >> (8 * i));
+  write_file(t.log, f, sizeof f);
+  expect_corrupt(t.log, HUBC_EVERSION, "offset 28");
+
+  /* A valid CRC over a malformed transaction (op count too high). */
+  r[8] = 1;
+  r[9] = 1;
+  crc = hubc__crc32c(r + 8, 5);
+  for (int i = 0; i < 4; i++) r[4 + i] = (unsigned char)(crc >> (8 * i));
+  write_file(t.log, f, sizeof f);
+  expect_corrupt(t.log, HUBC_ECORRUPT, "offset 28");
+
+  /* An empty or all-zero file is a new journal. */
+  write_file(t.log, "", 0);
+  hubc_journal *j = jopen(t.log);
+  hubc_journal_close(j);
+  assert_int_equal(file_size(t.log), HUBC__JOURNAL_HEADER_BYTES);
+  unsigned char zeros[28] = {0};
+  write_file(t.log, zeros, sizeof zeros);
+  j = jopen(t.log);
+  hubc_journal_close(j);
+
+  /* A directory is not a journal. */
+  expect_corrupt(t.dir, HUBC_EIO, NULL);
+  tdir_remove(&t);
+}
+
+/* A well-framed record the store refuses: the store open fails and the
+ * message names the journal file and the record's offset. */
+static void r3_refused_record_names_file_and_offset(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  hubc_journal *j = jopen(t.log);
+  hubc_store *s = sopen(j);
+  hubc_store_close(s);
+  const hubc_persist *p = hubc_journal_persist(j);
+  long off = file_size(t.log);
+  assert_int_equal(p->begin(p->userdata), 0);
+  assert_int_equal(p->put(p->userdata, 9, 1, "\x01zz", 3), 0); /* no such kind */
+  assert_int_equal(p->commit(p->userdata), 0);
+  hubc_journal_close(j);
+
+  j = jopen(t.log);
+  hubc_store_options so;
+  assert_int_equal(hubc_store_options_init(&so, HUBC_STORE_OPTIONS_VERSION), 0);
+  so.clock = fixed_clock;
+  so.admin_email = ADMIN;
+  so.persist = hubc_journal_persist(j);
+  s = NULL;
+  int rc = hubc_store_open(&s, &so);
+  assert_int_not_equal(rc, 0);
+  assert_null(s);
+  char want[64];
+  snprintf(want, sizeof want, "offset %ld", off);
+  const char *msg = hubc_error_last();
+  if (!strstr(msg, want) || !strstr(msg, t.log))
+    fail_msg("message \"%s\" lacks \"%s\" or the path", msg, want);
+  hubc_journal_close(j);
+  tdir_remove(&t);
+}
+
+/* ---- compaction --------------------------------------------------------- */
+
+static void churn(hubc_store *s, int contacts, int rounds) {
+  hubc_id a = admin_id(s);
+  hubc_id ids[256];
+  for (int i = 0; i < contacts; i++) ids[i] = create(s, a, i);
+  for (int r = 0; r < rounds; r++)
+    for (int i = 0; i < contacts; i++) {
+      char v[32];
+      snprintf(v, sizeof v, "R%dC%d", r, i);
+      set_first(s, a, ids[i], v);
+    }
+  for (int i = 0; i < contacts; i += 4) assert_int_equal(hubc_contact_delete(s, a, ids[i]), 0);
+}
+
+static void r3_compaction_explicit(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  hubc_journal *j = jopen(t.log);
+  hubc_store *s = sopen(j);
+  churn(s, 30, 10);
+  size_t l1;
+  char *d1 = dump_store(s, &l1);
+  long log_before = file_size(t.log);
+  assert_int_equal(file_size(t.snap), -1);
+  assert_int_equal(hubc_journal_compact(j), 0);
+  assert_int_equal(hubc__journal_compactions(j), 1);
+  assert_int_equal(hubc__journal_generation(j), 1);
+  long snap1 = file_size(t.snap);
+  assert_int_equal(file_size(t.log), HUBC__JOURNAL_HEADER_BYTES);
+  assert_true(snap1 > 0 && snap1 < log_before / 3);
+  assert_int_equal(file_size(t.tmp), -1);
+  /* The store keeps working on the compacted journal. */
+  hubc_id a = admin_id(s);
+  hubc_id id = create(s, a, 900);
+  set_first(s, a, id, "AfterCompaction");
+  size_t l2;
+  char *d2 = dump_store(s, &l2);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+
+  size_t l3;
+  char *d3 = reopen_dump(t.log, &l3);
+  assert_dump_equal(d2, l2, d3, l3);
+
+  /* Compacting again (snapshot + log into a new snapshot), then again with
+   * an empty log: identical data each time, no growth. */
+  j = jopen(t.log);
+  assert_int_equal(hubc_journal_compact(j), 0);
+  long snap2 = file_size(t.snap);
+  assert_int_equal(hubc_journal_compact(j), 0);
+  assert_int_equal(file_size(t.snap), snap2);
+  assert_int_equal(hubc__journal_generation(j), 3);
+  hubc_journal_close(j);
+  size_t l4;
+  char *d4 = reopen_dump(t.log, &l4);
+  assert_dump_equal(d2, l2, d4, l4);
+  (void)d1;
+  free(d1);
+  free(d2);
+  free(d3);
+  free(d4);
+  tdir_remove(&t);
+}
+
+static void r3_compaction_automatic(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  hubc_journal *j = jopen_opts(t.log, HUBC_FSYNC_NEVER, 8192);
+  hubc_store *s = sopen(j);
+  churn(s, 40, 15);
+  assert_true(hubc__journal_compactions(j) >= 2);
+  assert_int_equal(hubc__journal_compact_failures(j), 0);
+  long logsz = file_size(t.log), snapsz = file_size(t.snap);
+  assert_true(snapsz > 0);
+  /* Right after each commit: the log is under the threshold or not yet
+   * more than twice the snapshot. */
+  assert_true(logsz <= 8192 || logsz <= 2 * snapsz);
+  size_t l1;
+  char *d1 = dump_store(s, &l1);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+  size_t l2;
+  char *d2 = reopen_dump(t.log, &l2);
+  assert_dump_equal(d1, l1, d2, l2);
+  free(d1);
+  free(d2);
+  tdir_remove(&t);
+}
+
+static void copy_file(const char *from, const char *to) {
+  size_t len;
+  unsigned char *b = read_file(from, &len);
+  write_file(to, b, len);
+  free(b);
+}
+
+/* The states a crash during compaction can leave behind all load. */
+static void r3_compaction_crash_states_load(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  char saved_log[200], saved_snap[200];
+  snprintf(saved_log, sizeof saved_log, "%s/saved-log", t.dir);
+  snprintf(saved_snap, sizeof saved_snap, "%s/saved-snap", t.dir);
+
+  hubc_journal *j = jopen(t.log);
+  hubc_store *s = sopen(j);
+  churn(s, 20, 3);
+  assert_int_equal(hubc_journal_compact(j), 0); /* a first snapshot */
+  hubc_id a = admin_id(s);
+  for (int i = 100; i < 110; i++) create(s, a, i);
+  size_t l1;
+  char *d1 = dump_store(s, &l1);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+  copy_file(t.log, saved_log);
+  copy_file(t.snap, saved_snap);
+
+  /* Crash before the rename: a half-written temporary snapshot. */
+  write_file(t.tmp, "HUBCJ", 5);
+  size_t l2;
+  char *d2 = reopen_dump(t.log, &l2);
+  assert_dump_equal(d1, l1, d2, l2);
+  assert_int_equal(file_size(t.tmp), -1); /* cleaned up */
+  free(d2);
+
+  /* Crash after the rename, before the log was reset: new snapshot with
+   * the old (stale) log. */
+  j = jopen(t.log);
+  assert_int_equal(hubc_journal_compact(j), 0);
+  hubc_journal_close(j);
+  copy_file(saved_log, t.log);
+  d2 = reopen_dump(t.log, &l2);
+  assert_dump_equal(d1, l1, d2, l2);
+  assert_int_equal(file_size(t.log), HUBC__JOURNAL_HEADER_BYTES); /* reset */
+  free(d2);
+
+  /* Crash right after the log truncation (empty log file). */
+  write_file(t.log, "", 0);
+  d2 = reopen_dump(t.log, &l2);
+  assert_dump_equal(d1, l1, d2, l2);
+  free(d2);
+
+  /* Snapshot lost while the log continues it: refused, not silently empty. */
+  copy_file(saved_log, t.log);
+  assert_int_equal(unlink(t.snap), 0);
+  expect_corrupt(t.log, HUBC_ECORRUPT, "generation");
+
+  /* A damaged snapshot is refused with its name and offset. */
+  copy_file(saved_snap, t.snap);
+  size_t len;
+  unsigned char *b = read_file(t.snap, &len);
+  b[len / 2] ^= 0x10;
+  write_file(t.snap, b, len);
+  expect_corrupt(t.log, HUBC_ECORRUPT, ".snap");
+  expect_corrupt(t.log, HUBC_ECORRUPT, "offset ");
+  /* A truncated snapshot too (no end record). */
+  write_file(t.snap, b, len - 1);
+  expect_corrupt(t.log, HUBC_ECORRUPT, ".snap");
+  free(b);
+  b = read_file(saved_snap, &len);
+  write_file(t.snap, b, len - 17); /* the end frame cut off: at a frame edge */
+  expect_corrupt(t.log, HUBC_ECORRUPT, "end record");
+  free(b);
+
+  copy_file(saved_snap, t.snap);
+  d2 = reopen_dump(t.log, &l2);
+  assert_dump_equal(d1, l1, d2, l2);
+  free(d2);
+  free(d1);
+  tdir_remove(&t);
+}
+
+/* ---- failing writes ----------------------------------------------------- */
+
+/* In a child: RLIMIT_FSIZE stops the log from growing; the store call
+ * fails with EPERSIST, the store is unchanged and the log keeps no part of
+ * the failed transaction. Exit code: the failed check's line, 0 if ok. */
+#define CHILD_CHECK(c)                                                                    \
+  do {                                                                                    \
+    if (!(c)) {                                                                           \
+      fprintf(stderr, "child check failed at line %d: %s (%s)\n", __LINE__, #c,           \
+              hubc_error_last());                                                         \
+      _exit(__LINE__ & 0xff ? __LINE__ & 0xff : 1);                                       \
+    }                                                                                     \
+  } while (0)
+
+static void failing_write_child(const char *path) {
+  signal(SIGXFSZ, SIG_IGN);
+  hubc_journal_options o;
+  hubc_journal_options_init(&o, HUBC_JOURNAL_OPTIONS_VERSION);
+  o.auto_compact_bytes = UINT64_MAX;
+  hubc_journal *j = NULL;
+  CHILD_CHECK(hubc_journal_open(&j, path, &o) == 0);
+  hubc_store_options so;
+  hubc_store_options_init(&so, HUBC_STORE_OPTIONS_VERSION);
+  so.clock = fixed_clock;
+  so.admin_email = ADMIN;
+  so.persist = hubc_journal_persist(j);
+  hubc_store *s = NULL;
+  CHILD_CHECK(hubc_store_open(&s, &so) == 0);
+  hubc_user *u = NULL;
+  CHILD_CHECK(hubc_user_get_by_email(&u, s, ADMIN) == 0);
+  hubc_id a = hubc_user_id(u);
+  hubc_user_free(u);
+  const char *names[] = {"email", "firstname"};
+  const char *values[] = {"keep@x.io", "Kept"};
+  hubc_id id = 0;
+  CHILD_CHECK(hubc_contact_create(&id, s, a, NULL, names, values, 2) == 0);
+  struct buf before = {NULL, 0, 0}, after = {NULL, 0, 0};
+  CHILD_CHECK(hubc_store_dump(s, buf_write, &before) == 0);
+  long size = file_size(path);
+
+  struct rlimit rl;
+  CHILD_CHECK(getrlimit(RLIMIT_FSIZE, &rl) == 0);
+  struct rlimit small = rl;
+  small.rlim_cur = (rlim_t)size + 10; /* the next frame only partly fits */
+  CHILD_CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0);
+  const char *v2[] = {"new@x.io", "New"};
+  hubc_id id2 = 0;
+  int rc = hubc_contact_create(&id2, s, a, NULL, names, v2, 2);
+  CHILD_CHECK(rc == HUBC_EPERSIST);
+  const char *n1[] = {"firstname"}, *val1[] = {"Changed"};
+  CHILD_CHECK(hubc_contact_update(s, a, id, n1, val1, 1) == HUBC_EPERSIST);
+  CHILD_CHECK(hubc_contact_set_marketing(s, a, id, HUBC_SOURCE_MANUAL, a) == HUBC_EPERSIST);
+  CHILD_CHECK(file_size(path) == size); /* the partial frame was cut off */
+  CHILD_CHECK(hubc_store_dump(s, buf_write, &after) == 0);
+  CHILD_CHECK(before.len == after.len && memcmp(before.p, after.p, before.len) == 0);
+  hubc_id none = 0;
+  CHILD_CHECK(hubc_contact_find(&none, s, "new@x.io") == HUBC_ENOTFOUND);
+
+  /* The limit lifted: the same calls succeed and survive a reopen. */
+  CHILD_CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+  CHILD_CHECK(hubc_contact_create(&id2, s, a, NULL, names, v2, 2) == 0);
+  CHILD_CHECK(hubc_contact_update(s, a, id, n1, val1, 1) == 0);
+  after.len = 0;
+  CHILD_CHECK(hubc_store_dump(s, buf_write, &after) == 0);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+
+  CHILD_CHECK(hubc_journal_open(&j, path, &o) == 0);
+  CHILD_CHECK(hubc__journal_torn_bytes(j) == 0);
+  so.persist = hubc_journal_persist(j);
+  CHILD_CHECK(hubc_store_open(&s, &so) == 0);
+  struct buf again = {NULL, 0, 0};
+  CHILD_CHECK(hubc_store_dump(s, buf_write, &again) == 0);
+  CHILD_CHECK(again.len == after.len && memcmp(again.p, after.p, after.len) == 0);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+  free(before.p);
+  free(after.p);
+  free(again.p);
+  _exit(0);
+}
+
+static void r3_failed_write_is_epersist_store_unchanged(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) failing_write_child(t.log);
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  tdir_remove(&t);
+}
+
+/* A failing compaction (no room for the snapshot) leaves the pair intact. */
+static void r3_failed_compaction_changes_nothing(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    signal(SIGXFSZ, SIG_IGN);
+    hubc_journal *j = NULL;
+    CHILD_CHECK(hubc_journal_open(&j, t.log, NULL) == 0);
+    const hubc_persist *p = hubc_journal_persist(j);
+    char rec[600];
+    memset(rec, 'r', sizeof rec);
+    for (int i = 1; i <= 50; i++) {
+      CHILD_CHECK(p->begin(p->userdata) == 0);
+      CHILD_CHECK(p->put(p->userdata, HUBC_REC_CONTACT, i, rec, sizeof rec) == 0);
+      CHILD_CHECK(p->commit(p->userdata) == 0);
+    }
+    long size = file_size(t.log);
+    struct rlimit rl, small;
+    CHILD_CHECK(getrlimit(RLIMIT_FSIZE, &rl) == 0);
+    small = rl;
+    small.rlim_cur = 4096;
+    CHILD_CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0);
+    CHILD_CHECK(hubc_journal_compact(j) == HUBC_EIO);
+    CHILD_CHECK(strstr(hubc_error_last(), ".snap.tmp") != NULL);
+    CHILD_CHECK(file_size(t.snap) == -1 && file_size(t.tmp) == -1);
+    CHILD_CHECK(file_size(t.log) == size);
+    CHILD_CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+    /* Still writable, and compaction works now. */
+    CHILD_CHECK(p->begin(p->userdata) == 0);
+    CHILD_CHECK(p->del(p->userdata, HUBC_REC_CONTACT, 1) == 0);
+    CHILD_CHECK(p->commit(p->userdata) == 0);
+    CHILD_CHECK(hubc_journal_compact(j) == 0);
+    CHILD_CHECK(file_size(t.snap) > 49 * 600 && file_size(t.snap) < 51 * 620);
+    hubc_journal_close(j);
+    _exit(0);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  tdir_remove(&t);
+}
+
+/* ---- size and speed ----------------------------------------------------- */
+
+/* Reopening a large log: validation is one pass over a mapping. The size
+ * is 40 MB here (HUBC_JOURNAL_BIG=1: ~250 MB, the 1M-contact case); prints
+ * the time. */
+static void r3_large_log_reopens_fast(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  const char *big = getenv("HUBC_JOURNAL_BIG");
+  int n = big && *big == '1' ? 1000000 : 160000;
+  hubc_journal *j = jopen(t.log);
+  const hubc_persist *p = hubc_journal_persist(j);
+  char rec[240];
+  memset(rec, 'x', sizeof rec);
+  for (int i = 0; i < n; i += 1000) {
+    assert_int_equal(p->begin(p->userdata), 0);
+    for (int k = i; k < i + 1000 && k < n; k++) {
+      snprintf(rec, sizeof rec, "contact %d", k);
+      assert_int_equal(p->put(p->userdata, HUBC_REC_CONTACT, k + 1, rec, sizeof rec), 0);
+    }
+    assert_int_equal(p->commit(p->userdata), 0);
+  }
+  hubc_journal_close(j);
+  long size = file_size(t.log);
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  j = jopen(t.log);
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+  fprintf(stderr, "# journal reopen: %ld bytes, %d records, %.3f s\n", size, n, secs);
+  assert_int_equal(hubc__journal_torn_bytes(j), 0);
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  assert_int_equal(hubc_journal_compact(j), 0);
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  fprintf(stderr, "# journal compaction: %.3f s, snapshot %ld bytes\n",
+          (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9,
+          file_size(t.snap));
+  hubc_journal_close(j);
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  j = jopen(t.log);
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  fprintf(stderr, "# snapshot reopen: %.3f s\n",
+          (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+  hubc_journal_close(j);
+  assert_true(secs < 1.0);
+  tdir_remove(&t);
+}
+
+/* ---- fuzz seeds ---------------------------------------------------------- */
+
+/* With HUBC_FUZZ_SEED_DIR set, writes seed inputs for tests/fuzz/fuzz_journal
+ * ([u16 snapshot length, top bit clear][snapshot][log]); otherwise skipped. */
+static void write_seed(const char *dir, const char *name, const char *snap_path,
+                       const char *log_path) {
+  size_t sl = 0, ll = 0;
+  unsigned char *sb = NULL, *lb = read_file(log_path, &ll);
+  if (snap_path && file_size(snap_path) >= 0) sb = read_file(snap_path, &sl);
+  assert_true(sl < 32768);
+  size_t total = 2 + sl + ll;
+  unsigned char *out = malloc(total);
+  assert_non_null(out);
+  out[0] = (unsigned char)sl;
+  out[1] = (unsigned char)(sl >> 8);
+  if (sl) memcpy(out + 2, sb, sl);
+  memcpy(out + 2 + sl, lb, ll);
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  write_file(path, out, total);
+  free(out);
+  free(sb);
+  free(lb);
+}
+
+static void r3_fuzz_seeds(void **state) {
+  (void)state;
+  const char *dir = getenv("HUBC_FUZZ_SEED_DIR");
+  if (!dir) skip();
+  struct tdir t;
+  tdir_make(&t);
+  hubc_journal *j = jopen(t.log);
+  hubc_store *s = sopen(j);
+  write_seed(dir, "new-store-log-only", NULL, t.log);
+  hubc_id a = admin_id(s);
+  hubc_id id = create(s, a, 1);
+  set_first(s, a, id, "Two");
+  assert_int_equal(hubc_contact_set_marketing(s, a, id, HUBC_SOURCE_MANUAL, a), 0);
+  write_seed(dir, "contact-update-marketing", NULL, t.log);
+  create(s, a, 2);
+  assert_int_equal(hubc_contact_delete(s, a, id), 0);
+  assert_int_equal(hubc_journal_compact(j), 0);
+  create(s, a, 3);
+  write_seed(dir, "snapshot-and-log", t.snap, t.log);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+  size_t len;
+  unsigned char *b = read_file(t.log, &len);
+  write_file(t.log, b, len - 5);
+  write_seed(dir, "torn-tail", t.snap, t.log);
+  free(b);
+  tdir_remove(&t);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(r3_r4_null_arguments_and_versions),
+      cmocka_unit_test(r3_crc32c_known_vector),
+      cmocka_unit_test(r3_group_commit_one_frame_rollback_discards),
+      cmocka_unit_test(r3_second_open_is_busy),
+      cmocka_unit_test(r3_round_trip_every_commit),
+      cmocka_unit_test(r3_round_trip_interval_and_never),
+      cmocka_unit_test(r3_store_reopened_on_same_handle),
+      cmocka_unit_test(r3_failed_call_writes_nothing),
+      cmocka_unit_test(r3_torn_tail_is_truncated),
+      cmocka_unit_test(r3_corrupt_middle_record_reports_offset),
+      cmocka_unit_test(r3_wrong_file_or_version_refused),
+      cmocka_unit_test(r3_refused_record_names_file_and_offset),
+      cmocka_unit_test(r3_compaction_explicit),
+      cmocka_unit_test(r3_compaction_automatic),
+      cmocka_unit_test(r3_compaction_crash_states_load),
+      cmocka_unit_test(r3_failed_write_is_epersist_store_unchanged),
+      cmocka_unit_test(r3_failed_compaction_changes_nothing),
+      cmocka_unit_test(r3_large_log_reopens_fast),
+      cmocka_unit_test(r3_fuzz_seeds),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
