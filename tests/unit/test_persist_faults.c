@@ -108,6 +108,12 @@ static tu_mem_rec *recs_find(recset *c, int kind, hubc_id id) {
   return NULL;
 }
 
+static void recs_drop(recset *c, int kind, hubc_id id) {
+  tu_mem_rec *r = recs_find(c, kind, id);
+  free(r->bytes);
+  *r = c->r[--c->n];
+}
+
 static void recs_set(recset *c, int kind, hubc_id id, const void *bytes, size_t len) {
   for (size_t i = 0; i < c->n; i++)
     if (c->r[i].kind == kind && c->r[i].id == id) {
@@ -1060,6 +1066,7 @@ static void r1_duplicate_contact_emails_are_ecorrupt(void **state) {
     blob_str(&blob, HUBC__P_EMAIL, order ? "two@example.com" : "one@example.com");
     contact_rec(&r, &blob, HUBC_NON_MARKETING);
     recset c = recs_copy(&(tu_mem){.recs = b.recs.r, .n = b.recs.n});
+    recs_drop(&c, HUBC_REC_META, 1); /* without META, id 3 is a valid id: one fault only */
     recs_set(&c, HUBC_REC_CONTACT, 3, r.b, r.n);
     if (order) { /* move it first */
       tu_mem_rec t = c.r[c.n - 1];
@@ -1070,6 +1077,22 @@ static void r1_duplicate_contact_emails_are_ecorrupt(void **state) {
     expect_msg("email");
     recs_free(&c);
   }
+  base_free(&b);
+}
+
+static void r1_contact_ids_at_or_above_the_stored_next_id_are_ecorrupt(void **state) {
+  (void)state;
+  base b;
+  base_make(&b);
+  rb blob, r;
+  blob.n = 0;
+  blob_str(&blob, HUBC__P_EMAIL, "fresh@example.com");
+  contact_rec(&r, &blob, HUBC_NON_MARKETING);
+  recset c = recs_copy(&(tu_mem){.recs = b.recs.r, .n = b.recs.n});
+  recs_set(&c, HUBC_REC_CONTACT, 4000000000LL, r.b, r.n); /* ids are never reused: none may exceed next id */
+  expect_refused(&c, HUBC_ECORRUPT, "stored contact record 4000000000", "contact id beyond the stored next id");
+  expect_msg("next record id");
+  recs_free(&c);
   base_free(&b);
 }
 
@@ -1261,6 +1284,7 @@ int main(void) {
       cmocka_unit_test(r1_malformed_fields_and_bad_values_are_ecorrupt),
       cmocka_unit_test(r1_unknown_record_kinds_are_ecorrupt),
       cmocka_unit_test(r1_duplicate_contact_emails_are_ecorrupt),
+      cmocka_unit_test(r1_contact_ids_at_or_above_the_stored_next_id_are_ecorrupt),
       cmocka_unit_test(r1_duplicate_user_emails_are_ecorrupt),
       cmocka_unit_test(r1_schema_mismatches_are_ecorrupt),
       cmocka_unit_test(r1_stored_users_without_super_admin_are_ecorrupt),
