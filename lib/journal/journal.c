@@ -181,27 +181,16 @@ static char *str_concat(const char *a, const char *b) {
 
 static unsigned long long ull(uint64_t v) { return (unsigned long long)v; }
 
-static int sync_data(int fd) {
+/* fdatasync (data) or fsync (data and metadata), retried on EINTR. */
+static int sync_fd(int fd, int metadata) {
 #ifdef HUBC_FUZZING
   (void)fd;
+  (void)metadata;
   return 0;
 #else
   int rc;
   do {
-    rc = fdatasync(fd);
-  } while (rc != 0 && errno == EINTR);
-  return rc;
-#endif
-}
-
-static int sync_full(int fd) {
-#ifdef HUBC_FUZZING
-  (void)fd;
-  return 0;
-#else
-  int rc;
-  do {
-    rc = fsync(fd);
+    rc = metadata ? fsync(fd) : fdatasync(fd);
   } while (rc != 0 && errno == EINTR);
   return rc;
 #endif
@@ -230,7 +219,7 @@ static int sync_dir(const char *path) {
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   free(dir);
   if (fd < 0) return -1;
-  int rc = sync_full(fd);
+  int rc = sync_fd(fd, 1);
   int saved = errno;
   close(fd);
   errno = saved;
@@ -611,7 +600,7 @@ static int reset_log(hubc_journal *j, uint64_t gen) {
   if (ftruncate(j->fd, 0) != 0)
     return hubc__err(HUBC_EIO, "journal %s: cannot truncate the log: %s", j->path,
                      strerror(errno));
-  if (pwrite_all(j->fd, hdr, sizeof hdr, 0) != 0 || sync_data(j->fd) != 0)
+  if (pwrite_all(j->fd, hdr, sizeof hdr, 0) != 0 || sync_fd(j->fd, 0) != 0)
     return hubc__err(HUBC_EIO, "journal %s: cannot write the log header: %s", j->path,
                      strerror(errno));
   if (sync_dir(j->path) != 0)
@@ -709,7 +698,7 @@ static int check_log(hubc_journal *j) {
   rc = scan_log(j->path, j->log_map.p, size, &end);
   if (rc) return rc;
   if (end < size) {
-    if (ftruncate(fd, (off_t)end) != 0 || sync_data(fd) != 0)
+    if (ftruncate(fd, (off_t)end) != 0 || sync_fd(fd, 0) != 0)
       return hubc__err(HUBC_EIO, "journal %s: cannot cut the torn tail at offset %llu: %s",
                        j->path, ull(end), strerror(errno));
     j->torn_bytes = size - end;
@@ -993,7 +982,7 @@ static int HUBC_CALLBACK cb_commit(void *userdata) {
   int want_sync = j->policy == HUBC_FSYNC_EVERY_COMMIT ||
                   (j->policy == HUBC_FSYNC_INTERVAL && ms_since(&j->last_sync) >= j->interval_ms);
   if (want_sync) {
-    if (sync_data(j->fd) != 0) {
+    if (sync_fd(j->fd, 0) != 0) {
       int e = errno;
       undo_append(j);
       uint64_t at = j->log_size;
@@ -1031,7 +1020,7 @@ static int HUBC_CALLBACK cb_rollback(void *userdata) {
 
 static int flush(hubc_journal *j) {
   if (!j->dirty || j->policy == HUBC_FSYNC_NEVER || j->fd < 0) return 0;
-  if (sync_data(j->fd) != 0)
+  if (sync_fd(j->fd, 0) != 0)
     return hubc__err(HUBC_EIO, "journal %s: fdatasync failed: %s", j->path, strerror(errno));
   j->dirty = 0;
   now_mono(&j->last_sync);
@@ -1220,7 +1209,7 @@ static int write_snapshot(hubc_journal *j, struct entry *live, size_t n, uint64_
     w.len += FRAME_HDR + END_PAYLOAD;
     rc = sw_flush(&w);
   }
-  if (!rc && sync_full(w.fd) != 0)
+  if (!rc && sync_fd(w.fd, 1) != 0)
     rc = hubc__err(HUBC_EIO, "journal %s: fsync failed: %s", j->tmp_path, strerror(errno));
   if (close(w.fd) != 0 && !rc)
     rc = hubc__err(HUBC_EIO, "journal %s: close failed: %s", j->tmp_path, strerror(errno));

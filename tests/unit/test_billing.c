@@ -16,78 +16,8 @@
 
 #define ADMIN ((hubc_id)1)
 
-/* ---- cleanup ------------------------------------------------------------
- * cmocka leaves a failing test by longjmp, so whatever a test allocates is
- * registered here and released by the teardown (in reverse order) even when
- * an assertion fails part-way; gc_release() releases one thing early. */
-
-typedef struct gc_entry {
-  void (*fn)(void *);
-  void *p;
-} gc_entry;
-
-static struct {
-  gc_entry *e;
-  size_t n, cap;
-} gc;
-
-static void *gc_defer(void (*fn)(void *), void *p) {
-  assert_non_null(p);
-  if (gc.n == gc.cap) {
-    gc.cap = gc.cap ? gc.cap * 2 : 64;
-    gc.e = realloc(gc.e, gc.cap * sizeof *gc.e);
-    assert_non_null(gc.e);
-  }
-  gc.e[gc.n].fn = fn;
-  gc.e[gc.n].p = p;
-  gc.n++;
-  return p;
-}
-
-/* Runs and forgets the cleanup registered for p. */
-static void gc_release(void *p) {
-  for (size_t i = gc.n; i-- > 0;) {
-    if (gc.e[i].p != p) continue;
-    gc_entry e = gc.e[i];
-    memmove(&gc.e[i], &gc.e[i + 1], (gc.n - i - 1) * sizeof *gc.e);
-    gc.n--;
-    e.fn(e.p);
-    return;
-  }
-  fail_msg("gc_release: %p was not registered", p);
-}
-
-static int gc_teardown(void **state) {
-  (void)state;
-  while (gc.n) {
-    gc_entry e = gc.e[--gc.n];
-    e.fn(e.p);
-  }
-  free(gc.e);
-  gc.e = NULL;
-  gc.cap = 0;
-  return 0;
-}
-
-static void *gc_malloc(void *p) { return gc_defer(free, p); }
-
-static void store_close_cb(void *p) { hubc_store_close(p); }
-static hubc_store *gc_store(hubc_store *s) { return gc_defer(store_close_cb, s); }
-
-static void mem_free_cb(void *p) {
-  tu_mem_free(p);
-  free(p);
-}
-static tu_mem *gc_mem(void) {
-  tu_mem *m = malloc(sizeof *m);
-  assert_non_null(m);
-  tu_mem_init(m);
-  return gc_defer(mem_free_cb, m);
-}
-
-
-/* A dump released by the teardown (or gc_release). */
-static char *gc_dump(hubc_store *s) { return gc_malloc(tu_dump(s)); }
+/* Cleanup registry (gc_*) lives in testutil: a failing assertion leaves
+ * by longjmp, the teardown releases what the test registered. */
 
 static void expect_same_dump(const char *before, hubc_store *s) {
   char *after = gc_dump(s);

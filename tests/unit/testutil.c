@@ -209,3 +209,78 @@ hubc_id tu_contact(hubc_store *s, hubc_id actor, const char *email, const char *
   if (rc) fail_msg("create %s: %s", email, hubc_error_last());
   return id;
 }
+
+/* ---- cleanup registry ---- */
+
+typedef struct gc_entry {
+  void (*fn)(void *);
+  void *p;
+} gc_entry;
+
+static struct {
+  gc_entry *e;
+  size_t n, cap;
+} gc;
+
+void *gc_defer(void (*fn)(void *), void *p) {
+  assert_non_null(p);
+  if (gc.n == gc.cap) {
+    gc.cap = gc.cap ? gc.cap * 2 : 64;
+    gc.e = realloc(gc.e, gc.cap * sizeof *gc.e);
+    assert_non_null(gc.e);
+  }
+  gc.e[gc.n].fn = fn;
+  gc.e[gc.n].p = p;
+  gc.n++;
+  return p;
+}
+
+void gc_release(void *p) {
+  for (size_t i = gc.n; i-- > 0;) {
+    if (gc.e[i].p != p) continue;
+    gc_entry e = gc.e[i];
+    memmove(&gc.e[i], &gc.e[i + 1], (gc.n - i - 1) * sizeof *gc.e);
+    gc.n--;
+    e.fn(e.p);
+    return;
+  }
+  fail_msg("gc_release: %p was not registered", p);
+}
+
+int gc_teardown(void **state) {
+  (void)state;
+  while (gc.n) {
+    gc_entry e = gc.e[--gc.n];
+    e.fn(e.p);
+  }
+  free(gc.e);
+  gc.e = NULL;
+  gc.cap = 0;
+  return 0;
+}
+
+void *gc_malloc(void *p) { return gc_defer(free, p); }
+
+static void store_close_cb(void *p) { hubc_store_close(p); }
+hubc_store *gc_store(hubc_store *s) { return gc_defer(store_close_cb, s); }
+
+static void mem_free_cb(void *p) {
+  tu_mem_free(p);
+  free(p);
+}
+
+tu_mem *gc_mem(void) {
+  tu_mem *m = malloc(sizeof *m);
+  assert_non_null(m);
+  tu_mem_init(m);
+  return gc_defer(mem_free_cb, m);
+}
+
+static void buf_free_cb(void *p) {
+  tu_buf_free(p);
+  free(p);
+}
+
+tu_buf *gc_buf(void) { return gc_defer(buf_free_cb, calloc(1, sizeof(tu_buf))); }
+
+char *gc_dump(hubc_store *s) { return gc_malloc(tu_dump(s)); }

@@ -64,4 +64,18 @@ hubc_store *tu_open(tu_clock *clock, const hubc_persist *persist);
 /* Creates a contact with email/firstname; returns its id (asserts). */
 hubc_id tu_contact(hubc_store *s, hubc_id actor, const char *email, const char *firstname);
 
+/* ---- cleanup registry ----
+ * cmocka leaves a failing test by longjmp, so whatever a test allocates is
+ * registered here and released by gc_teardown (in reverse order) even when
+ * an assertion fails part-way; gc_release() releases one thing early. Use
+ * gc_teardown as the cmocka teardown of such tests. */
+void *gc_defer(void (*fn)(void *), void *p);
+void gc_release(void *p);
+int gc_teardown(void **state);
+void *gc_malloc(void *p);            /* released with free() */
+hubc_store *gc_store(hubc_store *s); /* released with hubc_store_close() */
+tu_mem *gc_mem(void);                /* a fresh initialized backend */
+tu_buf *gc_buf(void);                /* a fresh empty buffer */
+char *gc_dump(hubc_store *s);        /* tu_dump, released by the teardown */
+
 #endif
