@@ -117,6 +117,7 @@ typedef struct change {
   uint32_t prop;
   int32_t option;    /* enumeration option, or -1 */
   const char *value; /* NULL: remove */
+  size_t len;        /* of value */
 } change;
 
 /* Insertion sort: calls carry a handful of properties. */
@@ -136,15 +137,17 @@ static int check_value(const hubc__prop *p, uint32_t prop, const char *v, change
   c->prop = prop;
   c->option = -1;
   c->value = v;
+  c->len = len;
   if (len > HUBC_MAX_VALUE_BYTES)
     return hubc__err(HUBC_ELIMIT, "property '%s': value of %zu bytes exceeds the limit of %d bytes", p->name, len,
                      HUBC_MAX_VALUE_BYTES);
   if (!hubc__utf8_valid(v, len)) return hubc__err(HUBC_EINVAL, "property '%s': value is not valid UTF-8", p->name);
   if (prop == HUBC__P_EMAIL) {
     const char *why;
-    if (hubc__email_normalize(v, email, &why) < 0)
-      return hubc__err(HUBC_EINVAL, "property 'email': '%.254s' %s", v, why);
+    int n = hubc__email_normalize(v, email, &why);
+    if (n < 0) return hubc__err(HUBC_EINVAL, "property 'email': '%.254s' %s", v, why);
     c->value = email;
+    c->len = (size_t)n;
     return 0;
   }
   switch (p->type) {
@@ -155,6 +158,7 @@ static int check_value(const hubc__prop *p, uint32_t prop, const char *v, change
     int b = hubc__parse_bool(v);
     if (b < 0) return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is not true or false", p->name, v);
     c->value = b ? "true" : "false";
+    c->len = b ? 4 : 5;
     break;
   }
   case HUBC_PROP_DATETIME: {
@@ -173,33 +177,41 @@ static int check_value(const hubc__prop *p, uint32_t prop, const char *v, change
   return 0;
 }
 
-static size_t entry_size(const change *c) { return hubc__rec_put_field(NULL, c->prop, c->value, c->option); }
+static size_t entry_size(const change *c) { return hubc__rec_put_field(NULL, c->prop, c->value, c->len, c->option); }
 
-/* Resolves and validates names/values into sorted changes (create: empty
- * values skipped; update: NULL or empty removes). */
-static int collect(hubc_store *s, const char *const *names, const char *const *values, size_t n, int create,
+/* Resolves property names (internal names or labels) once per call, so a
+ * batch pays for it once: C2 (exists), C6 (writable), no name twice. */
+static int resolve(hubc_store *s, const char *const *names, size_t n, uint32_t *props) {
+  for (size_t i = 0; i < n; i++) {
+    if (!names[i]) return hubc__err(HUBC_EINVAL, "property name %zu is NULL", i);
+    int prop = hubc__schema_find(s->schema, names[i]); /* only valid UTF-8 can match */
+    if (prop < 0 && !hubc__utf8_valid(names[i], strlen(names[i])))
+      return hubc__err(HUBC_EINVAL, "property name %zu is not valid UTF-8", i);
+    if (prop < 0) return hubc__err(HUBC_ENOTFOUND, "property '%.100s' does not exist", names[i]);
+    const hubc__prop *p = &s->schema->props[prop];
+    if (p->flags & HUBC_PROP_READONLY) return hubc__err(HUBC_EREADONLY, "property '%s' is read-only", p->name);
+    for (size_t j = 0; j < i; j++)
+      if (props[j] == (uint32_t)prop) return hubc__err(HUBC_EINVAL, "property '%s' is given twice", p->name);
+    props[i] = (uint32_t)prop;
+  }
+  return 0;
+}
+
+/* Validates values into sorted changes (create: empty values skipped;
+ * update: NULL or empty removes). */
+static int collect(hubc_store *s, const uint32_t *props, const char *const *values, size_t n, int create,
                    change *out, size_t *out_n, char *email) {
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
-    if (!names[i]) return hubc__err(HUBC_EINVAL, "property name %zu is NULL", i);
-    if (!hubc__utf8_valid(names[i], strlen(names[i])))
-      return hubc__err(HUBC_EINVAL, "property name %zu is not valid UTF-8", i);
-    int prop = hubc__schema_find(s->schema, names[i]);
-    if (prop < 0) return hubc__err(HUBC_ENOTFOUND, "property '%.100s' does not exist", names[i]);
-    const hubc__prop *p = &s->schema->props[prop];
-    if (p->flags & HUBC_PROP_READONLY)
-      return hubc__err(HUBC_EREADONLY, "property '%s' is read-only", p->name);
-    for (size_t j = 0; j < k; j++)
-      if (out[j].prop == (uint32_t)prop) return hubc__err(HUBC_EINVAL, "property '%s' is given twice", p->name);
     const char *v = values[i];
     if (!v || !*v) {
       if (create) continue;
-      out[k].prop = (uint32_t)prop;
+      out[k].prop = props[i];
       out[k].option = -1;
       out[k++].value = NULL;
       continue;
     }
-    int rc = check_value(p, (uint32_t)prop, v, &out[k], email);
+    int rc = check_value(&s->schema->props[props[i]], props[i], v, &out[k], email);
     if (rc) return rc;
     k++;
   }
@@ -263,7 +275,7 @@ static int merge(hubc_store *s, const hubc__rec *old, const rec_meta *meta, cons
         continue;
       }
       if (pass) {
-        w += hubc__rec_put_field(w, c->prop, c->value, c->option);
+        w += hubc__rec_put_field(w, c->prop, c->value, c->len, c->option);
       } else {
         size += entry_size(c);
         count++;
@@ -352,29 +364,52 @@ static int create_locked(hubc_store *s, const change *ch, size_t nch, int source
 
 /* Creates rows of contacts inside the current transaction; errors name
  * the row when there is more than one. */
-static int create_rows(hubc_store *s, int source, hubc_id source_id, int marketing,
-                       const char *const *names, size_t n_names, const char *const *values, size_t n_rows,
-                       hubc_id *out_ids) {
-  change stack_ch[16];
-  change *ch = n_names <= 16 ? stack_ch : hubc__alloc(s->base, n_names * sizeof *ch);
+/* Per-call scratch: resolved property indexes and changes, on the stack
+ * for the usual handful of properties. */
+typedef struct scratch {
+  uint32_t props_stack[16];
+  change ch_stack[16];
+  uint32_t *props;
+  change *ch;
+  size_t n;
+} scratch;
+
+static int scratch_init(hubc_store *s, scratch *w, size_t n) {
+  w->n = n;
+  w->props = n <= 16 ? w->props_stack : hubc__alloc(s->base, n * sizeof *w->props);
+  w->ch = n <= 16 ? w->ch_stack : hubc__alloc(s->base, n * sizeof *w->ch);
+  return w->props && w->ch ? 0 : hubc__err(HUBC_ENOMEM, "out of memory reading %zu properties", n);
+}
+
+static void scratch_free(hubc_store *s, scratch *w) {
+  if (w->props != w->props_stack) hubc__free(s->base, w->props, w->n * sizeof *w->props);
+  if (w->ch != w->ch_stack) hubc__free(s->base, w->ch, w->n * sizeof *w->ch);
+}
+
+/* Creates rows of contacts inside the current transaction; errors name
+ * the row when there is more than one. */
+static int create_rows(hubc_store *s, int source, hubc_id source_id, int marketing, const char *const *names,
+                       size_t n_names, const char *const *values, size_t n_rows, hubc_id *out_ids) {
+  scratch w;
   char email[HUBC_MAX_EMAIL_BYTES + 1];
-  int rc = ch ? 0 : hubc__err(HUBC_ENOMEM, "out of memory creating contacts");
+  int rc = scratch_init(s, &w, n_names);
   if (!rc && marketing) rc = hubc__require(s, HUBC_PERM_MARKETING_ACCESS, "create contact as marketing");
+  if (!rc) rc = resolve(s, names, n_names, w.props);
   int target = source == HUBC_SOURCE_MANUAL ? marketing : hubc__source_default(s, source, source_id);
   size_t row = 0;
   for (; !rc && row < n_rows; row++) {
     size_t nch = 0;
     int64_t id = 0;
-    rc = collect(s, names, values + row * n_names, n_names, 1, ch, &nch, email);
-    if (!rc) rc = create_locked(s, ch, nch, source, source_id, target, &id);
+    rc = collect(s, w.props, values + row * n_names, n_names, 1, w.ch, &nch, email);
+    if (!rc) rc = create_locked(s, w.ch, nch, source, source_id, target, &id);
     if (!rc && out_ids) out_ids[row] = id;
   }
-  if (rc && n_rows > 1) {
+  if (rc && n_rows > 1 && row > 0) {
     char msg[512];
     snprintf(msg, sizeof msg, "%s", hubc_error_last());
     hubc__err(rc, "row %zu: %s", row - 1, msg);
   }
-  if (ch != stack_ch) hubc__free(s->base, ch, n_names * sizeof *ch);
+  scratch_free(s, &w);
   return rc;
 }
 
@@ -423,15 +458,15 @@ HUBC_API int hubc_contact_update(hubc_store *s, hubc_id actor, hubc_id id, const
   int rc;
   if ((rc = check_pairs(names, values, n, "update contact"))) return rc;
   if ((rc = hubc__write_begin(s, actor, HUBC_PERM_EDIT_CONTACTS, "update contact"))) return rc;
-  change stack_ch[16];
-  change *ch = n <= 16 ? stack_ch : hubc__alloc(s->base, n * sizeof *ch);
+  scratch w;
   char email[HUBC_MAX_EMAIL_BYTES + 1];
   size_t nch = 0;
   hubc__rec *r = NULL;
-  if (!ch) rc = hubc__err(HUBC_ENOMEM, "out of memory updating a contact");
+  rc = scratch_init(s, &w, n);
   if (!rc) rc = slot_of(s, id, "update contact");
-  if (!rc) rc = collect(s, names, values, n, 0, ch, &nch, email);
-  if (!rc) rc = merge(s, s->recs[id], NULL, ch, nch, &r);
+  if (!rc) rc = resolve(s, names, n, w.props);
+  if (!rc) rc = collect(s, w.props, values, n, 0, w.ch, &nch, email);
+  if (!rc) rc = merge(s, s->recs[id], NULL, w.ch, nch, &r);
   if (!rc && r) {
     const char *e = hubc__rec_email(r);
     const hubc__rec *other = e ? hubc__eidx_find(s, e, strlen(e)) : NULL;
@@ -446,7 +481,7 @@ HUBC_API int hubc_contact_update(hubc_store *s, hubc_id actor, hubc_id id, const
     }
     if (r) hubc__rec_unref(s->base, r);
   }
-  if (ch != stack_ch) hubc__free(s->base, ch, n * sizeof *ch);
+  scratch_free(s, &w);
   return hubc__write_end(s, rc);
 }
 

@@ -50,26 +50,37 @@ int hubc__rec_field(const unsigned char *fields, size_t len, size_t pos, hubc__f
   return 0;
 }
 
-size_t hubc__rec_put_field(unsigned char *w, uint32_t prop, const char *value, int32_t option) {
+size_t hubc__rec_put_field(unsigned char *w, uint32_t prop, const char *value, size_t len, int32_t option) {
   size_t n = put_varint(w, (uint64_t)prop << 1 | (option >= 0));
   if (option >= 0) return n + put_varint(w ? w + n : NULL, (uint64_t)option);
-  size_t k = strlen(value) + 1;
-  if (w) memcpy(w + n, value, k);
-  return n + k;
+  if (w) memcpy(w + n, value, len + 1);
+  return n + len + 1;
 }
 
+/* The read path: records in memory were checked when built or loaded
+ * (every string NUL-terminated inside the blob), so this walk skips the
+ * bounds checks of hubc__rec_field. */
 const char *hubc__rec_get(const hubc__rec *r, const hubc__schema *s, uint32_t prop) {
-  const unsigned char *fields = hubc__rec_fields(r);
-  size_t len = hubc__rec_flen(r);
-  hubc__field f;
-  for (size_t pos = 0; pos < len; pos += f.size) {
-    if (hubc__rec_field(fields, len, pos, &f)) return NULL;
-    if (f.prop == prop) {
-      if (f.value) return f.value;
-      const hubc__prop *p = &s->props[prop];
-      return f.option < p->n_options ? p->options[f.option] : NULL;
+  const unsigned char *p = hubc__rec_fields(r), *end = p + hubc__rec_flen(r);
+  while (p < end) {
+    size_t pos = 0;
+    uint64_t tag = *p < 0x80 ? *p : 0, option = 0;
+    if (*p < 0x80) pos = 1;
+    else get_varint(p, (size_t)(end - p), &pos, &tag);
+    p += pos;
+    uint32_t fp = (uint32_t)(tag >> 1);
+    if (tag & 1) {
+      pos = 0;
+      get_varint(p, (size_t)(end - p), &pos, &option);
+      p += pos;
     }
-    if (f.prop > prop) return NULL; /* sorted */
+    if (fp == prop) {
+      if (!(tag & 1)) return (const char *)p;
+      const hubc__prop *d = &s->props[prop];
+      return option < d->n_options ? d->options[option] : NULL;
+    }
+    if (fp > prop) return NULL; /* sorted */
+    if (!(tag & 1)) p += strlen((const char *)p) + 1;
   }
   return NULL;
 }

@@ -43,8 +43,9 @@ static inline size_t hubc__rec_flen(const hubc__rec *r) { return r->len - r->met
 
 /* Decodes the field at fields[pos]; 0, or -1 if malformed. */
 int hubc__rec_field(const unsigned char *fields, size_t len, size_t pos, hubc__field *f);
-/* Encodes a field; returns bytes written (or needed, with w NULL). */
-size_t hubc__rec_put_field(unsigned char *w, uint32_t prop, const char *value, int32_t option);
+/* Encodes a field (a string of len bytes, or an option when option >= 0);
+ * returns bytes written (or needed, with w NULL). */
+size_t hubc__rec_put_field(unsigned char *w, uint32_t prop, const char *value, size_t len, int32_t option);
 /* Value of a property as a string (NULL if unset). */
 const char *hubc__rec_get(const hubc__rec *r, const hubc__schema *s, uint32_t prop);
 /* The normalized email (always the first field), or NULL. */

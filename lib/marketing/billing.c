@@ -148,7 +148,10 @@ int hubc__billing_finalize(hubc_store *s) {
   if (after > s->bill.peak) s->bill.peak = after;
   if (memcmp(&s->bill, &t->bill, sizeof s->bill) != 0) {
     hubc__txn_dirty(s, HUBC_REC_META, 1);
-    hubc__billing_refresh_next(s); /* undo refreshes it back */
+    /* the due date depends on these only; the peak moves on most calls */
+    if (s->bill.period_start != t->bill.period_start || s->bill.downgrade != t->bill.downgrade ||
+        s->bill.downgrade_at != t->bill.downgrade_at)
+      hubc__billing_refresh_next(s); /* undo refreshes it back */
   }
   return 0;
 }
@@ -208,8 +211,7 @@ static int pass_update_date(hubc_store *s, hubc_time T) {
   return 0;
 }
 
-int hubc__billing_catch_up(hubc_store *s) {
-  hubc_time now = s->clock(s->clock_payload);
+int hubc__billing_catch_up(hubc_store *s, hubc_time now) {
   if (now < atomic_load(&s->next_due)) return 0;
   hubc__txn_begin(s, HUBC_SYSTEM, now);
   int rc = 0;

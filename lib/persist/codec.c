@@ -131,6 +131,11 @@ int hubc__encode(hubc_store *s, int kind, int64_t id, const unsigned char **out,
   return 0;
 }
 
+const char *hubc__kind_name(int kind) {
+  static const char *const names[] = {"?", "meta", "property", "contact", "history", "user", "period", "switch"};
+  return kind >= 1 && kind <= HUBC_REC_KIND_MAX ? names[kind] : "?";
+}
+
 int hubc__rd_varint(hubc__rd *r, uint64_t *v) {
   uint64_t x = 0;
   for (unsigned shift = 0; shift < 64; shift += 7) {

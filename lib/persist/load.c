@@ -45,9 +45,7 @@ struct hubc_loader {
 };
 
 static int corrupt(int kind, hubc_id id, const char *what) {
-  static const char *names[] = {"?", "meta", "property", "contact", "history", "user", "period", "switch"};
-  return hubc__err(HUBC_ECORRUPT, "stored %s record %lld is corrupt: %s",
-                   kind >= 1 && kind <= HUBC_REC_KIND_MAX ? names[kind] : "?", (long long)id, what);
+  return hubc__err(HUBC_ECORRUPT, "stored %s record %lld is corrupt: %s", hubc__kind_name(kind), (long long)id, what);
 }
 
 static int open_record(hubc__rd *r, const void *bytes, size_t len, int kind, hubc_id id) {

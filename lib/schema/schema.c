@@ -62,12 +62,39 @@ static void index_add(hubc__schema *s, const char *key, uint32_t i) {
   }
 }
 
+static int find_indexed(const hubc__schema *s, const char *key);
+
+/* Callers pass the same name strings call after call (static arrays), so a
+ * per-thread cache maps a name's address to its index. A hit is re-checked
+ * against the cached property's exact name or label, so a reused buffer or
+ * another schema just misses; case variants take the full path. */
+#define NAME_CACHE 64
+static _Thread_local struct {
+  const char *key;
+  uint32_t prop;
+} name_cache[NAME_CACHE];
+
 int hubc__schema_find(const hubc__schema *s, const char *key) {
+  size_t slot = ((uintptr_t)key >> 3) % NAME_CACHE;
+  if (name_cache[slot].key == key && name_cache[slot].prop < s->n) {
+    const hubc__prop *p = &s->props[name_cache[slot].prop];
+    if (strcmp(p->name, key) == 0 || (p->label && strcmp(p->label, key) == 0)) return (int)name_cache[slot].prop;
+  }
+  int found = find_indexed(s, key);
+  if (found >= 0) {
+    name_cache[slot].key = key;
+    name_cache[slot].prop = (uint32_t)found;
+  }
+  return found;
+}
+
+static int find_indexed(const hubc__schema *s, const char *key) {
   uint32_t h = hubc__hash_ci(key, strlen(key));
   for (uint32_t pos = h & s->index_mask;; pos = (pos + 1) & s->index_mask) {
     uint32_t v = s->index[pos];
     if (v == 0) return -1;
     const hubc__prop *p = &s->props[v - 1];
+    if (strcmp(p->name, key) == 0) return (int)(v - 1); /* the usual spelling, cheapest test first */
     if (hubc__eq_ci(p->name, key) || (p->label && hubc__eq_ci(p->label, key))) return (int)(v - 1);
   }
 }

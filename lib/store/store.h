@@ -236,7 +236,7 @@ int hubc__status_reserve(hubc_store *s, size_t n);
 int hubc__billing_init(hubc_store *s, const hubc_store_options *o, hubc_time now);
 /* Applies every update date passed (own transaction). Called with the
  * write lock held, outside a transaction. */
-int hubc__billing_catch_up(hubc_store *s);
+int hubc__billing_catch_up(hubc_store *s, hubc_time now);
 /* At commit: HARD_CAP check, alerts, auto-upgrade, peak. */
 int hubc__billing_finalize(hubc_store *s);
 hubc_time hubc__next_update_after(const hubc_store *s, hubc_time t);
@@ -256,6 +256,8 @@ const hubc__user *hubc__user_at(const hubc_store *s, hubc_id id);
 int hubc__encode(hubc_store *s, int kind, int64_t id, const unsigned char **bytes,
                  size_t *len);
 int hubc__load(hubc_store *s);
+/* "contact", "history", … for messages ("?" if unknown). */
+const char *hubc__kind_name(int kind);
 
 /* ---- dump (store/dump.c) ------------------------------------------------ */
 int hubc__check_store(const hubc_store *s);

@@ -198,17 +198,12 @@ static void commit(hubc_store *s) {
   t->undo_n = t->dirty_n = 0;
 }
 
-static const char *kind_name(int kind) {
-  static const char *names[] = {"?", "meta", "property", "contact", "history", "user", "period", "switch"};
-  return kind >= 1 && kind <= HUBC_REC_KIND_MAX ? names[kind] : "?";
-}
-
 static int persist_fail(int cb_rc, const char *step, int kind, int64_t id) {
   if (cb_rc == HUBC_EAGAIN)
     return hubc__err(HUBC_EAGAIN, "persistence backend asked to retry (%s %s %lld); nothing changed", step,
-                     kind_name(kind), (long long)id);
+                     hubc__kind_name(kind), (long long)id);
   return hubc__err(HUBC_EPERSIST, "persistence callback %s failed (%s %lld, code %d); nothing changed", step,
-                   kind_name(kind), (long long)id, cb_rc);
+                   hubc__kind_name(kind), (long long)id, cb_rc);
 }
 
 /* Hands the transaction's changed records to the backend (R1, R2). */
@@ -287,7 +282,7 @@ int hubc__write_begin(hubc_store *s, hubc_id actor, unsigned perm, const char *w
   if (hubc__reentered(s)) return hubc__err(HUBC_EBUSY, "%s: called from a callback of the same store", what);
   hubc_time now = now_of(s);
   pthread_rwlock_wrlock(&s->lock);
-  int rc = hubc__billing_catch_up(s);
+  int rc = hubc__billing_catch_up(s, now);
   if (!rc) rc = check_actor(s, actor, perm, what);
   if (rc) {
     pending_events pe = take_events(s);
@@ -313,7 +308,7 @@ int hubc__read_begin(hubc_store *s) {
   hubc_time now = now_of(s);
   if (now >= atomic_load(&s->next_due)) {
     pthread_rwlock_wrlock(&s->lock);
-    int rc = hubc__billing_catch_up(s);
+    int rc = hubc__billing_catch_up(s, now);
     pending_events pe = take_events(s);
     pthread_rwlock_unlock(&s->lock);
     deliver(s, &pe);

@@ -75,8 +75,7 @@ void hubc__free(hubc__base *b, void *p, size_t n) {
   if (p) b->fn(b->payload, p, n, 0);
 }
 
-int hubc__grow(hubc__base *b, void **arr, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap) return 0;
+int hubc__grow_slow(hubc__base *b, void **arr, size_t *cap, size_t need, size_t elem) {
   size_t n = *cap ? *cap : 8;
   while (n < need) {
     if (n > SIZE_MAX / 2 / elem) return hubc__err(HUBC_ENOMEM, "out of memory: array of %zu elements", need);

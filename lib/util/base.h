@@ -40,8 +40,12 @@ void *hubc__realloc(hubc__base *b, void *p, size_t old_n, size_t new_n);
 void hubc__free(hubc__base *b, void *p, size_t n);
 
 /* Grows *arr (element size `elem`) so it holds at least `need` elements.
- * Returns 0 or HUBC_ENOMEM (with message); *arr untouched on failure. */
-int hubc__grow(hubc__base *b, void **arr, size_t *cap, size_t need, size_t elem);
+ * Returns 0 or HUBC_ENOMEM (with message); *arr untouched on failure.
+ * Inline check first: every call reserves, few calls grow. */
+int hubc__grow_slow(hubc__base *b, void **arr, size_t *cap, size_t need, size_t elem);
+static inline int hubc__grow(hubc__base *b, void **arr, size_t *cap, size_t need, size_t elem) {
+  return need <= *cap ? 0 : hubc__grow_slow(b, arr, cap, need, elem);
+}
 
 /* Blocks of up to HUBC__ARENA_MAX bytes from the slabs, larger from the
  * hook; free with the same size. */

@@ -44,54 +44,96 @@ int hubc__utf8_valid(const char *str, size_t len) {
 
 static int is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
+static uint64_t lower8(uint64_t w);
+
+/* Exact per-byte masks (0x80 in each matching byte, no false positives):
+ * the email loop takes 8 bytes at a time and looks at single bytes only
+ * around spaces, controls and non-ASCII. */
+#define ONES 0x0101010101010101ULL
+#define HIGH 0x8080808080808080ULL
+#define LOW7 0x7f7f7f7f7f7f7f7fULL
+
+static uint64_t zero_bytes(uint64_t x) { return ~(((x & LOW7) + LOW7) | x | LOW7); }
+static uint64_t below(uint64_t x, unsigned n) { return ~(((x & LOW7) + ONES * (0x80 - n)) | x) & HIGH; }
+
 int hubc__email_normalize(const char *in, char *out, const char **why) {
   const char *b = in, *e = in + strlen(in);
   while (b < e && is_space((unsigned char)*b)) b++;
   while (e > b && is_space((unsigned char)e[-1])) e--;
-  size_t len = (size_t)(e - b);
+  size_t len = (size_t)(e - b), i = 0, at = SIZE_MAX;
   if (len == 0) { *why = "is empty"; return -1; }
   if (len > HUBC_MAX_EMAIL_BYTES) { *why = "is longer than 254 bytes"; return -1; }
-  if (!hubc__utf8_valid(b, len)) { *why = "is not valid UTF-8"; return -1; }
-  const char *at = NULL;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)b[i];
-    if (c <= ' ' || c == 0x7F) { *why = "contains a space or control character"; return -1; }
-    if (c == '@') {
-      if (at) { *why = "contains more than one '@'"; return -1; }
-      at = b + i;
+  int non_ascii = 0;
+  while (i < len) {
+    size_t n = len - i < 8 ? len - i : 8;
+    uint64_t w = ONES * 'a'; /* a neutral letter pads a short tail */
+    if (n == 8) memcpy(&w, b + i, 8);
+    else for (size_t k = 0; k < n; k++) w = (w & ~(0xffULL << (8 * k))) | (uint64_t)(unsigned char)b[i + k] << (8 * k);
+    if ((below(w, 0x21) | zero_bytes(w ^ (ONES * 0x7f))) & ~(w & HIGH)) {
+      *why = "contains a space or control character";
+      return -1;
     }
-    out[i] = (char)lower(c);
+    non_ascii |= (w & HIGH) != 0; /* UTF-8 is checked as a whole below */
+    for (uint64_t ats = zero_bytes(w ^ (ONES * '@')); ats; ats &= ats - 1) {
+      if (at != SIZE_MAX) { *why = "contains more than one '@'"; return -1; }
+      at = i + (size_t)__builtin_ctzll(ats) / 8;
+    }
+    w = lower8(w);
+    memcpy(out + i, &w, n);
+    i += n;
   }
   out[len] = '\0';
-  if (!at) { *why = "has no '@'"; return -1; }
-  if (at == b) { *why = "has an empty local part"; return -1; }
-  const char *dom = at + 1;
+  if (non_ascii && !hubc__utf8_valid(b, len)) { *why = "is not valid UTF-8"; return -1; }
+  if (at == SIZE_MAX) { *why = "has no '@'"; return -1; }
+  if (at == 0) { *why = "has an empty local part"; return -1; }
+  const char *dom = b + at + 1;
   const char *dot = memchr(dom, '.', (size_t)(e - dom));
   if (!dot || dot == dom || e[-1] == '.') { *why = "has no domain with a dot"; return -1; }
   return (int)len;
 }
 
-/* FNV-1a, then a final mix so low bits are usable for power-of-two tables. */
-static uint32_t mix(uint32_t h) {
-  h ^= h >> 16;
-  h *= 0x7feb352dU;
-  h ^= h >> 15;
-  h *= 0x846ca68bU;
-  h ^= h >> 16;
-  return h;
+/* Hashing 8 bytes per step (emails and names are hashed on every call):
+ * each word is folded in with a multiply, then a final avalanche so the
+ * low bits are usable for power-of-two tables. */
+static uint64_t fold(uint64_t h, uint64_t w) {
+  h ^= w;
+  h *= 0x9e3779b97f4a7c15ULL;
+  return h ^ (h >> 29);
 }
 
-uint32_t hubc__hash(const char *s, size_t len) {
-  uint32_t h = 2166136261U;
-  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 16777619U;
-  return mix(h);
+static uint32_t finish(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return (uint32_t)h;
 }
 
-uint32_t hubc__hash_ci(const char *s, size_t len) {
-  uint32_t h = 2166136261U;
-  for (size_t i = 0; i < len; i++) h = (h ^ lower((unsigned char)s[i])) * 16777619U;
-  return mix(h);
+/* Lowercases the ASCII letters of 8 bytes at once (SWAR): a byte gets 0x20
+ * when it lies in 'A'..'Z'; other bytes, including UTF-8, are unchanged. */
+static uint64_t lower8(uint64_t w) {
+  const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+  uint64_t seven = w & ~high;                          /* low 7 bits per byte */
+  uint64_t ge_a = (seven + ones * (0x80 - 'A')) & high; /* >= 'A' */
+  uint64_t gt_z = (seven + ones * (0x80 - 'Z' - 1)) & high; /* > 'Z' */
+  uint64_t upper = ge_a & ~gt_z & ~w;                  /* and an ASCII byte */
+  return w | (upper >> 2);
 }
+
+static uint32_t hash_words(const char *s, size_t len, int ci) {
+  uint64_t h = 0x243f6a8885a308d3ULL ^ len, w;
+  for (; len >= 8; s += 8, len -= 8) {
+    memcpy(&w, s, 8);
+    h = fold(h, ci ? lower8(w) : w);
+  }
+  w = 0;
+  for (size_t k = 0; k < len; k++) w |= (uint64_t)(unsigned char)s[k] << (8 * k);
+  return finish(fold(h, ci ? lower8(w) : w));
+}
+
+uint32_t hubc__hash(const char *s, size_t len) { return hash_words(s, len, 0); }
+uint32_t hubc__hash_ci(const char *s, size_t len) { return hash_words(s, len, 1); }
 
 int hubc__eq_ci(const char *a, const char *b) {
   for (; *a && *b; a++, b++)

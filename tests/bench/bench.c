@@ -1,0 +1,949 @@
+/* bench — the same work on hubcontacts and on SQLite, ratios printed.
+ *
+ *   bench [--n N] [--runs R] [--phase NAME] [--lookups L] [--dir DIR]
+ *
+ * N deterministic contacts (default 1,000,000), ten properties each, are
+ * generated once (fixed-seed splitmix64, pools of realistic names, cities,
+ * companies). Every phase then does the same work on both sides:
+ *
+ *   create         N hubc_contact_create calls (actor 1, NULL options) vs one
+ *                  SQLite transaction of N prepared INSERTs into an in-memory
+ *                  table with a UNIQUE index on the normalized email.
+ *   lookup         L random lookups by email (some with other case or white
+ *                  space): hubc_contact_get_by_email + 2 properties + free vs
+ *                  normalize in C + prepared SELECT * ... WHERE email=? + the
+ *                  same 2 columns.
+ *   memory         resident memory added by a store of N contacts, per
+ *                  contact, against the raw bytes of the property values;
+ *                  SQLite's sqlite3_memory_used() for reference.
+ *   set_marketing  N hubc_contact_set_marketing calls vs N executions of a
+ *                  prepared UPDATE ... SET status=1 WHERE id=? in one
+ *                  transaction.
+ *   journal        N creates through the bundled journal (fsync NEVER and
+ *                  INTERVAL, one contact per call) vs SQLite on a file (WAL,
+ *                  synchronous=NORMAL, one transaction), both timed from
+ *                  open to close; then `reopen`: the time to open the
+ *                  N-contact journal and load the store.
+ *
+ * Every timed run is a fresh child process (fork) with fresh stores, so no
+ * run inherits another's heap; each phase is repeated R times (default 3)
+ * and the median is printed with every run's time. The SQLite side does
+ * what a host would do for the same semantics: emails normalized (trimmed,
+ * lowercased) and checked in C, stored in a UNIQUE column, every property
+ * stored, lifecyclestage checked against its options.
+ *
+ * Build: cmake --preset bench && cmake --build --preset bench
+ *        build/bench/tests/bench_bench --n 1000000 --runs 3
+ */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, mkdtemp */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "hubcontacts.h"
+
+/* ---- utilities ------------------------------------------------------------ */
+
+static void die(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("bench: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  exit(2);
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Anonymous mapping: kept off the malloc heap, so a forked child's heap
+ * starts (nearly) empty and its RSS growth is its own. */
+static void *big_alloc(size_t n) {
+  void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) die("mmap %zu bytes: %s", n, strerror(errno));
+  return p;
+}
+
+static void *shared_alloc(size_t n) {
+  void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) die("mmap shared: %s", strerror(errno));
+  return p;
+}
+
+static long rss_bytes(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (!f) return -1;
+  long size = 0, resident = 0;
+  int ok = fscanf(f, "%ld %ld", &size, &resident) == 2;
+  fclose(f);
+  return ok ? resident * sysconf(_SC_PAGESIZE) : -1;
+}
+
+static uint64_t splitmix64(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double median(const double *v, int n) {
+  double tmp[64];
+  memcpy(tmp, v, (size_t)n * sizeof *v);
+  qsort(tmp, (size_t)n, sizeof *tmp, cmp_double);
+  return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+}
+
+/* ---- the data set ----------------------------------------------------------- */
+
+#define NPROPS 10
+static const char *const PROP_NAMES[NPROPS] = {"email",   "firstname", "lastname", "phone",   "company",
+                                               "city",    "country",   "jobtitle", "website", "lifecyclestage"};
+enum { P_EMAIL, P_FIRST, P_LAST, P_PHONE, P_COMPANY, P_CITY, P_COUNTRY, P_JOB, P_WEBSITE, P_STAGE };
+
+static const char *const FIRST[] = {
+    "Anna",     "Marco",  "Giulia",  "Luca",     "Francesca", "Alessandro", "Chiara",   "Matteo",  "Sara",
+    "Lorenzo",  "Martina", "Andrea", "Elena",    "Davide",    "Valentina",  "Simone",   "Federica", "Giorgio",
+    "Paola",    "Stefano", "Laura",  "Roberto",  "Silvia",    "Francesco",  "Alice",    "Riccardo", "Beatrice",
+    "Tommaso",  "Camilla", "Gabriele", "Sofia",  "Emanuele",  "Ilaria",     "Pietro",   "Marta",   "Nicola",
+    "Jean",     "Marie",   "Pierre", "Sophie",   "Hans",      "Katharina",  "Juan",     "Carmen",  "John",
+    "Emily",    "Michael", "Olivia", "William",  "Charlotte", "Mohammed",   "Fatima",   "Wei",     "Mei",
+    "Hiroshi",  "Yuki",    "Lars",   "Ingrid",   "Pablo",     "Lucia",      "Mateusz",  "Zofia"};
+static const char *const LAST[] = {
+    "Rossi",    "Russo",    "Ferrari",   "Esposito", "Bianchi",  "Romano",    "Colombo",  "Ricci",   "Marino",
+    "Greco",    "Bruno",    "Gallo",     "Conti",    "De Luca",  "Mancini",   "Costa",    "Giordano", "Rizzo",
+    "Lombardi", "Moretti",  "Barbieri",  "Fontana",  "Santoro",  "Mariani",   "Rinaldi",  "Caruso",  "Ferrara",
+    "Galli",    "Martini",  "Leone",     "Longo",    "Gentile",  "Martinelli", "Vitale",  "Lombardo", "Serra",
+    "Dubois",   "Martin",   "Bernard",   "Müller",   "Schmidt",  "Schneider", "García",   "Fernández", "Smith",
+    "Johnson",  "Williams", "Brown",     "Jones",    "Taylor",   "Nguyen",    "Kowalski", "Nowak",   "Andersson",
+    "Johansson", "Tanaka",  "Suzuki",    "Chen",     "Wang",     "O'Brien",   "van der Berg", "Papadopoulos"};
+/* city, country */
+static const char *const CITY[][2] = {
+    {"Roma", "Italia"},        {"Milano", "Italia"},      {"Napoli", "Italia"},     {"Torino", "Italia"},
+    {"Palermo", "Italia"},     {"Genova", "Italia"},      {"Bologna", "Italia"},    {"Firenze", "Italia"},
+    {"Bari", "Italia"},        {"Catania", "Italia"},     {"Venezia", "Italia"},    {"Verona", "Italia"},
+    {"Padova", "Italia"},      {"Trieste", "Italia"},     {"Brescia", "Italia"},    {"Reggio Emilia", "Italia"},
+    {"Paris", "France"},       {"Lyon", "France"},        {"Marseille", "France"},  {"Berlin", "Germany"},
+    {"München", "Germany"},    {"Hamburg", "Germany"},    {"Madrid", "Spain"},      {"Barcelona", "Spain"},
+    {"London", "United Kingdom"}, {"Manchester", "United Kingdom"}, {"Dublin", "Ireland"}, {"Amsterdam", "Netherlands"},
+    {"Bruxelles", "Belgium"},  {"Zürich", "Switzerland"}, {"Wien", "Austria"},      {"Stockholm", "Sweden"},
+    {"Warszawa", "Poland"},    {"Lisboa", "Portugal"},    {"New York", "United States"}, {"San Francisco", "United States"}};
+/* company name stem, legal suffix, domain stem */
+static const char *const CO_STEM[] = {"Ferrari",  "Bianchi",  "Aurora",   "Delta",    "Nova",     "Orion",
+                                      "Vesuvio",  "Adriatica", "Alpina",  "Meridiana", "Tirrena", "Zenit",
+                                      "Solaris",  "Cosmo",    "Lumen",    "Vertex",   "Atlas",    "Pioneer",
+                                      "Helix",    "Quanta",   "Stellar",  "Titan",    "Apex",     "Nimbus"};
+static const char *const CO_SECTOR[] = {"Logistica", "Costruzioni", "Software", "Consulting", "Alimentari",
+                                        "Energia",   "Tessile",     "Design",   "Systems",    "Trasporti",
+                                        "Farmaceutica", "Media",    "Finance",  "Robotics",   "Turismo"};
+static const char *const CO_LEGAL[] = {"S.p.A.", "S.r.l.", "GmbH", "Ltd", "SA", "Inc."};
+static const char *const CO_TLD[] = {"it", "com", "eu", "de", "co.uk", "fr"};
+static const char *const JOB[] = {"Marketing Manager",    "Sales Representative",   "CEO",
+                                  "Chief Financial Officer", "Software Engineer",  "Account Executive",
+                                  "Head of Operations",   "Product Manager",        "HR Specialist",
+                                  "Purchasing Manager",   "Customer Success Manager", "Office Manager",
+                                  "Data Analyst",         "Business Developer",     "Project Manager",
+                                  "Responsabile Acquisti", "Direttore Commerciale", "Consulente",
+                                  "Impiegato Amministrativo", "Titolare",           "Architect",
+                                  "Digital Marketing Specialist", "IT Director",    "Store Manager"};
+static const char *const STAGES[] = {"subscriber",  "lead",     "marketingqualifiedlead", "salesqualifiedlead",
+                                     "opportunity", "customer", "evangelist",             "other"};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+typedef struct dataset {
+  size_t n;
+  const char **vals; /* n * NPROPS */
+  char *arena;
+  size_t arena_used;
+  size_t raw_bytes; /* sum of strlen of every value */
+} dataset;
+
+/* Lower-case ASCII letters and digits of s into out, other bytes dropped
+ * except the separators kept as '-'. */
+static size_t slug(char *out, const char *s, char sep) {
+  size_t n = 0;
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c >= 'A' && c <= 'Z') out[n++] = (char)(c + 32);
+    else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) out[n++] = (char)c;
+    else if ((c == ' ' || c == '\'') && sep && n && out[n - 1] != sep) out[n++] = sep;
+    else if (c == 0xc3 && s[1]) { /* ü, í, á, …: the plain letter (emails stay ASCII) */
+      static const char map[64] = "aaaaaaaceeeeiiiidnooooo/ouuuuyps"
+                                  "aaaaaaaceeeeiiiidnooooo/ouuuuypy";
+      char m = map[((unsigned char)s[1] & 0x3f) ^ 0x20];
+      if (m != '/') out[n++] = m;
+      s++;
+    }
+  }
+  out[n] = '\0';
+  return n;
+}
+
+static const char *put_str(dataset *d, const char *s) {
+  size_t len = strlen(s);
+  char *p = d->arena + d->arena_used;
+  memcpy(p, s, len + 1);
+  d->arena_used += len + 1;
+  d->raw_bytes += len;
+  return p;
+}
+
+static void dataset_make(dataset *d, size_t n) {
+  memset(d, 0, sizeof *d);
+  d->n = n;
+  d->vals = big_alloc(n * NPROPS * sizeof *d->vals);
+  d->arena = big_alloc(n * 320 + 4096);
+  uint64_t seed = 0x4855424355ull; /* fixed */
+  char buf[512], a[64], b[64], dom[128];
+  for (size_t i = 0; i < n; i++) {
+    const char **v = d->vals + i * NPROPS;
+    uint64_t r1 = splitmix64(&seed), r2 = splitmix64(&seed), r3 = splitmix64(&seed);
+    const char *first = FIRST[r1 % COUNT(FIRST)];
+    const char *last = LAST[(r1 >> 8) % COUNT(LAST)];
+    size_t ci = (r1 >> 16) % COUNT(CITY);
+    const char *stem = CO_STEM[(r1 >> 24) % COUNT(CO_STEM)];
+    const char *sector = CO_SECTOR[(r1 >> 32) % COUNT(CO_SECTOR)];
+    const char *legal = CO_LEGAL[(r1 >> 40) % COUNT(CO_LEGAL)];
+    const char *tld = CO_TLD[(r1 >> 44) % COUNT(CO_TLD)];
+    /* unique 7-digit tag: a bijection of i modulo 10^7 (7919 is prime) */
+    unsigned long tag = n <= 10000000 ? (unsigned long)((i * 7919u + 1234567u) % 10000000u) : (unsigned long)i;
+
+    slug(a, first, 0);
+    slug(b, last, 0);
+    size_t dl = slug(dom, stem, '-');
+    dom[dl++] = '-';
+    slug(dom + dl, sector, '-');
+    snprintf(buf, sizeof buf, "%s.%s.%lu@%s.%s", a, b, tag, dom, tld);
+    v[P_EMAIL] = put_str(d, buf);
+    v[P_FIRST] = put_str(d, first);
+    v[P_LAST] = put_str(d, last);
+    static const char *const area[] = {"06", "02", "081", "011", "055", "051", "041", "333", "347", "320"};
+    snprintf(buf, sizeof buf, "+39 %s %04u %04u", area[r2 % COUNT(area)], (unsigned)((r2 >> 8) % 10000),
+             (unsigned)((r2 >> 24) % 10000));
+    v[P_PHONE] = put_str(d, buf);
+    snprintf(buf, sizeof buf, "%s %s %s", stem, sector, legal);
+    v[P_COMPANY] = put_str(d, buf);
+    v[P_CITY] = put_str(d, CITY[ci][0]);
+    v[P_COUNTRY] = put_str(d, CITY[ci][1]);
+    v[P_JOB] = put_str(d, JOB[r3 % COUNT(JOB)]);
+    snprintf(buf, sizeof buf, "https://www.%s.%s", dom, tld);
+    v[P_WEBSITE] = put_str(d, buf);
+    v[P_STAGE] = put_str(d, STAGES[(r3 >> 16) % COUNT(STAGES)]);
+  }
+}
+
+/* Lookup queries: random existing emails, 1 in 8 upper-cased, 1 in 8 with
+ * mixed case, 1 in 8 with surrounding white space. */
+typedef struct queries {
+  size_t n;
+  const char **q;
+  char *arena;
+} queries;
+
+static void queries_make(queries *qs, const dataset *d, size_t n) {
+  qs->n = n;
+  qs->q = big_alloc(n * sizeof *qs->q);
+  qs->arena = big_alloc(n * 300 + 4096);
+  uint64_t seed = 0x51554552ull;
+  size_t used = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t r = splitmix64(&seed);
+    const char *e = d->vals[(r % d->n) * NPROPS + P_EMAIL];
+    char *out = qs->arena + used;
+    size_t len = strlen(e);
+    switch ((r >> 40) % 8) {
+    case 0:
+      for (size_t k = 0; k <= len; k++) out[k] = (e[k] >= 'a' && e[k] <= 'z') ? (char)(e[k] - 32) : e[k];
+      break;
+    case 1: /* Anna.Rossi.123@Ferrari-Logistica.it */
+      for (size_t k = 0; k <= len; k++) {
+        int start = k == 0 || e[k - 1] == '.' || e[k - 1] == '@' || e[k - 1] == '-';
+        out[k] = (start && e[k] >= 'a' && e[k] <= 'z') ? (char)(e[k] - 32) : e[k];
+      }
+      break;
+    case 2:
+      snprintf(out, len + 8, "  %s\t ", e);
+      break;
+    default:
+      memcpy(out, e, len + 1);
+    }
+    qs->q[i] = out;
+    used += strlen(out) + 1;
+  }
+}
+
+/* ---- what a SQLite host does with an email: normalize and check (C3) ----- */
+
+static size_t normalize_email(char *out, size_t cap, const char *s) {
+  while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
+  size_t len = strlen(s);
+  while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' || s[len - 1] == '\r')) len--;
+  if (len >= cap) return 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    out[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+  }
+  out[len] = '\0';
+  return len;
+}
+
+static int email_valid(const char *e, size_t len) {
+  if (len == 0 || len > 254) return 0;
+  const char *at = NULL;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)e[i];
+    if (c <= ' ' || c == 0x7f) return 0;
+    if (c == '@') {
+      if (at) return 0;
+      at = e + i;
+    }
+  }
+  if (!at || at == e) return 0;
+  const char *dot = memchr(at + 1, '.', len - (size_t)(at + 1 - e));
+  return dot && dot > at + 1 && dot < e + len - 1;
+}
+
+/* ---- SQLite side ------------------------------------------------------------ */
+
+#define SQL_SCHEMA                                                                                            \
+  "CREATE TABLE contacts(id INTEGER PRIMARY KEY, email TEXT UNIQUE, firstname TEXT, lastname TEXT, "        \
+  "phone TEXT, company TEXT, city TEXT, country TEXT, jobtitle TEXT, website TEXT, "                          \
+  "lifecyclestage TEXT CHECK (lifecyclestage IN ('subscriber','lead','marketingqualifiedlead',"              \
+  "'salesqualifiedlead','opportunity','customer','evangelist','other')), status INTEGER NOT NULL DEFAULT 0)"
+#define SQL_INSERT                                                                                            \
+  "INSERT INTO contacts(email, firstname, lastname, phone, company, city, country, jobtitle, website, "       \
+  "lifecyclestage, status) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)"
+
+static void sql_exec(sqlite3 *db, const char *sql) {
+  char *err = NULL;
+  if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) die("sqlite: %s: %s", sql, err ? err : "?");
+}
+
+static sqlite3_stmt *sql_prepare(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) die("sqlite prepare: %s", sqlite3_errmsg(db));
+  return st;
+}
+
+static sqlite3 *sql_open(const char *path) {
+  sqlite3 *db = NULL;
+  if (sqlite3_open(path, &db) != SQLITE_OK) die("sqlite open %s", path);
+  return db;
+}
+
+/* Inserts every contact in one transaction (the timed work of create). */
+static void sql_insert_all(sqlite3 *db, const dataset *d) {
+  sqlite3_stmt *ins = sql_prepare(db, SQL_INSERT);
+  sql_exec(db, "BEGIN");
+  char email[256];
+  for (size_t i = 0; i < d->n; i++) {
+    const char **v = d->vals + i * NPROPS;
+    size_t elen = normalize_email(email, sizeof email, v[P_EMAIL]);
+    if (!email_valid(email, elen)) die("invalid email %s", v[P_EMAIL]);
+    sqlite3_bind_text(ins, 1, email, (int)elen, SQLITE_STATIC);
+    for (int p = 1; p < NPROPS; p++) sqlite3_bind_text(ins, p + 1, v[p], -1, SQLITE_STATIC);
+    if (sqlite3_step(ins) != SQLITE_DONE) die("sqlite insert %zu: %s", i, sqlite3_errmsg(db));
+    sqlite3_reset(ins);
+  }
+  sql_exec(db, "COMMIT");
+  sqlite3_finalize(ins);
+}
+
+static sqlite3 *sql_build_memory(const dataset *d) {
+  sqlite3 *db = sql_open(":memory:");
+  sql_exec(db, SQL_SCHEMA);
+  sql_insert_all(db, d);
+  return db;
+}
+
+/* ---- hubcontacts side -------------------------------------------------------- */
+
+static void hubc_check(int rc, const char *what) {
+  if (rc != 0) die("%s: %s (%s)", what, hubc_strerror(rc), hubc_error_last());
+}
+
+static hubc_store *store_open(const hubc_persist *persist, hubc_alloc_fn alloc, void *alloc_payload) {
+  hubc_store_options o;
+  hubc_check(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), "options");
+  o.admin_email = "admin@example.com";
+  o.persist = persist;
+  o.alloc = alloc;
+  o.alloc_payload = alloc_payload;
+  hubc_store *s = NULL;
+  hubc_check(hubc_store_open(&s, &o), "open store");
+  return s;
+}
+
+static void store_create_all(hubc_store *s, const dataset *d) {
+  for (size_t i = 0; i < d->n; i++) {
+    hubc_id id;
+    int rc = hubc_contact_create(&id, s, 1, NULL, PROP_NAMES, d->vals + i * NPROPS, NPROPS);
+    if (rc) die("create %zu (%s): %s", i, d->vals[i * NPROPS], hubc_error_last());
+    if (id != (hubc_id)i + 1) die("create %zu: id %lld, expected %zu", i, (long long)id, i + 1);
+  }
+}
+
+/* The same contacts, `batch` per transaction (hubc_contact_create_batch). */
+static void store_create_batched(hubc_store *s, const dataset *d, size_t batch) {
+  for (size_t i = 0; i < d->n; i += batch) {
+    size_t rows = d->n - i < batch ? d->n - i : batch;
+    int rc = hubc_contact_create_batch(NULL, s, 1, NULL, PROP_NAMES, NPROPS, d->vals + i * NPROPS, rows);
+    if (rc) die("create batch at %zu: %s", i, hubc_error_last());
+  }
+}
+
+static uint64_t store_count(hubc_store *s) {
+  uint64_t n = 0;
+  hubc_check(hubc_contact_count(&n, s), "count");
+  return n;
+}
+
+/* ---- results, children ------------------------------------------------------- */
+
+typedef struct result {
+  int done;
+  double secs;
+  double v[4]; /* phase-specific extras */
+} result;
+
+static result *g_res; /* MAP_SHARED, written by the child */
+
+typedef void (*job_fn)(result *r, void *arg);
+
+/* Runs fn in a fresh child process; returns its result. */
+static result run_child(job_fn fn, void *arg) {
+  memset(g_res, 0, sizeof *g_res);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) die("fork: %s", strerror(errno));
+  if (pid == 0) {
+    fn(g_res, arg);
+    g_res->done = 1;
+    fflush(NULL);
+    _exit(0);
+  }
+  int st = 0;
+  if (waitpid(pid, &st, 0) < 0) die("waitpid: %s", strerror(errno));
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !g_res->done)
+    die("a benchmark child failed (status %d)", st);
+  return *g_res;
+}
+
+/* ---- phase: create ---------------------------------------------------------- */
+
+static const dataset *g_d;
+static const queries *g_q;
+static char g_dir[256];
+
+static void job_hubc_create(result *r, void *arg) {
+  (void)arg;
+  hubc_store *s = store_open(NULL, NULL, NULL);
+  double t0 = now_s();
+  store_create_all(s, g_d);
+  r->secs = now_s() - t0;
+  if (store_count(s) != g_d->n) die("hubc create: count mismatch");
+  hubc_store_close(s);
+}
+
+static void job_sql_create(result *r, void *arg) {
+  (void)arg;
+  sqlite3 *db = sql_open(":memory:");
+  sql_exec(db, SQL_SCHEMA);
+  double t0 = now_s();
+  sql_insert_all(db, g_d);
+  r->secs = now_s() - t0;
+  sqlite3_close(db);
+}
+
+/* ---- phase: lookup ---------------------------------------------------------- */
+
+static void job_hubc_lookup(result *r, void *arg) {
+  (void)arg;
+  hubc_store *s = store_open(NULL, NULL, NULL);
+  store_create_all(s, g_d);
+  uint64_t found = 0, sum = 0;
+  double t0 = now_s();
+  for (size_t i = 0; i < g_q->n; i++) {
+    hubc_contact *c = NULL;
+    if (hubc_contact_get_by_email(&c, s, g_q->q[i]) != 0) continue;
+    const char *a = hubc_contact_prop(c, "firstname");
+    const char *b = hubc_contact_prop(c, "city");
+    sum += (a ? strlen(a) : 0) + (b ? strlen(b) : 0);
+    found++;
+    hubc_contact_free(c);
+  }
+  r->secs = now_s() - t0;
+  r->v[0] = (double)found;
+  r->v[1] = (double)sum;
+  hubc_store_close(s);
+}
+
+static void job_sql_lookup(result *r, void *arg) {
+  (void)arg;
+  sqlite3 *db = sql_build_memory(g_d);
+  sqlite3_stmt *sel = sql_prepare(db, "SELECT * FROM contacts WHERE email = ?1");
+  uint64_t found = 0, sum = 0;
+  char email[256];
+  double t0 = now_s();
+  for (size_t i = 0; i < g_q->n; i++) {
+    size_t len = normalize_email(email, sizeof email, g_q->q[i]);
+    sqlite3_bind_text(sel, 1, email, (int)len, SQLITE_STATIC);
+    if (sqlite3_step(sel) == SQLITE_ROW) {
+      const unsigned char *a = sqlite3_column_text(sel, 2); /* firstname */
+      const unsigned char *b = sqlite3_column_text(sel, 6); /* city */
+      sum += (a ? strlen((const char *)a) : 0) + (b ? strlen((const char *)b) : 0);
+      found++;
+    }
+    sqlite3_reset(sel);
+  }
+  r->secs = now_s() - t0;
+  r->v[0] = (double)found;
+  r->v[1] = (double)sum;
+  sqlite3_finalize(sel);
+  sqlite3_close(db);
+}
+
+/* ---- phase: memory ------------------------------------------------------------ */
+
+typedef struct counting_alloc {
+  size_t live, peak;
+} counting_alloc;
+
+static void *counting_alloc_fn(void *payload, void *ptr, size_t old_size, size_t new_size) {
+  counting_alloc *a = payload;
+  if (new_size == 0) {
+    if (ptr) a->live -= old_size;
+    free(ptr);
+    return NULL;
+  }
+  void *p = realloc(ptr, new_size);
+  if (p) {
+    a->live = a->live - (ptr ? old_size : 0) + new_size;
+    if (a->live > a->peak) a->peak = a->live;
+  }
+  return p;
+}
+
+/* v[0]: RSS growth (bytes); v[1]: peak RSS growth (maxrss); v[2]: live bytes
+ * the library asked its allocator for; v[3]: peak of those. */
+static void job_hubc_memory(result *r, void *arg) {
+  (void)arg;
+  struct rusage ru0, ru1;
+  getrusage(RUSAGE_SELF, &ru0);
+  long before = rss_bytes();
+  hubc_store *s = store_open(NULL, NULL, NULL);
+  store_create_all(s, g_d);
+  long after = rss_bytes();
+  getrusage(RUSAGE_SELF, &ru1);
+  r->v[0] = (double)(after - before);
+  r->v[1] = (double)(ru1.ru_maxrss - ru0.ru_maxrss) * 1024.0;
+  hubc_store_close(s);
+}
+
+static void job_hubc_memory_counted(result *r, void *arg) {
+  (void)arg;
+  counting_alloc ca = {0, 0};
+  hubc_store *s = store_open(NULL, counting_alloc_fn, &ca);
+  store_create_all(s, g_d);
+  r->v[2] = (double)ca.live;
+  r->v[3] = (double)ca.peak;
+  hubc_store_close(s);
+}
+
+/* v[0]: RSS growth; v[2]: sqlite3_memory_used() growth. */
+static void job_sql_memory(result *r, void *arg) {
+  (void)arg;
+  long before = rss_bytes();
+  sqlite3_int64 m0 = sqlite3_memory_used();
+  sqlite3 *db = sql_build_memory(g_d);
+  r->v[2] = (double)(sqlite3_memory_used() - m0);
+  r->v[0] = (double)(rss_bytes() - before);
+  sqlite3_close(db);
+}
+
+/* ---- phase: set_marketing ------------------------------------------------------ */
+
+static void job_hubc_set_marketing(result *r, void *arg) {
+  (void)arg;
+  hubc_store *s = store_open(NULL, NULL, NULL);
+  store_create_all(s, g_d);
+  double t0 = now_s();
+  for (size_t i = 0; i < g_d->n; i++) {
+    int rc = hubc_contact_set_marketing(s, 1, (hubc_id)i + 1, HUBC_SOURCE_MANUAL, 1);
+    if (rc) die("set marketing %zu: %s", i + 1, hubc_error_last());
+  }
+  r->secs = now_s() - t0;
+  hubc_billing_info bi;
+  memset(&bi, 0, sizeof bi);
+  bi.version = HUBC_BILLING_INFO_VERSION;
+  hubc_check(hubc_billing_get(&bi, s), "billing");
+  if (bi.marketing != g_d->n) die("hubc set_marketing: %llu marketing", (unsigned long long)bi.marketing);
+  hubc_store_close(s);
+}
+
+static void job_sql_set_marketing(result *r, void *arg) {
+  (void)arg;
+  sqlite3 *db = sql_build_memory(g_d);
+  sqlite3_stmt *up = sql_prepare(db, "UPDATE contacts SET status = 1 WHERE id = ?1");
+  double t0 = now_s();
+  sql_exec(db, "BEGIN");
+  for (size_t i = 0; i < g_d->n; i++) {
+    sqlite3_bind_int64(up, 1, (sqlite3_int64)i + 1);
+    if (sqlite3_step(up) != SQLITE_DONE || sqlite3_changes(db) != 1) die("sqlite update %zu", i + 1);
+    sqlite3_reset(up);
+  }
+  sql_exec(db, "COMMIT");
+  r->secs = now_s() - t0;
+  sqlite3_finalize(up);
+  sqlite3_stmt *cnt = sql_prepare(db, "SELECT count(*) FROM contacts WHERE status = 1");
+  if (sqlite3_step(cnt) != SQLITE_ROW || (size_t)sqlite3_column_int64(cnt, 0) != g_d->n)
+    die("sqlite set_marketing: count mismatch");
+  sqlite3_finalize(cnt);
+  sqlite3_close(db);
+}
+
+/* ---- phase: journal ------------------------------------------------------------ */
+
+static void path_in_dir(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", g_dir, name); }
+
+static void remove_files(const char *base) {
+  static const char *const sfx[] = {"", ".snap", ".snap.tmp", "-wal", "-shm", "-journal"};
+  char p[400];
+  for (size_t i = 0; i < COUNT(sfx); i++) {
+    snprintf(p, sizeof p, "%s%s", base, sfx[i]);
+    unlink(p);
+  }
+}
+
+static long file_size(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+/* How a journal run commits: fsync policy and contacts per transaction. */
+typedef struct journal_mode {
+  int policy;
+  size_t batch; /* 1: one hubc_contact_create per contact */
+  const char *file;
+} journal_mode;
+
+/* arg: a journal_mode. Timed from journal open to journal close.
+ * v[0]: log bytes + snapshot bytes at the end. */
+static void job_hubc_journal(result *r, void *arg) {
+  const journal_mode *mode = arg;
+  int policy = mode->policy;
+  char path[320], snap[330];
+  path_in_dir(path, sizeof path, mode->file);
+  snprintf(snap, sizeof snap, "%s.snap", path);
+  remove_files(path);
+  double t0 = now_s();
+  hubc_journal_options jo;
+  hubc_check(hubc_journal_options_init(&jo, HUBC_JOURNAL_OPTIONS_VERSION), "journal options");
+  jo.fsync_policy = policy;
+  hubc_journal *j = NULL;
+  hubc_check(hubc_journal_open(&j, path, &jo), "journal open");
+  hubc_store *s = store_open(hubc_journal_persist(j), NULL, NULL);
+  if (mode->batch > 1) store_create_batched(s, g_d, mode->batch);
+  else store_create_all(s, g_d);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+  r->secs = now_s() - t0;
+  r->v[0] = (double)(file_size(path) + file_size(snap));
+}
+
+/* Reopens journal-never (left by the NEVER run): journal open + store load. */
+static void job_hubc_reopen(result *r, void *arg) {
+  (void)arg;
+  char path[320];
+  path_in_dir(path, sizeof path, "journal-never");
+  double t0 = now_s();
+  hubc_journal_options jo;
+  hubc_check(hubc_journal_options_init(&jo, HUBC_JOURNAL_OPTIONS_VERSION), "journal options");
+  jo.fsync_policy = HUBC_FSYNC_NEVER;
+  hubc_journal *j = NULL;
+  hubc_check(hubc_journal_open(&j, path, &jo), "journal reopen");
+  hubc_store *s = store_open(hubc_journal_persist(j), NULL, NULL);
+  r->secs = now_s() - t0;
+  if (store_count(s) != g_d->n) die("reopen: %llu contacts", (unsigned long long)store_count(s));
+  hubc_store_close(s);
+  hubc_journal_close(j);
+}
+
+static void job_sql_file(result *r, void *arg) {
+  (void)arg;
+  char path[320];
+  path_in_dir(path, sizeof path, "sqlite.db");
+  remove_files(path);
+  double t0 = now_s();
+  sqlite3 *db = sql_open(path);
+  sql_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  sql_exec(db, SQL_SCHEMA);
+  sql_insert_all(db, g_d);
+  sqlite3_close(db);
+  r->secs = now_s() - t0;
+  r->v[0] = (double)file_size(path);
+  remove_files(path);
+}
+
+/* ---- reporting ------------------------------------------------------------------ */
+
+static int g_runs = 3;
+static int g_fail = 0;
+
+static void print_runs(const char *label, const double *t, int n) {
+  printf("    %-28s median %9.3f s   runs:", label, median(t, n));
+  for (int i = 0; i < n; i++) printf(" %.3f", t[i]);
+  printf("\n");
+}
+
+/* Ratio line: target is "ratio >= want". */
+static void print_ratio(const char *phase, double hubc_t, double sql_t, double want, size_t ops) {
+  double ratio = sql_t / hubc_t;
+  int pass = ratio >= want;
+  if (!pass) g_fail++;
+  printf("  => %-14s hubcontacts %8.3f s   SQLite %8.3f s   SQLite/hubcontacts %6.2fx   target >= %.0fx   %s",
+         phase, hubc_t, sql_t, ratio, want, pass ? "PASS" : "FAIL");
+  if (!pass) printf(" (%.0f%% of the target)", 100.0 * ratio / want);
+  printf("\n");
+  printf("     (per operation: hubcontacts %.0f ns, SQLite %.0f ns)\n\n", hubc_t * 1e9 / (double)ops,
+         sql_t * 1e9 / (double)ops);
+}
+
+static void phase_create(void) {
+  double h[64], q[64];
+  printf("[create] %zu x hubc_contact_create vs SQLite :memory: INSERT (one transaction)\n", g_d->n);
+  for (int i = 0; i < g_runs; i++) {
+    h[i] = run_child(job_hubc_create, NULL).secs;
+    q[i] = run_child(job_sql_create, NULL).secs;
+  }
+  print_runs("hubcontacts", h, g_runs);
+  print_runs("SQLite", q, g_runs);
+  print_ratio("create", median(h, g_runs), median(q, g_runs), 5, g_d->n);
+}
+
+static void phase_lookup(void) {
+  double h[64], q[64];
+  printf("[lookup] %zu lookups by email (+2 properties) in %zu contacts\n", g_q->n, g_d->n);
+  for (int i = 0; i < g_runs; i++) {
+    result a = run_child(job_hubc_lookup, NULL);
+    result b = run_child(job_sql_lookup, NULL);
+    if (a.v[0] != (double)g_q->n || b.v[0] != (double)g_q->n || a.v[1] != b.v[1])
+      die("lookup results differ: hubc found %.0f (sum %.0f), SQLite found %.0f (sum %.0f)", a.v[0], a.v[1],
+          b.v[0], b.v[1]);
+    h[i] = a.secs;
+    q[i] = b.secs;
+  }
+  print_runs("hubcontacts", h, g_runs);
+  print_runs("SQLite", q, g_runs);
+  double hm = median(h, g_runs), qm = median(q, g_runs);
+  print_ratio("lookup", hm, qm, 10, g_q->n);
+}
+
+static void phase_memory(void) {
+  double rss[64], maxrss[64], srss[64], smem[64];
+  double raw = (double)g_d->raw_bytes / (double)g_d->n, n = (double)g_d->n;
+  printf("[memory] store of %zu contacts, per contact (raw property bytes %.1f)\n", g_d->n, raw);
+  for (int i = 0; i < g_runs; i++) {
+    result a = run_child(job_hubc_memory, NULL);
+    result b = run_child(job_sql_memory, NULL);
+    rss[i] = a.v[0] / n;
+    maxrss[i] = a.v[1] / n;
+    srss[i] = b.v[0] / n;
+    smem[i] = b.v[2] / n;
+  }
+  result c = run_child(job_hubc_memory_counted, NULL);
+  double rm = median(rss, g_runs);
+  printf("    hubcontacts RSS growth           median %7.1f B/contact (%.2fx raw); maxrss growth %.1f B\n", rm,
+         rm / raw, median(maxrss, g_runs));
+  printf("    hubcontacts allocator live bytes        %7.1f B/contact (%.2fx raw); peak %.1f B\n", c.v[2] / n,
+         c.v[2] / n / raw, c.v[3] / n);
+  printf("    SQLite sqlite3_memory_used()     median %7.1f B/contact (%.2fx raw); RSS growth %.1f B\n",
+         median(smem, g_runs), median(smem, g_runs) / raw, median(srss, g_runs));
+  int pass = rm <= 1.5 * raw;
+  if (!pass) g_fail++;
+  printf("  => %-14s hubcontacts %8.1f B/contact   raw %6.1f B   ratio %5.2fx   target <= 1.5x   %s", "memory", rm,
+         raw, rm / raw, pass ? "PASS" : "FAIL");
+  if (!pass) printf(" (%.0f%% over the target)", 100.0 * (rm / raw / 1.5 - 1));
+  printf("\n\n");
+}
+
+static void phase_set_marketing(void) {
+  double h[64], q[64];
+  printf("[set_marketing] %zu x hubc_contact_set_marketing vs SQLite UPDATE per row (one transaction)\n", g_d->n);
+  for (int i = 0; i < g_runs; i++) {
+    h[i] = run_child(job_hubc_set_marketing, NULL).secs;
+    q[i] = run_child(job_sql_set_marketing, NULL).secs;
+  }
+  print_runs("hubcontacts", h, g_runs);
+  print_runs("SQLite", q, g_runs);
+  print_ratio("set_marketing", median(h, g_runs), median(q, g_runs), 10, g_d->n);
+}
+
+static void phase_journal(void) {
+  /* The issue's configurations: fsync never, and fsync every commit with
+   * 1,000 contacts per transaction; plus fsync never at one contact per
+   * call, the worst case (one write() per contact). */
+  static const journal_mode modes[] = {
+    {HUBC_FSYNC_NEVER, 1000, "journal-never-1000"},
+    {HUBC_FSYNC_EVERY_COMMIT, 1000, "journal-every-1000"},
+    {HUBC_FSYNC_NEVER, 1, "journal-never"},
+  };
+  static const char *const labels[] = {"fsync NEVER, 1000/txn", "fsync EVERY_COMMIT, 1000/txn",
+                                       "fsync NEVER, 1/call"};
+  static const char *const short_labels[] = {"jrnl NEVER/1k", "jrnl EVERY/1k", "jrnl NEVER/1"};
+  double t[COUNT(modes)][64], reopen[64], q[64];
+  double jbytes = 0, sbytes = 0;
+  char path[320];
+  printf("[journal] %zu creates persisted (open..close) in %s\n", g_d->n, g_dir);
+  for (int i = 0; i < g_runs; i++) {
+    for (size_t m = 0; m < COUNT(modes); m++) {
+      result a = run_child(job_hubc_journal, (void *)&modes[m]);
+      t[m][i] = a.secs;
+      jbytes = a.v[0];
+      if (m + 1 == COUNT(modes)) reopen[i] = run_child(job_hubc_reopen, NULL).secs; /* the 1/call log: largest */
+      path_in_dir(path, sizeof path, modes[m].file);
+      remove_files(path);
+    }
+    result b = run_child(job_sql_file, NULL);
+    q[i] = b.secs;
+    sbytes = b.v[0];
+  }
+  for (size_t m = 0; m < COUNT(modes); m++) print_runs(labels[m], t[m], g_runs);
+  print_runs("SQLite WAL, sync=NORMAL", q, g_runs);
+  printf("    files: journal %.1f MB, SQLite %.1f MB\n", jbytes / 1e6, sbytes / 1e6);
+  double qm = median(q, g_runs);
+  for (size_t m = 0; m < COUNT(modes); m++) print_ratio(short_labels[m], median(t[m], g_runs), qm, 3, g_d->n);
+  print_runs("hubcontacts reopen", reopen, g_runs);
+  double rm = median(reopen, g_runs);
+  int pass = rm < 1.0;
+  if (!pass) g_fail++;
+  printf("  => %-14s hubcontacts %8.3f s (journal open + load of %zu contacts)   target < 1 s   %s", "reopen", rm,
+         g_d->n, pass ? "PASS" : "FAIL");
+  if (!pass) printf(" (%.2fx the target)", rm);
+  printf("\n\n");
+}
+
+/* Removes the journal phase's files and directory, also when a run fails. */
+static pid_t g_parent;
+static void cleanup_dir(void) {
+  if (!g_dir[0] || getpid() != g_parent) return;
+  static const char *const names[] = {"journal-never", "journal-never-1000", "journal-every-1000", "sqlite.db"};
+  char p[320];
+  for (size_t i = 0; i < COUNT(names); i++) {
+    path_in_dir(p, sizeof p, names[i]);
+    remove_files(p);
+  }
+  if (rmdir(g_dir) != 0) fprintf(stderr, "bench: could not remove %s: %s\n", g_dir, strerror(errno));
+  g_dir[0] = '\0';
+}
+
+/* ---- main ------------------------------------------------------------------------ */
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: bench [--n N] [--runs R] [--lookups L] [--dir DIR]\n"
+          "             [--phase create|lookup|memory|set_marketing|journal|all]\n");
+  exit(2);
+}
+
+static unsigned long long parse_num(const char *s) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || !end || *end || v == 0) usage();
+  return v;
+}
+
+static void cpu_model(char *out, size_t cap) {
+  snprintf(out, cap, "?");
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  if (!f) return;
+  char line[512];
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, "model name", 10) == 0) {
+      char *c = strchr(line, ':');
+      if (c) {
+        snprintf(out, cap, "%s", c + 2);
+        out[strcspn(out, "\n")] = '\0';
+      }
+      break;
+    }
+  }
+  fclose(f);
+}
+
+int main(int argc, char **argv) {
+  size_t n = 1000000, lookups = 1000000;
+  const char *phase = "all", *dir = "/tmp";
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--n") && i + 1 < argc) n = (size_t)parse_num(argv[++i]);
+    else if (!strcmp(argv[i], "--runs") && i + 1 < argc) g_runs = (int)parse_num(argv[++i]);
+    else if (!strcmp(argv[i], "--lookups") && i + 1 < argc) lookups = (size_t)parse_num(argv[++i]);
+    else if (!strcmp(argv[i], "--phase") && i + 1 < argc) phase = argv[++i];
+    else if (!strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
+    else usage();
+  }
+  if (g_runs > 64) g_runs = 64;
+  static const char *const phases[] = {"create", "lookup", "memory", "set_marketing", "journal", "all"};
+  int known = 0;
+  for (size_t i = 0; i < COUNT(phases); i++) known |= !strcmp(phase, phases[i]);
+  if (!known) usage();
+  int all = !strcmp(phase, "all");
+
+  g_res = shared_alloc(sizeof *g_res);
+  static dataset d;
+  static queries q;
+  double t0 = now_s();
+  dataset_make(&d, n);
+  g_d = &d;
+  if (all || !strcmp(phase, "lookup")) {
+    queries_make(&q, &d, lookups);
+    g_q = &q;
+  }
+  double gen_s = now_s() - t0;
+
+  char cpu[256];
+  cpu_model(cpu, sizeof cpu);
+  printf("hubcontacts %s vs SQLite %s — N = %zu contacts, %d runs per phase (median), %ld CPUs (%s)\n",
+         hubc_version_string(), sqlite3_libversion(), n, g_runs, sysconf(_SC_NPROCESSORS_ONLN), cpu);
+  printf("data: 10 properties per contact, average raw property bytes %.1f per contact (generated in %.2f s)\n",
+         (double)d.raw_bytes / (double)n, gen_s);
+  printf("sample: %s | %s %s | %s | %s | %s, %s | %s | %s | %s\n\n", d.vals[P_EMAIL], d.vals[P_FIRST],
+         d.vals[P_LAST], d.vals[P_PHONE], d.vals[P_COMPANY], d.vals[P_CITY], d.vals[P_COUNTRY], d.vals[P_JOB],
+         d.vals[P_WEBSITE], d.vals[P_STAGE]);
+
+  if (all || !strcmp(phase, "create")) phase_create();
+  if (all || !strcmp(phase, "lookup")) phase_lookup();
+  if (all || !strcmp(phase, "memory")) phase_memory();
+  if (all || !strcmp(phase, "set_marketing")) phase_set_marketing();
+  if (all || !strcmp(phase, "journal")) {
+    snprintf(g_dir, sizeof g_dir, "%s/hubc-bench-XXXXXX", dir);
+    if (!mkdtemp(g_dir)) die("mkdtemp %s: %s", g_dir, strerror(errno));
+    g_parent = getpid();
+    atexit(cleanup_dir);
+    phase_journal();
+    cleanup_dir();
+  }
+  printf("%s: %d target(s) missed\n", g_fail ? "DONE" : "DONE, all targets met", g_fail);
+  return 0;
+}
