@@ -30,26 +30,7 @@ static void hiter_free_cb(void *p) { hubc_history_iterator_free(p); }
 
 /* ---- helpers ------------------------------------------------------------ */
 
-typedef struct ev_log {
-  hubc_event *ev;
-  size_t n, cap;
-} ev_log;
-
-static void ev_cb(void *payload, const hubc_event *e) {
-  ev_log *l = payload;
-  if (l->n == l->cap) {
-    l->cap = l->cap ? l->cap * 2 : 64;
-    l->ev = realloc(l->ev, l->cap * sizeof *l->ev);
-    assert_non_null(l->ev);
-  }
-  l->ev[l->n++] = *e;
-}
-
-static size_t ev_count(const ev_log *l, int type) {
-  size_t k = 0;
-  for (size_t i = 0; i < l->n; i++) k += l->ev[i].type == type;
-  return k;
-}
+/* ev_log, ev_cb, ev_count: testutil */
 
 /* The k-th (0-based) event of a type, or fails. */
 static const hubc_event *ev_nth(const ev_log *l, int type, size_t k) {

@@ -284,3 +284,21 @@ static void buf_free_cb(void *p) {
 tu_buf *gc_buf(void) { return gc_defer(buf_free_cb, calloc(1, sizeof(tu_buf))); }
 
 char *gc_dump(hubc_store *s) { return gc_malloc(tu_dump(s)); }
+
+/* ---- events ---- */
+
+void ev_cb(void *payload, const hubc_event *e) {
+  ev_log *l = payload;
+  if (l->n == l->cap) {
+    l->cap = l->cap ? l->cap * 2 : 64;
+    l->ev = realloc(l->ev, l->cap * sizeof *l->ev);
+    assert_non_null(l->ev);
+  }
+  l->ev[l->n++] = *e;
+}
+
+size_t ev_count(const ev_log *l, int type) {
+  size_t k = 0;
+  for (size_t i = 0; i < l->n; i++) k += l->ev[i].type == type;
+  return k;
+}

@@ -64,6 +64,14 @@ hubc_store *tu_open(tu_clock *clock, const hubc_persist *persist);
 /* Creates a contact with email/firstname; returns its id (asserts). */
 hubc_id tu_contact(hubc_store *s, hubc_id actor, const char *email, const char *firstname);
 
+/* ---- events: a log filled by ev_cb (register with payload = the log) ---- */
+typedef struct ev_log {
+  hubc_event *ev;
+  size_t n, cap;
+} ev_log;
+void ev_cb(void *payload, const hubc_event *e); /* hubc_event_fn */
+size_t ev_count(const ev_log *l, int type);     /* events of a type */
+
 /* ---- cleanup registry ----
  * cmocka leaves a failing test by longjmp, so whatever a test allocates is
  * registered here and released by gc_teardown (in reverse order) even when
