@@ -10,7 +10,9 @@ HUBC_BEGIN_DECLS
 
 enum hubc_fsync_policy {
   HUBC_FSYNC_EVERY_COMMIT = 0, /* durable when the call returns */
-  HUBC_FSYNC_INTERVAL = 1,     /* at most every fsync_interval_ms */
+  HUBC_FSYNC_INTERVAL = 1,     /* at a commit when fsync_interval_ms have passed since
+                                  the last sync; the last commits before the host goes
+                                  idle are synced at the next commit or at close */
   HUBC_FSYNC_NEVER = 2         /* leave it to the OS */
 };
 

@@ -66,7 +66,8 @@ HUBC_API size_t hubc_store_options_size(void);
 HUBC_API int hubc_store_open(hubc_store **out, const hubc_store_options *opts);
 
 /* Closes the store (NULL is fine). Snapshots taken from it stay readable
- * until freed. Must not race with other calls on the same store. */
+ * until freed. Must not race with other calls on the same store; from one
+ * of the store's own callbacks it does nothing (hubc_error_last says why). */
 HUBC_API void hubc_store_close(hubc_store *store);
 
 /* The store clock's current time. */

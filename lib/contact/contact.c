@@ -7,7 +7,7 @@
 #include "store/store.h"
 #include "util/text.h"
 
-#define MAX_ID 0xffffffffLL /* ids are 32-bit in the email index */
+#define MAX_ID 0xffffffffLL /* record ids are 32-bit in the record header */
 
 /* ---- email index -------------------------------------------------------
  * Open addressing with linear probing and backward-shift deletion. An entry
@@ -339,8 +339,11 @@ static int create_locked(hubc_store *s, const change *ch, size_t nch, int source
   if (email) {
     const hubc__rec *other = hubc__eidx_find(s, email, strlen(email));
     if (other) {
-      int rc2 = hubc__err(HUBC_EEXISTS, "a contact with email '%s' already exists (record id %u)", email,
-                          other->id);
+      int rc2 = other->id >= s->txn.next_id /* created by this very call */
+                    ? hubc__err(HUBC_EEXISTS, "email '%s' is given twice in this call (first in row %lld)", email,
+                                (long long)(other->id - s->txn.next_id))
+                    : hubc__err(HUBC_EEXISTS, "a contact with email '%s' already exists (record id %u)", email,
+                                other->id);
       hubc__rec_unref(s->base, r);
       return rc2;
     }
@@ -362,8 +365,6 @@ static int create_locked(hubc_store *s, const change *ch, size_t nch, int source
   return 0;
 }
 
-/* Creates rows of contacts inside the current transaction; errors name
- * the row when there is more than one. */
 /* Per-call scratch: resolved property indexes and changes, on the stack
  * for the usual handful of properties. */
 typedef struct scratch {
@@ -393,9 +394,11 @@ static int create_rows(hubc_store *s, int source, hubc_id source_id, int marketi
   scratch w;
   char email[HUBC_MAX_EMAIL_BYTES + 1];
   int rc = scratch_init(s, &w, n_names);
-  if (!rc && marketing) rc = hubc__require(s, HUBC_PERM_MARKETING_ACCESS, "create contact as marketing");
-  if (!rc) rc = resolve(s, names, n_names, w.props);
   int target = source == HUBC_SOURCE_MANUAL ? marketing : hubc__source_default(s, source, source_id);
+  /* P2: a user may not make a contact marketing by any route, a source's
+   * switched-on default included; SYSTEM acts under those switches (P5) */
+  if (!rc && target) rc = hubc__require(s, HUBC_PERM_MARKETING_ACCESS, "create contact as marketing");
+  if (!rc) rc = resolve(s, names, n_names, w.props);
   size_t row = 0;
   for (; !rc && row < n_rows; row++) {
     size_t nch = 0;
@@ -648,7 +651,10 @@ static const char *computed(const hubc_contact *c, uint32_t prop) {
 }
 
 HUBC_API const char *hubc_contact_prop(const hubc_contact *c, const char *name) {
-  if (!c || !name) return NULL;
+  if (!c || !name) {
+    hubc__err(HUBC_EINVAL, "contact property: %s is NULL", c ? "name" : "contact");
+    return NULL;
+  }
   int prop = hubc__schema_find(c->schema, name);
   if (prop < 0) return NULL;
   if (c->schema->props[prop].flags & HUBC_PROP_COMPUTED) return computed(c, (uint32_t)prop);

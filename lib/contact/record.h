@@ -1,6 +1,7 @@
 /* Immutable, reference-counted contact record versions, kept compact
  * because they are most of a store's memory (DESIGN §5). Layout:
- *   header: refs (4), len (4), meta (1)
+ *   header: refs, len, the contact's mutable state (modified, id, hist,
+ *           status: meaningful in the current version only), meta length
  *   blob:   meta prefix [zigzag varint created][source][zigzag varint source id]
  *           then fields sorted by property index:
  *             string:      [varint index << 1][bytes][NUL]

@@ -435,20 +435,26 @@ static void make_header(unsigned char out[HDR_FRAME], const char *magic, uint64_
   wr32(out + 4, hubc__crc32c(pl, HDR_PAYLOAD));
 }
 
-/* Whether a valid frame (good CRC, a known record type) starts anywhere in
- * [from, size). When proving there is none would take more than
- * RESYNC_BUDGET bytes of checksumming, answers yes (the caller then reports
- * corruption rather than dropping data). */
+/* Whether a valid frame starts anywhere in [from, size): a well-formed
+ * record (a transaction whose ops fill it exactly, or an end record) with a
+ * good CRC. Structure is checked first: payload bytes are full of plausible
+ * lengths and type bytes, and checksumming each of them would not finish.
+ * When proving there is none would still take more than RESYNC_BUDGET bytes
+ * of checksumming, answers yes (the caller then reports corruption rather
+ * than dropping data). */
 static int valid_frame_after(const unsigned char *p, uint64_t size, uint64_t from) {
   uint64_t budget = RESYNC_BUDGET;
   for (uint64_t q = from; q + FRAME_HDR < size; q++) {
     uint32_t n = rd32(p + q);
     if (n == 0 || (uint64_t)n > size - q - FRAME_HDR) continue;
-    unsigned int type = p[q + FRAME_HDR];
-    if (type != REC_TXN && type != REC_END) continue;
+    const unsigned char *pl = p + q + FRAME_HDR;
+    if (pl[0] == REC_END ? n != END_PAYLOAD : pl[0] != REC_TXN) continue;
+    const char *why = NULL;
+    uint32_t where = 0;
+    if (pl[0] == REC_TXN && walk_txn(pl, n, NULL, NULL, NULL, &why, &where) != 0) continue;
     if (n > budget) return 1;
     budget -= n;
-    if (rd32(p + q + 4) == hubc__crc32c(p + q + FRAME_HDR, n)) return 1;
+    if (rd32(p + q + 4) == hubc__crc32c(pl, n)) return 1;
   }
   return 0;
 }

@@ -8,11 +8,12 @@
 static const uint64_t default_ladder[] = {1000, 2000, 5000, 10000, 20000, 50000, 100000};
 static const unsigned thresholds[] = {75, 90, 98, 100}; /* 100 means "above 100 %" */
 
+/* Rung i of the ladder: the host's rungs, then doubling (B4), capped. */
 static uint64_t rung(const hubc_store *s, size_t i) {
   if (i < s->ladder_len) return s->ladder[i];
   uint64_t v = s->ladder[s->ladder_len - 1];
   for (size_t k = s->ladder_len - 1; k < i; k++) {
-    if (v > UINT64_MAX / 2) return UINT64_MAX;
+    if (v > HUBC__TIER_MAX / 2) return HUBC__TIER_MAX;
     v *= 2;
   }
   return v;
@@ -21,9 +22,11 @@ static uint64_t rung(const hubc_store *s, size_t i) {
 static uint64_t fitting_rung(const hubc_store *s, uint64_t count) {
   for (size_t i = 0;; i++) {
     uint64_t r = rung(s, i);
-    if (r >= count || r == UINT64_MAX) return r;
+    if (r >= count || r == HUBC__TIER_MAX) return r;
   }
 }
+
+static int is_rung(const hubc_store *s, uint64_t tier) { return tier && fitting_rung(s, tier) == tier; }
 
 static hubc_time midnight(int64_t y, unsigned m, unsigned day) {
   unsigned dim = hubc__days_in_month(y, m);
@@ -31,8 +34,7 @@ static hubc_time midnight(int64_t y, unsigned m, unsigned day) {
 }
 
 static void civil_of(hubc_time t, int64_t *y, unsigned *m, unsigned *d) {
-  int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
-  hubc__civil_from_days(days, y, m, d);
+  hubc__civil_from_days(hubc__day_of(t), y, m, d);
 }
 
 /* B1: the first update date strictly after t. */
@@ -42,15 +44,9 @@ hubc_time hubc__next_update_after(const hubc_store *s, hubc_time t) {
   civil_of(t, &y, &m, &d);
   civil_of(s->bill.renewal_base, &ay, &am, &ad);
   unsigned day = s->commitment == HUBC_COMMITMENT_ANNUAL ? 1 : ad;
-  for (int k = 0; k < 2; k++) {
-    hubc_time c = midnight(y, m, day);
-    if (c > t) return c;
-    if (++m > 12) {
-      m = 1;
-      y++;
-    }
-  }
-  return midnight(y, m, day);
+  hubc_time c = midnight(y, m, day); /* this month's, else next month's */
+  if (c > t) return c;
+  return m == 12 ? midnight(y + 1, 1, day) : midnight(y, m + 1, day);
 }
 
 /* The first contract renewal strictly after t (monthly: every update date;
@@ -86,13 +82,22 @@ int hubc__billing_init(hubc_store *s, const hubc_store_options *o, hubc_time now
   size_t n = o->tier_ladder ? o->tier_ladder_len : sizeof default_ladder / sizeof *default_ladder;
   if (n == 0 || n > 64) return hubc__err(HUBC_EINVAL, "store options: the tier ladder needs 1 to 64 rungs, not %zu", n);
   for (size_t i = 0; i < n; i++)
-    if (ladder[i] == 0 || (i && ladder[i] <= ladder[i - 1]))
-      return hubc__err(HUBC_EINVAL, "store options: tier ladder rung %zu (%llu) must be above 0 and the rung before",
-                       i, (unsigned long long)ladder[i]);
+    if (ladder[i] == 0 || ladder[i] > HUBC__TIER_MAX || (i && ladder[i] <= ladder[i - 1]))
+      return hubc__err(HUBC_EINVAL,
+                       "store options: tier ladder rung %zu (%llu) must be above 0 and the rung before, and at most %llu",
+                       i, (unsigned long long)ladder[i], (unsigned long long)HUBC__TIER_MAX);
+  if (o->renewal_anchor && !hubc__time_ok(o->renewal_anchor))
+    return hubc__err(HUBC_EINVAL, "store options: renewal_anchor %lld is outside years 1 to 9999",
+                     (long long)o->renewal_anchor);
+  if (!hubc__time_ok(now))
+    return hubc__err(HUBC_EINVAL, "store options: the clock returned %lld, outside years 1 to 9999", (long long)now);
   s->ladder = hubc__alloc(s->base, n * sizeof *s->ladder);
   if (!s->ladder) return hubc__err(HUBC_ENOMEM, "out of memory copying the tier ladder");
   memcpy(s->ladder, ladder, n * sizeof *ladder);
   s->ladder_len = n;
+  if (o->tier && !is_rung(s, o->tier)) /* the ladder is freed with the half-opened store */
+    return hubc__err(HUBC_EINVAL, "store options: tier %llu is not a rung of the ladder (next rung: %llu)",
+                     (unsigned long long)o->tier, (unsigned long long)fitting_rung(s, o->tier));
   s->subscription = o->subscription;
   s->commitment = o->commitment;
   s->policy = o->tier_policy;
@@ -266,6 +271,8 @@ HUBC_API int hubc_billing_request_downgrade(hubc_store *s, hubc_id actor, uint64
   if (!rc && tier >= s->bill.tier)
     rc = hubc__err(HUBC_EINVAL, "request tier downgrade: %llu is not below the current tier %llu",
                    (unsigned long long)tier, (unsigned long long)s->bill.tier);
+  if (!rc && tier && !is_rung(s, tier))
+    rc = hubc__err(HUBC_EINVAL, "request tier downgrade: %llu is not a rung of the ladder", (unsigned long long)tier);
   if (!rc) { /* 0 cancels; META is written by finalize */
     s->bill.downgrade = tier;
     s->bill.downgrade_at = tier ? next_renewal_after(s, s->txn.now) : 0;

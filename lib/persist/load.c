@@ -1,6 +1,7 @@
 /* Rebuilding a store from the records a backend pushes at open (R1). The
  * backend may push records in any order and repeat keys (last wins), so
  * cross-record checks run once at the end. Every byte is distrusted. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,8 +10,8 @@
 #include "util/text.h"
 
 /* History and periods arrive keyed by sequence number; they are staged in
- * arrival order and placed at the end, so no allocation is sized by an id
- * read from storage. */
+ * arrival order and placed at the end, so their arrays are sized by the
+ * records present, not by an id read from storage. */
 typedef struct staged_hist {
   int64_t id;
   size_t order;
@@ -24,7 +25,10 @@ typedef struct staged_period {
 } staged_period;
 
 /* Contacts too: the id table is sized at the end by the largest live id,
- * checked against the stored next id. rec NULL stages a delete. */
+ * checked against the stored next id. The table is dense by design (8
+ * bytes per id ever issued, README "Limits"), so a store whose ids reach
+ * far needs that memory; with a capped allocator that is HUBC_ENOMEM.
+ * rec NULL stages a delete. */
 typedef struct staged_contact {
   int64_t id;
   hubc__rec *rec;
@@ -92,9 +96,14 @@ static int load_meta(hubc_loader *l, hubc__rd r) {
     case HUBC__T_META_DOWNGRADE_AT: s->bill.downgrade_at = v; break;
     }
   }
-  if (s->bill.tier == 0) return corrupt(HUBC_REC_META, 1, "tier is 0");
+  if (s->bill.tier == 0 || s->bill.tier > HUBC__TIER_MAX) return corrupt(HUBC_REC_META, 1, "tier out of range");
+  if (!hubc__time_ok(s->bill.period_start) || !hubc__time_ok(s->bill.renewal_base) ||
+      (s->bill.downgrade && !hubc__time_ok(s->bill.downgrade_at)))
+    return corrupt(HUBC_REC_META, 1, "a time outside years 1 to 9999");
+  if (s->bill.downgrade >= s->bill.tier || (!s->bill.downgrade && s->bill.downgrade_at))
+    return corrupt(HUBC_REC_META, 1, "inconsistent downgrade request");
   if (l->meta_next_id < 1 || l->meta_next_id > 0xffffffffLL || l->meta_next_user < 1 ||
-      l->meta_next_user > 0xffffffffLL)
+      l->meta_next_user > HUBC__MAX_USERS + 1)
     return corrupt(HUBC_REC_META, 1, "counter out of range");
   return 0;
 }
@@ -136,8 +145,16 @@ static int load_property(hubc_loader *l, hubc_id id, hubc__rd r) {
     }
     if (rc) return rc;
   }
-  if (!p.name || !*p.name || !p.label) return corrupt(HUBC_REC_PROPERTY, id, "missing name or label");
-  if ((p.type == HUBC_PROP_ENUMERATION) != (n_opts > 0)) return corrupt(HUBC_REC_PROPERTY, id, "options mismatch");
+  if (!p.name || !p.label) return corrupt(HUBC_REC_PROPERTY, id, "missing name or label");
+  /* the definition rules of hubc_property_define, against the built-ins
+   * (duplicates among custom properties are found when they are placed) */
+  int bad = hubc__schema_check_prop(s->schema, p.name, p.label, p.type, opts, n_opts);
+  if (bad) {
+    char why[400];
+    snprintf(why, sizeof why, "%s: %s", bad == HUBC_EEXISTS ? "duplicate name or label" : "invalid definition",
+             hubc_error_last());
+    return corrupt(HUBC_REC_PROPERTY, id, why);
+  }
   if (n_opts) {
     p.options = hubc__pool_ptrs(s->base, n_opts);
     if (!p.options) return hubc__err(HUBC_ENOMEM, "out of memory loading the store");
@@ -170,6 +187,8 @@ static int load_contact(hubc_loader *l, hubc_id id, hubc__rd r) {
    * enabled) is NON_MARKETING. */
   if (status < HUBC_NON_MARKETING || status > HUBC_MARKETING_UNTIL_UPDATE)
     return corrupt(HUBC_REC_CONTACT, id, "bad status");
+  if (!hubc__time_ok(created) || !hubc__time_ok(modified))
+    return corrupt(HUBC_REC_CONTACT, id, "a time outside years 1 to 9999");
   if (!hubc_source_name((int)source) || source > HUBC_SOURCE_WORKFLOW)
     return corrupt(HUBC_REC_CONTACT, id, "bad source");
   size_t len = props.p ? (size_t)(props.end - props.p) : 0;
@@ -210,7 +229,8 @@ static int load_history(hubc_loader *l, hubc_id id, hubc__rd r) {
     if (tag >= 1 && tag <= HUBC__T_H_ACTOR && as_int(body, &v[tag], HUBC_REC_HISTORY, id)) return HUBC_ECORRUPT;
   }
   if (v[HUBC__T_H_OLD] < 0 || v[HUBC__T_H_OLD] > 2 || v[HUBC__T_H_NEW] < 0 || v[HUBC__T_H_NEW] > 2 ||
-      v[HUBC__T_H_CONTACT] <= 0 || v[HUBC__T_H_REASON_TYPE] < 0 || v[HUBC__T_H_REASON_TYPE] > HUBC_SOURCE_UPDATE_DATE)
+      v[HUBC__T_H_CONTACT] <= 0 || v[HUBC__T_H_REASON_TYPE] < 0 || v[HUBC__T_H_REASON_TYPE] > HUBC_SOURCE_UPDATE_DATE ||
+      !hubc__time_ok(v[HUBC__T_H_TIME]))
     return corrupt(HUBC_REC_HISTORY, id, "field out of range");
   h.time = v[HUBC__T_H_TIME];
   h.contact = v[HUBC__T_H_CONTACT];
@@ -279,6 +299,8 @@ static int load_period(hubc_loader *l, hubc_id id, hubc__rd r) {
   staged_period *st = &l->periods[l->periods_n];
   st->id = id;
   st->order = l->periods_n++;
+  if (!hubc__time_ok(v[HUBC__T_P_START]) || !hubc__time_ok(v[HUBC__T_P_END]) || v[HUBC__T_P_START] > v[HUBC__T_P_END])
+    return corrupt(HUBC_REC_PERIOD, id, "start or end out of range");
   hubc_period *p = &st->p;
   memset(p, 0, sizeof *p);
   p->version = HUBC_PERIOD_VERSION;
@@ -306,9 +328,15 @@ static int load_switches(hubc_loader *l, hubc_id source, hubc__rd r) {
     uint64_t z;
     if (hubc__rd_varint(&body, &z) || body.p + 1 != body.end || *body.p > 1)
       return corrupt(HUBC_REC_SWITCH, source, "malformed entry");
+    int64_t sid = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+    if (source == HUBC_SOURCE_EXTERNAL_FORM ? sid != 0 : sid <= 0)
+      return corrupt(HUBC_REC_SWITCH, source, "source id out of range");
+    for (size_t i = 0; i < s->switches_n; i++)
+      if (s->switches[i].source == source && s->switches[i].id == sid)
+        return corrupt(HUBC_REC_SWITCH, source, "source id listed twice");
     if (hubc__grow(s->base, (void **)&s->switches, &s->switches_cap, s->switches_n + 1, sizeof *s->switches))
       return HUBC_ENOMEM;
-    hubc__switch sw = {(int64_t)(z >> 1) ^ -(int64_t)(z & 1), (uint8_t)source, *body.p};
+    hubc__switch sw = {sid, (uint8_t)source, *body.p};
     s->switches[s->switches_n++] = sw;
   }
   return 0;
@@ -402,6 +430,40 @@ static int place_contacts(hubc_loader *l) {
   return 0;
 }
 
+/* P1: emails unique (by sorting: a store may hold many users) and an
+ * enabled super admin. */
+typedef struct user_key {
+  const char *email;
+  int64_t id;
+} user_key;
+
+static int user_cmp(const void *a, const void *b) {
+  const user_key *x = a, *y = b;
+  int c = strcmp(x->email, y->email);
+  return c ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+static int check_users(hubc_store *s) {
+  size_t n = 0, admins = 0, cap = (size_t)s->next_user;
+  user_key *keys = hubc__alloc(s->base, cap * sizeof *keys);
+  if (!keys) return hubc__err(HUBC_ENOMEM, "out of memory loading users");
+  for (int64_t i = 1; i < s->next_user; i++) {
+    const hubc__user *u = &s->users[i];
+    if (!u->email) continue;
+    admins += u->super_admin && !u->disabled;
+    keys[n].email = u->email;
+    keys[n++].id = i;
+  }
+  qsort(keys, n, sizeof *keys, user_cmp);
+  int rc = 0;
+  for (size_t k = 1; k < n && !rc; k++)
+    if (strcmp(keys[k - 1].email, keys[k].email) == 0)
+      rc = corrupt(HUBC_REC_USER, keys[k].id, "email already used by another user");
+  hubc__free(s->base, keys, cap * sizeof *keys);
+  if (!rc && !admins) rc = hubc__err(HUBC_ECORRUPT, "stored users include no enabled super admin");
+  return rc;
+}
+
 /* Cross-record checks and derived state, once everything is in. */
 static int finish(hubc_loader *l) {
   hubc_store *s = l->s;
@@ -479,18 +541,7 @@ static int finish(hubc_loader *l) {
     if (s->users_cap > old) memset(s->users + old, 0, (s->users_cap - old) * sizeof *s->users);
     s->next_user = l->meta_next_user;
   }
-  if (s->next_user > 1) {
-    int admins = 0;
-    for (int64_t i = 1; i < s->next_user; i++) {
-      const hubc__user *u = &s->users[i];
-      if (!u->email) continue;
-      admins += u->super_admin && !u->disabled;
-      for (int64_t j = 1; j < i; j++) /* P1: emails are unique */
-        if (s->users[j].email && strcmp(s->users[j].email, u->email) == 0)
-          return corrupt(HUBC_REC_USER, i, "email already used by another user");
-    }
-    if (!admins) return hubc__err(HUBC_ECORRUPT, "stored users include no enabled super admin");
-  }
+  if (s->next_user > 1 && (rc = check_users(s))) return rc;
   return 0;
 }
 

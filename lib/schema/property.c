@@ -12,11 +12,8 @@ HUBC_API int hubc_property_define(hubc_store *s, hubc_id actor, const char *name
   hubc__prop p;
   hubc__schema *next = NULL;
   rc = hubc__require_user(s, what);
-  if (!rc) rc = hubc__schema_make_prop(&p, s->base, s->schema, name, label, type, options, n_options);
-  if (!rc && label && *label && hubc__schema_find(s->schema, label) >= 0)
-    rc = hubc__err(HUBC_EEXISTS, "%s: label '%s' is already used by property '%s'", what, label,
-                   s->schema->props[hubc__schema_find(s->schema, label)].name);
   if (!rc) rc = hubc__txn_reserve(s, 1);
+  if (!rc) rc = hubc__schema_make_prop(&p, s->base, s->schema, name, label, type, options, n_options);
   if (!rc) rc = hubc__schema_with(&next, s->schema, &p);
   if (!rc) {
     s->schema = next; /* the old version is released at commit, restored on undo */

@@ -1,6 +1,5 @@
 #include "schema/schema.h"
 
-#include <ctype.h>
 #include <string.h>
 
 #include "util/error.h"
@@ -171,21 +170,24 @@ int hubc__schema_option(const hubc__prop *p, const char *value) {
   return -1;
 }
 
-int hubc__schema_make_prop(hubc__prop *out, hubc__base *base, const hubc__schema *s, const char *name,
-                           const char *label, int type, const char *const *options, size_t n_options) {
+int hubc__schema_check_prop(const hubc__schema *s, const char *name, const char *label, int type,
+                            const char *const *options, size_t n_options) {
   if (!name) return hubc__err(HUBC_EINVAL, "property name is NULL");
   size_t len = strlen(name);
   if (len == 0 || len > 100) return hubc__err(HUBC_EINVAL, "property name '%.100s' must be 1 to 100 bytes", name);
   for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)name[i];
-    if (!(islower(c) || isdigit(c) || c == '_'))
+    char c = name[i]; /* plain ranges: the host's locale must not widen [a-z0-9_] */
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
       return hubc__err(HUBC_EINVAL, "property name '%.100s': byte %zu is not one of [a-z0-9_]", name, i);
   }
-  if (!label || !*label) label = name;
   size_t label_len = strlen(label);
   if (label_len > 1000 || !hubc__utf8_valid(label, label_len))
     return hubc__err(HUBC_EINVAL, "property '%s': label must be valid UTF-8 of at most 1000 bytes", name);
   if (hubc__schema_find(s, name) >= 0) return hubc__err(HUBC_EEXISTS, "property '%s' already exists", name);
+  int other = label != name ? hubc__schema_find(s, label) : -1;
+  if (other >= 0)
+    return hubc__err(HUBC_EEXISTS, "property '%s': label '%s' is already used by property '%s'", name, label,
+                     s->props[other].name);
   if (type < HUBC_PROP_STRING || type > HUBC_PROP_ENUMERATION)
     return hubc__err(HUBC_EINVAL, "property '%s': unknown type %d", name, type);
   if (type == HUBC_PROP_ENUMERATION) {
@@ -201,17 +203,23 @@ int hubc__schema_make_prop(hubc__prop *out, hubc__base *base, const hubc__schema
       if (hubc__eq_ci(options[i], options[j]))
         return hubc__err(HUBC_EINVAL, "property '%s': option '%s' is given twice", name, options[i]);
   }
+  return 0;
+}
+
+int hubc__schema_make_prop(hubc__prop *out, hubc__base *base, const hubc__schema *s, const char *name,
+                           const char *label, int type, const char *const *options, size_t n_options) {
+  if (!label || !*label) label = name;
+  int rc = hubc__schema_check_prop(s, name, label, type, options, n_options);
+  if (rc) return rc;
+  /* everything checked: only now copy into the pool (which the caller's
+   * transaction rewinds if it fails later) */
   memset(out, 0, sizeof *out);
-  out->name = hubc__pool_strdup(base, name, len);
-  out->label = hubc__pool_strdup(base, label, label_len);
+  out->name = hubc__pool_strdup(base, name, strlen(name));
+  out->label = hubc__pool_strdup(base, label, strlen(label));
   if (n_options) {
     out->options = hubc__pool_ptrs(base, n_options);
-    if (out->options)
-      for (size_t i = 0; i < n_options; i++) {
-        out->options[i] = hubc__pool_strdup(base, options[i], strlen(options[i]));
-        if (!out->options[i]) out->options = NULL;
-        if (!out->options) break;
-      }
+    for (size_t i = 0; out->options && i < n_options; i++)
+      if (!(out->options[i] = hubc__pool_strdup(base, options[i], strlen(options[i])))) out->options = NULL;
     if (!out->options) return hubc__err(HUBC_ENOMEM, "out of memory defining property '%s'", name);
   }
   if (!out->name || !out->label) return hubc__err(HUBC_ENOMEM, "out of memory defining property '%s'", name);

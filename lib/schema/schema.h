@@ -27,8 +27,7 @@ enum {
   HUBC__P_BUILTIN_COUNT
 };
 #define HUBC__COMPUTED_FIRST HUBC__P_OBJECT_ID
-#define HUBC__COMPUTED_COUNT (HUBC__P_BUILTIN_COUNT - HUBC__COMPUTED_FIRST)
-#define HUBC__MAX_PROPERTIES 32767 /* indexes are 15 bits in records */
+#define HUBC__MAX_PROPERTIES 32767
 
 typedef struct hubc__schema {
   atomic_uint refs;
@@ -46,7 +45,12 @@ void hubc__schema_ref(hubc__schema *s);
 void hubc__schema_unref(hubc__schema *s);
 /* Index of a property by name or label (case-insensitive), or -1. */
 int hubc__schema_find(const hubc__schema *s, const char *name);
-/* Validates a property name/label/type/options for define; pools them. */
+/* Validates a property definition against schema s (name syntax, unique
+ * name and label, type, options): the one validator for define and load. */
+int hubc__schema_check_prop(const hubc__schema *s, const char *name, const char *label, int type,
+                            const char *const *options, size_t n_options);
+/* Validates (hubc__schema_check_prop), then copies the strings into the
+ * pool. A NULL or empty label means the name. */
 int hubc__schema_make_prop(hubc__prop *out, hubc__base *base, const hubc__schema *s,
                            const char *name, const char *label, int type,
                            const char *const *options, size_t n_options);

@@ -40,15 +40,19 @@ static void putf(out *o, const char *fmt, ...) {
   put(o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-/* Writes s with backslash escapes for '\\' and control bytes. */
-static void put_escaped(out *o, const char *s) {
+/* Writes s with backslash escapes for '\\' and control bytes; `strict`
+ * also escapes the separators of a line (space, '=', '|') for words that
+ * are not last on it, so two different states never dump alike. */
+static void put_text(out *o, const char *s, int strict) {
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
     if (c == '\\') put(o, "\\\\", 2);
-    else if (c < 0x20 || c == 0x7f) putf(o, "\\x%02x", c);
+    else if (c < 0x20 || c == 0x7f || (strict && (c == ' ' || c == '=' || c == '|'))) putf(o, "\\x%02x", c);
     else put(o, (const char *)&c, 1);
   }
 }
+
+static void put_escaped(out *o, const char *s) { put_text(o, s, 1); }
 
 static int switch_cmp(const void *a, const void *b) {
   const hubc__switch *x = a, *y = b;
@@ -120,7 +124,7 @@ static void dump(const hubc_store *s, out *o, hubc__switch *sorted) {
       put(o, " ", 1);
       put_escaped(o, sc->props[f.prop].name);
       put(o, "=", 1);
-      put_escaped(o, hubc__rec_get(r, sc, f.prop));
+      put_text(o, hubc__rec_get(r, sc, f.prop), 0); /* the rest of the line */
       put(o, "\n", 1);
     }
   }
@@ -131,6 +135,45 @@ static void dump(const hubc_store *s, out *o, hubc__switch *sorted) {
          (long long)h->reason_id, (long long)h->actor);
   }
   flush(o);
+}
+
+/* Derived state agrees with the records: counts, email index, ids, pending
+ * requests, history chains. For tests (a dump shows records, this shows
+ * that nothing derived from them drifted); HUBC_ECORRUPT says what. */
+int hubc__store_check(hubc_store *s) {
+  uint64_t count[3] = {0, 0, 0}, live = 0, with_email = 0;
+  int rc = 0;
+  pthread_rwlock_rdlock(&s->lock);
+  for (int64_t id = 1; id < hubc__id_end(s) && !rc; id++) {
+    const hubc__rec *r = s->recs[id];
+    if (!r) continue;
+    live++;
+    count[r->status]++;
+    if (r->id != id) rc = hubc__err(HUBC_ECORRUPT, "check: contact %lld carries id %u", (long long)id, r->id);
+    const char *e = hubc__rec_email(r);
+    if (!rc && e) {
+      with_email++;
+      if (hubc__eidx_find(s, e, strlen(e)) != r)
+        rc = hubc__err(HUBC_ECORRUPT, "check: contact %lld is not found by its email", (long long)id);
+    }
+    for (uint32_t h = r->hist, first = 1; h && !rc; h = s->hist[h - 1].prev, first = 0) {
+      const hubc__hist *e2 = &s->hist[h - 1];
+      if (h > s->hist_n || e2->contact != id || (first && e2->new_status != r->status))
+        rc = hubc__err(HUBC_ECORRUPT, "check: history chain of contact %lld is wrong at entry %u", (long long)id, h);
+    }
+    if (!rc && r->status == HUBC_MARKETING_UNTIL_UPDATE) {
+      size_t i = 0;
+      while (i < s->pending_n && s->pending[i] != id) i++;
+      if (i == s->pending_n) rc = hubc__err(HUBC_ECORRUPT, "check: contact %lld is pending but not listed", (long long)id);
+    }
+  }
+  if (!rc && (live != s->n_contacts || memcmp(count, s->count, sizeof count) != 0))
+    rc = hubc__err(HUBC_ECORRUPT, "check: counts differ from a recount");
+  if (!rc && with_email != s->eidx_n)
+    rc = hubc__err(HUBC_ECORRUPT, "check: the email index holds %zu entries for %llu emails", s->eidx_n,
+                   (unsigned long long)with_email);
+  pthread_rwlock_unlock(&s->lock);
+  return rc;
 }
 
 HUBC_API int hubc_store_dump(hubc_store *s, hubc_write_fn write, void *payload) {

@@ -106,6 +106,10 @@ fail:
 
 HUBC_API void hubc_store_close(hubc_store *s) {
   if (!s) return;
+  if (hubc__reentered(s)) { /* from its own callback: the call in progress still uses it */
+    hubc__err(HUBC_EBUSY, "close store: called from a callback of the same store; nothing closed");
+    return;
+  }
   if (s->has_persist && s->persist.close) s->persist.close(s->persist.userdata);
   store_free(s);
 }

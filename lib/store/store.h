@@ -43,6 +43,9 @@ typedef struct hubc__switch {
   uint8_t source, on;
 } hubc__switch;
 
+/* Largest tier or rung: percentages of it (B6) must not overflow. */
+#define HUBC__TIER_MAX (UINT64_MAX / 128)
+
 /* Billing state: persisted in the META record, restored on undo. */
 typedef struct hubc__billing {
   uint64_t tier;
@@ -85,6 +88,7 @@ typedef struct hubc__txn {
   hubc__billing bill;
   uint64_t billable_before;
   hubc__schema *schema;
+  hubc__pool_mark pool;
 } hubc__txn;
 
 struct hubc_store {
@@ -256,10 +260,11 @@ const hubc__user *hubc__user_at(const hubc_store *s, hubc_id id);
 int hubc__encode(hubc_store *s, int kind, int64_t id, const unsigned char **bytes,
                  size_t *len);
 int hubc__load(hubc_store *s);
+/* Derived state (counts, email index, pending, history chains) agrees with
+ * the records; for tests. 0 or HUBC_ECORRUPT. (store/dump.c) */
+int hubc__store_check(hubc_store *s);
 /* "contact", "history", … for messages ("?" if unknown). */
 const char *hubc__kind_name(int kind);
 
-/* ---- dump (store/dump.c) ------------------------------------------------ */
-int hubc__check_store(const hubc_store *s);
 
 #endif

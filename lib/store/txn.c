@@ -1,5 +1,8 @@
 /* The transaction layer: every mutating call is one transaction (R2). */
+#include <stdio.h>
 #include <string.h>
+
+#include "util/text.h"
 
 #include "store/store.h"
 
@@ -70,6 +73,7 @@ void hubc__txn_begin(hubc_store *s, hubc_id actor, hubc_time now) {
   t->bill = s->bill;
   t->billable_before = HUBC__BILLABLE(s);
   t->schema = s->schema;
+  t->pool = hubc__pool_mark_get(s->base);
 }
 
 int hubc__txn_reserve(hubc_store *s, size_t n) {
@@ -183,6 +187,7 @@ static void undo(hubc_store *s) {
     hubc__schema_unref(s->schema);
     s->schema = t->schema;
   }
+  hubc__pool_rewind(s->base, t->pool); /* after the schema: its strings are gone now */
   hubc__billing_refresh_next(s);
   t->dirty_n = 0;
 }
@@ -265,30 +270,52 @@ static pending_events take_events(hubc_store *s) {
   return pe;
 }
 
-static void deliver(hubc_store *s, pending_events *pe) {
-  if (!pe->n) return;
+/* Delivers a call's events after the lock is released. rc is the call's
+ * result: a failed call's code and message survive whatever the callbacks
+ * do (they may call other stores, R5). Returns rc. */
+static int deliver(hubc_store *s, pending_events *pe, int rc) {
+  if (!pe->n) return rc;
+  char msg[512];
+  if (rc) snprintf(msg, sizeof msg, "%s", hubc_error_last());
+  hubc__base *b = s->base;
   hubc__busy frame;
   hubc__busy_enter(&frame, s);
   for (size_t i = 0; i < pe->n; i++)
     if (pe->fn) pe->fn(pe->payload, &pe->ev[i]);
   hubc__busy_leave(&frame);
-  hubc__free(s->base, pe->ev, pe->cap * sizeof *pe->ev);
+  hubc__free(b, pe->ev, pe->cap * sizeof *pe->ev);
+  return rc ? hubc__err(rc, "%s", msg) : 0;
 }
 
-static hubc_time now_of(hubc_store *s) { return s->clock(s->clock_payload); }
+/* The call's time, read under the write lock so that calls are stamped in
+ * the order they commit, and never before the current period began (a
+ * clock that steps back must not reopen a closed period). The clock is a
+ * host callback: re-entering the store from it is refused. */
+static hubc_time now_locked(hubc_store *s) {
+  hubc__busy frame;
+  hubc__busy_enter(&frame, s);
+  hubc_time now = s->clock(s->clock_payload);
+  hubc__busy_leave(&frame);
+  return now < s->bill.period_start ? s->bill.period_start : now;
+}
+
+static int check_clock(hubc_time now, const char *what) {
+  if (hubc__time_ok(now)) return 0;
+  return hubc__err(HUBC_EINVAL, "%s: the store clock returned %lld, outside years 1 to 9999", what, (long long)now);
+}
 
 int hubc__write_begin(hubc_store *s, hubc_id actor, unsigned perm, const char *what) {
   if (!s) return hubc__err(HUBC_EINVAL, "%s: store is NULL", what);
   if (hubc__reentered(s)) return hubc__err(HUBC_EBUSY, "%s: called from a callback of the same store", what);
-  hubc_time now = now_of(s);
   pthread_rwlock_wrlock(&s->lock);
-  int rc = hubc__billing_catch_up(s, now);
+  hubc_time now = now_locked(s);
+  int rc = check_clock(now, what);
+  if (!rc) rc = hubc__billing_catch_up(s, now);
   if (!rc) rc = check_actor(s, actor, perm, what);
   if (rc) {
     pending_events pe = take_events(s);
     pthread_rwlock_unlock(&s->lock);
-    deliver(s, &pe);
-    return rc;
+    return deliver(s, &pe, rc);
   }
   hubc__txn_begin(s, actor, now);
   return 0;
@@ -298,21 +325,25 @@ int hubc__write_end(hubc_store *s, int rc) {
   rc = hubc__txn_finish(s, rc);
   pending_events pe = take_events(s);
   pthread_rwlock_unlock(&s->lock);
-  deliver(s, &pe);
+  rc = deliver(s, &pe, rc);
   return rc ? rc : hubc__ok();
 }
 
 int hubc__read_begin(hubc_store *s) {
   if (!s) return hubc__err(HUBC_EINVAL, "store is NULL");
   if (hubc__reentered(s)) return hubc__err(HUBC_EBUSY, "called from a callback of the same store");
-  hubc_time now = now_of(s);
-  if (now >= atomic_load(&s->next_due)) {
+  hubc__busy frame;
+  hubc__busy_enter(&frame, s);
+  hubc_time probe = s->clock(s->clock_payload); /* only decides whether to take the write lock */
+  hubc__busy_leave(&frame);
+  if (probe >= atomic_load(&s->next_due)) {
     pthread_rwlock_wrlock(&s->lock);
-    int rc = hubc__billing_catch_up(s, now);
+    hubc_time now = now_locked(s);
+    int rc = check_clock(now, "apply update dates");
+    if (!rc) rc = hubc__billing_catch_up(s, now);
     pending_events pe = take_events(s);
     pthread_rwlock_unlock(&s->lock);
-    deliver(s, &pe);
-    if (rc) return rc;
+    if ((rc = deliver(s, &pe, rc))) return rc;
   }
   pthread_rwlock_rdlock(&s->lock);
   return 0;

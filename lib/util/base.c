@@ -105,6 +105,20 @@ static void *pool_take(hubc__base *b, size_t n) {
   return p;
 }
 
+hubc__pool_mark hubc__pool_mark_get(const hubc__base *b) {
+  hubc__pool_mark m = {b->chunks, b->chunks ? b->chunks->used : 0};
+  return m;
+}
+
+void hubc__pool_rewind(hubc__base *b, hubc__pool_mark m) {
+  while (b->chunks != m.chunk) {
+    hubc__pool_chunk *c = b->chunks;
+    b->chunks = c->next;
+    b->fn(b->payload, c, sizeof *c + c->size, 0);
+  }
+  if (m.chunk) m.chunk->used = m.used;
+}
+
 const char *hubc__pool_strdup(hubc__base *b, const char *s, size_t len) {
   char *p = pool_take(b, len + 1);
   if (!p) return NULL;

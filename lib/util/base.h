@@ -52,6 +52,15 @@ static inline int hubc__grow(hubc__base *b, void **arr, size_t *cap, size_t need
 void *hubc__arena_alloc(hubc__base *b, size_t n);
 void hubc__arena_free(hubc__base *b, void *p, size_t n);
 
+/* Where the pool ends now; rewinding to it frees what was pooled since
+ * (a failed transaction's strings, which nothing else can reference). */
+typedef struct hubc__pool_mark {
+  hubc__pool_chunk *chunk;
+  size_t used;
+} hubc__pool_mark;
+hubc__pool_mark hubc__pool_mark_get(const hubc__base *b);
+void hubc__pool_rewind(hubc__base *b, hubc__pool_mark m);
+
 /* Copies s (len bytes + NUL) into the pool; lives until the base dies. */
 const char *hubc__pool_strdup(hubc__base *b, const char *s, size_t len);
 /* Pool space for an array of n pointers. */

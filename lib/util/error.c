@@ -37,10 +37,6 @@ int hubc__ok(void) {
   return 0;
 }
 
-int hubc__err_keep(int code) {
-  last_code = code;
-  return code;
-}
 
 const char *hubc_error_last(void) { return last_msg; }
 int hubc_error_last_code(void) { return last_code; }

@@ -15,8 +15,5 @@ int hubc__err(int code, const char *fmt, ...)
 /* Marks the current call as successful (clears the message). */
 int hubc__ok(void);
 
-/* Keeps the current message but sets the code (e.g. wrapping a callback's
- * failure); returns code. */
-int hubc__err_keep(int code);
 
 #endif

@@ -1,7 +1,5 @@
 #include "util/text.h"
 
-#include <ctype.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,15 +139,28 @@ int hubc__eq_ci(const char *a, const char *b) {
   return *a == *b;
 }
 
+static int digit(char c) { return c >= '0' && c <= '9'; }
+
+/* A plain decimal, by grammar rather than strtod: the host's locale must
+ * not change what is a number (C4), and hex, inf and nan are not numbers. */
 int hubc__parse_number(const char *s) {
-  if (!*s || is_space((unsigned char)*s)) return 0;
-  char *end;
-  double v = strtod(s, &end);
-  if (*end != '\0' || !isfinite(v)) return 0;
-  /* strtod also takes hex and "inf"/"nan"; only plain decimals are numbers */
-  for (const char *p = s; *p; p++)
-    if (!(isdigit((unsigned char)*p) || strchr("+-.eE", *p))) return 0;
-  return 1;
+  if (*s == '+' || *s == '-') s++;
+  int digits = 0;
+  while (digit(*s)) s++, digits++;
+  if (*s == '.') {
+    s++;
+    while (digit(*s)) s++, digits++;
+  }
+  if (!digits) return 0;
+  if (*s == 'e' || *s == 'E') {
+    s++;
+    if (*s == '+' || *s == '-') s++;
+    int exp = 0;
+    for (; digit(*s); s++)
+      if (++exp > 4) return 0; /* |exponent| < 10000: finite enough for any reader */
+    if (!exp) return 0;
+  }
+  return *s == '\0';
 }
 
 int hubc__parse_bool(const char *s) {
@@ -188,7 +199,7 @@ unsigned hubc__days_in_month(int64_t y, unsigned m) {
 static int digits(const char **p, int n, int *out) {
   int v = 0;
   for (int i = 0; i < n; i++) {
-    if (!isdigit((unsigned char)(*p)[i])) return -1;
+    if (!digit((*p)[i])) return -1;
     v = v * 10 + ((*p)[i] - '0');
   }
   *p += n;
@@ -211,8 +222,8 @@ int hubc__parse_datetime(const char *s, hubc_time *out) {
       if (digits(&p, 2, &se)) return -1;
       if (*p == '.') {
         p++;
-        if (!isdigit((unsigned char)*p)) return -1;
-        while (isdigit((unsigned char)*p)) p++;
+        if (!digit(*p)) return -1;
+        while (digit(*p)) p++;
       }
     }
     if (h > 23 || mi > 59 || se > 60) return -1;
@@ -252,7 +263,8 @@ static char *put2(char *p, unsigned v) {
 }
 
 size_t hubc__format_time(char *buf, hubc_time t) {
-  int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+  if (!hubc__time_ok(t)) return hubc__format_i64(buf, t);
+  int64_t days = hubc__day_of(t);
   int64_t secs = t - days * 86400;
   int64_t y;
   unsigned m, d;

@@ -21,10 +21,18 @@ uint32_t hubc__hash(const char *s, size_t len);
 uint32_t hubc__hash_ci(const char *s, size_t len);
 int hubc__eq_ci(const char *a, const char *b);
 
-int hubc__parse_number(const char *s);            /* 1 if a finite decimal */
+int hubc__parse_number(const char *s);            /* 1 if a decimal: [+-]d[.d][e[+-]d] */
 int hubc__parse_bool(const char *s);              /* 1 true, 0 false, -1 bad */
 /* ISO-8601 date or date-time (Z or ±hh:mm offset); 0 ok, -1 bad. */
 int hubc__parse_datetime(const char *s, hubc_time *out);
+
+/* Times the store accepts (clock, stored records): years 1 to 9999, so
+ * date arithmetic never overflows. */
+#define HUBC__TIME_MIN (-62135596800LL) /* 0001-01-01T00:00:00Z */
+#define HUBC__TIME_MAX 253402300799LL   /* 9999-12-31T23:59:59Z */
+static inline int hubc__time_ok(hubc_time t) { return t >= HUBC__TIME_MIN && t <= HUBC__TIME_MAX; }
+/* floor(t / 86400), without the overflow of negating t. */
+static inline int64_t hubc__day_of(hubc_time t) { return t / 86400 - (t % 86400 < 0); }
 
 /* Civil calendar helpers (proleptic Gregorian, UTC). */
 int64_t hubc__days_from_civil(int64_t y, unsigned m, unsigned d);

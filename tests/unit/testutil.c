@@ -1,5 +1,7 @@
 #include "testutil.h"
 
+#include "store/store.h" /* hubc__store_check: tests link the static library */
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -64,6 +66,9 @@ void tu_buf_free(tu_buf *b) {
 }
 
 char *tu_dump(hubc_store *s) {
+  /* every dump a test takes also proves the derived state (email index,
+   * counts, pending requests, history chains) agrees with the records */
+  if (hubc__store_check(s)) fail_msg("store invariants: %s", hubc_error_last());
   tu_buf b = {0};
   assert_int_equal(hubc_store_dump(s, tu_buf_write, &b), 0);
   return b.data;
