@@ -46,6 +46,7 @@ struct hubc_loader {
   staged_period *periods;
   size_t periods_n, periods_cap;
   int64_t meta_next_id, meta_next_user;
+  hubc__billing bill_defaults; /* what a META record's absent fields mean */
 };
 
 static int corrupt(int kind, hubc_id id, const char *what) {
@@ -78,6 +79,10 @@ static int as_int(hubc__rd body, int64_t *v, int kind, hubc_id id) {
 
 static int load_meta(hubc_loader *l, hubc__rd r) {
   hubc_store *s = l->s;
+  /* a later META replaces an earlier one whole (last put wins): fields it
+   * lacks take their defaults, not the earlier record's values */
+  s->bill = l->bill_defaults;
+  l->meta_next_id = l->meta_next_user = 1;
   uint64_t tag;
   hubc__rd body;
   int64_t v;
@@ -551,6 +556,7 @@ int hubc__load(hubc_store *s) {
   l.s = s;
   l.meta_next_id = 1;
   l.meta_next_user = 1;
+  l.bill_defaults = s->bill;
   int rc = s->persist.load(s->persist.userdata, &l);
   if (rc == HUBC_EAGAIN) rc = hubc__err(HUBC_EAGAIN, "persistence load callback asked to retry");
   else if (rc && !(rc >= HUBC_EVERSION && rc < 0 && hubc_error_last_code() == rc))

@@ -1096,6 +1096,56 @@ static void r1_contact_ids_at_or_above_the_stored_next_id_are_ecorrupt(void **st
   base_free(&b);
 }
 
+/* Last put wins means a later META replaces an earlier one whole: a field
+ * it lacks takes its default, as it would in a journal compacted down to
+ * the later record alone (found by fuzz_journal). */
+static void r1_a_later_meta_replaces_an_earlier_one_whole(void **state) {
+  (void)state;
+  rb with_tier, without_tier;
+  rb_start(&with_tier);
+  rb_int(&with_tier, HUBC__T_META_NEXT_ID, 1);
+  rb_int(&with_tier, HUBC__T_META_TIER, 2000);
+  rb_start(&without_tier);
+  rb_int(&without_tier, HUBC__T_META_NEXT_ID, 1);
+  const char *admin_email = "admin@example.com";
+  rb user;
+  rb_start(&user);
+  rb_str(&user, HUBC__T_U_EMAIL, admin_email);
+  rb_int(&user, HUBC__T_U_PERMS, HUBC_PERM_DEFAULT);
+  rb_int(&user, HUBC__T_U_SUPER, 1);
+  char *dumps[2];
+  for (int twice = 0; twice < 2; twice++) {
+    tu_mem m;
+    tu_mem_init(&m);
+    assert_int_equal(m.vtable.begin(&m), 0);
+    assert_int_equal(m.vtable.put(&m, HUBC_REC_USER, 1, user.b, user.n), 0);
+    assert_int_equal(m.vtable.commit(&m), 0);
+    if (twice) { /* both METAs, in order; tu_mem keeps one per key, so load pushes both by hand */
+      m.recs = realloc(m.recs, (m.n + 2) * sizeof *m.recs);
+      m.recs[m.n].kind = HUBC_REC_META, m.recs[m.n].id = 1;
+      m.recs[m.n].bytes = malloc(with_tier.n), memcpy(m.recs[m.n].bytes, with_tier.b, with_tier.n);
+      m.recs[m.n++].len = with_tier.n;
+    }
+    m.recs = realloc(m.recs, (m.n + 1) * sizeof *m.recs);
+    m.recs[m.n].kind = HUBC_REC_META, m.recs[m.n].id = 1;
+    m.recs[m.n].bytes = malloc(without_tier.n), memcpy(m.recs[m.n].bytes, without_tier.b, without_tier.n);
+    m.recs[m.n++].len = without_tier.n;
+    tu_clock clock = {T_UPDATE};
+    hubc_store *s = NULL;
+    assert_int_equal(open_rc(&s, &clock, &m.vtable), 0);
+    hubc_billing_info bi;
+    bi.version = HUBC_BILLING_INFO_VERSION;
+    assert_int_equal(hubc_billing_get(&bi, s), 0);
+    assert_int_equal(bi.tier, 5000); /* the options' starting tier (open_rc), not the earlier record's 2000 */
+    dumps[twice] = tu_dump(s);
+    hubc_store_close(s);
+    tu_mem_free(&m);
+  }
+  assert_string_equal(dumps[0], dumps[1]);
+  free(dumps[0]);
+  free(dumps[1]);
+}
+
 static void r1_duplicate_user_emails_are_ecorrupt(void **state) {
   (void)state;
   base b;
@@ -1285,6 +1335,7 @@ int main(void) {
       cmocka_unit_test(r1_unknown_record_kinds_are_ecorrupt),
       cmocka_unit_test(r1_duplicate_contact_emails_are_ecorrupt),
       cmocka_unit_test(r1_contact_ids_at_or_above_the_stored_next_id_are_ecorrupt),
+      cmocka_unit_test(r1_a_later_meta_replaces_an_earlier_one_whole),
       cmocka_unit_test(r1_duplicate_user_emails_are_ecorrupt),
       cmocka_unit_test(r1_schema_mismatches_are_ecorrupt),
       cmocka_unit_test(r1_stored_users_without_super_admin_are_ecorrupt),
