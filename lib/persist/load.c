@@ -86,8 +86,10 @@ static int load_meta(hubc_loader *l, hubc__rd r) {
   uint64_t tag;
   hubc__rd body;
   int64_t v;
+  int has_downgrade_at = 0;
   FOR_FIELDS(r, tag, body, HUBC_REC_META, 1) {
     if (tag > HUBC__T_META_DOWNGRADE_AT) continue;
+    has_downgrade_at |= tag == HUBC__T_META_DOWNGRADE_AT;
     if (as_int(body, &v, HUBC_REC_META, 1)) return HUBC_ECORRUPT;
     switch (tag) {
     case HUBC__T_META_NEXT_ID: l->meta_next_id = v; break;
@@ -105,7 +107,8 @@ static int load_meta(hubc_loader *l, hubc__rd r) {
   if (!hubc__time_ok(s->bill.period_start) || !hubc__time_ok(s->bill.renewal_base) ||
       (s->bill.downgrade && !hubc__time_ok(s->bill.downgrade_at)))
     return corrupt(HUBC_REC_META, 1, "a time outside years 1 to 9999");
-  if (s->bill.downgrade >= s->bill.tier || (!s->bill.downgrade && s->bill.downgrade_at))
+  if (s->bill.downgrade >= s->bill.tier || (!s->bill.downgrade && s->bill.downgrade_at) ||
+      (s->bill.downgrade && !has_downgrade_at))
     return corrupt(HUBC_REC_META, 1, "inconsistent downgrade request");
   if (l->meta_next_id < 1 || l->meta_next_id > 0xffffffffLL || l->meta_next_user < 1 ||
       l->meta_next_user > HUBC__MAX_USERS + 1)

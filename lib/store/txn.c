@@ -296,6 +296,7 @@ static hubc_time now_locked(hubc_store *s) {
   hubc__busy_enter(&frame, s);
   hubc_time now = s->clock(s->clock_payload);
   hubc__busy_leave(&frame);
+  if (!hubc__time_ok(now)) return now; /* refused by check_clock, not clamped into range */
   return now < s->bill.period_start ? s->bill.period_start : now;
 }
 

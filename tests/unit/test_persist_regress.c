@@ -1,0 +1,1136 @@
+/* Regression tests for review findings in persistence, the journal and
+ * billing (review 2, reproducers torn.c, load_fuzz.c, load_fuzz3.c, bill.c):
+ *
+ *   R3  a torn tail inside one big batch frame is dropped on reopen (the
+ *       resync scan used to checksum every plausible offset of the payload
+ *       and then report corruption); damage before valid frames is still
+ *       HUBC_ECORRUPT with the offset.
+ *   R1  stored META, HISTORY, CONTACT, PERIOD, PROPERTY and SWITCH records
+ *       with out-of-range or inconsistent values are HUBC_ECORRUPT naming the
+ *       record, with no hang, no huge allocation and no signed overflow.
+ *   P1  user checks at load (unique emails by sorting, an enabled super admin).
+ *   B4  tiers (options, downgrade requests, ladder rungs) must be rungs of the
+ *       ladder, and rungs are bounded so percentages cannot overflow.
+ *   B1  the store clock and renewal_anchor must lie in years 1 to 9999.
+ *
+ * Records are crafted in the documented format (README "Record format",
+ * lib/persist/codec.h) and pushed through the in-memory backend. */
+#define _DEFAULT_SOURCE /* mkdtemp, truncate */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hubcontacts.h"
+#include "persist/codec.h"
+#include "testutil.h"
+
+#define ADMIN 1
+#define T0 tu_time(2024, 3, 10, 12, 0, 0)
+#define T_LATER tu_time(2024, 4, 10, 0, 0, 5) /* just past the first update date */
+#define TIME_MIN (-62135596800LL)            /* 0001-01-01T00:00:00Z */
+#define TIME_MAX 253402300799LL              /* 9999-12-31T23:59:59Z */
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void expect_msg(const char *needle) {
+  const char *m = hubc_error_last();
+  if (!strstr(m, needle)) fail_msg("error message \"%s\" does not contain \"%s\"", m, needle);
+}
+
+static void ok(int rc, const char *what) {
+  if (rc) fail_msg("%s: %d %s", what, rc, hubc_error_last());
+}
+
+static void expect_rc(int got, int want, const char *what) {
+  if (got != want) fail_msg("%s: expected %d, got %d (%s)", what, want, got, hubc_error_last());
+}
+
+static void expect_same_dump(hubc_store *s, const char *before, const char *what) {
+  char *now = tu_dump(s);
+  if (strcmp(now, before) != 0) {
+    fprintf(stderr, "--- before (%s)\n%s--- after\n%s", what, before, now);
+    free(now);
+    fail_msg("%s: the store changed", what);
+  }
+  free(now);
+}
+
+/* ---- a record set (deep copies) ------------------------------------------ */
+
+typedef struct recset {
+  tu_mem_rec *r;
+  size_t n;
+} recset;
+
+static void recs_free(void *p) {
+  recset *c = p;
+  for (size_t i = 0; i < c->n; i++) free(c->r[i].bytes);
+  free(c->r);
+  free(c);
+}
+
+static recset *recs_new(void) {
+  recset *c = calloc(1, sizeof *c);
+  assert_non_null(c);
+  gc_defer(recs_free, c);
+  return c;
+}
+
+static tu_mem_rec *recs_get(recset *c, int kind, hubc_id id) {
+  for (size_t i = 0; i < c->n; i++)
+    if (c->r[i].kind == kind && c->r[i].id == id) return &c->r[i];
+  return NULL;
+}
+
+static void recs_set(recset *c, int kind, hubc_id id, const void *bytes, size_t len) {
+  tu_mem_rec *r = recs_get(c, kind, id);
+  if (!r) {
+    c->r = realloc(c->r, (c->n + 1) * sizeof *c->r);
+    assert_non_null(c->r);
+    r = &c->r[c->n++];
+    r->kind = kind;
+    r->id = id;
+  } else {
+    free(r->bytes);
+  }
+  r->bytes = malloc(len ? len : 1);
+  assert_non_null(r->bytes);
+  memcpy(r->bytes, bytes, len);
+  r->len = len;
+}
+
+static recset *recs_copy_mem(const tu_mem *m) {
+  recset *c = recs_new();
+  for (size_t i = 0; i < m->n; i++) recs_set(c, m->recs[i].kind, m->recs[i].id, m->recs[i].bytes, m->recs[i].len);
+  return c;
+}
+
+static recset *recs_dup(const recset *src) {
+  recset *c = recs_new();
+  for (size_t i = 0; i < src->n; i++) recs_set(c, src->r[i].kind, src->r[i].id, src->r[i].bytes, src->r[i].len);
+  return c;
+}
+
+/* Fills a fresh (gc-owned) backend with c as one committed transaction. */
+static tu_mem *recs_backend(const recset *c) {
+  tu_mem *m = gc_mem();
+  assert_int_equal(m->vtable.begin(m), 0);
+  for (size_t i = 0; i < c->n; i++)
+    assert_int_equal(m->vtable.put(m, c->r[i].kind, c->r[i].id, c->r[i].bytes, c->r[i].len), 0);
+  assert_int_equal(m->vtable.commit(m), 0);
+  return m;
+}
+
+/* ---- a record builder in the documented format --------------------------- */
+
+typedef struct rb {
+  unsigned char b[8192];
+  size_t n;
+} rb;
+
+static void rb_byte(rb *r, unsigned v) {
+  assert_true(r->n < sizeof r->b);
+  r->b[r->n++] = (unsigned char)v;
+}
+static void rb_varint(rb *r, uint64_t v) {
+  while (v >= 0x80) {
+    rb_byte(r, (unsigned)(v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  rb_byte(r, (unsigned)v);
+}
+static uint64_t zz(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static void rb_start(rb *r) {
+  r->n = 0;
+  rb_byte(r, HUBC__FORMAT_VERSION);
+}
+static void rb_bytes(rb *r, unsigned tag, const void *p, size_t len) {
+  rb_varint(r, tag);
+  rb_varint(r, len);
+  assert_true(r->n + len <= sizeof r->b);
+  if (len) memcpy(r->b + r->n, p, len);
+  r->n += len;
+}
+static void rb_int(rb *r, unsigned tag, int64_t v) {
+  rb tmp = {{0}, 0};
+  rb_varint(&tmp, zz(v));
+  rb_bytes(r, tag, tmp.b, tmp.n);
+}
+static void rb_str(rb *r, unsigned tag, const char *s) { rb_bytes(r, tag, s, strlen(s)); }
+
+/* Reads a varint from [*p, end); asserts well-formed (we only parse our
+ * own or the library's records). */
+static uint64_t rd_varint(const unsigned char **p, const unsigned char *end) {
+  uint64_t v = 0;
+  for (unsigned shift = 0;; shift += 7) {
+    assert_true(*p < end && shift < 64);
+    unsigned char b = *(*p)++;
+    v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) return v;
+  }
+}
+
+/* Rewrites record (kind, id) of c: every field with `tag` is dropped, and
+ * if body is not NULL one field (tag, body) takes the place of the first
+ * (or is appended). Other fields keep their order and bytes. */
+static void recs_patch(recset *c, int kind, hubc_id id, unsigned tag, const void *body, size_t n) {
+  tu_mem_rec *r = recs_get(c, kind, id);
+  if (!r) fail_msg("no record kind %d id %lld to patch", kind, (long long)id);
+  rb out;
+  rb_start(&out);
+  assert_true(r->len >= 1 && r->bytes[0] == HUBC__FORMAT_VERSION);
+  const unsigned char *p = r->bytes + 1, *end = r->bytes + r->len;
+  int placed = 0;
+  while (p < end) {
+    uint64_t t = rd_varint(&p, end);
+    uint64_t len = rd_varint(&p, end);
+    assert_true(len <= (uint64_t)(end - p));
+    if (t == tag) {
+      if (body && !placed) rb_bytes(&out, tag, body, n);
+      placed = 1;
+    } else {
+      rb_bytes(&out, (unsigned)t, p, (size_t)len);
+    }
+    p += len;
+  }
+  if (body && !placed) rb_bytes(&out, tag, body, n);
+  recs_set(c, kind, id, out.b, out.n);
+}
+
+static void recs_patch_int(recset *c, int kind, hubc_id id, unsigned tag, int64_t v) {
+  rb tmp = {{0}, 0};
+  rb_varint(&tmp, zz(v));
+  recs_patch(c, kind, id, tag, tmp.b, tmp.n);
+}
+
+static void recs_drop_field(recset *c, int kind, hubc_id id, unsigned tag) { recs_patch(c, kind, id, tag, NULL, 0); }
+
+/* ---- opening stores -------------------------------------------------------- */
+
+static tu_clock g_clock;
+
+static int open_with(hubc_store **out, const hubc_persist *p, uint64_t tier) {
+  hubc_store_options o;
+  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o.clock = tu_clock_fn;
+  o.clock_payload = &g_clock;
+  o.admin_email = "admin@example.com";
+  o.tier = tier;
+  o.persist = p;
+  *out = NULL;
+  int rc = hubc_store_open(out, &o);
+  if (*out) gc_store(*out);
+  return rc;
+}
+
+/* Opens a store on the records of c; returns the open's result. On
+ * failure the store must not exist. */
+static int load_rc(const recset *c) {
+  hubc_store *s;
+  int rc = open_with(&s, &recs_backend(c)->vtable, 0);
+  if (rc) assert_null(s);
+  return rc;
+}
+
+static void expect_corrupt(const recset *c, const char *needle, const char *what) {
+  int rc = load_rc(c);
+  if (rc != HUBC_ECORRUPT) fail_msg("%s: expected HUBC_ECORRUPT, got %d (%s)", what, rc, hubc_error_last());
+  expect_msg(needle);
+}
+
+static void expect_loads(const recset *c, const char *what) { ok(load_rc(c), what); }
+
+/* ---- the baseline store (a real one, persisted to tu_mem) -------------- */
+
+typedef struct baseline {
+  recset *recs;
+  hubc_id prop_id;  /* PROPERTY record id of "level" */
+  hubc_id contact;  /* a marketing contact */
+  hubc_id hist_id;  /* its history record */
+  hubc_id period;   /* a closed period */
+} baseline;
+
+/* Tier 2000, a custom enumeration, a marketing contact (history), a closed
+ * period, a chatflow switch and an external-form switch, and a pending
+ * downgrade request to 1000 (META carries downgrade and downgrade_at). */
+static baseline make_baseline(void) {
+  baseline b;
+  memset(&b, 0, sizeof b);
+  tu_mem *m = gc_mem();
+  g_clock.now = T0;
+  hubc_store *s;
+  ok(open_with(&s, &m->vtable, 2000), "baseline open");
+  static const char *const levels[] = {"bronze", "silver", "gold"};
+  ok(hubc_property_define(s, ADMIN, "level", "Level", HUBC_PROP_ENUMERATION, levels, 3), "define level");
+  const char *n[] = {"email", "firstname", "level"}, *v[] = {"ann@example.com", "Ann", "gold"};
+  ok(hubc_contact_create(&b.contact, s, ADMIN, NULL, n, v, 3), "create");
+  ok(hubc_contact_set_marketing(s, ADMIN, b.contact, HUBC_SOURCE_MANUAL, ADMIN), "set marketing");
+  ok(hubc_source_set_default(s, ADMIN, HUBC_SOURCE_CHATFLOW, 3, 1), "chatflow switch");
+  ok(hubc_source_set_default(s, ADMIN, HUBC_SOURCE_EXTERNAL_FORM, 0, 1), "external form switch");
+  g_clock.now = T_LATER;
+  ok(hubc_store_tick(s), "tick past the update date");
+  ok(hubc_billing_request_downgrade(s, ADMIN, 1000), "downgrade request");
+  gc_release(s);
+  b.recs = recs_copy_mem(m);
+  gc_release(m);
+  for (size_t i = 0; i < b.recs->n; i++) {
+    const tu_mem_rec *r = &b.recs->r[i];
+    if (r->kind == HUBC_REC_PROPERTY) b.prop_id = r->id;
+    if (r->kind == HUBC_REC_HISTORY) b.hist_id = r->id;
+    if (r->kind == HUBC_REC_PERIOD) b.period = r->id;
+  }
+  assert_true(b.prop_id > 0 && b.hist_id > 0 && b.period > 0);
+  assert_non_null(recs_get(b.recs, HUBC_REC_META, 1));
+  assert_non_null(recs_get(b.recs, HUBC_REC_SWITCH, HUBC_SOURCE_CHATFLOW));
+  assert_non_null(recs_get(b.recs, HUBC_REC_SWITCH, HUBC_SOURCE_EXTERNAL_FORM));
+  /* the control: the untouched records load, with the downgrade pending */
+  hubc_store *r;
+  ok(open_with(&r, &recs_backend(b.recs)->vtable, 0), "baseline reload");
+  hubc_billing_info bi;
+  memset(&bi, 0, sizeof bi);
+  bi.version = HUBC_BILLING_INFO_VERSION;
+  ok(hubc_billing_get(&bi, r), "billing");
+  assert_int_equal(bi.tier, 2000);
+  assert_int_equal(bi.downgrade_request, 1000);
+  gc_release(r);
+  return b;
+}
+
+/* One META field replaced by v must make the open fail as corrupt. */
+static void meta_field_corrupt(const baseline *b, unsigned tag, int64_t v) {
+  recset *c = recs_dup(b->recs);
+  recs_patch_int(c, HUBC_REC_META, 1, tag, v);
+  char what[96];
+  snprintf(what, sizeof what, "META tag %u = %lld", tag, (long long)v);
+  expect_corrupt(c, "meta record 1", what);
+  gc_release(c);
+}
+
+static void meta_field_loads(const baseline *b, unsigned tag, int64_t v) {
+  recset *c = recs_dup(b->recs);
+  recs_patch_int(c, HUBC_REC_META, 1, tag, v);
+  char what[96];
+  snprintf(what, sizeof what, "META tag %u = %lld (valid)", tag, (long long)v);
+  expect_loads(c, what);
+  gc_release(c);
+}
+
+/* ======================================================================
+ * R3: torn tail inside one big batch frame
+ * ====================================================================== */
+
+typedef struct jfix {
+  char dir[64], log[128], snap[160];
+  hubc_journal *j;
+  hubc_store *s;
+  long single_end[4]; /* log size after each single-contact commit (k = 0..3) */
+  long batch_start, batch_end;
+} jfix;
+
+static void jfix_remove(void *p) {
+  jfix *f = p;
+  if (f->s) hubc_store_close(f->s);
+  if (f->j) hubc_journal_close(f->j);
+  char cmd[200];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+  if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", f->dir);
+  free(f);
+}
+
+static long fsize(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0) return -1;
+  return (long)st.st_size;
+}
+
+static int jopen(jfix *f) {
+  hubc_journal_options jo;
+  assert_int_equal(hubc_journal_options_init(&jo, HUBC_JOURNAL_OPTIONS_VERSION), 0);
+  jo.auto_compact_bytes = UINT64_MAX; /* everything stays in the log */
+  jo.fsync_policy = HUBC_FSYNC_NEVER;
+  f->j = NULL;
+  return hubc_journal_open(&f->j, f->log, &jo);
+}
+
+static void jstore_open(jfix *f) {
+  hubc_store_options o;
+  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o.clock = tu_clock_fn;
+  o.clock_payload = &g_clock;
+  o.admin_email = "admin@example.com";
+  o.persist = hubc_journal_persist(f->j);
+  ok(hubc_store_open(&f->s, &o), "store open on the journal");
+}
+
+static void jclose(jfix *f) {
+  hubc_store_close(f->s);
+  f->s = NULL;
+  hubc_journal_close(f->j);
+  f->j = NULL;
+}
+
+static char g_single_email[4][32];
+
+/* Three single contacts (one frame each), then one batch of `rows` rows
+ * (one frame), then, if trailing, one more single contact. */
+static jfix *jfix_build(size_t rows, int trailing) {
+  jfix *f = calloc(1, sizeof *f);
+  assert_non_null(f);
+  snprintf(f->dir, sizeof f->dir, "/tmp/hubc-regress-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  gc_defer(jfix_remove, f);
+  snprintf(f->log, sizeof f->log, "%s/j", f->dir);
+  snprintf(f->snap, sizeof f->snap, "%s.snap", f->log);
+  g_clock.now = T0;
+  ok(jopen(f), "journal open");
+  jstore_open(f);
+  for (int k = 0; k < 3; k++) {
+    snprintf(g_single_email[k], sizeof g_single_email[k], "single%d@example.com", k);
+    tu_contact(f->s, ADMIN, g_single_email[k], "Single");
+    f->single_end[k] = fsize(f->log);
+  }
+  f->batch_start = fsize(f->log);
+  const char *names[] = {"email", "firstname", "city"};
+  const char **vals = malloc(rows * 3 * sizeof *vals);
+  char *emails = malloc(rows * 48);
+  assert_true(vals && emails);
+  for (size_t r = 0; r < rows; r++) {
+    snprintf(emails + r * 48, 48, "user%zu@example.com", r);
+    vals[r * 3] = emails + r * 48;
+    vals[r * 3 + 1] = "Anna";
+    vals[r * 3 + 2] = "Roma";
+  }
+  int rc = hubc_contact_create_batch(NULL, f->s, ADMIN, NULL, names, 3, vals, rows);
+  free(vals);
+  free(emails);
+  ok(rc, "batch");
+  f->batch_end = fsize(f->log);
+  assert_true(f->batch_end > f->batch_start + (long)rows * 20); /* one big frame */
+  if (trailing) {
+    snprintf(g_single_email[3], sizeof g_single_email[3], "after@example.com");
+    tu_contact(f->s, ADMIN, g_single_email[3], "After");
+    f->single_end[3] = fsize(f->log);
+  }
+  jclose(f);
+  return f;
+}
+
+/* The three single contacts are there, with their fields; none of the
+ * batch. */
+static void expect_singles_only(hubc_store *s) {
+  uint64_t count = 0;
+  ok(hubc_contact_count(&count, s), "count");
+  assert_int_equal(count, 3);
+  for (int k = 0; k < 3; k++) {
+    hubc_contact *c = NULL;
+    ok(hubc_contact_get_by_email(&c, s, g_single_email[k]), g_single_email[k]);
+    assert_string_equal(hubc_contact_prop(c, "firstname"), "Single");
+    hubc_contact_free(c);
+  }
+  hubc_id id = 0;
+  expect_rc(hubc_contact_find(&id, s, "user0@example.com"), HUBC_ENOTFOUND, "first batch row after the tear");
+}
+
+static void torn_batch(size_t rows, double frac) {
+  jfix *f = jfix_build(rows, 0);
+  long cut = f->batch_start + (long)((double)(f->batch_end - f->batch_start) * frac);
+  assert_true(cut > f->batch_start + 8 && cut < f->batch_end); /* inside the last frame */
+  assert_int_equal(truncate(f->log, cut), 0);
+  int rc = jopen(f);
+  if (rc) fail_msg("reopen after a torn tail at %.0f%% of a %zu-row batch: %d %s", frac * 100, rows, rc,
+                   hubc_error_last());
+  assert_int_equal(fsize(f->log), f->batch_start); /* the torn tail was cut off */
+  jstore_open(f);
+  expect_singles_only(f->s);
+  /* the log is usable again: a new commit survives another reopen */
+  tu_contact(f->s, ADMIN, "later@example.com", "Later");
+  jclose(f);
+  ok(jopen(f), "second reopen");
+  jstore_open(f);
+  hubc_id id = 0;
+  ok(hubc_contact_find(&id, f->s, "later@example.com"), "contact committed after the recovery");
+  ok(hubc_contact_find(&id, f->s, g_single_email[0]), "first single contact");
+  gc_release(f);
+}
+
+static void r3_torn_tail_at_50pct_of_20000_row_batch_is_dropped(void **state) {
+  (void)state;
+  torn_batch(20000, 0.5);
+}
+
+static void r3_torn_tail_at_90pct_of_20000_row_batch_is_dropped(void **state) {
+  (void)state;
+  torn_batch(20000, 0.9);
+}
+
+static void r3_torn_tail_at_50pct_of_100000_row_batch_is_dropped(void **state) {
+  (void)state;
+  torn_batch(100000, 0.5);
+}
+
+static void r3_torn_tail_at_90pct_of_100000_row_batch_is_dropped(void **state) {
+  (void)state;
+  torn_batch(100000, 0.9);
+}
+
+/* Flips one byte of the file; the reopen must refuse it as corrupt at the
+ * frame's offset and leave the file as it is. */
+static void expect_flip_corrupt(jfix *f, long byte, long frame) {
+  FILE *fp = fopen(f->log, "r+b");
+  assert_non_null(fp);
+  assert_int_equal(fseek(fp, byte, SEEK_SET), 0);
+  int c = fgetc(fp);
+  assert_true(c != EOF);
+  assert_int_equal(fseek(fp, byte, SEEK_SET), 0);
+  assert_int_equal(fputc(c ^ 0x5a, fp), c ^ 0x5a);
+  assert_int_equal(fclose(fp), 0);
+  long size = fsize(f->log);
+  int rc = jopen(f);
+  if (rc != HUBC_ECORRUPT) fail_msg("flipped byte at %ld: expected HUBC_ECORRUPT, got %d (%s)", byte, rc, hubc_error_last());
+  assert_null(f->j);
+  char needle[64];
+  snprintf(needle, sizeof needle, "offset %ld", frame);
+  expect_msg(needle);
+  assert_int_equal(fsize(f->log), size); /* nothing truncated */
+}
+
+static void r3_flipped_byte_before_big_batch_frame_is_corrupt_with_offset(void **state) {
+  (void)state;
+  jfix *f = jfix_build(20000, 0);
+  /* inside the payload of the second single contact's frame */
+  long frame = f->single_end[0];
+  expect_flip_corrupt(f, frame + 8 + (f->single_end[1] - frame - 8) / 2, frame);
+  gc_release(f);
+}
+
+static void r3_flipped_byte_inside_big_batch_frame_then_valid_frame_is_corrupt(void **state) {
+  (void)state;
+  jfix *f = jfix_build(20000, 1);
+  expect_flip_corrupt(f, f->batch_start + (f->batch_end - f->batch_start) / 2, f->batch_start);
+  gc_release(f);
+}
+
+/* ======================================================================
+ * R1: META
+ * ====================================================================== */
+
+static const int64_t bad_times[] = {INT64_MIN, -1000000000000000LL, 9223372036854775000LL, TIME_MIN - 1,
+                                    TIME_MAX + 1, INT64_MAX};
+
+static void r1_meta_period_start_outside_years_1_to_9999_is_corrupt(void **state) {
+  (void)state;
+  baseline b = make_baseline();
+  for (size_t i = 0; i < sizeof bad_times / sizeof *bad_times; i++)
+    meta_field_corrupt(&b, HUBC__T_META_PERIOD_START, bad_times[i]);
+}
+
+static void r1_meta_renewal_base_outside_years_1_to_9999_is_corrupt(void **state) {
+  (void)state;
+  baseline b = make_baseline();
+  for (size_t i = 0; i < sizeof bad_times / sizeof *bad_times; i++)
+    meta_field_corrupt(&b, HUBC__T_META_RENEWAL_BASE, bad_times[i]);
+}
+
+static void r1_meta_downgrade_at_outside_years_1_to_9999_is_corrupt(void **state) {
+  (void)state;
+  baseline b = make_baseline();
+  for (size_t i = 0; i < sizeof bad_times / sizeof *bad_times; i++)
+    meta_field_corrupt(&b, HUBC__T_META_DOWNGRADE_AT, bad_times[i]);
+}
+
+static void r1_meta_tier_zero_or_above_uint64_max_div_128_is_corrupt(void **state) {
+  (void)state;
+  baseline b = make_baseline();
+  meta_field_corrupt(&b, HUBC__T_META_TIER, 0);
+  meta_field_corrupt(&b, HUBC__T_META_TIER, (int64_t)(UINT64_MAX / 128 + 1));
+  meta_field_corrupt(&b, HUBC__T_META_TIER, INT64_MAX);
+  meta_field_corrupt(&b, HUBC__T_META_TIER, -1); /* UINT64_MAX as stored */
+  meta_field_loads(&b, HUBC__T_META_TIER, 5000);
+}
+
+static void r1_meta_downgrade_without_downgrade_at_is_corrupt(void **state) {
+  (void)state;
+  baseline b = make_baseline();
+  recset *c = recs_dup(b.recs);
+  recs_drop_field(c, HUBC_REC_META, 1, HUBC__T_META_DOWNGRADE_AT);
+  expect_corrupt(c, "meta record 1", "META downgrade 1000 without downgrade_at");
+}
+
+static void r1_meta_downgrade_at_or_above_tier_is_corrupt(void **state) {
+  (void)state;
+  baseline b = make_baseline(); /* tier 2000, downgrade 1000 */
+  meta_field_corrupt(&b, HUBC__T_META_DOWNGRADE, 2000);
+  meta_field_corrupt(&b, HUBC__T_META_DOWNGRADE, 5000);
+  meta_field_corrupt(&b, HUBC__T_META_DOWNGRADE, -1);
+  /* and a decision date without a request */
+  recset *c = recs_dup(b.recs);
+  recs_drop_field(c, HUBC_REC_META, 1, HUBC__T_META_DOWNGRADE);
+  expect_corrupt(c, "meta record 1", "META downgrade_at without a downgrade");
+}
+
+/* An allocator that refuses (and records) any request above 64 MiB. */
+typedef struct big_alloc {
+  size_t largest;
+} big_alloc;
+
+static void *big_alloc_fn(void *payload, void *ptr, size_t old_size, size_t new_size) {
+  big_alloc *a = payload;
+  (void)old_size;
+  if (new_size == 0) {
+    free(ptr);
+    return NULL;
+  }
+  if (new_size > a->largest) a->largest = new_size;
+  if (new_size > (64u << 20)) return NULL;
+  return realloc(ptr, new_size);
+}
+
+static int load_rc_alloc(const recset *c, big_alloc *a) {
+  hubc_store_options o;
+  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o.clock = tu_clock_fn;
+  o.clock_payload = &g_clock;
+  o.alloc = big_alloc_fn;
+  o.alloc_payload = a;
+  o.persist = &recs_backend(c)->vtable;
+  hubc_store *s = NULL;
+  int rc = hubc_store_open(&s, &o);
+  if (s) gc_store(s);
+  return rc;
+}
+
+static void r1_meta_next_user_above_2_pow_20_plus_1_is_corrupt(void **state) {
+  (void)state;
+  baseline b = make_baseline();
+  const int64_t bad[] = {(1 << 20) + 2, 0xffffffffLL, 0x100000000LL, INT64_MAX, 0, -5};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    recset *c = recs_dup(b.recs);
+    recs_patch_int(c, HUBC_REC_META, 1, HUBC__T_META_NEXT_USER, bad[i]);
+    big_alloc a = {0};
+    int rc = load_rc_alloc(c, &a);
+    if (rc != HUBC_ECORRUPT)
+      fail_msg("next_user %lld: expected HUBC_ECORRUPT, got %d (%s)", (long long)bad[i], rc, hubc_error_last());
+    expect_msg("meta record 1");
+    if (a.largest > (64u << 20)) fail_msg("next_user %lld: asked for %zu bytes", (long long)bad[i], a.largest);
+    gc_release(c);
+  }
+  /* the limit itself: 2^20 users may have been issued */
+  recset *c = recs_dup(b.recs);
+  recs_patch_int(c, HUBC_REC_META, 1, HUBC__T_META_NEXT_USER, (1 << 20) + 1);
+  big_alloc a = {0};
+  ok(load_rc_alloc(c, &a), "next_user 2^20 + 1");
+}
+
+/* ======================================================================
+ * R1: HISTORY, CONTACT, PERIOD
+ * ====================================================================== */
+
+static void r1_history_time_int64_min_is_corrupt(void **state) {
+  (void)state;
+  baseline b = make_baseline();
+  char needle[64];
+  snprintf(needle, sizeof needle, "history record %lld", (long long)b.hist_id);
+  const int64_t bad[] = {INT64_MIN, INT64_MAX, TIME_MIN - 1, TIME_MAX + 1};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    recset *c = recs_dup(b.recs);
+    recs_patch_int(c, HUBC_REC_HISTORY, b.hist_id, HUBC__T_H_TIME, bad[i]);
+    expect_corrupt(c, needle, "history time");
+    gc_release(c);
+  }
+}
+
+static void r1_contact_created_or_modified_int64_min_is_corrupt(void **state) {
+  (void)state;
+  baseline b = make_baseline();
+  char needle[64];
+  snprintf(needle, sizeof needle, "contact record %lld", (long long)b.contact);
+  const unsigned tags[] = {HUBC__T_C_CREATED, HUBC__T_C_MODIFIED};
+  const int64_t bad[] = {INT64_MIN, INT64_MAX, TIME_MIN - 1, TIME_MAX + 1};
+  for (size_t t = 0; t < 2; t++)
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+      recset *c = recs_dup(b.recs);
+      recs_patch_int(c, HUBC_REC_CONTACT, b.contact, tags[t], bad[i]);
+      expect_corrupt(c, needle, t ? "contact modified" : "contact created");
+      gc_release(c);
+    }
+}
+
+static void r1_period_start_after_end_is_corrupt(void **state) {
+  (void)state;
+  baseline b = make_baseline();
+  char needle[64];
+  snprintf(needle, sizeof needle, "period record %lld", (long long)b.period);
+  recset *c = recs_dup(b.recs);
+  recs_patch_int(c, HUBC_REC_PERIOD, b.period, HUBC__T_P_START, T_LATER);
+  recs_patch_int(c, HUBC_REC_PERIOD, b.period, HUBC__T_P_END, T0);
+  expect_corrupt(c, needle, "period start > end");
+  gc_release(c);
+  c = recs_dup(b.recs);
+  recs_patch_int(c, HUBC_REC_PERIOD, b.period, HUBC__T_P_START, INT64_MIN);
+  expect_corrupt(c, needle, "period start INT64_MIN");
+  gc_release(c);
+  c = recs_dup(b.recs);
+  recs_patch_int(c, HUBC_REC_PERIOD, b.period, HUBC__T_P_END, INT64_MAX);
+  expect_corrupt(c, needle, "period end INT64_MAX");
+}
+
+/* ======================================================================
+ * R1: PROPERTY
+ * ====================================================================== */
+
+static void prop_rec(rb *r, const char *name, const char *label, const char *const *opts, size_t n) {
+  rb_start(r);
+  rb_str(r, HUBC__T_PROP_NAME, name);
+  rb_str(r, HUBC__T_PROP_LABEL, label);
+  rb_int(r, HUBC__T_PROP_TYPE, HUBC_PROP_ENUMERATION);
+  for (size_t i = 0; i < n; i++) rb_str(r, HUBC__T_PROP_OPTION, opts[i]);
+}
+
+static void prop_case(const baseline *b, const char *name, const char *label, const char *const *opts, size_t n,
+                      int want_corrupt, const char *what) {
+  recset *c = recs_dup(b->recs);
+  rb r;
+  prop_rec(&r, name, label, opts, n);
+  recs_set(c, HUBC_REC_PROPERTY, b->prop_id, r.b, r.n);
+  if (want_corrupt) {
+    char needle[64];
+    snprintf(needle, sizeof needle, "property record %lld", (long long)b->prop_id);
+    expect_corrupt(c, needle, what);
+  } else {
+    expect_loads(c, what);
+  }
+  gc_release(c);
+}
+
+static void r1_property_name_breaking_define_rules_is_corrupt(void **state) {
+  (void)state;
+  baseline b = make_baseline();
+  static const char *const levels[] = {"bronze", "silver", "gold"};
+  char long_name[102];
+  memset(long_name, 'a', 101);
+  long_name[101] = '\0';
+  prop_case(&b, "level", "Level", levels, 3, 0, "control: the stored definition");
+  prop_case(&b, long_name + 1, "Level", levels, 3, 0, "control: a 100-byte name");
+  prop_case(&b, "Level", "Level", levels, 3, 1, "uppercase name");
+  prop_case(&b, "le vel", "Level", levels, 3, 1, "name with a space");
+  prop_case(&b, long_name, "Level", levels, 3, 1, "101-byte name");
+  prop_case(&b, "", "Level", levels, 3, 1, "empty name");
+  prop_case(&b, "email", "Level", levels, 3, 1, "built-in name");
+}
+
+static void r1_property_enumeration_bad_options_is_corrupt(void **state) {
+  (void)state;
+  baseline b = make_baseline();
+  static const char *const empty[] = {"bronze", "", "gold"};
+  static const char *const dup[] = {"bronze", "silver", "GOLD", "Gold"};
+  static const char *const dup2[] = {"Silver", "silver", "gold"};
+  prop_case(&b, "level", "Level", empty, 3, 1, "empty option");
+  prop_case(&b, "level", "Level", dup, 4, 1, "options equal case-insensitively");
+  prop_case(&b, "level", "Level", dup2, 3, 1, "options equal case-insensitively (first two)");
+}
+
+/* ======================================================================
+ * R1: SWITCH
+ * ====================================================================== */
+
+static void switch_case(const baseline *b, int source, const int64_t *ids, size_t n, int want_corrupt,
+                        const char *what) {
+  recset *c = recs_dup(b->recs);
+  rb r;
+  rb_start(&r);
+  for (size_t i = 0; i < n; i++) {
+    rb e = {{0}, 0};
+    rb_varint(&e, zz(ids[i]));
+    rb_byte(&e, (unsigned)(i & 1));
+    rb_bytes(&r, HUBC__T_S_ENTRY, e.b, e.n);
+  }
+  recs_set(c, HUBC_REC_SWITCH, source, r.b, r.n);
+  if (want_corrupt) {
+    char needle[64];
+    snprintf(needle, sizeof needle, "switch record %d", source);
+    expect_corrupt(c, needle, what);
+  } else {
+    expect_loads(c, what);
+  }
+  gc_release(c);
+}
+
+static void r1_switch_duplicate_zero_or_bad_external_form_id_is_corrupt(void **state) {
+  (void)state;
+  baseline b = make_baseline();
+  const int64_t good[] = {3, 4, 7}, twice[] = {3, 7, 3}, zero[] = {0}, neg[] = {-2}, ef0[] = {0}, ef7[] = {7},
+                ef_twice[] = {0, 0};
+  switch_case(&b, HUBC_SOURCE_CHATFLOW, good, 3, 0, "control: distinct chatflow ids");
+  switch_case(&b, HUBC_SOURCE_EXTERNAL_FORM, ef0, 1, 0, "control: external form id 0");
+  switch_case(&b, HUBC_SOURCE_CHATFLOW, twice, 3, 1, "chatflow id listed twice");
+  switch_case(&b, HUBC_SOURCE_INTEGRATION, twice, 3, 1, "integration id listed twice");
+  switch_case(&b, HUBC_SOURCE_CHATFLOW, zero, 1, 1, "chatflow id 0");
+  switch_case(&b, HUBC_SOURCE_CHATFLOW, neg, 1, 1, "chatflow id -2");
+  switch_case(&b, HUBC_SOURCE_EXTERNAL_FORM, ef7, 1, 1, "external form id 7");
+  switch_case(&b, HUBC_SOURCE_EXTERNAL_FORM, ef_twice, 2, 1, "external form id 0 twice");
+}
+
+/* ======================================================================
+ * P1 at load
+ * ====================================================================== */
+
+static void meta_rec(rb *r, int64_t next_user) {
+  rb_start(r);
+  rb_int(r, HUBC__T_META_NEXT_ID, 1);
+  rb_int(r, HUBC__T_META_NEXT_USER, next_user);
+  rb_int(r, HUBC__T_META_TIER, 1000);
+  rb_int(r, HUBC__T_META_PERIOD_START, T0);
+  rb_int(r, HUBC__T_META_RENEWAL_BASE, T0);
+}
+
+static void user_rec(rb *r, const char *email, int super, int disabled) {
+  rb_start(r);
+  rb_str(r, HUBC__T_U_EMAIL, email);
+  rb_int(r, HUBC__T_U_PERMS, super ? HUBC_PERM_ALL : HUBC_PERM_DEFAULT);
+  rb_int(r, HUBC__T_U_SUPER, super);
+  rb_int(r, HUBC__T_U_DISABLED, disabled);
+}
+
+/* n users: user 1 super admin, emails u<k>@example.com unless dup_of[k]. */
+static recset *users_recs(size_t n) {
+  recset *c = recs_new();
+  rb r;
+  meta_rec(&r, (int64_t)n + 1);
+  recs_set(c, HUBC_REC_META, 1, r.b, r.n);
+  for (size_t k = 1; k <= n; k++) {
+    char email[64];
+    snprintf(email, sizeof email, "u%zu@example.com", k);
+    user_rec(&r, email, k == 1, 0);
+    recs_set(c, HUBC_REC_USER, (hubc_id)k, r.b, r.n);
+  }
+  return c;
+}
+
+static void p1_load_2000_users_with_unique_emails(void **state) {
+  (void)state;
+  g_clock.now = T0;
+  recset *c = users_recs(2000);
+  hubc_store *s;
+  ok(open_with(&s, &recs_backend(c)->vtable, 0), "2000 users");
+  hubc_user *u = NULL;
+  ok(hubc_user_get(&u, s, 2000), "user 2000");
+  assert_string_equal(hubc_user_email(u), "u2000@example.com");
+  hubc_user_free(u);
+  ok(hubc_user_get_by_email(&u, s, "u1000@example.com"), "user 1000 by email");
+  assert_int_equal(hubc_user_id(u), 1000);
+  hubc_user_free(u);
+  /* P1 still holds after the load: a taken email is refused */
+  hubc_id id;
+  expect_rc(hubc_user_create(&id, s, ADMIN, "u1234@example.com"), HUBC_EEXISTS, "create with a loaded email");
+}
+
+/* A backend that generates n users at load, without storing them (the
+ * in-memory backend's linear lookups would dominate at this size). */
+typedef struct gen_users {
+  size_t n;
+} gen_users;
+
+static int gen_users_load(void *ud, hubc_loader *l) {
+  const gen_users *g = ud;
+  rb r;
+  meta_rec(&r, (int64_t)g->n + 1);
+  int rc = hubc_loader_put(l, HUBC_REC_META, 1, r.b, r.n);
+  for (size_t k = 1; !rc && k <= g->n; k++) {
+    char email[64];
+    snprintf(email, sizeof email, "u%zu@example.com", k);
+    user_rec(&r, email, k == 1, 0);
+    rc = hubc_loader_put(l, HUBC_REC_USER, (hubc_id)k, r.b, r.n);
+  }
+  return rc;
+}
+
+static int gen_ok(void *ud) {
+  (void)ud;
+  return 0;
+}
+
+/* The most users a store may hold (README "Limits": 2^20) load: with the
+ * former pairwise email check this did about 5 * 10^11 comparisons. */
+static void p1_load_2_pow_20_users_with_unique_emails(void **state) {
+  (void)state;
+  g_clock.now = T0;
+  gen_users g = {(size_t)1 << 20};
+  hubc_persist p;
+  memset(&p, 0, sizeof p);
+  p.version = HUBC_PERSIST_VERSION;
+  p.userdata = &g;
+  p.load = gen_users_load;
+  p.begin = gen_ok;
+  p.commit = gen_ok;
+  p.rollback = gen_ok;
+  hubc_store *s;
+  ok(open_with(&s, &p, 0), "2^20 users");
+  hubc_user *u = NULL;
+  ok(hubc_user_get(&u, s, (hubc_id)1 << 20), "the last user");
+  assert_string_equal(hubc_user_email(u), "u1048576@example.com");
+  hubc_user_free(u);
+}
+
+static void p1_load_duplicate_user_email_names_the_later_user(void **state) {
+  (void)state;
+  g_clock.now = T0;
+  rb r;
+  /* two of three users */
+  recset *c = users_recs(3);
+  user_rec(&r, "u2@example.com", 0, 0);
+  recs_set(c, HUBC_REC_USER, 3, r.b, r.n);
+  expect_corrupt(c, "user record 3", "users 2 and 3 share an email");
+  expect_msg("email");
+  /* among 2000, far apart in id order, differing in case (C3) */
+  c = users_recs(2000);
+  user_rec(&r, "U7@Example.COM", 0, 0);
+  recs_set(c, HUBC_REC_USER, 1999, r.b, r.n);
+  expect_corrupt(c, "user record 1999", "users 7 and 1999 share an email");
+  /* a deleted user's email is free */
+  c = users_recs(3);
+  user_rec(&r, "u2@example.com", 0, 0);
+  recs_set(c, HUBC_REC_USER, 3, r.b, r.n);
+  tu_mem *m = recs_backend(c);
+  assert_int_equal(m->vtable.begin(m), 0);
+  assert_int_equal(m->vtable.del(m, HUBC_REC_USER, 2), 0);
+  assert_int_equal(m->vtable.commit(m), 0);
+  hubc_store *s;
+  ok(open_with(&s, &m->vtable, 0), "user 2 deleted: its email is free");
+}
+
+static void p1_load_all_super_admins_disabled_is_corrupt(void **state) {
+  (void)state;
+  g_clock.now = T0;
+  rb r;
+  recset *c = users_recs(3);
+  user_rec(&r, "u1@example.com", 1, 1);
+  recs_set(c, HUBC_REC_USER, 1, r.b, r.n);
+  int rc = load_rc(c);
+  expect_rc(rc, HUBC_ECORRUPT, "the only super admin disabled");
+  expect_msg("super admin");
+  user_rec(&r, "u3@example.com", 1, 0); /* another, enabled, super admin */
+  recs_set(c, HUBC_REC_USER, 3, r.b, r.n);
+  expect_loads(c, "an enabled super admin remains");
+}
+
+/* ======================================================================
+ * B4: tiers are rungs of the ladder
+ * ====================================================================== */
+
+static void b4_downgrade_request_to_a_non_rung_is_refused(void **state) {
+  (void)state;
+  g_clock.now = T0;
+  hubc_store *s;
+  ok(open_with(&s, NULL, 5000), "open at tier 5000");
+  char *before = gc_dump(s);
+  const uint64_t bad[] = {7, 1500, 4999, 3000};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    expect_rc(hubc_billing_request_downgrade(s, ADMIN, bad[i]), HUBC_EINVAL, "downgrade to a non-rung");
+    expect_msg("ladder");
+    expect_same_dump(s, before, "refused downgrade request");
+  }
+  hubc_billing_info bi;
+  memset(&bi, 0, sizeof bi);
+  bi.version = HUBC_BILLING_INFO_VERSION;
+  ok(hubc_billing_get(&bi, s), "billing");
+  assert_int_equal(bi.downgrade_request, 0);
+  ok(hubc_billing_request_downgrade(s, ADMIN, 2000), "downgrade to rung 2000");
+  ok(hubc_billing_get(&bi, s), "billing");
+  assert_int_equal(bi.downgrade_request, 2000);
+  ok(hubc_billing_request_downgrade(s, ADMIN, 1000), "downgrade to rung 1000");
+  ok(hubc_billing_get(&bi, s), "billing");
+  assert_int_equal(bi.downgrade_request, 1000);
+}
+
+static void b4_downgrade_request_on_doubled_rungs(void **state) {
+  (void)state;
+  g_clock.now = T0;
+  hubc_store *s;
+  ok(open_with(&s, NULL, 400000), "open at tier 400000 (100000 doubled twice)");
+  expect_rc(hubc_billing_request_downgrade(s, ADMIN, 300000), HUBC_EINVAL, "300000 is not a rung");
+  expect_msg("ladder");
+  ok(hubc_billing_request_downgrade(s, ADMIN, 200000), "200000 is a rung");
+}
+
+static int open_opts_rc(uint64_t tier, const uint64_t *ladder, size_t n, hubc_store **out) {
+  hubc_store_options o;
+  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o.clock = tu_clock_fn;
+  o.clock_payload = &g_clock;
+  o.admin_email = "admin@example.com";
+  o.tier = tier;
+  o.tier_ladder = ladder;
+  o.tier_ladder_len = n;
+  *out = NULL;
+  int rc = hubc_store_open(out, &o);
+  if (*out) gc_store(*out);
+  else assert_int_not_equal(rc, 0);
+  return rc;
+}
+
+static void b4_store_options_tier_must_be_a_rung(void **state) {
+  (void)state;
+  g_clock.now = T0;
+  hubc_store *s;
+  expect_rc(open_opts_rc(1500, NULL, 0, &s), HUBC_EINVAL, "tier 1500");
+  assert_null(s);
+  expect_msg("tier 1500");
+  expect_msg("ladder");
+  expect_rc(open_opts_rc(100000000, NULL, 0, &s), HUBC_EINVAL, "tier 100000000 (torn.c)");
+  assert_null(s);
+  ok(open_opts_rc(2000, NULL, 0, &s), "tier 2000");
+  hubc_billing_info bi;
+  memset(&bi, 0, sizeof bi);
+  bi.version = HUBC_BILLING_INFO_VERSION;
+  ok(hubc_billing_get(&bi, s), "billing");
+  assert_int_equal(bi.tier, 2000);
+  const uint64_t lad[] = {2, 4, 8};
+  expect_rc(open_opts_rc(12, lad, 3, &s), HUBC_EINVAL, "tier 12 on 2, 4, 8");
+  ok(open_opts_rc(16, lad, 3, &s), "tier 16 on 2, 4, 8 (doubled)");
+  ok(hubc_billing_get(&bi, s), "billing");
+  assert_int_equal(bi.tier, 16);
+}
+
+static void b4_ladder_rung_above_uint64_max_div_128_is_refused(void **state) {
+  (void)state;
+  g_clock.now = T0;
+  hubc_store *s;
+  const uint64_t over[] = {1000, UINT64_MAX / 128 + 1};
+  expect_rc(open_opts_rc(0, over, 2, &s), HUBC_EINVAL, "rung UINT64_MAX/128 + 1");
+  expect_msg("rung 1");
+  const uint64_t top[] = {UINT64_MAX};
+  expect_rc(open_opts_rc(0, top, 1, &s), HUBC_EINVAL, "rung UINT64_MAX");
+  const uint64_t edge[] = {1000, UINT64_MAX / 128};
+  ok(open_opts_rc(0, edge, 2, &s), "rung UINT64_MAX/128");
+}
+
+/* ======================================================================
+ * B1: clock and renewal anchor in years 1 to 9999
+ * ====================================================================== */
+
+static void b1_clock_outside_years_1_to_9999_at_open_is_refused(void **state) {
+  (void)state;
+  const int64_t bad[] = {INT64_MIN, TIME_MIN - 1, TIME_MAX + 1, INT64_MAX};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    g_clock.now = bad[i];
+    hubc_store *s;
+    expect_rc(open_with(&s, NULL, 0), HUBC_EINVAL, "open with a clock outside years 1 to 9999");
+    assert_null(s);
+    expect_msg("clock");
+  }
+}
+
+static void b1_clock_outside_years_1_to_9999_after_open_fails_calls(void **state) {
+  (void)state;
+  /* after the year 9999, then before year 1 (a clock far behind the
+   * current period is broken, not merely stepping back) */
+  const int64_t bad[] = {TIME_MAX + 1, INT64_MAX, INT64_MIN, TIME_MIN - 1};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    g_clock.now = T0;
+    hubc_store *s;
+    ok(open_with(&s, NULL, 0), "open");
+    hubc_id c1 = tu_contact(s, ADMIN, "one@example.com", "One");
+    char *before = gc_dump(s);
+    g_clock.now = bad[i];
+    hubc_id id = 0;
+    const char *n[] = {"email"}, *v[] = {"two@example.com"};
+    int rc = hubc_contact_create(&id, s, ADMIN, NULL, n, v, 1);
+    if (rc != HUBC_EINVAL)
+      fail_msg("clock %lld: create: expected HUBC_EINVAL, got %d (%s)", (long long)bad[i], rc, hubc_error_last());
+    expect_msg("clock");
+    expect_rc(hubc_contact_set_marketing(s, ADMIN, c1, HUBC_SOURCE_MANUAL, ADMIN), HUBC_EINVAL, "set marketing");
+    expect_msg("clock");
+    if (bad[i] > TIME_MAX) { /* update dates would be due: tick must refuse the clock */
+      expect_rc(hubc_store_tick(s), HUBC_EINVAL, "tick");
+      expect_msg("clock");
+    } else { /* nothing is due before the period began: tick changes nothing (dump below) */
+      int trc = hubc_store_tick(s);
+      if (trc) {
+        expect_rc(trc, HUBC_EINVAL, "tick");
+        expect_msg("clock");
+      }
+    }
+    g_clock.now = T0;
+    expect_same_dump(s, before, "calls under a bad clock");
+    gc_release(before);
+    gc_release(s);
+  }
+}
+
+static void b1_renewal_anchor_outside_years_1_to_9999_is_refused(void **state) {
+  (void)state;
+  g_clock.now = T0;
+  const int64_t bad[] = {INT64_MIN, -1000000000000000LL, TIME_MIN - 1, TIME_MAX + 1, 9223372036854775000LL};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    hubc_store_options o;
+    assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+    o.clock = tu_clock_fn;
+    o.clock_payload = &g_clock;
+    o.admin_email = "admin@example.com";
+    o.renewal_anchor = bad[i];
+    hubc_store *s = NULL;
+    int rc = hubc_store_open(&s, &o);
+    if (s) gc_store(s);
+    if (rc != HUBC_EINVAL)
+      fail_msg("renewal_anchor %lld: expected HUBC_EINVAL, got %d (%s)", (long long)bad[i], rc, hubc_error_last());
+    assert_null(s);
+    expect_msg("renewal_anchor");
+  }
+  /* the edges are fine */
+  hubc_store_options o;
+  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o.clock = tu_clock_fn;
+  o.clock_payload = &g_clock;
+  o.admin_email = "admin@example.com";
+  o.renewal_anchor = tu_time(2020, 1, 31, 0, 0, 0);
+  hubc_store *s = NULL;
+  ok(hubc_store_open(&s, &o), "renewal anchor 2020-01-31");
+  gc_store(s);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_teardown(f, gc_teardown)
+      T(r3_torn_tail_at_50pct_of_20000_row_batch_is_dropped),
+      T(r3_torn_tail_at_90pct_of_20000_row_batch_is_dropped),
+      T(r3_torn_tail_at_50pct_of_100000_row_batch_is_dropped),
+      T(r3_torn_tail_at_90pct_of_100000_row_batch_is_dropped),
+      T(r3_flipped_byte_before_big_batch_frame_is_corrupt_with_offset),
+      T(r3_flipped_byte_inside_big_batch_frame_then_valid_frame_is_corrupt),
+      T(r1_meta_period_start_outside_years_1_to_9999_is_corrupt),
+      T(r1_meta_renewal_base_outside_years_1_to_9999_is_corrupt),
+      T(r1_meta_downgrade_at_outside_years_1_to_9999_is_corrupt),
+      T(r1_meta_tier_zero_or_above_uint64_max_div_128_is_corrupt),
+      T(r1_meta_downgrade_without_downgrade_at_is_corrupt),
+      T(r1_meta_downgrade_at_or_above_tier_is_corrupt),
+      T(r1_meta_next_user_above_2_pow_20_plus_1_is_corrupt),
+      T(r1_history_time_int64_min_is_corrupt),
+      T(r1_contact_created_or_modified_int64_min_is_corrupt),
+      T(r1_period_start_after_end_is_corrupt),
+      T(r1_property_name_breaking_define_rules_is_corrupt),
+      T(r1_property_enumeration_bad_options_is_corrupt),
+      T(r1_switch_duplicate_zero_or_bad_external_form_id_is_corrupt),
+      T(p1_load_2000_users_with_unique_emails),
+      T(p1_load_2_pow_20_users_with_unique_emails),
+      T(p1_load_duplicate_user_email_names_the_later_user),
+      T(p1_load_all_super_admins_disabled_is_corrupt),
+      T(b4_downgrade_request_to_a_non_rung_is_refused),
+      T(b4_downgrade_request_on_doubled_rungs),
+      T(b4_store_options_tier_must_be_a_rung),
+      T(b4_ladder_rung_above_uint64_max_div_128_is_refused),
+      T(b1_clock_outside_years_1_to_9999_at_open_is_refused),
+      T(b1_clock_outside_years_1_to_9999_after_open_fails_calls),
+      T(b1_renewal_anchor_outside_years_1_to_9999_is_refused),
+#undef T
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
