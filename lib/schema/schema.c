@@ -196,12 +196,20 @@ int hubc__schema_check_prop(const hubc__schema *s, const char *name, const char 
   } else if (n_options) {
     return hubc__err(HUBC_EINVAL, "property '%s': only enumerations take options", name);
   }
+  /* duplicates found through a small hash table, not by comparing every
+   * pair (up to 1000 options of up to 1000 bytes) */
+  uint16_t seen[2048] = {0}; /* option index + 1 */
   for (size_t i = 0; i < n_options; i++) {
     if (!options[i] || !*options[i] || strlen(options[i]) > 1000 || !hubc__utf8_valid(options[i], strlen(options[i])))
       return hubc__err(HUBC_EINVAL, "property '%s': option %zu must be non-empty valid UTF-8 (≤ 1000 bytes)", name, i);
-    for (size_t j = 0; j < i; j++)
-      if (hubc__eq_ci(options[i], options[j]))
+    for (uint32_t pos = hubc__hash_ci(options[i], strlen(options[i])) & 2047;; pos = (pos + 1) & 2047) {
+      if (!seen[pos]) {
+        seen[pos] = (uint16_t)(i + 1);
+        break;
+      }
+      if (hubc__eq_ci(options[seen[pos] - 1], options[i]))
         return hubc__err(HUBC_EINVAL, "property '%s': option '%s' is given twice", name, options[i]);
+    }
   }
   return 0;
 }

@@ -114,7 +114,14 @@ HUBC_API void hubc_store_close(hubc_store *s) {
   store_free(s);
 }
 
-HUBC_API hubc_time hubc_store_now(hubc_store *s) { return s ? s->clock(s->clock_payload) : 0; }
+HUBC_API hubc_time hubc_store_now(hubc_store *s) {
+  if (!s) return 0;
+  if (hubc__reentered(s)) return s->clock(s->clock_payload); /* the lock may be ours already */
+  pthread_rwlock_rdlock(&s->lock);
+  hubc_time now = hubc__now_locked(s); /* the time a call would be stamped with */
+  pthread_rwlock_unlock(&s->lock);
+  return now;
+}
 
 HUBC_API int hubc_store_set_event_callback(hubc_store *s, hubc_event_fn fn, void *payload) {
   if (!s) return hubc__err(HUBC_EINVAL, "set event callback: store is NULL");

@@ -178,6 +178,10 @@ int hubc__read_begin(hubc_store *s);
 /* Unlocks; returns rc, clearing the error message when rc == 0. */
 int hubc__read_end(hubc_store *s, int rc);
 
+/* The store clock's time as calls are stamped (clamped to the period start;
+ * the clock guarded against re-entry). Needs the lock held. */
+hubc_time hubc__now_locked(hubc_store *s);
+
 /* Needs a user (not SYSTEM) as actor: configuration changes. */
 int hubc__require_user(hubc_store *s, const char *what);
 /* Needs `perm` (SYSTEM passes). */

@@ -291,7 +291,7 @@ static int deliver(hubc_store *s, pending_events *pe, int rc) {
  * the order they commit, and never before the current period began (a
  * clock that steps back must not reopen a closed period). The clock is a
  * host callback: re-entering the store from it is refused. */
-static hubc_time now_locked(hubc_store *s) {
+hubc_time hubc__now_locked(hubc_store *s) {
   hubc__busy frame;
   hubc__busy_enter(&frame, s);
   hubc_time now = s->clock(s->clock_payload);
@@ -309,7 +309,7 @@ int hubc__write_begin(hubc_store *s, hubc_id actor, unsigned perm, const char *w
   if (!s) return hubc__err(HUBC_EINVAL, "%s: store is NULL", what);
   if (hubc__reentered(s)) return hubc__err(HUBC_EBUSY, "%s: called from a callback of the same store", what);
   pthread_rwlock_wrlock(&s->lock);
-  hubc_time now = now_locked(s);
+  hubc_time now = hubc__now_locked(s);
   int rc = check_clock(now, what);
   if (!rc) rc = hubc__billing_catch_up(s, now);
   if (!rc) rc = check_actor(s, actor, perm, what);
@@ -339,7 +339,7 @@ int hubc__read_begin(hubc_store *s) {
   hubc__busy_leave(&frame);
   if (probe >= atomic_load(&s->next_due)) {
     pthread_rwlock_wrlock(&s->lock);
-    hubc_time now = now_locked(s);
+    hubc_time now = hubc__now_locked(s);
     int rc = check_clock(now, "apply update dates");
     if (!rc) rc = hubc__billing_catch_up(s, now);
     pending_events pe = take_events(s);
