@@ -131,7 +131,7 @@ static void sort_changes(change *c, size_t n) {
 }
 
 /* Validates one value against its property (C3, C4) and fills c. `email`
- * receives the normalized email (HUBC_MAX_EMAIL_BYTES + 1 bytes). */
+ * (HUBC__EMAIL_BUF bytes) receives the normalized email. */
 static int check_value(const hubc__prop *p, uint32_t prop, const char *v, change *c, char *email) {
   size_t len = strlen(v);
   c->prop = prop;
@@ -392,7 +392,7 @@ static void scratch_free(hubc_store *s, scratch *w) {
 static int create_rows(hubc_store *s, int source, hubc_id source_id, int marketing, const char *const *names,
                        size_t n_names, const char *const *values, size_t n_rows, hubc_id *out_ids) {
   scratch w;
-  char email[HUBC_MAX_EMAIL_BYTES + 1];
+  char email[HUBC__EMAIL_BUF];
   int rc = scratch_init(s, &w, n_names);
   int target = source == HUBC_SOURCE_MANUAL ? marketing : hubc__source_default(s, source, source_id);
   /* P2: a user may not make a contact marketing by any route, a source's
@@ -462,7 +462,7 @@ HUBC_API int hubc_contact_update(hubc_store *s, hubc_id actor, hubc_id id, const
   if ((rc = check_pairs(names, values, n, "update contact"))) return rc;
   if ((rc = hubc__write_begin(s, actor, HUBC_PERM_EDIT_CONTACTS, "update contact"))) return rc;
   scratch w;
-  char email[HUBC_MAX_EMAIL_BYTES + 1];
+  char email[HUBC__EMAIL_BUF];
   size_t nch = 0;
   hubc__rec *r = NULL;
   rc = scratch_init(s, &w, n);
@@ -552,7 +552,7 @@ static int normalize_probe(const char *email, char *buf, const char *what) {
 }
 
 HUBC_API int hubc_contact_find(hubc_id *out, hubc_store *s, const char *email) {
-  char buf[HUBC_MAX_EMAIL_BYTES + 1];
+  char buf[HUBC__EMAIL_BUF];
   if (!out) return hubc__err(HUBC_EINVAL, "find contact: out is NULL");
   *out = 0;
   int rc = normalize_probe(email, buf, "find contact");
@@ -564,7 +564,7 @@ HUBC_API int hubc_contact_find(hubc_id *out, hubc_store *s, const char *email) {
 }
 
 HUBC_API int hubc_contact_get_by_email(hubc_contact **out, hubc_store *s, const char *email) {
-  char buf[HUBC_MAX_EMAIL_BYTES + 1];
+  char buf[HUBC__EMAIL_BUF];
   if (!out) return hubc__err(HUBC_EINVAL, "get contact: out is NULL");
   *out = NULL;
   int rc = normalize_probe(email, buf, "get contact");

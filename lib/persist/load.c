@@ -266,7 +266,7 @@ static int load_user(hubc_loader *l, hubc_id id, hubc__rd r) {
   hubc__rd body;
   FOR_FIELDS(r, tag, body, HUBC_REC_USER, id) {
     if (tag == HUBC__T_U_EMAIL) {
-      char email[HUBC_MAX_EMAIL_BYTES + 1], raw[HUBC_MAX_EMAIL_BYTES + 1];
+      char email[HUBC__EMAIL_BUF], raw[HUBC_MAX_EMAIL_BYTES + 1];
       const char *why;
       size_t len = (size_t)(body.end - body.p);
       if (len > HUBC_MAX_EMAIL_BYTES || memchr(body.p, 0, len)) return corrupt(HUBC_REC_USER, id, "bad email");
@@ -516,7 +516,7 @@ static int finish(hubc_loader *l) {
       hubc__rec_field(fields, len, pos, &f);
       const hubc__prop *p = f.prop < sc->n ? &sc->props[f.prop] : NULL;
       if (f.prop == HUBC__P_EMAIL) {
-        char norm[HUBC_MAX_EMAIL_BYTES + 1];
+        char norm[HUBC__EMAIL_BUF];
         const char *why;
         if (hubc__email_normalize(f.value ? f.value : "", norm, &why) < 0 || strcmp(norm, f.value) != 0)
           return corrupt(HUBC_REC_CONTACT, id, "email is not a normalized address");

@@ -23,7 +23,7 @@ static size_t enabled_super_admins(const hubc_store *s) {
 
 /* Adds a user inside the current transaction. */
 static int add_user(hubc_store *s, const char *email_in, int super_admin, int64_t *out) {
-  char email[HUBC_MAX_EMAIL_BYTES + 1];
+  char email[HUBC__EMAIL_BUF];
   const char *why;
   if (!email_in) return hubc__err(HUBC_EINVAL, "user email is NULL");
   if (hubc__email_normalize(email_in, email, &why) < 0)
@@ -170,7 +170,7 @@ HUBC_API int hubc_user_get(hubc_user **out, hubc_store *s, hubc_id id) {
 }
 
 HUBC_API int hubc_user_get_by_email(hubc_user **out, hubc_store *s, const char *email) {
-  char buf[HUBC_MAX_EMAIL_BYTES + 1];
+  char buf[HUBC__EMAIL_BUF];
   const char *why;
   if (!out) return hubc__err(HUBC_EINVAL, "get user: out is NULL");
   *out = NULL;

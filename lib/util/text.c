@@ -64,9 +64,19 @@ int hubc__email_normalize(const char *in, char *out, const char **why) {
   int non_ascii = 0;
   while (i < len) {
     size_t n = len - i < 8 ? len - i : 8;
-    uint64_t w = ONES * 'a'; /* a neutral letter pads a short tail */
-    if (n == 8) memcpy(&w, b + i, 8);
-    else for (size_t k = 0; k < n; k++) w = (w & ~(0xffULL << (8 * k))) | (uint64_t)(unsigned char)b[i + k] << (8 * k);
+    uint64_t w;
+    if (n == 8) {
+      memcpy(&w, b + i, 8);
+    } else { /* the tail, padded with a neutral letter */
+      uint64_t pad = ONES * 'a' & ~(~0ULL >> (8 * (8 - n)));
+      if (len >= 8) { /* the string's last 8 bytes, shifted down: no byte loop */
+        memcpy(&w, e - 8, 8);
+        w = w >> (8 * (8 - n)) | pad;
+      } else {
+        w = pad;
+        for (size_t k = 0; k < n; k++) w |= (uint64_t)(unsigned char)b[i + k] << (8 * k);
+      }
+    }
     if ((below(w, 0x21) | zero_bytes(w ^ (ONES * 0x7f))) & ~(w & HIGH)) {
       *why = "contains a space or control character";
       return -1;
@@ -77,7 +87,7 @@ int hubc__email_normalize(const char *in, char *out, const char **why) {
       at = i + (size_t)__builtin_ctzll(ats) / 8;
     }
     w = lower8(w);
-    memcpy(out + i, &w, n);
+    memcpy(out + i, &w, 8); /* whole words: out has HUBC__EMAIL_BUF bytes; the NUL comes last */
     i += n;
   }
   out[len] = '\0';

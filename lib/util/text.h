@@ -7,13 +7,16 @@
 #include <stdint.h>
 
 #include "hubcontacts/common.h"
+#include "hubcontacts/contact.h" /* HUBC_MAX_EMAIL_BYTES */
 
 /* 1 if s[0..len) is valid UTF-8 without NUL bytes. */
 int hubc__utf8_valid(const char *s, size_t len);
 
 /* C3: trims surrounding white space, lowercases ASCII, validates syntax.
- * Writes the normalized email (NUL-terminated) to out (HUBC_MAX_EMAIL_BYTES
- * + 1 bytes) and returns its length, or -1 with the reason in *why. */
+ * Writes the normalized email (NUL-terminated) to out, which must hold
+ * HUBC__EMAIL_BUF bytes (whole 8-byte words are stored), and returns its
+ * length, or -1 with the reason in *why. */
+#define HUBC__EMAIL_BUF (HUBC_MAX_EMAIL_BYTES + 8)
 int hubc__email_normalize(const char *in, char *out, const char **why);
 
 uint32_t hubc__hash(const char *s, size_t len);
