@@ -752,7 +752,23 @@ def _prop_info_dict(info: PropertyInfo) -> dict:
 # --------------------------------------------------------------------------
 
 
-class _Iterator:
+class _Closable:
+    """Context manager and finalizer for objects with a close() method."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class _Iterator(_Closable):
     _free = None
 
     def __init__(self, store: "Store", handle: c_void_p):
@@ -784,18 +800,6 @@ class _Iterator:
         if h is not None:
             type(self)._free(h)
             self._store._iterators.discard(self)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 class ContactIds(_Iterator):
@@ -845,7 +849,7 @@ class _UserIter(_Iterator):
 # --------------------------------------------------------------------------
 
 
-class Store:
+class Store(_Closable):
     """One account (hubc_store). Use as a context manager or call close().
 
     ``clock``: a callable returning the current UTC time in whole seconds
@@ -933,18 +937,6 @@ class Store:
     @property
     def closed(self) -> bool:
         return self._h is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _handle(self):
         if self._h is None:
