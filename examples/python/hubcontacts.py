@@ -802,14 +802,19 @@ class _Iterator(_Closable):
             self._store._iterators.discard(self)
 
 
-class ContactIds(_Iterator):
-    """Record ids in increasing order (hubc_contact_iterator)."""
-    _free = staticmethod(lib.hubc_contact_iterator_free)
+class _IdIter(_Iterator):
+    """An iterator yielding ids; subclasses name their C next/free."""
 
     def _step(self):
         out = hubc_id()
-        rc = self._store._call(lib.hubc_contact_iterator_next, byref(out), self._h)
+        rc = self._store._call(type(self)._next, byref(out), self._h)
         return None if rc == Code.ITEROVER else out.value
+
+
+class ContactIds(_IdIter):
+    """Record ids in increasing order (hubc_contact_iterator)."""
+    _free = staticmethod(lib.hubc_contact_iterator_free)
+    _next = staticmethod(lib.hubc_contact_iterator_next)
 
 
 class _HistoryIter(_Iterator):
@@ -836,13 +841,9 @@ class _PeriodIter(_Iterator):
         return None if rc == Code.ITEROVER else _struct_dict(p)
 
 
-class _UserIter(_Iterator):
+class _UserIter(_IdIter):
     _free = staticmethod(lib.hubc_user_iterator_free)
-
-    def _step(self):
-        out = hubc_id()
-        rc = self._store._call(lib.hubc_user_iterator_next, byref(out), self._h)
-        return None if rc == Code.ITEROVER else out.value
+    _next = staticmethod(lib.hubc_user_iterator_next)
 
 # --------------------------------------------------------------------------
 # the store

@@ -459,6 +459,14 @@ static int valid_frame_after(const unsigned char *p, uint64_t size, uint64_t fro
   return 0;
 }
 
+/* A record type this version does not know: refused, never skipped. */
+static int unknown_type(const char *name, uint64_t off, unsigned char type) {
+  return hubc__err(HUBC_EVERSION,
+                   "journal %s: record at offset %llu has type %u, unknown to this version "
+                   "(written by a newer hubcontacts?)",
+                   name, ull(off), (unsigned int)type);
+}
+
 /* Validates the log records after the header. *valid_end: where the valid
  * frames end (the torn tail, if any, starts there). */
 static int scan_log(const char *name, const unsigned char *p, uint64_t size,
@@ -491,10 +499,7 @@ static int scan_log(const char *name, const unsigned char *p, uint64_t size,
                        "log",
                        name, ull(off));
     } else {
-      return hubc__err(HUBC_EVERSION,
-                       "journal %s: record at offset %llu has type %u, unknown to this version "
-                       "(written by a newer hubcontacts?)",
-                       name, ull(off), (unsigned int)pl[0]);
+      return unknown_type(name, off, pl[0]);
     }
     off += FRAME_HDR + len;
   }
@@ -543,10 +548,7 @@ static int scan_snapshot(const char *name, const unsigned char *p, uint64_t size
                          name, ull(off), ull(size - off));
       return 0;
     } else {
-      return hubc__err(HUBC_EVERSION,
-                       "journal %s: record at offset %llu has type %u, unknown to this version "
-                       "(written by a newer hubcontacts?)",
-                       name, ull(off), (unsigned int)pl[0]);
+      return unknown_type(name, off, pl[0]);
     }
     off += FRAME_HDR + len;
   }

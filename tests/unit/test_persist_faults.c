@@ -132,42 +132,7 @@ static void recs_set(recset *c, int kind, hubc_id id, const void *bytes, size_t 
   c->n++;
 }
 
-/* ---- a record builder in the documented format --------------------------- */
-
-typedef struct rb {
-  unsigned char b[8192];
-  size_t n;
-} rb;
-
-static void rb_byte(rb *r, unsigned v) {
-  assert_true(r->n < sizeof r->b);
-  r->b[r->n++] = (unsigned char)v;
-}
-static void rb_varint(rb *r, uint64_t v) {
-  while (v >= 0x80) {
-    rb_byte(r, (unsigned)(v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  rb_byte(r, (unsigned)v);
-}
-static uint64_t zz(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
-static void rb_start(rb *r) {
-  r->n = 0;
-  rb_byte(r, HUBC__FORMAT_VERSION);
-}
-static void rb_bytes(rb *r, unsigned tag, const void *p, size_t len) {
-  rb_varint(r, tag);
-  rb_varint(r, len);
-  assert_true(r->n + len <= sizeof r->b);
-  memcpy(r->b + r->n, p, len);
-  r->n += len;
-}
-static void rb_int(rb *r, unsigned tag, int64_t v) {
-  rb tmp = {{0}, 0};
-  rb_varint(&tmp, zz(v));
-  rb_bytes(r, tag, tmp.b, tmp.n);
-}
-static void rb_str(rb *r, unsigned tag, const char *s) { rb_bytes(r, tag, s, strlen(s)); }
+/* rb_*: the record builder lives in testutil */
 
 /* contact property blobs (lib/contact/record.h), sorted by index:
  *   string:      [varint index << 1][bytes][NUL]

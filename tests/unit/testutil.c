@@ -1,6 +1,7 @@
 #include "testutil.h"
 
-#include "store/store.h" /* hubc__store_check: tests link the static library */
+#include "persist/codec.h" /* HUBC__FORMAT_VERSION */
+#include "store/store.h"   /* hubc__store_check: tests link the static library */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -307,3 +308,41 @@ size_t ev_count(const ev_log *l, int type) {
   for (size_t i = 0; i < l->n; i++) k += l->ev[i].type == type;
   return k;
 }
+
+/* ---- record builder ---- */
+
+void rb_byte(rb *r, unsigned v) {
+  assert_true(r->n < sizeof r->b);
+  r->b[r->n++] = (unsigned char)v;
+}
+
+void rb_varint(rb *r, uint64_t v) {
+  while (v >= 0x80) {
+    rb_byte(r, (unsigned)(v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  rb_byte(r, (unsigned)v);
+}
+
+uint64_t zz(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+
+void rb_start(rb *r) {
+  r->n = 0;
+  rb_byte(r, HUBC__FORMAT_VERSION);
+}
+
+void rb_bytes(rb *r, unsigned tag, const void *p, size_t len) {
+  rb_varint(r, tag);
+  rb_varint(r, len);
+  assert_true(r->n + len <= sizeof r->b);
+  if (len) memcpy(r->b + r->n, p, len);
+  r->n += len;
+}
+
+void rb_int(rb *r, unsigned tag, int64_t v) {
+  rb tmp = {{0}, 0};
+  rb_varint(&tmp, zz(v));
+  rb_bytes(r, tag, tmp.b, tmp.n);
+}
+
+void rb_str(rb *r, unsigned tag, const char *s) { rb_bytes(r, tag, s, strlen(s)); }

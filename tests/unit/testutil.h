@@ -6,6 +6,7 @@
 
 #include <hubcontacts.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* ---- clock ---- */
 typedef struct tu_clock {
@@ -63,6 +64,21 @@ void tu_mem_free(tu_mem *m);
 hubc_store *tu_open(tu_clock *clock, const hubc_persist *persist);
 /* Creates a contact with email/firstname; returns its id (asserts). */
 hubc_id tu_contact(hubc_store *s, hubc_id actor, const char *email, const char *firstname);
+
+/* ---- a builder of stored records in the documented format (README
+ * "Record format"): version byte, then [tag varint][length varint][bytes],
+ * integers as zigzag varints. For tests that craft or damage records. ---- */
+typedef struct rb {
+  unsigned char b[8192];
+  size_t n;
+} rb;
+void rb_start(rb *r); /* empty record: the format version byte */
+void rb_byte(rb *r, unsigned v);
+void rb_varint(rb *r, uint64_t v);
+void rb_bytes(rb *r, unsigned tag, const void *p, size_t len);
+void rb_int(rb *r, unsigned tag, int64_t v);
+void rb_str(rb *r, unsigned tag, const char *s);
+uint64_t zz(int64_t v); /* zigzag encoding */
 
 /* ---- events: a log filled by ev_cb (register with payload = the log) ---- */
 typedef struct ev_log {
