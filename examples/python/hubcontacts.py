@@ -416,6 +416,8 @@ _SIGNATURES = {
     "hubc_contact_get": (c_int, [_PP, _P, hubc_id]),
     "hubc_contact_get_by_email": (c_int, [_PP, _P, c_char_p]),
     "hubc_contact_find": (c_int, [POINTER(hubc_id), _P, c_char_p]),
+    "hubc_contact_get_many": (c_int, [_PP, _P, POINTER(c_char_p), c_size_t]),
+    "hubc_contact_find_many": (c_int, [POINTER(hubc_id), _P, POINTER(c_char_p), c_size_t]),
     "hubc_contact_count": (c_int, [POINTER(c_uint64), _P]),
     "hubc_contact_free": (None, [_P]),
     "hubc_contact_id": (hubc_id, [_P]),
@@ -1118,6 +1120,27 @@ class Store(_Closable):
         except NotFound:
             return None
         return out.value
+
+    def get_many(self, emails) -> list:
+        """The contact for each email (None where there is none), all read
+        at one instant; much faster per email than get_by_email."""
+        emails = [_enc(e, "email") for e in emails]
+        out = (c_void_p * len(emails))()
+        self._call(lib.hubc_contact_get_many, out, self._handle(),
+                   (c_char_p * len(emails))(*emails), len(emails))
+        try:
+            return [Contact(c_void_p(h)) if h else None for h in out]
+        finally:
+            for h in out:
+                lib.hubc_contact_free(h)
+
+    def find_many(self, emails) -> list:
+        """The record id for each email (None where there is none)."""
+        emails = [_enc(e, "email") for e in emails]
+        out = (hubc_id * len(emails))()
+        self._call(lib.hubc_contact_find_many, out, self._handle(),
+                   (c_char_p * len(emails))(*emails), len(emails))
+        return [i or None for i in out]
 
     def count(self) -> int:
         out = c_uint64()

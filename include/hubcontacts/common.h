@@ -40,9 +40,10 @@ typedef int64_t hubc_time;
 typedef int (HUBC_CALLBACK *hubc_write_fn)(void *payload, const char *data, size_t len);
 
 /* Allocator hook, shaped like lua_Alloc: new_size == 0 frees ptr (returns
- * NULL); otherwise behaves like realloc. old_size is the size previously
- * requested for ptr (0 when ptr is NULL). Returning NULL for new_size > 0
- * is an allocation failure, which every call reports as HUBC_ENOMEM. */
+ * NULL); otherwise behaves like realloc, alignment included. old_size is
+ * the size previously requested for ptr (0 when ptr is NULL). Returning
+ * NULL for new_size > 0 is an allocation failure, which every call reports
+ * as HUBC_ENOMEM. */
 typedef void *(HUBC_CALLBACK *hubc_alloc_fn)(void *payload, void *ptr,
                                              size_t old_size, size_t new_size);
 

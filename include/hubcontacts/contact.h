@@ -136,6 +136,17 @@ HUBC_API int hubc_contact_get_by_email(hubc_contact **out, hubc_store *store,
                                        const char *email);
 /* Record id only: the cheapest lookup. */
 HUBC_API int hubc_contact_find(hubc_id *out, hubc_store *store, const char *email);
+
+/* Many lookups by email in one call, all at one instant (the store's read
+ * lock is held throughout, so writers wait). Several times faster per email
+ * than one call each: the lookups' memory reads overlap. out[i] is the
+ * snapshot (get) or record id (find) for emails[i], NULL or 0 when no
+ * contact has that email. All or nothing: on error every out[i] is NULL or
+ * 0; a NULL or invalid email is HUBC_EINVAL naming its row (0-based). */
+HUBC_API int hubc_contact_get_many(hubc_contact **out, hubc_store *store,
+                                   const char *const *emails, size_t n);
+HUBC_API int hubc_contact_find_many(hubc_id *out, hubc_store *store,
+                                    const char *const *emails, size_t n);
 HUBC_API int hubc_contact_count(uint64_t *out, hubc_store *store);
 
 HUBC_API void hubc_contact_free(hubc_contact *contact);

@@ -10,20 +10,35 @@
 #define MAX_ID 0xffffffffLL /* record ids are 32-bit in the record header */
 
 /* ---- email index -------------------------------------------------------
- * Open addressing with linear probing and backward-shift deletion. An entry
- * is a record address (48 bits) under a 16-bit tag from the email's hash,
- * so a lookup reads one table slot and one record. Homes are recomputed
- * from the records' emails when needed (growth, deletion). */
+ * Open addressing with linear probing and backward-shift deletion, so a
+ * lookup reads one table slot and one record. An entry packs
+ *   [16-bit tag from the email's hash][48-bit record address]
+ * and, in the address's 3 low bits (records are 8-aligned), how many cache
+ * lines the record spans beyond its first (capped at 7): a lookup fetches
+ * the whole record at once instead of line by line as its fields are read.
+ * Homes are recomputed from the records' emails when needed (growth,
+ * deletion). */
 
+#define TAG_MASK 0xffff000000000000ULL
 #define TAG_OF(h) ((uint64_t)((h) >> 16) << 48)
-#define REC_OF(e) ((hubc__rec *)(uintptr_t)((e) & 0xffffffffffffULL))
+#define REC_OF(e) ((hubc__rec *)(uintptr_t)((e) & 0xfffffffffff8ULL))
 
 static uint32_t rec_hash(const hubc__rec *r) {
   const char *e = hubc__rec_email(r);
   return hubc__hash(e, strlen(e));
 }
 
-static uint64_t entry_of(uint32_t h, const hubc__rec *r) { return TAG_OF(h) | (uint64_t)(uintptr_t)r; }
+static uint64_t entry_of(uint32_t h, const hubc__rec *r) {
+  uintptr_t a = (uintptr_t)r;
+  size_t more = (a % 64 + offsetof(hubc__rec, blob) + r->len - 1) / 64;
+  return TAG_OF(h) | (uint64_t)a | (more < 7 ? more : 7);
+}
+
+/* Starts fetching every line of an entry's record. */
+static void fetch_record(uint64_t e) {
+  const char *r = (const char *)REC_OF(e);
+  for (unsigned i = 0; i <= (e & 7); i++) __builtin_prefetch(r + 64 * i);
+}
 
 int hubc__eidx_reserve(hubc_store *s, size_t extra) {
   size_t cap = s->eidx ? s->eidx_mask + 1 : 0;
@@ -46,18 +61,24 @@ int hubc__eidx_reserve(hubc_store *s, size_t extra) {
   return 0;
 }
 
-hubc__rec *hubc__eidx_find(const hubc_store *s, const char *email, size_t len) {
+/* Probes for an email whose hash is known. The whole record is fetched
+ * while its first line is compared: the caller reads its fields next. */
+static hubc__rec *eidx_probe(const hubc_store *s, const char *email, uint32_t h) {
   if (!s->eidx) return NULL;
-  uint32_t h = hubc__hash(email, len);
   uint64_t tag = TAG_OF(h);
   for (size_t pos = h & s->eidx_mask;; pos = (pos + 1) & s->eidx_mask) {
     uint64_t e = s->eidx[pos];
     if (!e) return NULL;
-    if ((e & 0xffff000000000000ULL) == tag) {
+    if ((e & TAG_MASK) == tag) {
       hubc__rec *r = REC_OF(e);
+      fetch_record(e);
       if (strcmp(hubc__rec_email(r), email) == 0) return r;
     }
   }
+}
+
+hubc__rec *hubc__eidx_find(const hubc_store *s, const char *email, size_t len) {
+  return eidx_probe(s, email, hubc__hash(email, len));
 }
 
 void hubc__eidx_insert(hubc_store *s, hubc__rec *r) {
@@ -79,7 +100,7 @@ static size_t eidx_slot_of(const hubc_store *s, const hubc__rec *r) {
 
 void hubc__eidx_replace(hubc_store *s, const hubc__rec *old, hubc__rec *r) {
   size_t i = eidx_slot_of(s, old);
-  if (i != SIZE_MAX) s->eidx[i] = (s->eidx[i] & 0xffff000000000000ULL) | (uint64_t)(uintptr_t)r;
+  if (i != SIZE_MAX) s->eidx[i] = entry_of(rec_hash(r), r);
 }
 
 void hubc__eidx_remove(hubc_store *s, const hubc__rec *r) {
@@ -543,12 +564,13 @@ HUBC_API int hubc_contact_get(hubc_contact **out, hubc_store *s, hubc_id id) {
   return hubc__read_end(s, rc);
 }
 
+/* The normalized email's length, or an error. */
 static int normalize_probe(const char *email, char *buf, const char *what) {
   const char *why;
   if (!email) return hubc__err(HUBC_EINVAL, "%s: email is NULL", what);
-  if (hubc__email_normalize(email, buf, &why) < 0)
-    return hubc__err(HUBC_EINVAL, "%s: email '%.254s' %s", what, email, why);
-  return 0;
+  int len = hubc__email_normalize(email, buf, &why);
+  if (len < 0) return hubc__err(HUBC_EINVAL, "%s: email '%.254s' %s", what, email, why);
+  return len;
 }
 
 HUBC_API int hubc_contact_find(hubc_id *out, hubc_store *s, const char *email) {
@@ -556,8 +578,10 @@ HUBC_API int hubc_contact_find(hubc_id *out, hubc_store *s, const char *email) {
   if (!out) return hubc__err(HUBC_EINVAL, "find contact: out is NULL");
   *out = 0;
   int rc = normalize_probe(email, buf, "find contact");
-  if (rc || (rc = hubc__read_begin(s))) return rc;
-  const hubc__rec *r = hubc__eidx_find(s, buf, strlen(buf));
+  if (rc < 0) return rc;
+  size_t len = (size_t)rc;
+  if ((rc = hubc__read_begin(s))) return rc;
+  const hubc__rec *r = hubc__eidx_find(s, buf, len);
   if (!r) rc = hubc__err(HUBC_ENOTFOUND, "no contact with email '%s'", buf);
   else *out = r->id;
   return hubc__read_end(s, rc);
@@ -568,10 +592,95 @@ HUBC_API int hubc_contact_get_by_email(hubc_contact **out, hubc_store *s, const 
   if (!out) return hubc__err(HUBC_EINVAL, "get contact: out is NULL");
   *out = NULL;
   int rc = normalize_probe(email, buf, "get contact");
-  if (rc || (rc = hubc__read_begin(s))) return rc;
-  hubc__rec *r = hubc__eidx_find(s, buf, strlen(buf));
+  if (rc < 0) return rc;
+  size_t len = (size_t)rc;
+  if ((rc = hubc__read_begin(s))) return rc;
+  hubc__rec *r = hubc__eidx_find(s, buf, len);
   rc = r ? snapshot(out, s, r) : hubc__err(HUBC_ENOTFOUND, "no contact with email '%s'", buf);
   return hubc__read_end(s, rc);
+}
+
+/* ---- many lookups -------------------------------------------------------
+ * One lookup waits on two cache misses in a row: its table slot, then its
+ * record. Probing a chunk of emails in three passes (prefetch the slots,
+ * prefetch the records they name, then compare) keeps a chunk's misses in
+ * flight together instead of one after another. */
+
+enum { PROBE_CHUNK = 16 };
+
+typedef struct probe_chunk {
+  char email[PROBE_CHUNK][HUBC__EMAIL_BUF];
+  uint32_t hash[PROBE_CHUNK];
+} probe_chunk;
+
+/* Normalizes emails[0..n) into c (errors name the row: base + k) and
+ * starts fetching the slots, then the records they point to. */
+static int chunk_prefetch(probe_chunk *c, const hubc_store *s, const char *const *emails, size_t base, size_t n,
+                          const char *what) {
+  for (size_t k = 0; k < n; k++) {
+    const char *why;
+    const char *e = emails[base + k];
+    if (!e) return hubc__err(HUBC_EINVAL, "%s: email in row %zu is NULL", what, base + k);
+    int len = hubc__email_normalize(e, c->email[k], &why);
+    if (len < 0) return hubc__err(HUBC_EINVAL, "%s: email '%.254s' in row %zu %s", what, e, base + k, why);
+    c->hash[k] = hubc__hash(c->email[k], (size_t)len);
+    if (s->eidx) __builtin_prefetch(&s->eidx[c->hash[k] & s->eidx_mask]);
+  }
+  for (size_t k = 0; s->eidx && k < n; k++) {
+    uint64_t e = s->eidx[c->hash[k] & s->eidx_mask];
+    if (e && (e & TAG_MASK) == TAG_OF(c->hash[k])) fetch_record(e);
+  }
+  return 0;
+}
+
+/* Looks up emails[0..n) under one read lock, handing each row's record
+ * (or NULL) to put in row order; *done counts the rows put. */
+typedef int (*many_put)(hubc_store *s, void *out, size_t row, hubc__rec *r);
+
+static int lookup_many(hubc_store *s, void *out, const char *const *emails, size_t n, const char *what, many_put put,
+                       size_t *done) {
+  if (n && !out) return hubc__err(HUBC_EINVAL, "%s: out is NULL", what);
+  if (n && !emails) return hubc__err(HUBC_EINVAL, "%s: emails is NULL", what);
+  int rc = hubc__read_begin(s);
+  if (rc) return rc;
+  probe_chunk c;
+  for (size_t base = 0; base < n && !rc; base += PROBE_CHUNK) {
+    size_t m = n - base < PROBE_CHUNK ? n - base : PROBE_CHUNK;
+    rc = chunk_prefetch(&c, s, emails, base, m, what);
+    for (size_t k = 0; k < m && !rc; k++)
+      if (!(rc = put(s, out, base + k, eidx_probe(s, c.email[k], c.hash[k])))) (*done)++;
+  }
+  return hubc__read_end(s, rc);
+}
+
+static int put_id(hubc_store *s, void *out, size_t row, hubc__rec *r) {
+  (void)s;
+  ((hubc_id *)out)[row] = r ? r->id : 0;
+  return 0;
+}
+
+static int put_snapshot(hubc_store *s, void *out, size_t row, hubc__rec *r) {
+  hubc_contact **o = out;
+  o[row] = NULL;
+  return r ? snapshot(&o[row], s, r) : 0;
+}
+
+/* All or nothing: a failed call leaves every out[i] 0 or NULL. */
+HUBC_API int hubc_contact_find_many(hubc_id *out, hubc_store *s, const char *const *emails, size_t n) {
+  size_t done = 0;
+  int rc = lookup_many(s, out, emails, n, "find contacts", put_id, &done);
+  if (rc && out) memset(out, 0, n * sizeof *out);
+  return rc;
+}
+
+HUBC_API int hubc_contact_get_many(hubc_contact **out, hubc_store *s, const char *const *emails, size_t n) {
+  size_t done = 0;
+  int rc = lookup_many(s, out, emails, n, "get contacts", put_snapshot, &done);
+  if (rc && out) {
+    for (size_t i = 0; i < done; i++) hubc_contact_free(out[i]);
+    memset(out, 0, n * sizeof *out);
+  }
+  return rc;
 }
 
 HUBC_API int hubc_contact_count(uint64_t *out, hubc_store *s) {

@@ -108,6 +108,27 @@ class ContactRulesTest(StoreTest):
             hc.Exists, hc.EEXISTS)
         self.assertIn(f"record id {cid}", err.message)
 
+    def test_c3_get_many_and_find_many_answer_as_single_lookups_do(self):
+        ids = [self.store.create_contact({"email": f"p{i}@example.com", "firstname": f"P{i}"})
+               for i in range(40)]
+        emails = [f" P{i}@Example.com" if i % 3 else f"nobody{i}@example.com" for i in range(40)]
+        found = self.store.find_many(emails)
+        got = self.store.get_many(emails)
+        for i, email in enumerate(emails):
+            with self.subTest(email=email):
+                self.assertEqual(found[i], self.store.find(email))
+                if i % 3:
+                    self.assertEqual(found[i], ids[i])
+                    self.assertEqual(got[i].id, ids[i])
+                    self.assertEqual(got[i]["firstname"], f"P{i}")
+                else:
+                    self.assertIsNone(got[i])
+        self.assertEqual(self.store.find_many([]), [])
+        err = self.assertUnchangedBy(
+            lambda: self.store.get_many(["p1@example.com", "bad@@example.com"]),
+            hc.InvalidArgument, hc.EINVAL)
+        self.assertIn("row 1", err.message)
+
     def test_c3_email_syntax_is_validated_naming_the_field(self):
         for bad in ["no-at-sign.example.com", "two@@example.com", "@example.com",
                     "anna@localhost", "an na@example.com", "x" * 250 + "@example.com"]:

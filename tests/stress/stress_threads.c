@@ -170,6 +170,33 @@ static void op_lookup(rng *r) {
   }
 }
 
+/* Many lookups in one call see the store at one instant: rows with the
+ * same email get the same contact, or none. */
+static void op_lookup_many(rng *r) {
+  enum { N = 8 };
+  char text[N][80], canon[N][64];
+  const char *emails[N];
+  uint32_t first = 0;
+  for (int i = 0; i < N; i++) {
+    uint32_t k = i == N - 1 ? first : below(r, EMAILS); /* the last row repeats the first email */
+    if (i == 0) first = k;
+    spelled(r, text[i], sizeof text[i], k);
+    email_of(canon[i], sizeof canon[i], k);
+    emails[i] = text[i];
+  }
+  hubc_contact *c[N];
+  if (expect(hubc_contact_get_many(c, store, emails, N), "get_many", 0, 0) == 0) {
+    for (int i = 0; i < N; i++)
+      if (c[i]) check_snapshot(c[i], canon[i]);
+    if ((c[0] == NULL) != (c[N - 1] == NULL) || (c[0] && hubc_contact_id(c[0]) != hubc_contact_id(c[N - 1])))
+      failf("get_many: one email, two answers in one call (%s)", canon[0]);
+    for (int i = 0; i < N; i++) hubc_contact_free(c[i]);
+  }
+  hubc_id ids[N];
+  if (expect(hubc_contact_find_many(ids, store, emails, N), "find_many", 0, 0) == 0 && ids[0] != ids[N - 1])
+    failf("find_many: one email, two answers in one call (%s)", canon[0]);
+}
+
 static void op_iterate(rng *r) {
   static const int selects[] = {HUBC_SELECT_ALL, HUBC_SELECT_BILLABLE, HUBC_SELECT_MARKETING,
                                 HUBC_SELECT_UNTIL_UPDATE, HUBC_SELECT_NON_MARKETING, HUBC_SELECT_UNREACHABLE};
@@ -252,7 +279,8 @@ static void *worker(void *arg) {
   rng r = {UINT64_C(0x9E3779B97F4A7C15) * ((uint64_t)t + 1u)};
   for (long i = 0; i < ops_per_worker && atomic_load(&failures) == 0; i++) {
     uint32_t p = below(&r, 100);
-    if (p < 30) op_lookup(&r);
+    if (p < 27) op_lookup(&r);
+    else if (p < 30) op_lookup_many(&r);
     else if (p < 35) op_iterate(&r);
     else if (p < 40) read_shared(&r);
     else if (p < 58) op_create(&r);

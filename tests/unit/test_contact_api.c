@@ -223,6 +223,21 @@ static void r4_store_functions_refuse_null_and_bad_arguments(void **state) {
   BAD(HUBC_EINVAL, hubc_contact_find(NULL, s, "one@example.com"));
   BAD(HUBC_EINVAL, hubc_contact_find(&id, NULL, "one@example.com"));
   BAD(HUBC_EINVAL, hubc_contact_find(&id, s, NULL));
+  const char *one[] = {"one@example.com"}, *null_email[] = {NULL};
+  hubc_contact *cs[1] = {c};
+  hubc_id ids1[1] = {7};
+  BAD(HUBC_EINVAL, hubc_contact_get_many(NULL, s, one, 1));
+  BAD(HUBC_EINVAL, hubc_contact_get_many(cs, NULL, one, 1));
+  BAD(HUBC_EINVAL, hubc_contact_get_many(cs, s, NULL, 1));
+  BAD(HUBC_EINVAL, hubc_contact_get_many(cs, s, null_email, 1));
+  assert_null(cs[0]);
+  BAD(HUBC_EINVAL, hubc_contact_find_many(NULL, s, one, 1));
+  BAD(HUBC_EINVAL, hubc_contact_find_many(ids1, NULL, one, 1));
+  BAD(HUBC_EINVAL, hubc_contact_find_many(ids1, s, NULL, 1));
+  BAD(HUBC_EINVAL, hubc_contact_find_many(ids1, s, null_email, 1));
+  assert_int_equal(ids1[0], 0);
+  ok(hubc_contact_get_many(NULL, s, NULL, 0)); /* nothing asked, nothing done */
+  ok(hubc_contact_find_many(NULL, s, NULL, 0));
   uint64_t count = 0;
   BAD(HUBC_EINVAL, hubc_contact_count(NULL, s));
   BAD(HUBC_EINVAL, hubc_contact_count(&count, NULL));
@@ -485,7 +500,7 @@ static void r4_failing_write_callback_gives_eio(void **state) {
  * no object and leak nothing. */
 static void r4_reads_report_allocation_failure(void **state) {
   (void)state;
-  for (int k = 0; k < 8; k++) {
+  for (int k = 0; k < 9; k++) {
     for (size_t n = 1;; n++) {
       assert_true(n < 1000);
       tu_clock clk = {T0};
@@ -506,6 +521,9 @@ static void r4_reads_report_allocation_failure(void **state) {
       void *sentinel = &sentinel;
       tu_buf buf = {0};
       void **made = NULL;
+      hubc_id other = contact(s, "two@example.com");
+      const char *emails[] = {"two@example.com", "none@example.com", "one@example.com"};
+      hubc_contact *many[3] = {sentinel, sentinel, sentinel};
       a.fail_at = a.count + n;
       clear_err();
       int rc;
@@ -517,6 +535,7 @@ static void r4_reads_report_allocation_failure(void **state) {
       case 4: hit = sentinel; rc = hubc_history_iterator_new(&hit, s, id); made = (void **)&hit; break;
       case 5: uit = sentinel; rc = hubc_user_iterator_new(&uit, s); made = (void **)&uit; break;
       case 6: pit = sentinel; rc = hubc_period_iterator_new(&pit, s); made = (void **)&pit; break;
+      case 7: rc = hubc_contact_get_many(many, s, emails, 3); break;
       default: rc = hubc_store_dump(s, tu_buf_write, &buf); break;
       }
       size_t failed = a.failures;
@@ -526,7 +545,14 @@ static void r4_reads_report_allocation_failure(void **state) {
       } else {
         check_bad(rc, HUBC_ENOMEM, "read", __LINE__);
         if (made) assert_null(*made);
+        for (int i = 0; k == 7 && i < 3; i++) assert_null(many[i]); /* all or nothing */
       }
+      if (k == 7 && rc == 0) {
+        assert_int_equal(hubc_contact_id(many[0]), other);
+        assert_null(many[1]);
+        assert_int_equal(hubc_contact_id(many[2]), id);
+      }
+      for (int i = 0; k == 7 && rc == 0 && i < 3; i++) hubc_contact_free(many[i]);
       hubc_contact_free(rc ? NULL : c);
       hubc_user_free(rc ? NULL : u);
       hubc_contact_iterator_free(rc ? NULL : it);
@@ -1053,7 +1079,7 @@ static void r2_store_open_survives_allocation_failure_n(void **state) {
 /* ---- R6: callbacks must not re-enter the store -------------------------- */
 
 enum { RE_GET, RE_FIND, RE_COUNT, RE_CREATE, RE_UPDATE, RE_DELETE, RE_SET_MARKETING, RE_DEFINE, RE_PROP_COUNT,
-       RE_USER_CREATE, RE_USER_GET, RE_BILLING, RE_TICK, RE_DUMP, RE_SET_CALLBACK, RE_HISTORY, RE_ITER_NEXT, RE_N };
+       RE_USER_CREATE, RE_USER_GET, RE_BILLING, RE_TICK, RE_DUMP, RE_SET_CALLBACK, RE_HISTORY, RE_ITER_NEXT, RE_GET_MANY, RE_FIND_MANY, RE_N };
 
 typedef struct reentry {
   hubc_store *s;
@@ -1075,6 +1101,7 @@ static void try_everything(reentry *r) {
   bi.version = HUBC_BILLING_INFO_VERSION;
   const char *names[] = {"email"};
   const char *values[] = {"reentrant@example.com"};
+  const char *emails1[] = {"one@example.com"};
   hubc_user *u = NULL;
   hubc_history_iterator *hit = NULL;
   for (int k = 0; k < RE_N; k++) {
@@ -1096,7 +1123,10 @@ static void try_everything(reentry *r) {
     case RE_DUMP: rc = hubc_store_dump(s, tu_buf_write, &buf); break;
     case RE_SET_CALLBACK: rc = hubc_store_set_event_callback(s, NULL, NULL); break;
     case RE_HISTORY: rc = hubc_history_iterator_new(&hit, s, 0); break;
-    default: rc = hubc_contact_iterator_next(&id, r->it); break;
+    case RE_GET_MANY: rc = hubc_contact_get_many(&c, s, emails1, 1); break;
+    case RE_FIND_MANY: rc = hubc_contact_find_many(&id, s, emails1, 1); break;
+    case RE_ITER_NEXT: rc = hubc_contact_iterator_next(&id, r->it); break;
+    default: rc = HUBC_EINVAL; break;
     }
     r->rc[k] = rc;
     snprintf(r->msg[k], sizeof r->msg[k], "%s", hubc_error_last());

@@ -1376,7 +1376,7 @@ static int strip_status(tu_mem_rec *r) {
   out[0] = r->bytes[0];
   while (pos < r->len) {
     size_t start = pos;
-    uint64_t tag, len;
+    uint64_t tag = 0, len = 0; /* read_varint sets both; quiets -Wmaybe-uninitialized */
     assert_int_equal(read_varint(r->bytes, r->len, &pos, &tag), 0);
     assert_int_equal(read_varint(r->bytes, r->len, &pos, &len), 0);
     assert_true(len <= r->len - pos);
