@@ -983,15 +983,7 @@ static void r6_snapshot_outlives_the_store(void **state) {
   (void)state;
   tu_clock clk = {tu_time(2024, 3, 21, 10, 0, 0)};
   tu_alloc a = {0};
-  hubc_store_options o;
-  ok(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION));
-  o.clock = tu_clock_fn;
-  o.clock_payload = &clk;
-  o.alloc = tu_alloc_fn;
-  o.alloc_payload = &a;
-  o.admin_email = "admin@example.com";
-  hubc_store *s = NULL;
-  ok(hubc_store_open(&s, &o));
+  hubc_store *s = tu_open_alloc(&clk, &a, NULL);
   ok(hubc_property_define(s, ADMIN, "level", "Level", HUBC_PROP_ENUMERATION, tier_opts, 3));
   const char *n[] = {"email", "firstname", "level"};
   const char *v[] = {"keep@example.com", "Keep", "bronze"};

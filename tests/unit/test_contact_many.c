@@ -28,16 +28,23 @@ static hubc_store *store_with_contacts(tu_clock *clk, hubc_id *ids) {
   return s;
 }
 
-/* The i-th query: an existing email written as a host might (other case,
- * surrounding white space), or one nobody has. */
-static void query(char *out, size_t cap, unsigned i) {
-  unsigned who = (i * 7919u) % N_CONTACTS;
-  switch (i % 5) {
-  case 0: snprintf(out, cap, "PERSON.%u@EXAMPLE%u.COM", who, who % 7); break;
-  case 1: snprintf(out, cap, " \tperson.%u@Example%u.com ", who, who % 7); break;
-  case 2: snprintf(out, cap, "nobody.%u@example.com", i); break;
-  default: snprintf(out, cap, "person.%u@example%u.com", who, who % 7); break;
+/* N_QUERIES emails: query i names contact (i * 7919) % N_CONTACTS as a host
+ * might write it (other case, surrounding white space), except every fifth
+ * (i % 5 == 2), which nobody has. */
+static const char *const *queries(void) {
+  static char text[N_QUERIES][64];
+  static const char *emails[N_QUERIES];
+  for (unsigned i = 0; i < N_QUERIES; i++) {
+    unsigned who = (i * 7919u) % N_CONTACTS;
+    switch (i % 5) {
+    case 0: snprintf(text[i], sizeof text[i], "PERSON.%u@EXAMPLE%u.COM", who, who % 7); break;
+    case 1: snprintf(text[i], sizeof text[i], " \tperson.%u@Example%u.com ", who, who % 7); break;
+    case 2: snprintf(text[i], sizeof text[i], "nobody.%u@example.com", i); break;
+    default: snprintf(text[i], sizeof text[i], "person.%u@example%u.com", who, who % 7); break;
+    }
+    emails[i] = text[i];
   }
+  return emails;
 }
 
 static void c3_find_many_answers_as_find_does_for_each_email(void **state) {
@@ -45,12 +52,7 @@ static void c3_find_many_answers_as_find_does_for_each_email(void **state) {
   tu_clock clk = {tu_time(2024, 3, 10, 12, 0, 0)};
   hubc_id ids[N_CONTACTS];
   hubc_store *s = store_with_contacts(&clk, ids);
-  static char text[N_QUERIES][64];
-  const char *emails[N_QUERIES];
-  for (unsigned i = 0; i < N_QUERIES; i++) {
-    query(text[i], sizeof text[i], i);
-    emails[i] = text[i];
-  }
+  const char *const *emails = queries();
   hubc_id got[N_QUERIES];
   assert_int_equal(hubc_contact_find_many(got, s, emails, N_QUERIES), 0);
   size_t found = 0;
@@ -74,12 +76,7 @@ static void c3_get_many_returns_the_snapshots_get_by_email_returns(void **state)
   tu_clock clk = {tu_time(2024, 3, 10, 12, 0, 0)};
   hubc_id ids[N_CONTACTS];
   hubc_store *s = store_with_contacts(&clk, ids);
-  static char text[N_QUERIES][64];
-  const char *emails[N_QUERIES];
-  for (unsigned i = 0; i < N_QUERIES; i++) {
-    query(text[i], sizeof text[i], i);
-    emails[i] = text[i];
-  }
+  const char *const *emails = queries();
   hubc_contact **got = gc_malloc(calloc(N_QUERIES, sizeof *got));
   assert_int_equal(hubc_contact_get_many(got, s, emails, N_QUERIES), 0);
   for (unsigned i = 0; i < N_QUERIES; i++) {
@@ -157,16 +154,7 @@ static void r4_many_refuses_an_invalid_email_naming_its_row_and_returns_nothing(
   static tu_alloc a;
   clk.now = tu_time(2024, 3, 10, 12, 0, 0);
   memset(&a, 0, sizeof a);
-  hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = &clk;
-  o.alloc = tu_alloc_fn;
-  o.alloc_payload = &a;
-  o.admin_email = "admin@example.com";
-  hubc_store *s = NULL;
-  assert_int_equal(hubc_store_open(&s, &o), 0);
-  gc_store(s);
+  hubc_store *s = gc_store(tu_open_alloc(&clk, &a, NULL));
   tu_contact(s, 1, "x@example.com", "X");
   enum { N = 40, BAD_ROW = 37 };
   const char *emails[N];

@@ -588,16 +588,7 @@ static hubc_store *open_counted(tu_clock *clk, tu_alloc **a_out, failing_commit 
   f->vt.del = fc_del;
   f->vt.commit = fc_commit;
   f->vt.rollback = fc_rollback;
-  hubc_store_options o;
-  OK(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION));
-  o.clock = tu_clock_fn;
-  o.clock_payload = clk;
-  o.alloc = tu_alloc_fn;
-  o.alloc_payload = a;
-  o.admin_email = "admin@example.com";
-  o.persist = &f->vt;
-  hubc_store *s = NULL;
-  OK(hubc_store_open(&s, &o));
+  hubc_store *s = tu_open_alloc(clk, a, &f->vt);
   *a_out = a;
   *f_out = f;
   return gc_store(s);

@@ -195,11 +195,17 @@ void tu_mem_free(tu_mem *m) {
   memset(m, 0, sizeof *m);
 }
 
-hubc_store *tu_open(tu_clock *clock, const hubc_persist *persist) {
+hubc_store *tu_open(tu_clock *clock, const hubc_persist *persist) { return tu_open_alloc(clock, NULL, persist); }
+
+hubc_store *tu_open_alloc(tu_clock *clock, tu_alloc *alloc, const hubc_persist *persist) {
   hubc_store_options o;
   assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
   o.clock = tu_clock_fn;
   o.clock_payload = clock;
+  if (alloc) {
+    o.alloc = tu_alloc_fn;
+    o.alloc_payload = alloc;
+  }
   o.admin_email = "admin@example.com";
   o.persist = persist;
   hubc_store *s = NULL;

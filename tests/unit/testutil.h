@@ -62,6 +62,9 @@ void tu_mem_free(tu_mem *m);
 /* Opens a store with a fixed clock and admin "admin@example.com" (user 1);
  * persist may be NULL. Asserts success. */
 hubc_store *tu_open(tu_clock *clock, const hubc_persist *persist);
+/* The same, allocating through tu_alloc_fn with `alloc` (which, like the
+ * clock, must outlive the store). */
+hubc_store *tu_open_alloc(tu_clock *clock, tu_alloc *alloc, const hubc_persist *persist);
 /* Creates a contact with email/firstname; returns its id (asserts). */
 hubc_id tu_contact(hubc_store *s, hubc_id actor, const char *email, const char *firstname);
 
