@@ -1,6 +1,6 @@
 /* hubcontacts quick start: open a store, define a custom property, create a
- * few contacts (one as marketing), look one up by email, print it, and show
- * what counts toward the marketing-contact tier.
+ * few contacts (one as marketing), look one up by email, print it, look up
+ * several at once, and show what counts toward the marketing-contact tier.
  *
  *   cmake --workflow --preset demo      (builds and runs this program)
  */
@@ -52,6 +52,16 @@ int main(void) {
     printf("  %-28s %s\n", name, value);
   }
   hubc_contact_free(c);
+
+  /* Many emails in one call: the fast path for bulk work (0: nobody). */
+  const char *const wanted[] = {"marco@example.it", "nobody@example.com", "ANNA.ROSSI@example.com"};
+  hubc_id ids[3];
+  check(hubc_contact_find_many(ids, store, wanted, 3), "find many");
+  printf("\nLooked up at once:\n");
+  for (int i = 0; i < 3; i++) {
+    if (ids[i]) printf("  %-28s record id %lld\n", wanted[i], (long long)ids[i]);
+    else printf("  %-28s none\n", wanted[i]);
+  }
 
   /* Setting marketing is immediate; setting non-marketing waits for the
    * next update date (the contact stays billable until then). */
