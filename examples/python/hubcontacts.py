@@ -605,6 +605,14 @@ def _enc(value, what: str):
     return b
 
 
+def _email_array(emails):
+    """A C array of encoded emails and its length; errors name the row."""
+    if isinstance(emails, (str, bytes)):
+        raise TypeError("emails: expected a sequence of emails, not one email")
+    enc = [_enc(e, f"email in row {i}") for i, e in enumerate(emails)]
+    return (c_char_p * len(enc))(*enc), len(enc)
+
+
 def _pairs(props, allow_none: bool):
     """A dict (or iterable of pairs) → (names array, values array, n, refs)."""
     items = list(props.items() if isinstance(props, Mapping) else props)
@@ -916,6 +924,7 @@ class Store(_Closable):
         try:
             self._call(lib.hubc_store_open, byref(h), byref(opts))
         except BaseException:
+            lib.hubc_store_close(h)  # opened, but a Python callback raised
             self._close_journal()
             raise
         self._h = h
@@ -1095,9 +1104,20 @@ class Store(_Closable):
     def delete_contact(self, contact: int, actor: int = 1) -> None:
         self._call(lib.hubc_contact_delete, self._handle(), int(actor), int(contact))
 
+    def _make(self, free, fn, *args) -> c_void_p:
+        """Runs fn(&handle, store, *args). Should a Python callback raise
+        although the C call succeeded, the new handle is freed, not leaked
+        (after a failed call it is NULL, which free accepts)."""
+        h = c_void_p()
+        try:
+            self._call(fn, byref(h), self._handle(), *args)
+        except BaseException:
+            free(h)
+            raise
+        return h
+
     def _snapshot(self, getter, *args) -> Contact:
-        snap = c_void_p()
-        self._call(getter, byref(snap), self._handle(), *args)
+        snap = self._make(lib.hubc_contact_free, getter, *args)
         try:
             return Contact(snap)
         finally:
@@ -1124,22 +1144,20 @@ class Store(_Closable):
     def get_many(self, emails) -> list:
         """The contact for each email (None where there is none), all read
         at one instant; much faster per email than get_by_email."""
-        emails = [_enc(e, "email") for e in emails]
-        out = (c_void_p * len(emails))()
-        self._call(lib.hubc_contact_get_many, out, self._handle(),
-                   (c_char_p * len(emails))(*emails), len(emails))
+        arr, n = _email_array(emails)
+        out = (c_void_p * n)()
         try:
+            self._call(lib.hubc_contact_get_many, out, self._handle(), arr, n)
             return [Contact(c_void_p(h)) if h else None for h in out]
-        finally:
+        finally:  # every snapshot, even if a Python callback raised
             for h in out:
                 lib.hubc_contact_free(h)
 
     def find_many(self, emails) -> list:
         """The record id for each email (None where there is none)."""
-        emails = [_enc(e, "email") for e in emails]
-        out = (hubc_id * len(emails))()
-        self._call(lib.hubc_contact_find_many, out, self._handle(),
-                   (c_char_p * len(emails))(*emails), len(emails))
+        arr, n = _email_array(emails)
+        out = (hubc_id * n)()
+        self._call(lib.hubc_contact_find_many, out, self._handle(), arr, n)
         return [i or None for i in out]
 
     def count(self) -> int:
@@ -1149,8 +1167,7 @@ class Store(_Closable):
 
     def iter_contacts(self, select=Select.ALL) -> ContactIds:
         """Record ids in increasing order, filtered by a Select value."""
-        it = c_void_p()
-        self._call(lib.hubc_contact_iterator_new, byref(it), self._handle(), int(select))
+        it = self._make(lib.hubc_contact_iterator_free, lib.hubc_contact_iterator_new, int(select))
         return ContactIds(self, it)
 
     def __iter__(self):
@@ -1172,8 +1189,7 @@ class Store(_Closable):
 
     def history(self, contact: int = 0) -> list:
         """Status history entries (dicts), oldest first; 0 for every contact."""
-        it = c_void_p()
-        self._call(lib.hubc_history_iterator_new, byref(it), self._handle(), int(contact))
+        it = self._make(lib.hubc_history_iterator_free, lib.hubc_history_iterator_new, int(contact))
         with _HistoryIter(self, it) as entries:
             return list(entries)
 
@@ -1202,8 +1218,7 @@ class Store(_Closable):
 
     def periods(self) -> list:
         """Closed billing periods (dicts), oldest first (B3)."""
-        it = c_void_p()
-        self._call(lib.hubc_period_iterator_new, byref(it), self._handle())
+        it = self._make(lib.hubc_period_iterator_free, lib.hubc_period_iterator_new)
         with _PeriodIter(self, it) as periods:
             return list(periods)
 
@@ -1263,8 +1278,7 @@ class Store(_Closable):
         self._call(lib.hubc_user_set_disabled, self._handle(), int(actor), int(user), 0)
 
     def _user(self, getter, arg) -> User:
-        snap = c_void_p()
-        self._call(getter, byref(snap), self._handle(), arg)
+        snap = self._make(lib.hubc_user_free, getter, arg)
         try:
             return User(id=lib.hubc_user_id(snap),
                         email=_dec(lib.hubc_user_email(snap)),
@@ -1282,8 +1296,7 @@ class Store(_Closable):
 
     def users(self) -> list:
         """Every user id, increasing."""
-        it = c_void_p()
-        self._call(lib.hubc_user_iterator_new, byref(it), self._handle())
+        it = self._make(lib.hubc_user_iterator_free, lib.hubc_user_iterator_new)
         with _UserIter(self, it) as ids:
             return list(ids)
 

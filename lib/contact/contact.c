@@ -1,4 +1,5 @@
 /* Contacts: create, update, delete, lookups, snapshots, iteration (C1–C7). */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,7 +101,7 @@ static size_t eidx_slot_of(const hubc_store *s, const hubc__rec *r) {
 
 void hubc__eidx_replace(hubc_store *s, const hubc__rec *old, hubc__rec *r) {
   size_t i = eidx_slot_of(s, old);
-  if (i != SIZE_MAX) s->eidx[i] = entry_of(rec_hash(r), r);
+  if (i != SIZE_MAX) s->eidx[i] = (s->eidx[i] & TAG_MASK) | entry_of(0, r); /* same email, same tag */
 }
 
 void hubc__eidx_remove(hubc_store *s, const hubc__rec *r) {
@@ -564,20 +565,23 @@ HUBC_API int hubc_contact_get(hubc_contact **out, hubc_store *s, hubc_id id) {
   return hubc__read_end(s, rc);
 }
 
-/* The normalized email's length, or an error. */
-static int normalize_probe(const char *email, char *buf, const char *what) {
+/* Normalizes an email to look up into buf: its length, or an error naming
+ * the row (SIZE_MAX: a single lookup, no row). */
+static int normalize_probe(const char *email, char *buf, const char *what, size_t row) {
   const char *why;
-  if (!email) return hubc__err(HUBC_EINVAL, "%s: email is NULL", what);
-  int len = hubc__email_normalize(email, buf, &why);
-  if (len < 0) return hubc__err(HUBC_EINVAL, "%s: email '%.254s' %s", what, email, why);
-  return len;
+  int len = email ? hubc__email_normalize(email, buf, &why) : -1;
+  if (len >= 0) return len;
+  char at[48] = ""; /* formatted on the error path only: lookups are hot */
+  if (row != SIZE_MAX) snprintf(at, sizeof at, " in row %zu", row);
+  if (!email) return hubc__err(HUBC_EINVAL, "%s: email%s is NULL", what, at);
+  return hubc__err(HUBC_EINVAL, "%s: email '%.254s'%s %s", what, email, at, why);
 }
 
 HUBC_API int hubc_contact_find(hubc_id *out, hubc_store *s, const char *email) {
   char buf[HUBC__EMAIL_BUF];
   if (!out) return hubc__err(HUBC_EINVAL, "find contact: out is NULL");
   *out = 0;
-  int rc = normalize_probe(email, buf, "find contact");
+  int rc = normalize_probe(email, buf, "find contact", SIZE_MAX);
   if (rc < 0) return rc;
   size_t len = (size_t)rc;
   if ((rc = hubc__read_begin(s))) return rc;
@@ -591,7 +595,7 @@ HUBC_API int hubc_contact_get_by_email(hubc_contact **out, hubc_store *s, const 
   char buf[HUBC__EMAIL_BUF];
   if (!out) return hubc__err(HUBC_EINVAL, "get contact: out is NULL");
   *out = NULL;
-  int rc = normalize_probe(email, buf, "get contact");
+  int rc = normalize_probe(email, buf, "get contact", SIZE_MAX);
   if (rc < 0) return rc;
   size_t len = (size_t)rc;
   if ((rc = hubc__read_begin(s))) return rc;
@@ -618,11 +622,8 @@ typedef struct probe_chunk {
 static int chunk_prefetch(probe_chunk *c, const hubc_store *s, const char *const *emails, size_t base, size_t n,
                           const char *what) {
   for (size_t k = 0; k < n; k++) {
-    const char *why;
-    const char *e = emails[base + k];
-    if (!e) return hubc__err(HUBC_EINVAL, "%s: email in row %zu is NULL", what, base + k);
-    int len = hubc__email_normalize(e, c->email[k], &why);
-    if (len < 0) return hubc__err(HUBC_EINVAL, "%s: email '%.254s' in row %zu %s", what, e, base + k, why);
+    int len = normalize_probe(emails[base + k], c->email[k], what, base + k);
+    if (len < 0) return len;
     c->hash[k] = hubc__hash(c->email[k], (size_t)len);
     if (s->eidx) __builtin_prefetch(&s->eidx[c->hash[k] & s->eidx_mask]);
   }
@@ -633,13 +634,14 @@ static int chunk_prefetch(probe_chunk *c, const hubc_store *s, const char *const
   return 0;
 }
 
-/* Looks up emails[0..n) under one read lock, handing each row's record
- * (or NULL) to put in row order; *done counts the rows put. */
+/* Looks up emails[0..n) under one read lock, handing each found record to
+ * put in row order; rows nobody has stay as zeroed here (0 or NULL). */
 typedef int (*many_put)(hubc_store *s, void *out, size_t row, hubc__rec *r);
 
-static int lookup_many(hubc_store *s, void *out, const char *const *emails, size_t n, const char *what, many_put put,
-                       size_t *done) {
+static int lookup_many(hubc_store *s, void *out, size_t out_size, const char *const *emails, size_t n,
+                       const char *what, many_put put) {
   if (n && !out) return hubc__err(HUBC_EINVAL, "%s: out is NULL", what);
+  if (n) memset(out, 0, n * out_size); /* before any other exit: the callers free what out holds */
   if (n && !emails) return hubc__err(HUBC_EINVAL, "%s: emails is NULL", what);
   int rc = hubc__read_begin(s);
   if (rc) return rc;
@@ -647,37 +649,35 @@ static int lookup_many(hubc_store *s, void *out, const char *const *emails, size
   for (size_t base = 0; base < n && !rc; base += PROBE_CHUNK) {
     size_t m = n - base < PROBE_CHUNK ? n - base : PROBE_CHUNK;
     rc = chunk_prefetch(&c, s, emails, base, m, what);
-    for (size_t k = 0; k < m && !rc; k++)
-      if (!(rc = put(s, out, base + k, eidx_probe(s, c.email[k], c.hash[k])))) (*done)++;
+    for (size_t k = 0; k < m && !rc; k++) {
+      hubc__rec *r = eidx_probe(s, c.email[k], c.hash[k]);
+      if (r) rc = put(s, out, base + k, r);
+    }
   }
   return hubc__read_end(s, rc);
 }
 
 static int put_id(hubc_store *s, void *out, size_t row, hubc__rec *r) {
   (void)s;
-  ((hubc_id *)out)[row] = r ? r->id : 0;
+  ((hubc_id *)out)[row] = r->id;
   return 0;
 }
 
 static int put_snapshot(hubc_store *s, void *out, size_t row, hubc__rec *r) {
-  hubc_contact **o = out;
-  o[row] = NULL;
-  return r ? snapshot(&o[row], s, r) : 0;
+  return snapshot((hubc_contact **)out + row, s, r);
 }
 
 /* All or nothing: a failed call leaves every out[i] 0 or NULL. */
 HUBC_API int hubc_contact_find_many(hubc_id *out, hubc_store *s, const char *const *emails, size_t n) {
-  size_t done = 0;
-  int rc = lookup_many(s, out, emails, n, "find contacts", put_id, &done);
+  int rc = lookup_many(s, out, sizeof *out, emails, n, "find contacts", put_id);
   if (rc && out) memset(out, 0, n * sizeof *out);
   return rc;
 }
 
 HUBC_API int hubc_contact_get_many(hubc_contact **out, hubc_store *s, const char *const *emails, size_t n) {
-  size_t done = 0;
-  int rc = lookup_many(s, out, emails, n, "get contacts", put_snapshot, &done);
+  int rc = lookup_many(s, out, sizeof *out, emails, n, "get contacts", put_snapshot);
   if (rc && out) {
-    for (size_t i = 0; i < done; i++) hubc_contact_free(out[i]);
+    for (size_t i = 0; i < n; i++) hubc_contact_free(out[i]);
     memset(out, 0, n * sizeof *out);
   }
   return rc;

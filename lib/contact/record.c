@@ -113,7 +113,7 @@ static hubc__rec *rec_alloc(hubc__base *b, size_t meta, size_t flen) {
   if (len > 0xffffffffu) return NULL;
   hubc__rec *r = hubc__arena_alloc(b, offsetof(hubc__rec, blob) + len);
   if (!r) return NULL;
-  if ((uintptr_t)r >> 48 || (uintptr_t)r % 8) { /* the email index packs 48-bit, 8-aligned addresses */
+  if ((uint64_t)(uintptr_t)r >> 48 || (uintptr_t)r % 8) { /* the email index packs 48-bit, 8-aligned addresses */
     hubc__arena_free(b, r, offsetof(hubc__rec, blob) + len);
     return NULL;
   }

@@ -106,7 +106,7 @@ struct hubc_store {
   hubc__rec **recs;  /* current record version by record id; [0] unused */
   size_t recs_cap;
   int64_t next_id;   /* next record id */
-  uint64_t *eidx;    /* email index: (hash tag << 48) | record address, 0 = empty */
+  uint64_t *eidx;    /* email index: hash tag << 48 | record address | extra lines (contact.c); 0 = empty */
   size_t eidx_mask, eidx_n;
   uint64_t count[3]; /* contacts per status (M6) */
   uint64_t n_contacts;

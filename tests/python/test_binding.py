@@ -203,6 +203,58 @@ class MemoryTest(unittest.TestCase):
         self.assertEqual(alloc.errors, [])
         self.assertEqual(alloc.live, {}, "blocks still allocated after close")
 
+    def test_r1_a_read_whose_callback_raises_frees_what_it_made(self):
+        # The C call succeeds, then the binding raises what the clock raised:
+        # the snapshots and iterators the call made must still be freed.
+        # (Every read here consults the clock; hubc_contact_iterator_new
+        # does not, so no callback can raise during it.)
+        raise_now = [False]
+
+        def clock():
+            if raise_now[0]:
+                raise RuntimeError("clock broke")
+            return T0
+        alloc = CountingAlloc()
+        store = hc.Store(admin_email="admin@example.com", alloc=alloc, clock=clock)
+        cid = store.create_contact({"email": "a@example.com"})
+        emails = ["a@example.com"] * 20
+        reads = {
+            "get": lambda: store.get(cid),
+            "get_by_email": lambda: store.get_by_email("a@example.com"),
+            "get_many": lambda: store.get_many(emails),
+            "history": lambda: store.history(cid),
+            "periods": lambda: store.periods(),
+            "user": lambda: store.user(ADMIN),
+            "users": lambda: store.users(),
+        }
+        for name, read in reads.items():
+            with self.subTest(read=name):
+                raise_now[0] = True
+                try:
+                    with self.assertRaisesRegex(RuntimeError, "clock broke"):
+                        read()
+                finally:
+                    raise_now[0] = False
+        store.close()
+        self.assertEqual(alloc.errors, [])
+        self.assertEqual(alloc.live, {}, "blocks still allocated after close")
+
+    def test_r4_many_lookups_name_the_row_of_a_bad_email(self):
+        with hc.Store(admin_email="admin@example.com") as store:
+            store.create_contact({"email": "a@example.com"})
+            for call in (store.get_many, store.find_many):
+                with self.subTest(call=call.__name__):
+                    with self.assertRaises(hc.InvalidArgument) as cm:
+                        call(["a@example.com", "a@example.com", None])
+                    self.assertIn("row 2", cm.exception.message)
+                    with self.assertRaises(hc.InvalidArgument) as cm:
+                        call(["a@example.com", "not an email"])
+                    self.assertIn("row 1", cm.exception.message)
+                    with self.assertRaisesRegex(ValueError, "email in row 1"):
+                        call(["a@example.com", "b\0@example.com"])
+                    with self.assertRaisesRegex(TypeError, "sequence of emails"):
+                        call("a@example.com")
+
     def test_r2_allocation_failure_at_each_step_raises_nomem_and_changes_nothing(self):
         alloc = CountingAlloc()
         store = hc.Store(admin_email="admin@example.com", alloc=alloc, clock=lambda: T0)

@@ -144,7 +144,7 @@ static void c3_many_on_an_empty_store_finds_nothing(void **state) {
   assert_true(got[0] == NULL && got[1] == NULL);
 }
 
-/* An invalid email anywhere (here in the second chunk, after snapshots were
+/* An invalid email anywhere (here in a later chunk, after snapshots were
  * already taken) fails the whole call: EINVAL naming the row, nothing
  * returned, no snapshot leaked. */
 static void r4_many_refuses_an_invalid_email_naming_its_row_and_returns_nothing(void **state) {
