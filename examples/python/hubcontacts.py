@@ -410,6 +410,9 @@ _SIGNATURES = {
     "hubc_contact_create": (c_int, [POINTER(hubc_id), _P, hubc_id,
                                     POINTER(CreateOptions), _NAMES, _NAMES,
                                     c_size_t]),
+    "hubc_contact_create_batch": (c_int, [POINTER(hubc_id), _P, hubc_id,
+                                          POINTER(CreateOptions), _NAMES, c_size_t,
+                                          _NAMES, c_size_t]),
     "hubc_contact_update": (c_int, [_P, hubc_id, hubc_id, _NAMES, _NAMES,
                                     c_size_t]),
     "hubc_contact_delete": (c_int, [_P, hubc_id, hubc_id]),
@@ -603,6 +606,15 @@ def _enc(value, what: str):
     if b"\0" in b:
         raise ValueError(f"{what}: contains a NUL byte")
     return b
+
+
+def _create_options(marketing, source, source_id) -> "CreateOptions":
+    opts = CreateOptions()
+    _check(lib.hubc_create_options_init(byref(opts), CREATE_OPTIONS_VERSION))
+    opts.source = int(source) if source is not None else 0
+    opts.source_id = int(source_id)
+    opts.marketing = 1 if marketing else 0
+    return opts
 
 
 def _email_array(emails):
@@ -1084,16 +1096,30 @@ class Store(_Closable):
         """Creates a contact from {name or label: value}; returns its record id.
         Empty values are ignored. ``marketing`` (manual creation only) needs
         P2; other sources take their configured default (D1)."""
-        opts = CreateOptions()
-        _check(lib.hubc_create_options_init(byref(opts), CREATE_OPTIONS_VERSION))
-        opts.source = int(source) if source is not None else 0
-        opts.source_id = int(source_id)
-        opts.marketing = 1 if marketing else 0
+        opts = _create_options(marketing, source, source_id)
         names, values, n = _pairs(props, allow_none=False)
         out = hubc_id()
         self._call(lib.hubc_contact_create, byref(out), self._handle(), int(actor),
                    byref(opts), names, values, n)
         return out.value
+
+    def create_contacts(self, rows, actor: int = 1, marketing: bool = False,
+                        source=None, source_id: int = 0) -> list:
+        """Creates a contact per row ({name or label: value}) in one
+        transaction, all or none; returns their record ids. The columns are
+        every key of every row (a key a row lacks stays unset there), so
+        spell each property the same way throughout. Errors name the row."""
+        rows = [r if isinstance(r, Mapping) else dict(r) for r in rows]
+        columns = list(dict.fromkeys(k for r in rows for k in r))
+        names = [_enc(k, "property name") for k in columns]
+        values = [_enc("" if r.get(k) is None else r[k], f"row {i}: property {k!r}")
+                  for i, r in enumerate(rows) for k in columns]
+        out = (hubc_id * max(len(rows), 1))()
+        self._call(lib.hubc_contact_create_batch, out, self._handle(), int(actor),
+                   byref(_create_options(marketing, source, source_id)),
+                   (c_char_p * max(len(names), 1))(*names), len(names),
+                   (c_char_p * max(len(values), 1))(*values), len(rows))
+        return list(out[:len(rows)])
 
     def update_contact(self, contact: int, props, actor: int = 1) -> None:
         """Sets properties; a None or "" value removes the property."""

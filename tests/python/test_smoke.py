@@ -108,6 +108,28 @@ class ContactRulesTest(StoreTest):
             hc.Exists, hc.EEXISTS)
         self.assertIn(f"record id {cid}", err.message)
 
+    def test_r2_create_contacts_makes_every_row_or_none_and_names_the_row(self):
+        ids = self.store.create_contacts([
+            {"email": "a@example.com", "firstname": "A"},
+            {"email": "b@example.com", "city": "Roma"},
+            {"firstname": "NoEmail"},
+        ])
+        self.assertEqual(len(ids), 3)
+        self.assertEqual(self.store.get(ids[0])["firstname"], "A")
+        self.assertNotIn("city", self.store.get(ids[0]))  # a key the row lacked
+        self.assertEqual(self.store.get(ids[1])["city"], "Roma")
+        self.assertEqual(self.store.find("b@example.com"), ids[1])
+        self.assertNotIn("email", self.store.get(ids[2]))
+        self.assertEqual(self.store.create_contacts([]), [])
+        # an email already taken in row 2: nothing of the batch is created
+        err = self.assertUnchangedBy(
+            lambda: self.store.create_contacts([{"email": "c@example.com"},
+                                                {"email": "d@example.com"},
+                                                {"email": " A@example.com"}]),
+            hc.Exists, hc.EEXISTS)
+        self.assertIn("row 2", err.message)
+        self.assertIsNone(self.store.find("c@example.com"))
+
     def test_c3_get_many_and_find_many_answer_as_single_lookups_do(self):
         ids = [self.store.create_contact({"email": f"p{i}@example.com", "firstname": f"P{i}"})
                for i in range(40)]
