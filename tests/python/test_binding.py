@@ -239,22 +239,6 @@ class MemoryTest(unittest.TestCase):
         self.assertEqual(alloc.errors, [])
         self.assertEqual(alloc.live, {}, "blocks still allocated after close")
 
-    def test_r4_many_lookups_name_the_row_of_a_bad_email(self):
-        with hc.Store(admin_email="admin@example.com") as store:
-            store.create_contact({"email": "a@example.com"})
-            for call in (store.get_many, store.find_many):
-                with self.subTest(call=call.__name__):
-                    with self.assertRaises(hc.InvalidArgument) as cm:
-                        call(["a@example.com", "a@example.com", None])
-                    self.assertIn("row 2", cm.exception.message)
-                    with self.assertRaises(hc.InvalidArgument) as cm:
-                        call(["a@example.com", "not an email"])
-                    self.assertIn("row 1", cm.exception.message)
-                    with self.assertRaisesRegex(ValueError, "email in row 1"):
-                        call(["a@example.com", "b\0@example.com"])
-                    with self.assertRaisesRegex(TypeError, "sequence of emails"):
-                        call("a@example.com")
-
     def test_r2_allocation_failure_at_each_step_raises_nomem_and_changes_nothing(self):
         alloc = CountingAlloc()
         store = hc.Store(admin_email="admin@example.com", alloc=alloc, clock=lambda: T0)
@@ -296,6 +280,26 @@ class MemoryTest(unittest.TestCase):
         store.close()
         self.assertEqual(alloc.errors, [])
         self.assertEqual(alloc.live, {})
+
+
+class ArgumentTest(unittest.TestCase):
+    """Bad arguments through the binding, caught by it or by the library."""
+
+    def test_r4_many_lookups_name_the_row_of_a_bad_email(self):
+        with hc.Store(admin_email="admin@example.com") as store:
+            store.create_contact({"email": "a@example.com"})
+            for call in (store.get_many, store.find_many):
+                with self.subTest(call=call.__name__):
+                    with self.assertRaises(hc.InvalidArgument) as cm:
+                        call(["a@example.com", "a@example.com", None])
+                    self.assertIn("row 2", cm.exception.message)
+                    with self.assertRaises(hc.InvalidArgument) as cm:
+                        call(["a@example.com", "not an email"])
+                    self.assertIn("row 1", cm.exception.message)
+                    with self.assertRaisesRegex(ValueError, "email in row 1"):
+                        call(["a@example.com", "b\0@example.com"])
+                    with self.assertRaisesRegex(TypeError, "sequence of emails"):
+                        call("a@example.com")
 
 
 class ThreadTest(unittest.TestCase):
