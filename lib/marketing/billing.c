@@ -247,6 +247,9 @@ HUBC_API int hubc_billing_get(hubc_billing_info *out, hubc_store *s) {
                      HUBC_BILLING_INFO_VERSION);
   int rc = hubc__read_begin(s);
   if (rc) return rc;
+  /* guarded (a clock calling back gets EBUSY), checked and clamped like every call's clock */
+  hubc_time now = hubc__now_locked(s);
+  if ((rc = hubc__clock_check(now, "billing info"))) return hubc__read_end(s, rc);
   out->billable = HUBC__BILLABLE(s);
   out->marketing = s->count[HUBC_MARKETING];
   out->until_update = s->count[HUBC_MARKETING_UNTIL_UPDATE];
@@ -260,7 +263,7 @@ HUBC_API int hubc_billing_get(hubc_billing_info *out, hubc_store *s) {
   out->next_update = hubc__next_update_after(s, s->bill.period_start);
   out->period_peak = s->bill.peak;
   out->downgrade_request = s->bill.downgrade;
-  out->next_renewal = s->bill.downgrade ? s->bill.downgrade_at : next_renewal_after(s, s->clock(s->clock_payload));
+  out->next_renewal = s->bill.downgrade ? s->bill.downgrade_at : next_renewal_after(s, now);
   return hubc__read_end(s, 0);
 }
 

@@ -181,6 +181,9 @@ int hubc__read_end(hubc_store *s, int rc);
 /* The store clock's time as calls are stamped (clamped to the period start;
  * the clock guarded against re-entry). Needs the lock held. */
 hubc_time hubc__now_locked(hubc_store *s);
+/* 0 if `now` (from hubc__now_locked) is a time the store accepts; else
+ * EINVAL naming the call. */
+int hubc__clock_check(hubc_time now, const char *what);
 
 /* Needs a user (not SYSTEM) as actor: configuration changes. */
 int hubc__require_user(hubc_store *s, const char *what);

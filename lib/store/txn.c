@@ -296,11 +296,11 @@ hubc_time hubc__now_locked(hubc_store *s) {
   hubc__busy_enter(&frame, s);
   hubc_time now = s->clock(s->clock_payload);
   hubc__busy_leave(&frame);
-  if (!hubc__time_ok(now)) return now; /* refused by check_clock, not clamped into range */
+  if (!hubc__time_ok(now)) return now; /* refused by hubc__clock_check, not clamped into range */
   return now < s->bill.period_start ? s->bill.period_start : now;
 }
 
-static int check_clock(hubc_time now, const char *what) {
+int hubc__clock_check(hubc_time now, const char *what) {
   if (hubc__time_ok(now)) return 0;
   return hubc__err(HUBC_EINVAL, "%s: the store clock returned %lld, outside years 1 to 9999", what, (long long)now);
 }
@@ -310,7 +310,7 @@ int hubc__write_begin(hubc_store *s, hubc_id actor, unsigned perm, const char *w
   if (hubc__reentered(s)) return hubc__err(HUBC_EBUSY, "%s: called from a callback of the same store", what);
   pthread_rwlock_wrlock(&s->lock);
   hubc_time now = hubc__now_locked(s);
-  int rc = check_clock(now, what);
+  int rc = hubc__clock_check(now, what);
   if (!rc) rc = hubc__billing_catch_up(s, now);
   if (!rc) rc = check_actor(s, actor, perm, what);
   if (rc) {
@@ -340,7 +340,7 @@ int hubc__read_begin(hubc_store *s) {
   if (probe >= atomic_load(&s->next_due)) {
     pthread_rwlock_wrlock(&s->lock);
     hubc_time now = hubc__now_locked(s);
-    int rc = check_clock(now, "apply update dates");
+    int rc = hubc__clock_check(now, "apply update dates");
     if (!rc) rc = hubc__billing_catch_up(s, now);
     pending_events pe = take_events(s);
     pthread_rwlock_unlock(&s->lock);

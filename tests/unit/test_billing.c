@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h> /* alarm: a deadlock fails the test instead of hanging it */
 
 #include <cmocka.h>
 
@@ -1169,6 +1170,94 @@ static void b1_b4_bad_billing_options_are_refused_naming_the_field(void **state)
   assert_int_equal(hubc_billing_get(&b, NULL), HUBC_EINVAL);
 }
 
+/* ---- hubc_billing_get reads the clock like every call (review finding) ---- */
+
+/* A clock that, when armed, tries to create a contact in its own store. */
+typedef struct meddling_clock {
+  hubc_time now;
+  hubc_store *s;
+  int armed, calls, busy;
+} meddling_clock;
+
+static hubc_time meddling_clock_fn(void *payload) {
+  meddling_clock *c = payload;
+  if (c->armed) {
+    const char *names[] = {"email"}, *values[] = {"meddler@example.com"};
+    hubc_id id = 0;
+    c->calls++;
+    if (hubc_contact_create(&id, c->s, ADMIN, NULL, names, values, 1) == HUBC_EBUSY) c->busy++;
+  }
+  return c->now;
+}
+
+static void r6_billing_get_refuses_a_clock_that_calls_back_instead_of_deadlocking(void **state) {
+  (void)state;
+  static meddling_clock clk; /* static: outlives the store the teardown closes */
+  memset(&clk, 0, sizeof clk);
+  clk.now = tu_time(2024, 3, 10, 12, 0, 0);
+  hubc_store_options o;
+  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o.clock = meddling_clock_fn;
+  o.clock_payload = &clk;
+  o.admin_email = "admin@example.com";
+  hubc_store *s = NULL;
+  assert_int_equal(hubc_store_open(&s, &o), 0);
+  gc_store(s);
+  clk.s = s;
+  clk.armed = 1;
+  alarm(30);
+  hubc_billing_info b;
+  memset(&b, 0, sizeof b);
+  b.version = HUBC_BILLING_INFO_VERSION;
+  int rc = hubc_billing_get(&b, s);
+  alarm(0);
+  clk.armed = 0;
+  assert_int_equal(rc, 0);
+  assert_true(clk.calls >= 2); /* the read's probe and billing's own reading */
+  assert_int_equal(clk.busy, clk.calls);
+  uint64_t n = 1;
+  assert_int_equal(hubc_contact_count(&n, s), 0);
+  assert_int_equal(n, 0);
+}
+
+static void b1_next_renewal_uses_the_clamped_clock_after_it_steps_back(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  hubc_store_options o;
+  opts_init(&o, f);
+  o.commitment = HUBC_COMMITMENT_MONTHLY;
+  o.renewal_anchor = tu_time(2024, 1, 15, 0, 0, 0);
+  f->clk.now = tu_time(2024, 3, 10, 12, 0, 0);
+  bopen(f, &o);
+  f->clk.now = tu_time(2024, 4, 20, 0, 0, 0);
+  assert_int_equal(hubc_store_tick(f->s), 0); /* the period now starts 2024-04-15 */
+  f->clk.now = tu_time(2024, 3, 1, 0, 0, 0); /* the host's clock steps back */
+  hubc_billing_info b;
+  billing(f->s, &b);
+  assert_int_equal(b.period_start, tu_time(2024, 4, 15, 0, 0, 0));
+  assert_int_equal(b.next_update, tu_time(2024, 5, 15, 0, 0, 0));
+  assert_int_equal(b.next_renewal, tu_time(2024, 5, 15, 0, 0, 0)); /* monthly: the same date */
+}
+
+static void r4_billing_get_refuses_a_clock_outside_years_1_to_9999(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  hubc_store_options o;
+  opts_init(&o, f);
+  f->clk.now = tu_time(2024, 3, 10, 12, 0, 0);
+  bopen(f, &o);
+  const hubc_time bad[] = {INT64_MIN + 1, tu_time(2024, 3, 10, 12, 0, 0) - 2100LL * 365 * 86400, INT64_MAX};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    f->clk.now = bad[i];
+    hubc_billing_info b;
+    memset(&b, 0xAB, sizeof b);
+    b.version = HUBC_BILLING_INFO_VERSION;
+    assert_int_equal(hubc_billing_get(&b, f->s), HUBC_EINVAL);
+    assert_non_null(strstr(hubc_error_last(), "clock"));
+    assert_int_equal(b.billable, 0xABABABABABABABABULL); /* nothing was filled in */
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(b1_monthly_request_stays_billable_until_the_renewal_day, gc_teardown),
@@ -1194,6 +1283,9 @@ int main(void) {
       cmocka_unit_test_teardown(b6_fired_alerts_and_a_downgrade_request_survive_a_reopen, gc_teardown),
       cmocka_unit_test_teardown(b7_deleting_a_billable_contact_lowers_the_count_at_once_peak_keeps_it, gc_teardown),
       cmocka_unit_test_teardown(b1_b4_bad_billing_options_are_refused_naming_the_field, gc_teardown),
+      cmocka_unit_test_teardown(r6_billing_get_refuses_a_clock_that_calls_back_instead_of_deadlocking, gc_teardown),
+      cmocka_unit_test_teardown(b1_next_renewal_uses_the_clamped_clock_after_it_steps_back, gc_teardown),
+      cmocka_unit_test_teardown(r4_billing_get_refuses_a_clock_outside_years_1_to_9999, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
