@@ -14,10 +14,14 @@ static size_t put_varint(unsigned char *w, uint64_t v) {
   return n + 1;
 }
 
+/* Shortest encodings only (no trailing 0x00 group, no bits past 64): one
+ * value has one encoding, so a field's first byte says which property it
+ * is (hubc__rec_email relies on that) and equal records are equal bytes. */
 static int get_varint(const unsigned char *p, size_t len, size_t *pos, uint64_t *v) {
   uint64_t x = 0;
   for (unsigned shift = 0; shift < 64 && *pos < len; shift += 7) {
     unsigned char c = p[(*pos)++];
+    if ((shift && c == 0) || (shift == 63 && c > 1)) return -1;
     x |= (uint64_t)(c & 0x7f) << shift;
     if (!(c & 0x80)) {
       *v = x;

@@ -113,6 +113,7 @@
 #define SNAP_FLUSH (4u << 20)          /* write the snapshot buffer past this */
 #define BUF_KEEP (16u << 20)           /* txn buffer kept between commits */
 #define RESYNC_BUDGET (256ull << 20)   /* CRC bytes spent proving a torn tail */
+#define RESYNC_WALK (64ull << 20)      /* transaction bytes walked for the same proof */
 
 struct map {
   const unsigned char *p;
@@ -440,18 +441,25 @@ static void make_header(unsigned char out[HDR_FRAME], const char *magic, uint64_
  * good CRC. Structure is checked first: payload bytes are full of plausible
  * lengths and type bytes, and checksumming each of them would not finish.
  * When proving there is none would still take more than RESYNC_BUDGET bytes
- * of checksumming, answers yes (the caller then reports corruption rather
- * than dropping data). */
+ * of checksumming or RESYNC_WALK bytes of walking transactions (crafted
+ * payloads can make every offset start a long walk), answers yes (the
+ * caller then reports corruption rather than dropping data). */
 static int valid_frame_after(const unsigned char *p, uint64_t size, uint64_t from) {
-  uint64_t budget = RESYNC_BUDGET;
+  uint64_t budget = RESYNC_BUDGET, walk = RESYNC_WALK;
   for (uint64_t q = from; q + FRAME_HDR < size; q++) {
     uint32_t n = rd32(p + q);
     if (n == 0 || (uint64_t)n > size - q - FRAME_HDR) continue;
     const unsigned char *pl = p + q + FRAME_HDR;
     if (pl[0] == REC_END ? n != END_PAYLOAD : pl[0] != REC_TXN) continue;
-    const char *why = NULL;
-    uint32_t where = 0;
-    if (pl[0] == REC_TXN && walk_txn(pl, n, NULL, NULL, NULL, &why, &where) != 0) continue;
+    if (pl[0] == REC_TXN) {
+      const char *why = NULL;
+      uint32_t where = 0;
+      int bad = walk_txn(pl, n, NULL, NULL, NULL, &why, &where) != 0;
+      uint64_t walked = bad ? (uint64_t)where + 1 : n;
+      if (walked > walk) return 1;
+      walk -= walked;
+      if (bad) continue;
+    }
     if (n > budget) return 1;
     budget -= n;
     if (rd32(p + q + 4) == hubc__crc32c(pl, n)) return 1;

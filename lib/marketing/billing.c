@@ -1,5 +1,6 @@
 /* Billing: update dates (B1), catch-up (B2, M5), periods (B3), tiers and
  * the hard cap (B4, B5), alerts (B6). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/store.h"
@@ -110,6 +111,11 @@ int hubc__billing_init(hubc_store *s, const hubc_store_options *o, hubc_time now
   return 0;
 }
 
+static int id_cmp(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
 static void emit(hubc_store *s, int type, unsigned threshold, uint64_t old_tier) {
   hubc_event ev = {0};
   ev.type = type;
@@ -199,8 +205,11 @@ static int pass_update_date(hubc_store *s, hubc_time T) {
   ev.period_end = T;
   hubc__txn_event(s, &ev);
 
+  /* M5, in id order: the pending list's order (transition order live, id
+   * order after a reopen) must not decide the order of the history. */
   size_t n = s->pending_n;
-  for (size_t i = 0; i < n; i++) { /* M5 */
+  if (n) qsort(s->pending, n, sizeof *s->pending, id_cmp); /* pending is NULL until first used */
+  for (size_t i = 0; i < n; i++) {
     int64_t id = s->pending[i];
     if (!s->recs[id] || s->recs[id]->status != HUBC_MARKETING_UNTIL_UPDATE) continue;
     if ((rc = hubc__status_reserve(s, 1))) return rc;

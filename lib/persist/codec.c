@@ -141,6 +141,7 @@ int hubc__rd_varint(hubc__rd *r, uint64_t *v) {
   for (unsigned shift = 0; shift < 64; shift += 7) {
     if (r->p >= r->end) return -1;
     unsigned char c = *r->p++;
+    if ((shift && c == 0) || (shift == 63 && c > 1)) return -1; /* shortest encodings only, as written */
     x |= (uint64_t)(c & 0x7f) << shift;
     if (!(c & 0x80)) {
       *v = x;

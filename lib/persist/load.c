@@ -197,7 +197,7 @@ static int load_contact(hubc_loader *l, hubc_id id, hubc__rd r) {
     return corrupt(HUBC_REC_CONTACT, id, "bad status");
   if (!hubc__time_ok(created) || !hubc__time_ok(modified))
     return corrupt(HUBC_REC_CONTACT, id, "a time outside years 1 to 9999");
-  if (!hubc_source_name((int)source) || source > HUBC_SOURCE_WORKFLOW)
+  if (source < 0 || source > HUBC_SOURCE_WORKFLOW || !hubc_source_name((int)source))
     return corrupt(HUBC_REC_CONTACT, id, "bad source");
   size_t len = props.p ? (size_t)(props.end - props.p) : 0;
   if (len > 0xffffffffu) return corrupt(HUBC_REC_CONTACT, id, "record too large");
@@ -321,6 +321,11 @@ static int load_period(hubc_loader *l, hubc_id id, hubc__rd r) {
   return 0;
 }
 
+static int switch_id_cmp(const void *a, const void *b) {
+  const hubc__switch *x = a, *y = b;
+  return (x->id > y->id) - (x->id < y->id);
+}
+
 static int load_switches(hubc_loader *l, hubc_id source, hubc__rd r) {
   hubc_store *s = l->s;
   if (source != HUBC_SOURCE_CHATFLOW && source != HUBC_SOURCE_INTEGRATION && source != HUBC_SOURCE_EXTERNAL_FORM)
@@ -339,14 +344,15 @@ static int load_switches(hubc_loader *l, hubc_id source, hubc__rd r) {
     int64_t sid = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
     if (source == HUBC_SOURCE_EXTERNAL_FORM ? sid != 0 : sid <= 0)
       return corrupt(HUBC_REC_SWITCH, source, "source id out of range");
-    for (size_t i = 0; i < s->switches_n; i++)
-      if (s->switches[i].source == source && s->switches[i].id == sid)
-        return corrupt(HUBC_REC_SWITCH, source, "source id listed twice");
     if (hubc__grow(s->base, (void **)&s->switches, &s->switches_cap, s->switches_n + 1, sizeof *s->switches))
       return HUBC_ENOMEM;
     hubc__switch sw = {sid, (uint8_t)source, *body.p};
     s->switches[s->switches_n++] = sw;
   }
+  /* this record's entries are switches[k..n): sorted, a repeat is adjacent */
+  if (s->switches_n > k) qsort(s->switches + k, s->switches_n - k, sizeof *s->switches, switch_id_cmp);
+  for (size_t i = k + 1; i < s->switches_n; i++)
+    if (s->switches[i].id == s->switches[i - 1].id) return corrupt(HUBC_REC_SWITCH, source, "source id listed twice");
   return 0;
 }
 
@@ -473,6 +479,17 @@ static int check_users(hubc_store *s) {
 }
 
 /* Cross-record checks and derived state, once everything is in. */
+/* A stored value is as the create and update calls store it (C4). */
+static int typed_ok(int type, const char *v) {
+  hubc_time t;
+  switch (type) {
+  case HUBC_PROP_NUMBER: return hubc__parse_number(v);
+  case HUBC_PROP_BOOL: return strcmp(v, "true") == 0 || strcmp(v, "false") == 0;
+  case HUBC_PROP_DATETIME: return hubc__parse_datetime(v, &t) == 0;
+  default: return 1;
+  }
+}
+
 static int finish(hubc_loader *l) {
   hubc_store *s = l->s;
   int rc = place_contacts(l);
@@ -524,6 +541,8 @@ static int finish(hubc_loader *l) {
       if (!p || (p->flags & HUBC_PROP_COMPUTED) || (f.value == NULL) != (p->type == HUBC_PROP_ENUMERATION) ||
           (!f.value && f.option >= p->n_options) || (f.value && strlen(f.value) > HUBC_MAX_VALUE_BYTES))
         return corrupt(HUBC_REC_CONTACT, id, "property does not match the schema");
+      if (f.value && !typed_ok(p->type, f.value))
+        return corrupt(HUBC_REC_CONTACT, id, "a value is not of its property's type");
     }
   }
   for (size_t i = 0; i < s->hist_n; i++) { /* per-contact chains */

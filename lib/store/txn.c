@@ -203,12 +203,17 @@ static void commit(hubc_store *s) {
   t->undo_n = t->dirty_n = 0;
 }
 
+/* Names the step (and record, for put/del) and keeps what the backend said
+ * if it set hubc_error_last() for its code (the bundled journal does: file,
+ * offset, OS error). persist() clears the message before the callbacks. */
 static int persist_fail(int cb_rc, const char *step, int kind, int64_t id) {
+  char rec[64] = "", said[320] = "";
+  if (kind) snprintf(rec, sizeof rec, " %s %lld", hubc__kind_name(kind), (long long)id);
+  if (hubc_error_last_code() == cb_rc && hubc_error_last()[0]) snprintf(said, sizeof said, ": %s", hubc_error_last());
   if (cb_rc == HUBC_EAGAIN)
-    return hubc__err(HUBC_EAGAIN, "persistence backend asked to retry (%s %s %lld); nothing changed", step,
-                     hubc__kind_name(kind), (long long)id);
-  return hubc__err(HUBC_EPERSIST, "persistence callback %s failed (%s %lld, code %d); nothing changed", step,
-                   hubc__kind_name(kind), (long long)id, cb_rc);
+    return hubc__err(HUBC_EAGAIN, "persistence backend asked to retry (%s%s)%s; nothing changed", step, rec, said);
+  return hubc__err(HUBC_EPERSIST, "persistence callback %s%s failed (code %d)%s; nothing changed", step, rec, cb_rc,
+                   said);
 }
 
 /* Hands the transaction's changed records to the backend (R1, R2). */
@@ -217,7 +222,7 @@ static int persist(hubc_store *s) {
   if (!s->has_persist || t->dirty_n == 0) return 0;
   hubc__txn_dirty(s, HUBC_REC_META, 1);
   const hubc_persist *p = &s->persist;
-  int rc = 0, cb;
+  int rc = hubc__ok(), cb; /* no stale message for persist_fail to repeat */
   hubc__busy frame;
   hubc__busy_enter(&frame, s);
   if (p->begin && (cb = p->begin(p->userdata)) != 0) {

@@ -23,13 +23,16 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "hubcontacts.h"
+#include "journal/crc32c.h"
 #include "persist/codec.h"
 #include "testutil.h"
 
@@ -347,7 +350,8 @@ static char g_single_email[4][32];
 
 /* Three single contacts (one frame each), then one batch of `rows` rows
  * (one frame), then, if trailing, one more single contact. */
-static jfix *jfix_build(size_t rows, int trailing) {
+/* A fixture with a fresh directory and no journal yet. */
+static jfix *jfix_dir(void) {
   jfix *f = calloc(1, sizeof *f);
   assert_non_null(f);
   snprintf(f->dir, sizeof f->dir, "/tmp/hubc-regress-XXXXXX");
@@ -355,6 +359,11 @@ static jfix *jfix_build(size_t rows, int trailing) {
   gc_defer(jfix_remove, f);
   snprintf(f->log, sizeof f->log, "%s/j", f->dir);
   snprintf(f->snap, sizeof f->snap, "%s.snap", f->log);
+  return f;
+}
+
+static jfix *jfix_build(size_t rows, int trailing) {
+  jfix *f = jfix_dir();
   g_clock.now = T0;
   ok(jopen(f), "journal open");
   jstore_open(f);
@@ -1062,6 +1071,198 @@ static void b1_renewal_anchor_outside_years_1_to_9999_is_refused(void **state) {
   gc_store(s);
 }
 
+/* ======================================================================
+ * Review 3 (persistence): crafted resync work, one encoding per value,
+ * M5 order across a reopen, the backend's own error message
+ * ====================================================================== */
+
+static void put32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* A log whose first frame is bad and whose rest is a 34-byte pattern in
+ * which every period holds a plausible transaction frame whose operations
+ * run on for 64 KiB: proving that no valid frame follows meant walking
+ * about n^2/136 bytes (minutes for a few MB). The walk is now bounded like
+ * the checksums: past the budget the damage is reported, not dropped. */
+static void r3_resync_over_crafted_transactions_is_bounded_and_reports_corruption(void **state) {
+  (void)state;
+  jfix *f = jfix_dir();
+  enum { S = 128 << 10, NLEN = 64 << 10 };
+  unsigned char *b = calloc(1, 36 + S);
+  assert_non_null(b);
+  memcpy(b + 8, "HUBCJLOG", 8); /* the header frame: magic, format 1, generation 0 */
+  put32(b + 16, 1);
+  put32(b, 20);
+  put32(b + 4, hubc__crc32c(b + 8, 20));
+  /* offset 28: a frame of length 0 (bad), then the pattern */
+  unsigned char pat[34] = {1, 3}; /* a put of kind 3 with 20 bytes of data */
+  put32(pat + 10, 20);
+  put32(pat + 14 + 7, NLEN); /* inside the data: a frame length, */
+  pat[14 + 15] = 1;          /* a transaction type byte, */
+  put32(pat + 14 + 16, 0xffffffffu); /* and a huge operation count */
+  for (size_t i = 0; i + sizeof pat <= S; i += sizeof pat) memcpy(b + 36 + i, pat, sizeof pat);
+  FILE *fp = fopen(f->log, "wb");
+  assert_non_null(fp);
+  assert_int_equal(fwrite(b, 1, 36 + S, fp), 36 + S);
+  assert_int_equal(fclose(fp), 0);
+  free(b);
+  expect_rc(jopen(f), HUBC_ECORRUPT, "crafted log");
+  expect_msg("offset 28");
+}
+
+/* The body of field `tag` of a stored record, copied to out; its length. */
+static size_t stored_field(const recset *c, int kind, hubc_id id, unsigned tag, unsigned char *out, size_t cap) {
+  const tu_mem_rec *r = recs_get((recset *)c, kind, id);
+  assert_non_null(r);
+  const unsigned char *p = r->bytes + 1, *end = r->bytes + r->len;
+  while (p < end) {
+    uint64_t t = rd_varint(&p, end), len = rd_varint(&p, end);
+    assert_true(len <= (uint64_t)(end - p));
+    if (t == tag) {
+      assert_true(len <= cap);
+      memcpy(out, p, (size_t)len);
+      return (size_t)len;
+    }
+    p += len;
+  }
+  fail_msg("record kind %d id %lld has no field %u", kind, (long long)id, tag);
+  return 0;
+}
+
+/* The props blob of a stored contact with its email tag written as two
+ * bytes (0x80 0x00 means 0): decoded as the email, but not indexed, so a
+ * second contact could hold the same address (C3). Every varint must be
+ * the shortest encoding. */
+static void c3_stored_properties_in_a_longer_encoding_are_corrupt(void **state) {
+  (void)state;
+  baseline b = make_baseline();
+  char needle[64];
+  snprintf(needle, sizeof needle, "contact record %lld", (long long)b.contact);
+  static const unsigned char long_tag[] = {0x80, 0x00, 'a', '@', 'x', '.', 'i', 'o', 0};
+  static const unsigned char short_tag[] = {0x00, 'a', '@', 'x', '.', 'i', 'o', 0};
+  recset *c = recs_dup(b.recs);
+  recs_patch(c, HUBC_REC_CONTACT, b.contact, HUBC__T_C_PROPS, short_tag, sizeof short_tag);
+  expect_loads(c, "control: the same email, shortest encoding");
+  gc_release(c);
+  c = recs_dup(b.recs);
+  recs_patch(c, HUBC_REC_CONTACT, b.contact, HUBC__T_C_PROPS, long_tag, sizeof long_tag);
+  expect_corrupt(c, needle, "email tag in two bytes");
+  gc_release(c);
+  /* the stored blob ends with the enumeration "level" = gold (option 2, one
+   * byte); the same option in two bytes */
+  unsigned char props[512];
+  size_t n = stored_field(b.recs, HUBC_REC_CONTACT, b.contact, HUBC__T_C_PROPS, props, sizeof props - 1);
+  assert_true(n >= 2 && props[n - 1] == 2);
+  props[n - 1] = 0x82;
+  props[n] = 0x00;
+  c = recs_dup(b.recs);
+  recs_patch(c, HUBC_REC_CONTACT, b.contact, HUBC__T_C_PROPS, props, n + 1);
+  expect_corrupt(c, needle, "an option in two bytes");
+  gc_release(c);
+  /* a META integer (tier 2000, zigzag 4000) in three bytes instead of two */
+  static const unsigned char tier_short[] = {0xA0, 0x1F}, tier_long[] = {0xA0, 0x9F, 0x00};
+  c = recs_dup(b.recs);
+  recs_patch(c, HUBC_REC_META, 1, HUBC__T_META_TIER, tier_short, sizeof tier_short);
+  expect_loads(c, "control: tier 2000 in two bytes");
+  gc_release(c);
+  c = recs_dup(b.recs);
+  recs_patch(c, HUBC_REC_META, 1, HUBC__T_META_TIER, tier_long, sizeof tier_long);
+  expect_corrupt(c, "meta record 1", "tier 2000 in three bytes");
+  gc_release(c);
+}
+
+/* A stored source of -(2^32) + 1 used to pass as 1 (MANUAL) after a cast. */
+static void d1_stored_source_outside_the_enumeration_is_corrupt(void **state) {
+  (void)state;
+  baseline b = make_baseline();
+  char needle[64];
+  snprintf(needle, sizeof needle, "contact record %lld", (long long)b.contact);
+  const int64_t bad[] = {-4294967295LL, 4294967297LL, -1, HUBC_SOURCE_WORKFLOW + 1};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    recset *c = recs_dup(b.recs);
+    recs_patch_int(c, HUBC_REC_CONTACT, b.contact, HUBC__T_C_SOURCE, bad[i]);
+    expect_corrupt(c, needle, "stored source");
+    gc_release(c);
+  }
+}
+
+/* hs_email_optout (built-in property 10, a bool) is stored as "true" or
+ * "false"; anything else in a stored record is corrupt (C4). */
+static void c4_stored_value_not_of_its_property_type_is_corrupt(void **state) {
+  (void)state;
+  baseline b = make_baseline();
+  char needle[64];
+  snprintf(needle, sizeof needle, "contact record %lld", (long long)b.contact);
+  static const unsigned char good[] = {0x00, 'a', '@', 'x', '.', 'i', 'o', 0, 10 << 1, 't', 'r', 'u', 'e', 0};
+  static const unsigned char bad[] = {0x00, 'a', '@', 'x', '.', 'i', 'o', 0, 10 << 1, 'y', 'e', 's', 0};
+  recset *c = recs_dup(b.recs);
+  recs_patch(c, HUBC_REC_CONTACT, b.contact, HUBC__T_C_PROPS, good, sizeof good);
+  expect_loads(c, "control: hs_email_optout = true");
+  gc_release(c);
+  c = recs_dup(b.recs);
+  recs_patch(c, HUBC_REC_CONTACT, b.contact, HUBC__T_C_PROPS, bad, sizeof bad);
+  expect_corrupt(c, needle, "hs_email_optout = yes");
+  gc_release(c);
+}
+
+static void two_pending_in_reverse_order(hubc_store *s) {
+  hubc_id a = tu_contact(s, ADMIN, "a@example.com", "A");
+  hubc_id b = tu_contact(s, ADMIN, "b@example.com", "B");
+  ok(hubc_contact_set_marketing(s, ADMIN, a, HUBC_SOURCE_MANUAL, ADMIN), "a marketing");
+  ok(hubc_contact_set_marketing(s, ADMIN, b, HUBC_SOURCE_MANUAL, ADMIN), "b marketing");
+  ok(hubc_contact_set_non_marketing(s, ADMIN, b, HUBC_SOURCE_MANUAL, ADMIN), "b pending");
+  ok(hubc_contact_set_non_marketing(s, ADMIN, a, HUBC_SOURCE_MANUAL, ADMIN), "a pending");
+}
+
+/* M5 used to follow the pending list: transition order live, id order
+ * after a reopen, so the same store wrote its history in two orders. */
+static void m5_update_date_writes_the_same_history_with_or_without_a_reopen(void **state) {
+  (void)state;
+  g_clock.now = T0;
+  tu_mem *m = gc_mem();
+  hubc_store *live, *reopened;
+  ok(open_with(&live, NULL, 0), "live store");
+  ok(open_with(&reopened, &m->vtable, 0), "persisted store");
+  two_pending_in_reverse_order(live);
+  two_pending_in_reverse_order(reopened);
+  gc_release(reopened);
+  ok(open_with(&reopened, &m->vtable, 0), "reopen");
+  g_clock.now = T_LATER;
+  ok(hubc_store_tick(live), "tick live");
+  ok(hubc_store_tick(reopened), "tick reopened");
+  char *a = gc_dump(live), *b = gc_dump(reopened);
+  assert_string_equal(a, b);
+}
+
+/* The journal says which file, offset and OS error failed; the store's
+ * EPERSIST message used to replace that with "(? 0, code -14)". */
+static void r5_a_failed_journal_write_keeps_the_journal_message(void **state) {
+  (void)state;
+  jfix *f = jfix_dir();
+  g_clock.now = T0;
+  ok(jopen(f), "journal open");
+  jstore_open(f);
+  tu_contact(f->s, ADMIN, "first@example.com", "First");
+  struct rlimit saved, low;
+  assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  low = saved;
+  low.rlim_cur = (rlim_t)fsize(f->log); /* the next append fails with EFBIG */
+  void (*old)(int) = signal(SIGXFSZ, SIG_IGN);
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+  const char *n[] = {"email"}, *v[] = {"second@example.com"};
+  hubc_id id = 0;
+  int rc = hubc_contact_create(&id, f->s, ADMIN, NULL, n, v, 1);
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s", hubc_error_last());
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+  signal(SIGXFSZ, old);
+  expect_rc(rc, HUBC_EPERSIST, "create past the file size limit");
+  if (!strstr(msg, f->log) || !strstr(msg, "offset")) fail_msg("message names no file and offset: %s", msg);
+  if (strstr(msg, "? 0")) fail_msg("message names a record for a step that has none: %s", msg);
+  ok(hubc_contact_create(&id, f->s, ADMIN, NULL, n, v, 1), "the retry after the limit is lifted");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_teardown(f, gc_teardown)
@@ -1071,6 +1272,12 @@ int main(void) {
       T(r3_torn_tail_at_90pct_of_100000_row_batch_is_dropped),
       T(r3_flipped_byte_before_big_batch_frame_is_corrupt_with_offset),
       T(r3_flipped_byte_inside_big_batch_frame_then_valid_frame_is_corrupt),
+      T(r3_resync_over_crafted_transactions_is_bounded_and_reports_corruption),
+      T(c3_stored_properties_in_a_longer_encoding_are_corrupt),
+      T(d1_stored_source_outside_the_enumeration_is_corrupt),
+      T(c4_stored_value_not_of_its_property_type_is_corrupt),
+      T(m5_update_date_writes_the_same_history_with_or_without_a_reopen),
+      T(r5_a_failed_journal_write_keeps_the_journal_message),
       T(r1_meta_period_start_outside_years_1_to_9999_is_corrupt),
       T(r1_meta_renewal_base_outside_years_1_to_9999_is_corrupt),
       T(r1_meta_downgrade_at_outside_years_1_to_9999_is_corrupt),
