@@ -744,16 +744,21 @@ static void print_ratio(const char *phase, double hubc_t, double sql_t, double w
          sql_t * 1e9 / (double)ops);
 }
 
-static void phase_create(void) {
+/* A phase of one job per side, N operations each, held to `want`. */
+static void phase_pair(const char *name, job_fn hubc_job, job_fn sql_job, double want) {
   double h[64], q[64];
-  printf("[create] %zu x hubc_contact_create vs SQLite :memory: INSERT (one transaction)\n", g_d->n);
   for (int i = 0; i < g_runs; i++) {
-    h[i] = run_child(job_hubc_create, NULL).secs;
-    q[i] = run_child(job_sql_create, NULL).secs;
+    h[i] = run_child(hubc_job, NULL).secs;
+    q[i] = run_child(sql_job, NULL).secs;
   }
   print_runs("hubcontacts", h, g_runs);
   print_runs("SQLite", q, g_runs);
-  print_ratio("create", median(h, g_runs), median(q, g_runs), 5, g_d->n);
+  print_ratio(name, median(h, g_runs), median(q, g_runs), want, g_d->n);
+}
+
+static void phase_create(void) {
+  printf("[create] %zu x hubc_contact_create vs SQLite :memory: INSERT (one transaction)\n", g_d->n);
+  phase_pair("create", job_hubc_create, job_sql_create, 5);
 }
 
 static void check_lookup(const result *a, const result *b) {
@@ -819,15 +824,8 @@ static void phase_memory(void) {
 }
 
 static void phase_set_marketing(void) {
-  double h[64], q[64];
   printf("[set_marketing] %zu x hubc_contact_set_marketing vs SQLite UPDATE per row (one transaction)\n", g_d->n);
-  for (int i = 0; i < g_runs; i++) {
-    h[i] = run_child(job_hubc_set_marketing, NULL).secs;
-    q[i] = run_child(job_sql_set_marketing, NULL).secs;
-  }
-  print_runs("hubcontacts", h, g_runs);
-  print_runs("SQLite", q, g_runs);
-  print_ratio("set_marketing", median(h, g_runs), median(q, g_runs), 10, g_d->n);
+  phase_pair("set_marketing", job_hubc_set_marketing, job_sql_set_marketing, 10);
 }
 
 static void phase_journal(void) {
