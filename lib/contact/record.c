@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
-static size_t put_varint(unsigned char *w, uint64_t v) {
+size_t hubc__varint_put(unsigned char *w, uint64_t v) {
   size_t n = 0;
   while (v >= 0x80) {
     if (w) w[n] = (unsigned char)(v | 0x80);
@@ -14,10 +14,7 @@ static size_t put_varint(unsigned char *w, uint64_t v) {
   return n + 1;
 }
 
-/* Shortest encodings only (no trailing 0x00 group, no bits past 64): one
- * value has one encoding, so a field's first byte says which property it
- * is (hubc__rec_email relies on that) and equal records are equal bytes. */
-static int get_varint(const unsigned char *p, size_t len, size_t *pos, uint64_t *v) {
+int hubc__varint_get(const unsigned char *p, size_t len, size_t *pos, uint64_t *v) {
   uint64_t x = 0;
   for (unsigned shift = 0; shift < 64 && *pos < len; shift += 7) {
     unsigned char c = p[(*pos)++];
@@ -37,10 +34,10 @@ static int64_t unzigzag(uint64_t u) { return (int64_t)(u >> 1) ^ -(int64_t)(u & 
 int hubc__rec_field(const unsigned char *fields, size_t len, size_t pos, hubc__field *f) {
   size_t p = pos;
   uint64_t tag, opt;
-  if (get_varint(fields, len, &p, &tag) || tag >> 1 > 0x7fffffff) return -1;
+  if (hubc__varint_get(fields, len, &p, &tag) || tag >> 1 > 0x7fffffff) return -1;
   f->prop = (uint32_t)(tag >> 1);
   if (tag & 1) {
-    if (get_varint(fields, len, &p, &opt) || opt > 0xffff) return -1;
+    if (hubc__varint_get(fields, len, &p, &opt) || opt > 0xffff) return -1;
     f->value = NULL;
     f->option = (uint32_t)opt;
   } else {
@@ -55,8 +52,8 @@ int hubc__rec_field(const unsigned char *fields, size_t len, size_t pos, hubc__f
 }
 
 size_t hubc__rec_put_field(unsigned char *w, uint32_t prop, const char *value, size_t len, int32_t option) {
-  size_t n = put_varint(w, (uint64_t)prop << 1 | (option >= 0));
-  if (option >= 0) return n + put_varint(w ? w + n : NULL, (uint64_t)option);
+  size_t n = hubc__varint_put(w, (uint64_t)prop << 1 | (option >= 0));
+  if (option >= 0) return n + hubc__varint_put(w ? w + n : NULL, (uint64_t)option);
   if (w) memcpy(w + n, value, len + 1);
   return n + len + 1;
 }
@@ -70,12 +67,12 @@ const char *hubc__rec_get(const hubc__rec *r, const hubc__schema *s, uint32_t pr
     size_t pos = 0;
     uint64_t tag = *p < 0x80 ? *p : 0, option = 0;
     if (*p < 0x80) pos = 1;
-    else get_varint(p, (size_t)(end - p), &pos, &tag);
+    else hubc__varint_get(p, (size_t)(end - p), &pos, &tag);
     p += pos;
     uint32_t fp = (uint32_t)(tag >> 1);
     if (tag & 1) {
       pos = 0;
-      get_varint(p, (size_t)(end - p), &pos, &option);
+      hubc__varint_get(p, (size_t)(end - p), &pos, &option);
       p += pos;
     }
     if (fp == prop) {
@@ -98,17 +95,17 @@ const char *hubc__rec_email(const hubc__rec *r) {
 hubc_time hubc__rec_created(const hubc__rec *r) {
   size_t pos = 0;
   uint64_t v = 0;
-  get_varint(r->blob, r->meta, &pos, &v);
+  hubc__varint_get(r->blob, r->meta, &pos, &v);
   return unzigzag(v);
 }
 
 void hubc__rec_source(const hubc__rec *r, int *source, int64_t *source_id) {
   size_t pos = 0;
   uint64_t v = 0;
-  get_varint(r->blob, r->meta, &pos, &v);
+  hubc__varint_get(r->blob, r->meta, &pos, &v);
   *source = pos < r->meta ? r->blob[pos++] : 0;
   v = 0;
-  get_varint(r->blob, r->meta, &pos, &v);
+  hubc__varint_get(r->blob, r->meta, &pos, &v);
   *source_id = unzigzag(v);
 }
 
@@ -132,9 +129,9 @@ static hubc__rec *rec_alloc(hubc__base *b, size_t meta, size_t flen) {
 
 hubc__rec *hubc__rec_new(hubc__base *b, hubc_time created, int source, int64_t source_id, size_t flen) {
   unsigned char meta[24];
-  size_t m = put_varint(meta, zigzag(created));
+  size_t m = hubc__varint_put(meta, zigzag(created));
   meta[m++] = (unsigned char)source;
-  m += put_varint(meta + m, zigzag(source_id));
+  m += hubc__varint_put(meta + m, zigzag(source_id));
   hubc__rec *r = rec_alloc(b, m, flen);
   if (r) memcpy(r->blob, meta, m);
   return r;

@@ -31,6 +31,15 @@ typedef struct hubc__rec {
   unsigned char blob[];
 } hubc__rec;
 
+/* Varints of the record format, shared with the persistence codec.
+ * put: bytes written (or needed, with w NULL). get: reads at p[*pos], moves
+ * *pos; -1 if cut short or not the shortest encoding (no trailing 0x00
+ * group, no bits past 64): one value has one encoding, so a field's first
+ * byte says which property it is (hubc__rec_email relies on that) and equal
+ * records are equal bytes. */
+size_t hubc__varint_put(unsigned char *w, uint64_t v);
+int hubc__varint_get(const unsigned char *p, size_t len, size_t *pos, uint64_t *v);
+
 /* One decoded field. */
 typedef struct hubc__field {
   uint32_t prop;

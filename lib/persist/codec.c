@@ -20,29 +20,19 @@ static int room(wr *w, size_t more) {
   return 0;
 }
 
-static size_t varint_to(unsigned char *p, uint64_t v) {
-  size_t n = 0;
-  while (v >= 0x80) {
-    p[n++] = (unsigned char)(v | 0x80);
-    v >>= 7;
-  }
-  p[n++] = (unsigned char)v;
-  return n;
-}
-
 static uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 
 static void bytes(wr *w, unsigned tag, const void *b, size_t len) {
   if (room(w, 20 + len)) return;
-  w->n += varint_to(w->s->scratch + w->n, tag);
-  w->n += varint_to(w->s->scratch + w->n, len);
+  w->n += hubc__varint_put(w->s->scratch + w->n, tag);
+  w->n += hubc__varint_put(w->s->scratch + w->n, len);
   if (len) memcpy(w->s->scratch + w->n, b, len);
   w->n += len;
 }
 
 static void num(wr *w, unsigned tag, int64_t v) {
   unsigned char tmp[10];
-  bytes(w, tag, tmp, varint_to(tmp, zigzag(v)));
+  bytes(w, tag, tmp, hubc__varint_put(tmp, zigzag(v)));
 }
 
 static void str(wr *w, unsigned tag, const char *s) { bytes(w, tag, s, strlen(s)); }
@@ -119,7 +109,7 @@ int hubc__encode(hubc_store *s, int kind, int64_t id, const unsigned char **out,
     for (size_t i = 0; i < s->switches_n; i++) {
       if (s->switches[i].source != id) continue;
       unsigned char tmp[12];
-      size_t k = varint_to(tmp, zigzag(s->switches[i].id));
+      size_t k = hubc__varint_put(tmp, zigzag(s->switches[i].id));
       tmp[k++] = s->switches[i].on;
       bytes(&w, HUBC__T_S_ENTRY, tmp, k);
     }
@@ -137,18 +127,10 @@ const char *hubc__kind_name(int kind) {
 }
 
 int hubc__rd_varint(hubc__rd *r, uint64_t *v) {
-  uint64_t x = 0;
-  for (unsigned shift = 0; shift < 64; shift += 7) {
-    if (r->p >= r->end) return -1;
-    unsigned char c = *r->p++;
-    if ((shift && c == 0) || (shift == 63 && c > 1)) return -1; /* shortest encodings only, as written */
-    x |= (uint64_t)(c & 0x7f) << shift;
-    if (!(c & 0x80)) {
-      *v = x;
-      return 0;
-    }
-  }
-  return -1;
+  size_t pos = 0;
+  if (hubc__varint_get(r->p, (size_t)(r->end - r->p), &pos, v)) return -1;
+  r->p += pos;
+  return 0;
 }
 
 int hubc__rd_field(hubc__rd *r, uint64_t *tag, hubc__rd *body) {

@@ -478,7 +478,6 @@ static int check_users(hubc_store *s) {
   return rc;
 }
 
-/* Cross-record checks and derived state, once everything is in. */
 /* A stored value is as the create and update calls store it (C4). */
 static int typed_ok(int type, const char *v) {
   hubc_time t;
@@ -490,6 +489,7 @@ static int typed_ok(int type, const char *v) {
   }
 }
 
+/* Cross-record checks and derived state, once everything is in. */
 static int finish(hubc_loader *l) {
   hubc_store *s = l->s;
   int rc = place_contacts(l);
