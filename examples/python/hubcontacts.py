@@ -26,9 +26,15 @@ Conventions:
     once: a :class:`Contact` never refers to library memory;
   * ``actor`` defaults to 1, the first super admin every new store gets
     (``admin_email``). Use :data:`SYSTEM` (0) for automatic sources.
+  * every integer passed to the library is range-checked for its C type
+    (R4a): out of range raises ValueError, a non-integer (1.5, "1") TypeError
+    — never truncated;
   * Python callables given to the store (the clock, event handlers) run on
     the thread that made the call. An exception they raise is re-raised when
-    that call returns (for event handlers the change itself has committed).
+    that call returns (for event handlers the change itself has committed; a
+    failing clock fails the call and changes nothing);
+  * a store may be shared by threads: close() waits for calls in flight,
+    later calls (iterators included) raise StoreClosed.
 """
 
 from __future__ import annotations
@@ -36,16 +42,16 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import enum
+import operator
 import os
 import threading
-import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from ctypes import (CFUNCTYPE, POINTER, Structure, byref, c_char_p, c_int,
                     c_int64, c_size_t, c_uint, c_uint64, c_void_p)
 from dataclasses import dataclass
 
 __all__ = [
-    "Store", "Contact", "User", "Event", "HubcError", "lib", "version",
+    "Store", "StoreClosed", "Contact", "User", "Event", "HubcError", "lib", "version",
     "strerror", "status_name", "source_name",
 ]
 
@@ -589,6 +595,39 @@ def _check(rc: int) -> int:
 # --------------------------------------------------------------------------
 
 
+# One checked converter per C integer type (R4a): every integer that
+# crosses into C goes through one of these, so an out-of-range value is
+# refused instead of being truncated by ctypes (2**64 + 1 would become 1).
+# operator.index refuses floats (1.5 is not silently 1) and str.
+
+def _int_converter(ctype, signed: bool):
+    bits = 8 * ctypes.sizeof(ctype)
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+
+    def convert(value, what: str) -> int:
+        if isinstance(value, bool):
+            raise TypeError(f"{what}: expected an integer, not bool")
+        try:
+            v = operator.index(value)
+        except TypeError:
+            raise TypeError(f"{what}: expected an integer, not "
+                            f"{type(value).__name__}") from None
+        if not lo <= v <= hi:
+            raise ValueError(f"{what}: {v} is out of range ({lo} to {hi})")
+        return v
+    convert.__name__ = f"_{ctype.__name__}"
+    return convert
+
+
+_i64 = _int_converter(c_int64, True)     # hubc_id, hubc_time
+_u64 = _int_converter(c_uint64, False)   # counts, tiers
+_int = _int_converter(c_int, True)       # enums
+_uint = _int_converter(c_uint, False)    # permission masks
+_size = _int_converter(c_size_t, False)  # indexes
+
+INT64_MIN = -(1 << 63)
+
+
 def _enc(value, what: str):
     """str → UTF-8 bytes; bytes as is (the library validates UTF-8, R4)."""
     if value is None:
@@ -611,18 +650,24 @@ def _enc(value, what: str):
 def _create_options(marketing, source, source_id) -> "CreateOptions":
     opts = CreateOptions()
     _check(lib.hubc_create_options_init(byref(opts), CREATE_OPTIONS_VERSION))
-    opts.source = int(source) if source is not None else 0
-    opts.source_id = int(source_id)
+    opts.source = _int(source, "source") if source is not None else 0
+    opts.source_id = _i64(source_id, "source_id")
     opts.marketing = 1 if marketing else 0
     return opts
 
 
+def _str_array(items, what: str, item: str):
+    """A C array of encoded strings and its length; errors name the row.
+    A lone str or bytes is refused: "abc" is not three items a, b, c."""
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise TypeError(f"{what}: expected a sequence of {item}s, not "
+                        f"{type(items).__name__}")
+    enc = [_enc(e, f"{item} in row {i}") for i, e in enumerate(items)]
+    return (c_char_p * max(len(enc), 1))(*enc), len(enc)
+
+
 def _email_array(emails):
-    """A C array of encoded emails and its length; errors name the row."""
-    if isinstance(emails, (str, bytes)):
-        raise TypeError("emails: expected a sequence of emails, not one email")
-    enc = [_enc(e, f"email in row {i}") for i, e in enumerate(emails)]
-    return (c_char_p * len(enc))(*enc), len(enc)
+    return _str_array(emails, "emails", "email")
 
 
 def _pairs(props, allow_none: bool):
@@ -770,7 +815,54 @@ def _prop_info_dict(info: PropertyInfo) -> dict:
     }
 
 # --------------------------------------------------------------------------
-# iterators (freed at exhaustion, on close(), on GC, or when the store closes)
+# calls in flight: close() waits for them (R4: no use-after-free)
+# --------------------------------------------------------------------------
+
+
+class StoreClosed(ValueError):
+    """A call on a closed store (or on an iterator of one)."""
+
+
+_STORE = object()  # stands for the store handle in Store._call's arguments
+
+
+class _Gate:
+    """Counts the threads inside calls on one store, so close() can wait for
+    them before freeing the store, and refuses calls that start after
+    close() began. A thread already inside (a multi-step read, an event
+    handler) enters again without being counted twice."""
+
+    __slots__ = ("cond", "inflight", "closing", "tls")
+
+    def __init__(self):
+        # reentrant: a finalizer may run on a thread that holds it
+        self.cond = threading.Condition(threading.RLock())
+        self.inflight = 0
+        self.closing = False
+        self.tls = threading.local()
+
+    def depth(self) -> int:
+        return getattr(self.tls, "depth", 0)
+
+    def __enter__(self):
+        depth = self.depth()
+        if not depth:
+            with self.cond:
+                if self.closing:
+                    raise StoreClosed("operation on a closed hubcontacts.Store")
+                self.inflight += 1
+        self.tls.depth = depth + 1
+
+    def __exit__(self, *exc):
+        depth = self.tls.depth = self.tls.depth - 1
+        if not depth:
+            with self.cond:
+                self.inflight -= 1
+                if not self.inflight:
+                    self.cond.notify_all()
+
+# --------------------------------------------------------------------------
+# iterators (freed at exhaustion, on close(), or when the store closes)
 # --------------------------------------------------------------------------
 
 
@@ -791,12 +883,17 @@ class _Closable:
 
 
 class _Iterator(_Closable):
+    """A library iterator. Its handle is registered with the store, which
+    frees it at close() if this object has not: next() after the store
+    closed raises StoreClosed instead of touching freed memory."""
+
     _free = None
 
     def __init__(self, store: "Store", handle: c_void_p):
         self._store = store
         self._h = handle
-        store._iterators.add(self)
+        self._key = store._adopt(handle, type(self)._free)
+        self._lock = threading.Lock()  # one next() or close() at a time
 
     def __iter__(self):
         return self
@@ -807,21 +904,32 @@ class _Iterator(_Closable):
     def __next__(self):
         if self._h is None:
             raise StopIteration
-        try:
-            item = self._step()
-        except BaseException:
-            self.close()
-            raise
-        if item is None:
-            self.close()
-            raise StopIteration
-        return item
+        with self._store._gate, self._lock:
+            if self._h is None:
+                raise StopIteration
+            try:
+                item = self._step()
+            except BaseException:
+                self._release()
+                raise
+            if item is None:
+                self._release()
+                raise StopIteration
+            return item
+
+    def _release(self):
+        h, self._h = self._h, None
+        if h is not None and self._store._handles.pop(self._key, None) is not None:
+            type(self)._free(h)
 
     def close(self):
-        h, self._h = self._h, None
-        if h is not None:
-            type(self)._free(h)
-            self._store._iterators.discard(self)
+        if self._h is None:
+            return
+        try:
+            with self._store._gate, self._lock:
+                self._release()
+        except StoreClosed:  # the store freed the handle
+            self._h = None
 
 
 class _IdIter(_Iterator):
@@ -875,14 +983,19 @@ class _UserIter(_IdIter):
 class Store(_Closable):
     """One account (hubc_store). Use as a context manager or call close().
 
-    ``clock``: a callable returning the current UTC time in whole seconds
-    (tests use it to cross update dates); None uses the system clock.
+    ``clock``: a callable returning the current UTC time in whole seconds as
+    an int (tests use it to cross update dates); None uses the system clock.
+    Should it raise or return a value outside int64, the call fails with
+    that exception and changes nothing (the library refuses the time).
     ``journal``: a file path for the bundled journal backend (R3); None keeps
     the store in memory only.
     ``alloc``: an allocator hook ``alloc(ptr, old_size, new_size) -> address``
     shaped like lua_Alloc (new_size 0 frees ptr and returns None; None for
     new_size > 0 is an allocation failure, reported as OutOfMemory). Tests
     use it to count allocations and to fail the Nth one.
+
+    A store may be shared by threads (R6); close() waits for the calls in
+    flight on other threads, and later calls raise StoreClosed.
     """
 
     def __init__(self, admin_email=None, *, clock=None,
@@ -893,14 +1006,16 @@ class Store(_Closable):
                  alloc=None):
         self._h = None
         self._journal = None
-        self._iterators = weakref.WeakSet()
+        self._gate = _Gate()
+        self._gate.closing = True  # until open succeeds
+        self._handles = {}  # key -> (free, handle) of live iterators
+        self._next_key = 0
         self._tls = threading.local()
         self._handlers = []
         self._event_cb = None
         self._clock = clock
-        self._clock_last = 0
         # ctypes callbacks must outlive every call that may run them:
-        # they are kept on the object until close().
+        # they are kept on the object until it is collected.
         self._clock_cb = CLOCK_FN(self._clock_trampoline) if clock else None
         self._alloc = alloc
         self._alloc_cb = ALLOC_FN(self._alloc_trampoline) if alloc else None
@@ -913,17 +1028,18 @@ class Store(_Closable):
             opts.alloc = self._alloc_cb
         admin = _enc(admin_email, "admin_email")
         opts.admin_email = admin
-        opts.subscription = int(subscription)
-        opts.commitment = int(commitment)
-        opts.tier_policy = int(tier_policy)
-        opts.hard_cap = int(hard_cap)
-        opts.tier = int(tier)
-        opts.renewal_anchor = int(renewal_anchor)
+        opts.subscription = _int(subscription, "subscription")
+        opts.commitment = _int(commitment, "commitment")
+        opts.tier_policy = _int(tier_policy, "tier_policy")
+        opts.hard_cap = _u64(hard_cap, "hard_cap")
+        opts.tier = _u64(tier, "tier")
+        opts.renewal_anchor = _i64(renewal_anchor, "renewal_anchor")
         ladder = None
         if tier_ladder is not None:
-            rungs = [int(r) for r in tier_ladder]
-            if any(r < 0 for r in rungs):
-                raise ValueError("tier_ladder: rungs must not be negative")
+            if not isinstance(tier_ladder, Iterable) or isinstance(tier_ladder, (str, bytes)):
+                raise TypeError("tier_ladder: expected a sequence of integers, not "
+                                f"{type(tier_ladder).__name__}")
+            rungs = [_u64(r, f"tier_ladder[{i}]") for i, r in enumerate(tier_ladder)]
             ladder = (c_uint64 * max(len(rungs), 1))(*rungs)
             opts.tier_ladder = ctypes.cast(ladder, POINTER(c_uint64))
             opts.tier_ladder_len = len(rungs)
@@ -934,44 +1050,77 @@ class Store(_Closable):
             opts.persist = lib.hubc_journal_persist(j)
         h = c_void_p()
         try:
-            self._call(lib.hubc_store_open, byref(h), byref(opts))
+            self._invoke(lib.hubc_store_open, byref(h), byref(opts))
         except BaseException:
             lib.hubc_store_close(h)  # opened, but a Python callback raised
             self._close_journal()
             raise
         self._h = h
+        self._gate.closing = False
         del admin, ladder  # copied by the library
 
     # ---- lifetime --------------------------------------------------------
 
-    def close(self):
-        """Closes the store (idempotent). Open iterators are freed first."""
-        for it in list(self._iterators):
-            it.close()
-        h, self._h = self._h, None
-        if h is not None:
+    def close(self) -> None:
+        """Closes the store (idempotent). Waits for calls other threads are
+        making on it; calls made afterwards raise StoreClosed. Open
+        iterators are freed first. From inside a call on this store (an
+        event handler) it raises Busy and closes nothing."""
+        gate = self._gate
+        if gate.depth():
+            raise Busy(Code.BUSY, "close: called from inside a call on the same "
+                                  "store; nothing closed")
+        with gate.cond:
+            if gate.closing:
+                return
+            gate.closing = True
+            while gate.inflight:
+                gate.cond.wait()
+            # nobody is inside a call now, and nobody can enter
+            for free, h in self._handles.values():
+                free(h)
+            self._handles.clear()
+            h, self._h = self._h, None
             lib.hubc_store_close(h)
-        self._close_journal()
+            self._close_journal()
 
     def _close_journal(self):
         j, self._journal = self._journal, None
         if j is not None:
             lib.hubc_journal_close(j)
 
+    def __del__(self):
+        # A store that failed to open has nothing to free; one that is
+        # collected has no call in flight (a call holds a reference).
+        if getattr(self, "_h", None) is not None:
+            try:
+                self.close()
+            except Exception:
+                pass
+
     @property
     def closed(self) -> bool:
-        return self._h is None
+        return self._gate.closing
 
-    def _handle(self):
-        if self._h is None:
-            raise ValueError("operation on a closed hubcontacts.Store")
-        return self._h
+    def _adopt(self, handle, free) -> int:
+        """Registers an iterator handle for close() to free."""
+        key = self._next_key = self._next_key + 1
+        self._handles[key] = (free, handle)
+        return key
 
     # ---- calling into the library ---------------------------------------
 
     def _call(self, fn, *args, check=True):
-        """Runs one C call; re-raises what a Python callback raised during it
-        and turns a negative status into HubcError."""
+        """One C call on this store, inside the gate; _STORE in args stands
+        for the store handle (read inside, where it cannot be freed)."""
+        with self._gate:
+            args = tuple(self._h if a is _STORE else a for a in args)
+            return self._invoke(fn, *args, check=check)
+
+    def _invoke(self, fn, *args, check=True):
+        """Runs fn(*args); raises what a Python callback raised during it
+        (noting the library's error if the call failed too) or else the
+        HubcError of a negative status."""
         tls = self._tls
         outer = getattr(tls, "frame", None)
         frame = tls.frame = _Frame()
@@ -979,32 +1128,29 @@ class Store(_Closable):
             rc = fn(*args)
         finally:
             tls.frame = outer
-        if not check:
-            if frame.exc is not None:
-                raise frame.exc
-            return rc
-        if rc < 0:
-            err = _error(rc, frame.saved_error)
-            if frame.exc is not None:
-                raise err from frame.exc
-            raise err
+        err = _error(rc, frame.saved_error) if check and rc < 0 else None
         if frame.exc is not None:
+            if err is not None and hasattr(frame.exc, "add_note"):
+                frame.exc.add_note(f"hubcontacts: the call failed: {err}")
             raise frame.exc
+        if err is not None:
+            raise err
         return rc
 
     def _frame(self):
         return getattr(self._tls, "frame", None)
 
     def _clock_trampoline(self, _payload):
+        # A failing clock returns INT64_MIN, a time the library refuses for
+        # every call (EINVAL, nothing changed); the call then raises the
+        # Python exception. Never unwind through C.
         try:
-            t = int(self._clock())
-            self._clock_last = t
-            return t
-        except BaseException as e:  # never unwind through C
+            return _i64(self._clock(), "clock")
+        except BaseException as e:
             frame = self._frame()
             if frame is not None and frame.exc is None:
                 frame.exc = e
-            return self._clock_last
+            return INT64_MIN
 
     def _alloc_trampoline(self, _payload, ptr, old_size, new_size):
         try:
@@ -1034,11 +1180,11 @@ class Store(_Closable):
 
     def now(self) -> int:
         """The store clock's current time."""
-        return self._call(lib.hubc_store_now, self._handle(), check=False)
+        return self._call(lib.hubc_store_now, _STORE, check=False)
 
     def tick(self) -> None:
         """Applies every update date that has passed (B2, M5)."""
-        self._call(lib.hubc_store_tick, self._handle())
+        self._call(lib.hubc_store_tick, _STORE)
 
     def _collect(self, fn, *args) -> bytes:
         chunks = []
@@ -1054,7 +1200,7 @@ class Store(_Closable):
                 return 1
 
         cb = WRITE_FN(write)
-        self._call(fn, self._handle(), *args, cb, None)
+        self._call(fn, _STORE, *args, cb, None)
         return b"".join(chunks)
 
     def dump(self) -> str:
@@ -1063,7 +1209,7 @@ class Store(_Closable):
 
     def history_export(self, contact: int = 0) -> str:
         """The status history as CSV (RFC 4180), contact 0 for all."""
-        return self._collect(lib.hubc_history_export, int(contact)).decode("utf-8")
+        return self._collect(lib.hubc_history_export, _i64(contact, "contact")).decode("utf-8")
 
     # ---- events -----------------------------------------------------------
 
@@ -1073,10 +1219,9 @@ class Store(_Closable):
         handler, so it also works as a decorator."""
         if not callable(handler):
             raise TypeError("on_event: handler must be callable")
-        h = self._handle()
         if self._event_cb is None:
             cb = EVENT_FN(self._event_trampoline)
-            self._call(lib.hubc_store_set_event_callback, h, cb, None)
+            self._call(lib.hubc_store_set_event_callback, _STORE, cb, None)
             self._event_cb = cb
         self._handlers.append(handler)
         return handler
@@ -1085,7 +1230,7 @@ class Store(_Closable):
         """Removes a handler; unregisters from the library when none is left."""
         self._handlers.remove(handler)
         if not self._handlers and self._event_cb is not None:
-            self._call(lib.hubc_store_set_event_callback, self._handle(),
+            self._call(lib.hubc_store_set_event_callback, _STORE,
                        EVENT_FN(), None)
             self._event_cb = None
 
@@ -1099,7 +1244,7 @@ class Store(_Closable):
         opts = _create_options(marketing, source, source_id)
         names, values, n = _pairs(props, allow_none=False)
         out = hubc_id()
-        self._call(lib.hubc_contact_create, byref(out), self._handle(), int(actor),
+        self._call(lib.hubc_contact_create, byref(out), _STORE, _i64(actor, "actor"),
                    byref(opts), names, values, n)
         return out.value
 
@@ -1115,7 +1260,7 @@ class Store(_Closable):
         values = [_enc("" if r.get(k) is None else r[k], f"row {i}: property {k!r}")
                   for i, r in enumerate(rows) for k in columns]
         out = (hubc_id * max(len(rows), 1))()
-        self._call(lib.hubc_contact_create_batch, out, self._handle(), int(actor),
+        self._call(lib.hubc_contact_create_batch, out, _STORE, _i64(actor, "actor"),
                    byref(_create_options(marketing, source, source_id)),
                    (c_char_p * max(len(names), 1))(*names), len(names),
                    (c_char_p * max(len(values), 1))(*values), len(rows))
@@ -1124,34 +1269,41 @@ class Store(_Closable):
     def update_contact(self, contact: int, props, actor: int = 1) -> None:
         """Sets properties; a None or "" value removes the property."""
         names, values, n = _pairs(props, allow_none=True)
-        self._call(lib.hubc_contact_update, self._handle(), int(actor),
-                   int(contact), names, values, n)
+        self._call(lib.hubc_contact_update, _STORE, _i64(actor, "actor"),
+                   _i64(contact, "contact"), names, values, n)
 
     def delete_contact(self, contact: int, actor: int = 1) -> None:
-        self._call(lib.hubc_contact_delete, self._handle(), int(actor), int(contact))
+        self._call(lib.hubc_contact_delete, _STORE, _i64(actor, "actor"), _i64(contact, "contact"))
 
     def _make(self, free, fn, *args) -> c_void_p:
-        """Runs fn(&handle, store, *args). Should a Python callback raise
-        although the C call succeeded, the new handle is freed, not leaked
-        (after a failed call it is NULL, which free accepts)."""
+        """Runs fn(&handle, store, *args); the caller is inside the gate.
+        Should a Python callback raise although the C call succeeded, the
+        new handle is freed, not leaked (after a failed call it is NULL,
+        which free accepts)."""
         h = c_void_p()
         try:
-            self._call(fn, byref(h), self._handle(), *args)
+            self._call(fn, byref(h), _STORE, *args)
         except BaseException:
             free(h)
             raise
         return h
 
+    def _iterate(self, cls, new, *args):
+        """A new iterator of class cls, registered while the store cannot close."""
+        with self._gate:
+            return cls(self, self._make(cls._free, new, *args))
+
     def _snapshot(self, getter, *args) -> Contact:
-        snap = self._make(lib.hubc_contact_free, getter, *args)
-        try:
-            return Contact(snap)
-        finally:
-            lib.hubc_contact_free(snap)
+        with self._gate:
+            snap = self._make(lib.hubc_contact_free, getter, *args)
+            try:
+                return Contact(snap)
+            finally:
+                lib.hubc_contact_free(snap)
 
     def get(self, contact: int) -> Contact:
         """A copy of the contact (NotFound if there is none)."""
-        return self._snapshot(lib.hubc_contact_get, int(contact))
+        return self._snapshot(lib.hubc_contact_get, _i64(contact, "contact"))
 
     def get_by_email(self, email) -> Contact:
         """The contact with this email, matched as C3 (NotFound if none)."""
@@ -1161,7 +1313,7 @@ class Store(_Closable):
         """The record id of the contact with this email, or None."""
         out = hubc_id()
         try:
-            self._call(lib.hubc_contact_find, byref(out), self._handle(),
+            self._call(lib.hubc_contact_find, byref(out), _STORE,
                        _enc(email, "email"))
         except NotFound:
             return None
@@ -1172,29 +1324,30 @@ class Store(_Closable):
         at one instant; much faster per email than get_by_email."""
         arr, n = _email_array(emails)
         out = (c_void_p * n)()
-        try:
-            self._call(lib.hubc_contact_get_many, out, self._handle(), arr, n)
-            return [Contact(c_void_p(h)) if h else None for h in out]
-        finally:  # every snapshot, even if a Python callback raised
-            for h in out:
-                lib.hubc_contact_free(h)
+        with self._gate:
+            try:
+                self._call(lib.hubc_contact_get_many, out, _STORE, arr, n)
+                return [Contact(c_void_p(h)) if h else None for h in out]
+            finally:  # every snapshot, even if a Python callback raised
+                for h in out:
+                    lib.hubc_contact_free(h)
 
     def find_many(self, emails) -> list:
         """The record id for each email (None where there is none)."""
         arr, n = _email_array(emails)
         out = (hubc_id * n)()
-        self._call(lib.hubc_contact_find_many, out, self._handle(), arr, n)
+        self._call(lib.hubc_contact_find_many, out, _STORE, arr, n)
         return [i or None for i in out]
 
     def count(self) -> int:
         out = c_uint64()
-        self._call(lib.hubc_contact_count, byref(out), self._handle())
+        self._call(lib.hubc_contact_count, byref(out), _STORE)
         return out.value
 
     def iter_contacts(self, select=Select.ALL) -> ContactIds:
         """Record ids in increasing order, filtered by a Select value."""
-        it = self._make(lib.hubc_contact_iterator_free, lib.hubc_contact_iterator_new, int(select))
-        return ContactIds(self, it)
+        return self._iterate(ContactIds, lib.hubc_contact_iterator_new,
+                             _int(select, "select"))
 
     def __iter__(self):
         return self.iter_contacts()
@@ -1204,38 +1357,38 @@ class Store(_Closable):
     def set_marketing(self, contact: int, actor: int = 1, reason=Source.MANUAL,
                       reason_id: int = 0) -> None:
         """M3: takes effect at once; a no-op on a MARKETING contact."""
-        self._call(lib.hubc_contact_set_marketing, self._handle(), int(actor),
-                   int(contact), int(reason), int(reason_id))
+        self._call(lib.hubc_contact_set_marketing, _STORE, _i64(actor, "actor"),
+                   _i64(contact, "contact"), _int(reason, "reason"), _i64(reason_id, "reason_id"))
 
     def set_non_marketing(self, contact: int, actor: int = 1, reason=Source.MANUAL,
                           reason_id: int = 0) -> None:
         """M4: MARKETING becomes MARKETING_UNTIL_UPDATE; others unchanged."""
-        self._call(lib.hubc_contact_set_non_marketing, self._handle(), int(actor),
-                   int(contact), int(reason), int(reason_id))
+        self._call(lib.hubc_contact_set_non_marketing, _STORE, _i64(actor, "actor"),
+                   _i64(contact, "contact"), _int(reason, "reason"), _i64(reason_id, "reason_id"))
 
     def history(self, contact: int = 0) -> list:
         """Status history entries (dicts), oldest first; 0 for every contact."""
-        it = self._make(lib.hubc_history_iterator_free, lib.hubc_history_iterator_new, int(contact))
-        with _HistoryIter(self, it) as entries:
+        with self._iterate(_HistoryIter, lib.hubc_history_iterator_new,
+                           _i64(contact, "contact")) as entries:
             return list(entries)
 
     def set_source_default(self, source, marketing: bool, source_id: int = 0,
                            actor: int = 1) -> None:
         """D1/D2: default status for contacts created by a configurable source."""
-        self._call(lib.hubc_source_set_default, self._handle(), int(actor), int(source),
-                   int(source_id), 1 if marketing else 0)
+        self._call(lib.hubc_source_set_default, _STORE, _i64(actor, "actor"), _int(source, "source"),
+                   _i64(source_id, "source_id"), 1 if marketing else 0)
 
     def source_default(self, source, source_id: int = 0) -> bool:
         out = c_int()
-        self._call(lib.hubc_source_get_default, byref(out), self._handle(), int(source),
-                   int(source_id))
+        self._call(lib.hubc_source_get_default, byref(out), _STORE, _int(source, "source"),
+                   _i64(source_id, "source_id"))
         return bool(out.value)
 
     # ---- billing -------------------------------------------------------------
 
     def billing(self) -> dict:
         info = BillingInfo(version=BILLING_INFO_VERSION)
-        self._call(lib.hubc_billing_get, byref(info), self._handle())
+        self._call(lib.hubc_billing_get, byref(info), _STORE)
         d = _struct_dict(info)
         d["tier_policy"] = _enum(TierPolicy, d["tier_policy"])
         d["commitment"] = _enum(Commitment, d["commitment"])
@@ -1244,88 +1397,88 @@ class Store(_Closable):
 
     def periods(self) -> list:
         """Closed billing periods (dicts), oldest first (B3)."""
-        it = self._make(lib.hubc_period_iterator_free, lib.hubc_period_iterator_new)
-        with _PeriodIter(self, it) as periods:
+        with self._iterate(_PeriodIter, lib.hubc_period_iterator_new) as periods:
             return list(periods)
 
     def request_downgrade(self, tier: int, actor: int = 1) -> None:
         """B4: ask for a lower tier from the next renewal (0 cancels)."""
-        self._call(lib.hubc_billing_request_downgrade, self._handle(), int(actor), int(tier))
+        self._call(lib.hubc_billing_request_downgrade, _STORE, _i64(actor, "actor"), _u64(tier, "tier"))
 
     # ---- property schema -----------------------------------------------------
 
     def define_property(self, name, label, type=PropType.STRING, options=None,
                         actor: int = 1) -> None:
         """Defines a custom property; ``options`` for ENUMERATION only."""
-        opts = [_enc(o, "option") for o in (options or [])]
-        arr = (c_char_p * max(len(opts), 1))(*opts) if opts else None
-        self._call(lib.hubc_property_define, self._handle(), int(actor),
-                   _enc(name, "name"), _enc(label, "label"), int(type), arr, len(opts))
+        arr, n = _str_array([] if options is None else options, "options", "option")
+        self._call(lib.hubc_property_define, _STORE, _i64(actor, "actor"),
+                   _enc(name, "name"), _enc(label, "label"), _int(type, "type"),
+                   arr if n else None, n)
 
     def properties(self) -> list:
         """Every property definition (dicts), built-ins first."""
         n = c_size_t()
-        h = self._handle()
-        self._call(lib.hubc_property_count, byref(n), h)
         out = []
-        for i in range(n.value):
-            info = PropertyInfo(version=PROPERTY_INFO_VERSION)
-            self._call(lib.hubc_property_at, byref(info), h, i)
-            out.append(_prop_info_dict(info))
+        with self._gate:  # the strings are the store's
+            self._call(lib.hubc_property_count, byref(n), _STORE)
+            for i in range(n.value):
+                info = PropertyInfo(version=PROPERTY_INFO_VERSION)
+                self._call(lib.hubc_property_at, byref(info), _STORE, i)
+                out.append(_prop_info_dict(info))
         return out
 
     def property(self, name_or_label) -> dict:
         info = PropertyInfo(version=PROPERTY_INFO_VERSION)
-        self._call(lib.hubc_property_find, byref(info), self._handle(),
-                   _enc(name_or_label, "name"))
-        return _prop_info_dict(info)
+        with self._gate:  # the strings are the store's
+            self._call(lib.hubc_property_find, byref(info), _STORE,
+                       _enc(name_or_label, "name"))
+            return _prop_info_dict(info)
 
     # ---- users -----------------------------------------------------------------
 
     def create_user(self, email, actor: int = 1) -> int:
         """Creates a user with PERM_DEFAULT; returns the user id."""
         out = hubc_id()
-        self._call(lib.hubc_user_create, byref(out), self._handle(), int(actor),
+        self._call(lib.hubc_user_create, byref(out), _STORE, _i64(actor, "actor"),
                    _enc(email, "email"))
         return out.value
 
     def set_permissions(self, user: int, perms, actor: int = 1) -> None:
-        self._call(lib.hubc_user_set_permissions, self._handle(), int(actor), int(user),
-                   int(perms))
+        self._call(lib.hubc_user_set_permissions, _STORE, _i64(actor, "actor"), _i64(user, "user"),
+                   _uint(perms, "permissions"))
 
     def set_super_admin(self, user: int, super_admin: bool = True, actor: int = 1) -> None:
-        self._call(lib.hubc_user_set_super_admin, self._handle(), int(actor), int(user),
+        self._call(lib.hubc_user_set_super_admin, _STORE, _i64(actor, "actor"), _i64(user, "user"),
                    1 if super_admin else 0)
 
     def disable_user(self, user: int, actor: int = 1) -> None:
-        self._call(lib.hubc_user_set_disabled, self._handle(), int(actor), int(user), 1)
+        self._call(lib.hubc_user_set_disabled, _STORE, _i64(actor, "actor"), _i64(user, "user"), 1)
 
     def enable_user(self, user: int, actor: int = 1) -> None:
-        self._call(lib.hubc_user_set_disabled, self._handle(), int(actor), int(user), 0)
+        self._call(lib.hubc_user_set_disabled, _STORE, _i64(actor, "actor"), _i64(user, "user"), 0)
 
     def _user(self, getter, arg) -> User:
-        snap = self._make(lib.hubc_user_free, getter, arg)
-        try:
-            return User(id=lib.hubc_user_id(snap),
-                        email=_dec(lib.hubc_user_email(snap)),
-                        permissions=Perm(lib.hubc_user_permissions(snap)),
-                        super_admin=bool(lib.hubc_user_is_super_admin(snap)),
-                        disabled=bool(lib.hubc_user_is_disabled(snap)))
-        finally:
-            lib.hubc_user_free(snap)
+        with self._gate:
+            snap = self._make(lib.hubc_user_free, getter, arg)
+            try:
+                return User(id=lib.hubc_user_id(snap),
+                            email=_dec(lib.hubc_user_email(snap)),
+                            permissions=Perm(lib.hubc_user_permissions(snap)),
+                            super_admin=bool(lib.hubc_user_is_super_admin(snap)),
+                            disabled=bool(lib.hubc_user_is_disabled(snap)))
+            finally:
+                lib.hubc_user_free(snap)
 
     def user(self, user: int) -> User:
-        return self._user(lib.hubc_user_get, int(user))
+        return self._user(lib.hubc_user_get, _i64(user, "user"))
 
     def user_by_email(self, email) -> User:
         return self._user(lib.hubc_user_get_by_email, _enc(email, "email"))
 
     def users(self) -> list:
         """Every user id, increasing."""
-        it = self._make(lib.hubc_user_iterator_free, lib.hubc_user_iterator_new)
-        with _UserIter(self, it) as ids:
+        with self._iterate(_UserIter, lib.hubc_user_iterator_new) as ids:
             return list(ids)
 
     def __repr__(self):
-        return "<hubcontacts.Store closed>" if self._h is None else \
+        return "<hubcontacts.Store closed>" if self.closed else \
             f"<hubcontacts.Store contacts={self.count()}>"

@@ -113,10 +113,73 @@ class StoreLifetimeTest(unittest.TestCase):
         self.assertTrue(store.closed)
         with self.assertRaises(ValueError):
             store.count()
-        with self.assertRaises(ValueError):
+        with self.assertRaises(hc.StoreClosed):
             store.create_contact({"firstname": "B"})
-        self.assertEqual(list(it), [])  # freed with the store, not after it
+        # freed with the store, not after it: next() says why it cannot go on
+        with self.assertRaisesRegex(hc.StoreClosed, "closed"):
+            next(it)
+        it.close()
         store.close()  # idempotent
+
+    def test_r4_close_waits_for_calls_in_flight_on_other_threads(self):
+        # Closing a store while another thread is inside a call (a lookup,
+        # an iterator's next) used to free it under that call: a crash or a
+        # heap use-after-free. close() waits; later calls raise StoreClosed.
+        emails = [f"c{i}@example.com" for i in range(300)]
+        for run in range(40):
+            with self.subTest(run=run):
+                store = hc.Store(admin_email="admin@example.com")
+                store.create_contacts([{"email": e} for e in emails])
+                outcome = []
+                started = threading.Event()
+
+                def reader(call):
+                    try:
+                        while True:
+                            call()
+                            started.set()
+                    except hc.StoreClosed:
+                        outcome.append("closed")
+                    except BaseException as e:
+                        outcome.append(e)
+                    finally:
+                        started.set()
+
+                def walk():
+                    for _ in store.iter_contacts():
+                        pass
+
+                threads = [threading.Thread(target=reader, args=(lambda: store.find_many(emails),)),
+                           threading.Thread(target=reader, args=(lambda: store.get_many(emails[:20]),)),
+                           threading.Thread(target=reader, args=(walk,))]
+                for th in threads:
+                    th.start()
+                started.wait()
+                store.close()
+                for th in threads:
+                    th.join()
+                self.assertEqual(outcome, ["closed"] * 3)
+                with self.assertRaises(hc.StoreClosed):
+                    store.find_many(emails)
+
+    def test_r4_close_from_an_event_handler_is_refused(self):
+        store = hc.Store(admin_email="admin@example.com")
+        self.addCleanup(store.close)
+        refused = []
+
+        def handler(ev):
+            try:
+                store.close()
+            except hc.Busy as e:
+                refused.append(e)
+
+        store.on_event(handler)
+        cid = store.create_contact({"firstname": "A"}, marketing=True)
+        store.set_non_marketing(cid)
+        self.assertEqual(len(refused), 2)  # one per status change
+        self.assertIn("nothing closed", refused[0].message)
+        self.assertFalse(store.closed)
+        self.assertEqual(store.get(cid).status, hc.MARKETING_UNTIL_UPDATE)
 
     def test_r2_exception_in_the_clock_is_raised_by_the_call(self):
         def clock():
@@ -131,6 +194,48 @@ class StoreLifetimeTest(unittest.TestCase):
             store.count()
         fail[0] = False
         self.assertEqual(store.count(), 0)
+
+    def test_r2_a_raising_clock_fails_the_call_and_changes_nothing(self):
+        # The clock used to answer with its last good time, so the contact
+        # was committed although the call raised, and the retry got EXISTS.
+        fail = [False]
+
+        def clock():
+            if fail[0]:
+                raise RuntimeError("clock broke")
+            return T0
+        store = hc.Store(admin_email="admin@example.com", clock=clock)
+        self.addCleanup(store.close)
+        store.create_contact({"email": "first@example.com"})
+        before = store.dump()
+        fail[0] = True
+        for call in (lambda: store.create_contact({"email": "a@example.com"}),
+                     lambda: store.create_contacts([{"email": "a@example.com"}]),
+                     lambda: store.set_marketing(1),
+                     lambda: store.create_user("bob@example.com"),
+                     lambda: store.tick()):
+            with self.assertRaisesRegex(RuntimeError, "clock broke"):
+                call()
+        fail[0] = False
+        self.assertEqual(store.dump(), before)
+        cid = store.create_contact({"email": "a@example.com"})  # the retry succeeds
+        self.assertEqual(store.get(cid)["createdate"], "2024-03-10T12:00:00Z")
+
+    def test_r4a_a_clock_outside_int64_is_refused_not_wrapped(self):
+        t = [T0]
+        store = hc.Store(admin_email="admin@example.com", clock=lambda: t[0])
+        self.addCleanup(store.close)
+        before = store.dump()
+        for bad, exc in [(2 ** 70, ValueError), (-(2 ** 63) - 1, ValueError),
+                         (T0 + 0.5, TypeError), ("1710072000", TypeError)]:
+            with self.subTest(clock=bad):
+                t[0] = bad
+                with self.assertRaisesRegex(exc, "clock"):
+                    store.create_contact({"email": "a@example.com"})
+                t[0] = T0
+                self.assertEqual(store.dump(), before)
+        with self.assertRaisesRegex(ValueError, "clock"):
+            hc.Store(admin_email="admin@example.com", clock=lambda: 2 ** 70)
 
     def test_m3_exception_in_an_event_handler_propagates_after_commit(self):
         store = hc.Store(admin_email="admin@example.com")
@@ -300,6 +405,76 @@ class ArgumentTest(unittest.TestCase):
                         call(["a@example.com", "b\0@example.com"])
                     with self.assertRaisesRegex(TypeError, "sequence of emails"):
                         call("a@example.com")
+
+
+class IntegerRangeTest(unittest.TestCase):
+    """R4a: every integer crossing into C is range-checked by the binding."""
+
+    def setUp(self):
+        self.store = hc.Store(admin_email="admin@example.com", clock=lambda: T0)
+        self.addCleanup(self.store.close)
+        self.cid = self.store.create_contact({"email": "a@example.com"})
+        self.bob = self.store.create_user("bob@example.com")
+
+    def refused(self, call, exc, word):
+        before = self.store.dump()
+        with self.assertRaisesRegex(exc, word):
+            call()
+        self.assertEqual(self.store.dump(), before)
+
+    def test_r4a_ids_and_actors_out_of_range_are_refused_not_truncated(self):
+        s = self.store
+        # 2**64 + 1 used to reach C as 1 and delete contact 1
+        self.refused(lambda: s.delete_contact(2 ** 64 + self.cid), ValueError, "contact")
+        self.refused(lambda: s.set_marketing(self.cid, actor=2 ** 64 + self.bob),
+                     ValueError, "actor")
+        self.refused(lambda: s.update_contact(2 ** 63, {"city": "Roma"}), ValueError, "contact")
+        self.refused(lambda: s.set_marketing(self.cid, reason_id=-(2 ** 63) - 1),
+                     ValueError, "reason_id")
+        self.refused(lambda: s.set_marketing(self.cid, reason=2 ** 32 + 1), ValueError, "reason")
+        self.refused(lambda: s.set_permissions(self.bob, 2 ** 32 + 1), ValueError, "permissions")
+        self.refused(lambda: s.set_permissions(self.bob, -1), ValueError, "permissions")
+        self.refused(lambda: s.request_downgrade(-1), ValueError, "tier")
+        self.refused(lambda: s.create_contact({"firstname": "B"}, source_id=2 ** 63),
+                     ValueError, "source_id")
+        with self.assertRaisesRegex(ValueError, "contact"):
+            s.get(2 ** 64 + self.cid)
+        with self.assertRaisesRegex(ValueError, "select"):
+            s.iter_contacts(2 ** 32)
+        self.assertEqual(s.get(self.cid)["email"], "a@example.com")
+
+    def test_r4a_non_integers_are_refused_not_rounded(self):
+        s = self.store
+        for bad in (1.0, 1.5, "1", None, True):
+            with self.subTest(value=bad):
+                self.refused(lambda: s.delete_contact(bad), TypeError, "contact")
+                self.refused(lambda: s.set_marketing(self.cid, actor=bad), TypeError, "actor")
+
+    def test_r4a_store_options_are_range_checked(self):
+        for kw, exc, word in [
+                ({"hard_cap": -1}, ValueError, "hard_cap"),   # was 2**64 - 1
+                ({"hard_cap": 2 ** 64}, ValueError, "hard_cap"),
+                ({"tier": -5}, ValueError, "tier"),
+                ({"tier_ladder": [1000, 1.5]}, TypeError, r"tier_ladder\[1\]"),  # was 1
+                ({"tier_ladder": [1000, 2 ** 64]}, ValueError, r"tier_ladder\[1\]"),
+                ({"tier_ladder": [-1]}, ValueError, r"tier_ladder\[0\]"),
+                ({"tier_ladder": "123"}, TypeError, "tier_ladder"),
+                ({"renewal_anchor": 2 ** 63}, ValueError, "renewal_anchor"),
+                ({"subscription": 2 ** 31}, ValueError, "subscription"),
+                ({"commitment": 0.0}, TypeError, "commitment")]:
+            with self.subTest(options=kw):
+                with self.assertRaisesRegex(exc, word):
+                    hc.Store(admin_email="admin@example.com", **kw)
+
+    def test_r4a_a_string_is_not_a_sequence_of_options(self):
+        # options="abc" used to define three options a, b, c
+        self.refused(lambda: self.store.define_property("size", "Size", hc.PROP_ENUMERATION,
+                                                        options="abc"),
+                     TypeError, "options")
+        with self.assertRaises(hc.NotFound):
+            self.store.property("size")
+        self.store.define_property("size", "Size", hc.PROP_ENUMERATION, options=("S", "M"))
+        self.assertEqual(self.store.property("size")["options"], ["S", "M"])
 
 
 class ThreadTest(unittest.TestCase):
