@@ -224,7 +224,7 @@ MAX_CONTACT_PROPERTIES = 1000
 MAX_EMAIL_BYTES = 254
 
 # struct versions (the C macros)
-STORE_OPTIONS_VERSION = 1
+STORE_OPTIONS_VERSION = 2
 CREATE_OPTIONS_VERSION = 1
 BILLING_INFO_VERSION = 1
 PERIOD_VERSION = 1
@@ -262,6 +262,7 @@ class StoreOptions(Structure):
         ("tier_policy", c_int),
         ("hard_cap", c_uint64),
         ("persist", c_void_p),  # const hubc_persist *
+        ("max_clock_jump", hubc_time),  # version 2 (B2a); 0: 10 years
     ]
 
 

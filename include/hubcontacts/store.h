@@ -29,11 +29,15 @@ enum hubc_tier_policy {
   HUBC_TIER_HARD_CAP = 1      /* B5: refuse what would pass the cap */
 };
 
-#define HUBC_STORE_OPTIONS_VERSION 1
+#define HUBC_STORE_OPTIONS_VERSION 2
+
+/* B2a: default of max_clock_jump, 10 years of 365.25 days in seconds. */
+#define HUBC_MAX_CLOCK_JUMP_DEFAULT 315576000
 
 /* Settings are read at every open; billing state (tier, periods) is kept by
  * persistence and wins over `tier` on reopen. Strings and arrays are
- * copied. Zero means "default" for every field. */
+ * copied. Zero means "default" for every field. Versions 1 and 2 are
+ * accepted; a version-1 struct ends after `persist`. */
 typedef struct hubc_store_options {
   unsigned int version; /* HUBC_STORE_OPTIONS_VERSION */
   hubc_clock_fn clock;  /* NULL: the system clock */
@@ -51,10 +55,15 @@ typedef struct hubc_store_options {
   int tier_policy;              /* enum hubc_tier_policy */
   uint64_t hard_cap;            /* HARD_CAP: 0 means the tier */
   const hubc_persist *persist;  /* NULL: memory only; copied */
+  /* version 2: B2a. A clock reading more than this many seconds past the
+   * latest time the store has seen is refused (HUBC_EINVAL, both times in
+   * the message, nothing changed). 0: HUBC_MAX_CLOCK_JUMP_DEFAULT;
+   * negative is refused. */
+  hubc_time max_clock_jump;
 } hubc_store_options;
 
 #define HUBC_STORE_OPTIONS_INIT { HUBC_STORE_OPTIONS_VERSION, 0, 0, 0, 0, 0, \
-  0, 0, 0, 0, 0, 0, 0, 0, 0 }
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /* Fills opts with defaults for the given struct version (what ctypes and
  * other bindings call). HUBC_EVERSION for an unknown version. */

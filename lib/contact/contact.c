@@ -317,9 +317,8 @@ static int check_create_opts(const hubc_create_options *o, int *source, hubc_id 
   *source_id = actor;
   *marketing = 0;
   if (!o) return 0;
-  if (o->version != HUBC_CREATE_OPTIONS_VERSION)
-    return hubc__err(HUBC_EVERSION, "create options: version %u is not supported (expected %d)", o->version,
-                     HUBC_CREATE_OPTIONS_VERSION);
+  int rc = hubc__version_check(o->version, HUBC_CREATE_OPTIONS_VERSION, "create options");
+  if (rc) return rc;
   int src = o->source ? o->source : HUBC_SOURCE_MANUAL;
   if (src < HUBC_SOURCE_MANUAL || src > HUBC_SOURCE_WORKFLOW)
     return hubc__err(HUBC_EINVAL, "create options: source %d is not a creation source", o->source);

@@ -251,14 +251,11 @@ HUBC_API int hubc_store_tick(hubc_store *s) {
 
 HUBC_API int hubc_billing_get(hubc_billing_info *out, hubc_store *s) {
   if (!out) return hubc__err(HUBC_EINVAL, "billing info: out is NULL");
-  if (out->version != HUBC_BILLING_INFO_VERSION)
-    return hubc__err(HUBC_EVERSION, "billing info: version %u is not supported (expected %d)", out->version,
-                     HUBC_BILLING_INFO_VERSION);
-  int rc = hubc__read_begin(s);
-  if (rc) return rc;
+  int rc = hubc__version_check(out->version, HUBC_BILLING_INFO_VERSION, "billing info");
+  if (rc || (rc = hubc__read_begin(s))) return rc;
   /* guarded (a clock calling back gets EBUSY), checked and clamped like every call's clock */
   hubc_time now = hubc__now_locked(s);
-  if ((rc = hubc__clock_check(now, "billing info"))) return hubc__read_end(s, rc);
+  if ((rc = hubc__clock_check(s, now, "billing info"))) return hubc__read_end(s, rc);
   out->billable = HUBC__BILLABLE(s);
   out->marketing = s->count[HUBC_MARKETING];
   out->until_update = s->count[HUBC_MARKETING_UNTIL_UPDATE];
@@ -313,12 +310,9 @@ HUBC_API int hubc_period_iterator_new(hubc_period_iterator **out, hubc_store *s)
 
 HUBC_API int hubc_period_iterator_next(hubc_period *out, hubc_period_iterator *it) {
   if (!out || !it) return hubc__err(HUBC_EINVAL, "period iterator: NULL argument");
-  if (out->version != HUBC_PERIOD_VERSION)
-    return hubc__err(HUBC_EVERSION, "period: version %u is not supported (expected %d)", out->version,
-                     HUBC_PERIOD_VERSION);
+  int rc = hubc__version_check(out->version, HUBC_PERIOD_VERSION, "period");
   hubc_store *s = it->store;
-  int rc = hubc__read_begin(s);
-  if (rc) return rc;
+  if (rc || (rc = hubc__read_begin(s))) return rc;
   if (it->pos >= s->periods_n) {
     hubc__read_end(s, 0);
     return HUBC_ITEROVER;

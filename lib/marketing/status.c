@@ -160,13 +160,11 @@ static void fill_entry(hubc_history_entry *out, const hubc__hist *e, size_t inde
 
 HUBC_API int hubc_history_iterator_next(hubc_history_entry *out, hubc_history_iterator *it) {
   if (!out || !it) return hubc__err(HUBC_EINVAL, "history iterator: NULL argument");
-  if (out->version != HUBC_HISTORY_ENTRY_VERSION)
-    return hubc__err(HUBC_EVERSION, "history entry: version %u is not supported (expected %d)", out->version,
-                     HUBC_HISTORY_ENTRY_VERSION);
+  int rc = hubc__version_check(out->version, HUBC_HISTORY_ENTRY_VERSION, "history entry");
+  if (rc) return rc;
   if (it->pos >= it->n) return hubc__ok(), HUBC_ITEROVER;
   hubc_store *s = it->store;
-  int rc = hubc__read_begin(s);
-  if (rc) return rc;
+  if ((rc = hubc__read_begin(s))) return rc;
   size_t index = it->seq ? it->seq[it->pos] : it->pos;
   fill_entry(out, &s->hist[index], index);
   it->pos++;

@@ -33,10 +33,7 @@ static void fill(hubc_property_info *out, const hubc__prop *p) {
 
 static int check_info(const hubc_property_info *out) {
   if (!out) return hubc__err(HUBC_EINVAL, "property info: out is NULL");
-  if (out->version != HUBC_PROPERTY_INFO_VERSION)
-    return hubc__err(HUBC_EVERSION, "property info: version %u is not supported (expected %d)", out->version,
-                     HUBC_PROPERTY_INFO_VERSION);
-  return 0;
+  return hubc__version_check(out->version, HUBC_PROPERTY_INFO_VERSION, "property info");
 }
 
 HUBC_API int hubc_property_count(size_t *out, hubc_store *s) {

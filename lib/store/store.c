@@ -7,12 +7,20 @@
 HUBC_API int hubc_version_number(void) { return HUBC_VERSION_NUMBER; }
 HUBC_API const char *hubc_version_string(void) { return HUBC_VERSION_STRING; }
 
+/* Bytes of each version of the structs a caller hands in (index: version). */
+static const size_t store_options_size[] = {0, HUBC__VERSION_END(hubc_store_options, persist),
+                                            HUBC__VERSION_END(hubc_store_options, max_clock_jump)};
+_Static_assert(sizeof store_options_size / sizeof *store_options_size == HUBC_STORE_OPTIONS_VERSION + 1,
+               "a size per store options version");
+static const size_t persist_size[] = {0, HUBC__VERSION_END(hubc_persist, close)};
+_Static_assert(sizeof persist_size / sizeof *persist_size == HUBC_PERSIST_VERSION + 1,
+               "a size per persistence table version");
+
 HUBC_API int hubc_store_options_init(hubc_store_options *o, unsigned int version) {
   if (!o) return hubc__err(HUBC_EINVAL, "store options: opts is NULL");
-  if (version != HUBC_STORE_OPTIONS_VERSION)
-    return hubc__err(HUBC_EVERSION, "store options: version %u is not supported (expected %d)", version,
-                     HUBC_STORE_OPTIONS_VERSION);
-  memset(o, 0, sizeof *o);
+  int rc = hubc__version_check(version, HUBC_STORE_OPTIONS_VERSION, "store options");
+  if (rc) return rc;
+  memset(o, 0, store_options_size[version]); /* an older caller's struct is shorter */
   o->version = version;
   return hubc__ok();
 }
@@ -21,10 +29,9 @@ HUBC_API size_t hubc_store_options_size(void) { return sizeof(hubc_store_options
 
 HUBC_API int hubc_create_options_init(hubc_create_options *o, unsigned int version) {
   if (!o) return hubc__err(HUBC_EINVAL, "create options: opts is NULL");
-  if (version != HUBC_CREATE_OPTIONS_VERSION)
-    return hubc__err(HUBC_EVERSION, "create options: version %u is not supported (expected %d)", version,
-                     HUBC_CREATE_OPTIONS_VERSION);
-  memset(o, 0, sizeof *o);
+  int rc = hubc__version_check(version, HUBC_CREATE_OPTIONS_VERSION, "create options");
+  if (rc) return rc;
+  memset(o, 0, sizeof *o); /* one version so far: its size */
   o->version = version;
   return hubc__ok();
 }
@@ -55,20 +62,27 @@ static void store_free(hubc_store *s) {
   hubc__base_unref(b);
 }
 
-HUBC_API int hubc_store_open(hubc_store **out, const hubc_store_options *o) {
+HUBC_API int hubc_store_open(hubc_store **out, const hubc_store_options *opts) {
   if (!out) return hubc__err(HUBC_EINVAL, "open store: out is NULL");
   *out = NULL;
-  if (!o) return hubc__err(HUBC_EINVAL, "open store: options are NULL (use hubc_store_options_init)");
-  if (o->version != HUBC_STORE_OPTIONS_VERSION)
-    return hubc__err(HUBC_EVERSION, "store options: version %u is not supported (expected %d)", o->version,
-                     HUBC_STORE_OPTIONS_VERSION);
-  if (o->persist && o->persist->version != HUBC_PERSIST_VERSION)
-    return hubc__err(HUBC_EVERSION, "persistence callbacks: version %u is not supported (expected %d)",
-                     o->persist->version, HUBC_PERSIST_VERSION);
+  if (!opts) return hubc__err(HUBC_EINVAL, "open store: options are NULL (use hubc_store_options_init)");
+  int rc = hubc__version_check(opts->version, HUBC_STORE_OPTIONS_VERSION, "store options");
+  if (rc) return rc;
+  hubc_store_options o_cur; /* fields newer than the caller's version read as 0 */
+  hubc__version_in(&o_cur, sizeof o_cur, opts, store_options_size[opts->version]);
+  const hubc_store_options *o = &o_cur;
+  hubc_persist persist;
+  if (o->persist) {
+    if ((rc = hubc__version_check(o->persist->version, HUBC_PERSIST_VERSION, "persistence callbacks"))) return rc;
+    hubc__version_in(&persist, sizeof persist, o->persist, persist_size[o->persist->version]);
+  }
   if (o->tier_ladder_len && !o->tier_ladder)
     return hubc__err(HUBC_EINVAL, "store options: tier_ladder is NULL with tier_ladder_len = %zu", o->tier_ladder_len);
+  if (o->max_clock_jump < 0)
+    return hubc__err(HUBC_EINVAL, "store options: max_clock_jump %lld is negative (0: the default, 10 years)",
+                     (long long)o->max_clock_jump);
   hubc__base *b;
-  int rc = hubc__base_new(&b, o->alloc, o->alloc_payload);
+  rc = hubc__base_new(&b, o->alloc, o->alloc_payload);
   if (rc) return rc;
   hubc_store *s = hubc__calloc(b, sizeof *s);
   if (!s) {
@@ -81,8 +95,9 @@ HUBC_API int hubc_store_open(hubc_store **out, const hubc_store_options *o) {
   s->clock_payload = o->clock ? o->clock_payload : NULL;
   s->next_id = 1;
   s->next_user = 1;
+  s->max_jump = o->max_clock_jump ? o->max_clock_jump : HUBC_MAX_CLOCK_JUMP_DEFAULT;
   if (o->persist) {
-    s->persist = *o->persist;
+    s->persist = persist;
     s->has_persist = 1;
   }
   hubc_time now = s->clock(s->clock_payload);
@@ -90,6 +105,10 @@ HUBC_API int hubc_store_open(hubc_store **out, const hubc_store_options *o) {
       (rc = hubc__slots_reserve(s, 1)))
     goto fail;
   if (s->has_persist && (rc = hubc__load(s))) goto fail;
+  /* B2a: the latest time a reopened store has seen is its period start */
+  atomic_store(&s->seen, s->bill.period_start);
+  if ((rc = hubc__clock_check(s, now, "open store"))) goto fail;
+  if (now > s->bill.period_start) atomic_store(&s->seen, now);
   if (o->renewal_anchor) s->bill.renewal_base = o->renewal_anchor; /* a setting: the options win */
   hubc__billing_refresh_next(s);
   if (s->next_user == 1) { /* a new store: its first super admin, in one transaction */
@@ -115,12 +134,14 @@ HUBC_API void hubc_store_close(hubc_store *s) {
 }
 
 HUBC_API hubc_time hubc_store_now(hubc_store *s) {
-  if (!s) return 0;
-  if (hubc__reentered(s)) return s->clock(s->clock_payload); /* the lock may be ours already */
+  if (!s) return hubc__err(HUBC_EINVAL, "store now: store is NULL"), 0;
+  /* from the store's own clock hook this would recurse: refused like every re-entry */
+  if (hubc__reentered(s)) return hubc__err(HUBC_EBUSY, "store now: called from a callback of the same store"), 0;
   pthread_rwlock_rdlock(&s->lock);
   hubc_time now = hubc__now_locked(s); /* the time a call would be stamped with */
+  int rc = hubc__clock_check(s, now, "store now");
   pthread_rwlock_unlock(&s->lock);
-  return now;
+  return rc ? 0 : (hubc__ok(), now);
 }
 
 HUBC_API int hubc_store_set_event_callback(hubc_store *s, hubc_event_fn fn, void *payload) {

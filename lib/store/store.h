@@ -13,6 +13,7 @@
 #include "schema/schema.h"
 #include "util/base.h"
 #include "util/error.h"
+#include "util/version.h"
 
 /* A contact's logical state: its current record version plus the mutable
  * fields kept in that version's header (see hubc__rec). A value type:
@@ -96,6 +97,8 @@ struct hubc_store {
   pthread_rwlock_t lock;
   hubc_clock_fn clock;
   void *clock_payload;
+  hubc_time max_jump;     /* B2a bound */
+  _Atomic hubc_time seen; /* latest accepted clock reading (B2a) */
   hubc_persist persist;
   int has_persist;
   hubc_event_fn ev_fn; /* changed under the write lock */
@@ -181,9 +184,10 @@ int hubc__read_end(hubc_store *s, int rc);
 /* The store clock's time as calls are stamped (clamped to the period start;
  * the clock guarded against re-entry). Needs the lock held. */
 hubc_time hubc__now_locked(hubc_store *s);
-/* 0 if `now` (from hubc__now_locked) is a time the store accepts; else
- * EINVAL naming the call. */
-int hubc__clock_check(hubc_time now, const char *what);
+/* 0 if `now` (from hubc__now_locked) is a time the store accepts: years 1
+ * to 9999 and at most max_jump past the latest time seen (B2a); else EINVAL
+ * naming the call. */
+int hubc__clock_check(const hubc_store *s, hubc_time now, const char *what);
 
 /* Needs a user (not SYSTEM) as actor: configuration changes. */
 int hubc__require_user(hubc_store *s, const char *what);

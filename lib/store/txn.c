@@ -305,9 +305,26 @@ hubc_time hubc__now_locked(hubc_store *s) {
   return now < s->bill.period_start ? s->bill.period_start : now;
 }
 
-int hubc__clock_check(hubc_time now, const char *what) {
-  if (hubc__time_ok(now)) return 0;
-  return hubc__err(HUBC_EINVAL, "%s: the store clock returned %lld, outside years 1 to 9999", what, (long long)now);
+static int clock_bad(const hubc_store *s, hubc_time now) {
+  return !hubc__time_ok(now) || now - atomic_load(&s->seen) > s->max_jump; /* both in range: no overflow */
+}
+
+int hubc__clock_check(const hubc_store *s, hubc_time now, const char *what) {
+  if (!clock_bad(s, now)) return 0;
+  if (!hubc__time_ok(now))
+    return hubc__err(HUBC_EINVAL, "%s: the store clock returned %lld, outside years 1 to 9999", what, (long long)now);
+  char at[32], seen[32];
+  hubc__format_time(at, now);
+  hubc__format_time(seen, atomic_load(&s->seen));
+  return hubc__err(HUBC_EINVAL,
+                   "%s: the store clock reads %s, more than %lld seconds past the latest time the store has seen "
+                   "(%s); refused, nothing changed (B2a: raise max_clock_jump if the host really was away that long)",
+                   what, at, (long long)s->max_jump, seen);
+}
+
+/* Called with the write lock held once `now` passed hubc__clock_check. */
+static void clock_seen(hubc_store *s, hubc_time now) {
+  if (now > atomic_load(&s->seen)) atomic_store(&s->seen, now);
 }
 
 int hubc__write_begin(hubc_store *s, hubc_id actor, unsigned perm, const char *what) {
@@ -315,7 +332,8 @@ int hubc__write_begin(hubc_store *s, hubc_id actor, unsigned perm, const char *w
   if (hubc__reentered(s)) return hubc__err(HUBC_EBUSY, "%s: called from a callback of the same store", what);
   pthread_rwlock_wrlock(&s->lock);
   hubc_time now = hubc__now_locked(s);
-  int rc = hubc__clock_check(now, what);
+  int rc = hubc__clock_check(s, now, what);
+  if (!rc) clock_seen(s, now);
   if (!rc) rc = hubc__billing_catch_up(s, now);
   if (!rc) rc = check_actor(s, actor, perm, what);
   if (rc) {
@@ -342,10 +360,12 @@ int hubc__read_begin(hubc_store *s) {
   hubc__busy_enter(&frame, s);
   hubc_time probe = s->clock(s->clock_payload); /* only decides whether to take the write lock */
   hubc__busy_leave(&frame);
-  if (probe >= atomic_load(&s->next_due)) {
+  /* a refused reading takes the same path as a write: one answer for every call */
+  if (probe >= atomic_load(&s->next_due) || clock_bad(s, probe)) {
     pthread_rwlock_wrlock(&s->lock);
     hubc_time now = hubc__now_locked(s);
-    int rc = hubc__clock_check(now, "apply update dates");
+    int rc = hubc__clock_check(s, now, "apply update dates");
+    if (!rc) clock_seen(s, now);
     if (!rc) rc = hubc__billing_catch_up(s, now);
     pending_events pe = take_events(s);
     pthread_rwlock_unlock(&s->lock);

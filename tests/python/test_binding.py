@@ -67,10 +67,11 @@ class AbiTest(unittest.TestCase):
     def test_abi_store_options_struct_matches_the_library(self):
         self.assertEqual(ctypes.sizeof(hc.StoreOptions), hc.lib.hubc_store_options_size())
         opts = hc.StoreOptions()
-        self.assertEqual(hc.lib.hubc_store_options_init(ctypes.byref(opts), 1), 0)
+        self.assertEqual(hc.lib.hubc_store_options_init(ctypes.byref(opts), hc.STORE_OPTIONS_VERSION), 0)
         self.assertEqual(opts.version, hc.STORE_OPTIONS_VERSION)
-        self.assertEqual(hc.lib.hubc_store_options_init(ctypes.byref(opts), 2), hc.EVERSION)
-        self.assertIn(b"version 2", hc.lib.hubc_error_last())
+        bad = hc.STORE_OPTIONS_VERSION + 1
+        self.assertEqual(hc.lib.hubc_store_options_init(ctypes.byref(opts), bad), hc.EVERSION)
+        self.assertIn(b"version %d" % bad, hc.lib.hubc_error_last())
 
     def test_abi_version_and_error_names_come_from_the_library(self):
         self.assertEqual(hc.version(), "%d.%d.%d" % (hc.lib.hubc_version_number() // 10000,
