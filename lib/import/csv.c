@@ -1,0 +1,223 @@
+#include "import/csv.h"
+
+#include <string.h>
+
+#include "util/error.h"
+
+/* Offset of the first byte that does not start a valid UTF-8 sequence
+ * (overlongs, surrogates and code points past U+10FFFF are invalid), or n. */
+static size_t utf8_bad(const unsigned char *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t need;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+      need = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      need = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else return i;
+    if (n - i <= need) return i;
+    if (s[i + 1] < lo || s[i + 1] > hi) return i;
+    for (size_t k = 2; k <= need; k++)
+      if (s[i + k] < 0x80 || s[i + k] > 0xBF) return i;
+    i += need + 1;
+  }
+  return n;
+}
+
+char hubc__csv_detect(const char *buf, size_t len) {
+  size_t comma = 0, semi = 0, tab = 0;
+  int quoted = 0;
+  size_t i = 0;
+  if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) i = 3;
+  for (; i < len; i++) {
+    char ch = buf[i];
+    if (ch == '"') quoted = !quoted; /* a doubled quote toggles twice */
+    else if (quoted) continue;
+    else if (ch == '\n' || ch == '\r') break;
+    else if (ch == ',') comma++;
+    else if (ch == ';') semi++;
+    else if (ch == '\t') tab++;
+  }
+  if (semi > comma && semi >= tab) return ';';
+  if (tab > comma && tab > semi) return '\t';
+  return ',';
+}
+
+void hubc__csv_init(hubc__csv *c, char *buf, size_t len, char delim) {
+  c->base = buf;
+  c->p = buf;
+  c->end = buf + len;
+  if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) c->p += 3;
+  c->line_start = c->p;
+  c->line = 1;
+  c->delim = delim ? delim : hubc__csv_detect(buf, len);
+  memset(c->stop, 0, sizeof c->stop);
+  c->stop[(unsigned char)c->delim] = 1;
+  c->stop['\n'] = 1;
+  c->stop['\r'] = 1;
+  c->stop[0] = 1;
+}
+
+const char *hubc__csv_defect_text(int defect) {
+  switch (defect) {
+  case HUBC__CSV_NUL: return "NUL byte in the field";
+  case HUBC__CSV_UTF8: return "invalid UTF-8 (is the file saved as UTF-8? Latin-1 is not accepted)";
+  case HUBC__CSV_AFTER_QUOTE: return "text after the closing quote of a quoted field";
+  case HUBC__CSV_TOO_MANY: return "more fields than the header has columns";
+  default: return "no defect";
+  }
+}
+
+static void defect(hubc__csv_row *r, int what, size_t field, const hubc__csv *c, const char *at) {
+  if (r->defect) return;
+  r->defect = what;
+  r->defect_field = field;
+  r->defect_line = c->line;
+  r->defect_col = (uint64_t)(at - c->line_start) + 1;
+}
+
+/* Consumes the line break `ch` at p (CRLF, LF or a lone CR; p[0] itself
+ * may already be overwritten by a field's terminating NUL). */
+static char *newline(hubc__csv *c, char *p, char ch) {
+  if (ch == '\r' && p + 1 < c->end && p[1] == '\n') p++;
+  p++;
+  c->line++;
+  c->line_start = p;
+  return p;
+}
+
+/* Checks the quoted text s[0..n) of field `fi` (NUL, UTF-8) and counts its
+ * line breaks. s is still in its original place. */
+static void quoted_span(hubc__csv *c, hubc__csv_row *r, size_t fi, const char *s, size_t n) {
+  const char *end = s + n;
+  const char *chunk = s; /* start of the part on the current line */
+  for (const char *q = s; q < end; q++) {
+    unsigned char ch = (unsigned char)*q;
+    if (ch == '\n' || (ch == '\r' && (q + 1 >= c->end || q[1] != '\n'))) {
+      if (!r->defect) {
+        size_t bad = utf8_bad((const unsigned char *)chunk, (size_t)(q - chunk));
+        if (bad < (size_t)(q - chunk)) defect(r, HUBC__CSV_UTF8, fi, c, chunk + bad);
+      }
+      c->line++;
+      c->line_start = q + 1;
+      chunk = q + 1;
+    } else if (ch == 0) {
+      defect(r, HUBC__CSV_NUL, fi, c, q);
+    }
+  }
+  if (!r->defect) {
+    size_t bad = utf8_bad((const unsigned char *)chunk, (size_t)(end - chunk));
+    if (bad < (size_t)(end - chunk)) defect(r, HUBC__CSV_UTF8, fi, c, chunk + bad);
+  }
+}
+
+int hubc__csv_next(hubc__csv *c, hubc__csv_row *r) {
+  char *p = c->p;
+  while (p < c->end && (*p == '\n' || *p == '\r')) p = newline(c, p, *p);
+  if (p >= c->end) {
+    c->p = p;
+    return 0;
+  }
+  r->n = 0;
+  r->defect = 0;
+  r->line = c->line;
+  r->offset = (uint64_t)(p - c->base);
+  const char delim = c->delim;
+  for (;;) {
+    size_t fi = r->n++;
+    char *start = p, *w; /* the value is start[0..w) once unescaped */
+    if (p < c->end && *p == '"') {
+      const char *open_at = p;
+      uint64_t open_line = c->line;
+      const char *open_ls = c->line_start;
+      char *q = p + 1;
+      w = start;
+      for (;;) {
+        char *nq = memchr(q, '"', (size_t)(c->end - q));
+        if (!nq) {
+          c->p = c->end;
+          return hubc__err(HUBC_EINVAL,
+                           "line %llu, column %llu: a quoted field is never closed (its opening "
+                           "quote reaches the end of the file)",
+                           (unsigned long long)open_line,
+                           (unsigned long long)(open_at - open_ls) + 1);
+        }
+        size_t n = (size_t)(nq - q);
+        quoted_span(c, r, fi, q, n);
+        memmove(w, q, n);
+        w += n;
+        if (nq + 1 < c->end && nq[1] == '"') { /* a doubled quote is one quote */
+          *w++ = '"';
+          q = nq + 2;
+          continue;
+        }
+        p = nq + 1;
+        break;
+      }
+      if (p < c->end && *p != delim && *p != '\n' && *p != '\r') {
+        defect(r, HUBC__CSV_AFTER_QUOTE, fi, c, p);
+        while (p < c->end && *p != delim && *p != '\n' && *p != '\r') p++;
+      }
+    } else {
+      unsigned char high = 0;
+      for (;;) {
+        while (p < c->end && !c->stop[(unsigned char)*p]) high |= (unsigned char)*p++;
+        if (p < c->end && *p == 0) { /* NUL inside the field */
+          defect(r, HUBC__CSV_NUL, fi, c, p);
+          p++;
+          continue;
+        }
+        break;
+      }
+      if (high & 0x80 && !r->defect) {
+        size_t bad = utf8_bad((const unsigned char *)start, (size_t)(p - start));
+        if (bad < (size_t)(p - start)) defect(r, HUBC__CSV_UTF8, fi, c, start + bad);
+      }
+      w = p;
+    }
+    char term = p < c->end ? *p : 0;
+    *w = '\0'; /* over the delimiter, the line break, or the slack byte */
+    if (fi < r->cap) {
+      r->field[fi] = start;
+      r->len[fi] = (uint32_t)(w - start);
+    } else if (fi == r->cap) {
+      defect(r, HUBC__CSV_TOO_MANY, fi, c, start);
+    }
+    if (p < c->end && term == delim) {
+      p++;
+      continue;
+    }
+    if (p < c->end) p = newline(c, p, term);
+    c->p = p;
+    return 1;
+  }
+}
+
+size_t hubc__csv_quote(char *out, const char *s, size_t len, char delim) {
+  int need = 0;
+  for (size_t i = 0; i < len && !need; i++)
+    need = s[i] == delim || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
+  if (!need) {
+    memcpy(out, s, len);
+    return len;
+  }
+  size_t o = 0;
+  out[o++] = '"';
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] == '"') out[o++] = '"';
+    out[o++] = s[i];
+  }
+  out[o++] = '"';
+  return o;
+}

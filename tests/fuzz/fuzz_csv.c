@@ -1,0 +1,123 @@
+/* libFuzzer target for the import's CSV reader (I1, I5).
+ *
+ * Input: the first byte picks the delimiter (0: detect, then comma,
+ * semicolon, tab), the rest is the file. Checked for every row:
+ *   - rows start on strictly increasing lines, at increasing offsets;
+ *   - a row without defect has NUL-terminated fields of the stated length,
+ *     in valid UTF-8 (re-checked here independently);
+ *   - such a row, quoted again with hubc__csv_quote and read back, gives
+ *     the same fields (the reader and the error-file writer agree);
+ *   - an unterminated quote ends the input with EINVAL and a message.
+ * Must never crash, hang or read outside the buffer.
+ *
+ * Seeds: tests/fuzz/corpus/fuzz_csv/. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hubcontacts.h"
+#include "import/csv.h"
+
+enum { CAP = 16 };
+
+static void check(int ok, const char *what) {
+  if (!ok) {
+    fprintf(stderr, "fuzz_csv: %s\n", what);
+    abort();
+  }
+}
+
+/* An independent UTF-8 check: decode and re-validate ranges. */
+static int utf8_ok(const unsigned char *s, size_t n) {
+  for (size_t i = 0; i < n;) {
+    uint32_t cp;
+    size_t k;
+    if (s[i] < 0x80) { cp = s[i]; k = 1; }
+    else if ((s[i] & 0xE0) == 0xC0) { cp = s[i] & 0x1Fu; k = 2; }
+    else if ((s[i] & 0xF0) == 0xE0) { cp = s[i] & 0x0Fu; k = 3; }
+    else if ((s[i] & 0xF8) == 0xF0) { cp = s[i] & 0x07u; k = 4; }
+    else return 0;
+    if (n - i < k) return 0;
+    for (size_t j = 1; j < k; j++) {
+      if ((s[i + j] & 0xC0) != 0x80) return 0;
+      cp = cp << 6 | (s[i + j] & 0x3Fu);
+    }
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[k] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    i += k;
+  }
+  return 1;
+}
+
+static void round_trip(char delim, char **field, const uint32_t *len, size_t n) {
+  /* a file's leading BOM is not data: a first field starting with one
+   * cannot come back from a file that starts with it */
+  if (len[0] >= 3 && memcmp(field[0], "\xEF\xBB\xBF", 3) == 0) return;
+  size_t cap = 1;
+  for (size_t i = 0; i < n; i++) cap += 2 * (size_t)len[i] + 3;
+  char *buf = malloc(cap + 1);
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (i) buf[o++] = delim;
+    o += hubc__csv_quote(buf + o, field[i], len[i], delim);
+  }
+  /* one empty unquoted field would read as a blank line: quote it */
+  if (n == 1 && len[0] == 0) {
+    buf[o++] = '"';
+    buf[o++] = '"';
+  }
+  buf[o++] = '\n';
+  hubc__csv c;
+  hubc__csv_init(&c, buf, o, delim);
+  char *f2[CAP];
+  uint32_t l2[CAP];
+  hubc__csv_row r = {.field = f2, .len = l2, .cap = CAP};
+  check(hubc__csv_next(&c, &r) == 1, "round trip: no row");
+  check(r.defect == 0, "round trip: defect");
+  check(r.n == n, "round trip: field count differs");
+  for (size_t i = 0; i < n; i++)
+    check(l2[i] == len[i] && memcmp(f2[i], field[i], len[i]) == 0, "round trip: field differs");
+  check(hubc__csv_next(&c, &r) == 0, "round trip: extra row");
+  free(buf);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (size == 0) return 0;
+  static const char delims[4] = {0, ',', ';', '\t'};
+  char delim = delims[data[0] & 3];
+  size_t len = size - 1;
+  char *buf = malloc(len + 1);
+  memcpy(buf, data + 1, len);
+  hubc__csv c;
+  hubc__csv_init(&c, buf, len, delim);
+  check(c.delim == ',' || c.delim == ';' || c.delim == '\t', "delimiter");
+  char *field[CAP];
+  uint32_t flen[CAP];
+  hubc__csv_row r = {.field = field, .len = flen, .cap = CAP};
+  uint64_t last_line = 0, last_off = 0;
+  int first = 1, rc;
+  while ((rc = hubc__csv_next(&c, &r)) == 1) {
+    check(r.n >= 1, "row without fields");
+    check(first || r.line > last_line, "row lines do not increase");
+    check(first || r.offset > last_off, "row offsets do not increase");
+    check(r.offset < len, "row offset past the end");
+    first = 0;
+    last_line = r.line;
+    last_off = r.offset;
+    if (r.defect) {
+      check(r.defect_line >= r.line && r.defect_col >= 1, "defect position");
+      continue;
+    }
+    for (size_t i = 0; i < r.n; i++) {
+      check(strlen(field[i]) == flen[i], "field length");
+      check(utf8_ok((const unsigned char *)field[i], flen[i]), "field is not UTF-8");
+    }
+    round_trip(c.delim, field, flen, r.n);
+  }
+  check(rc == 0 || (rc == HUBC_EINVAL && strstr(hubc_error_last(), "never closed")), "bad end");
+  free(buf);
+  return 0;
+}
