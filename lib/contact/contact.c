@@ -10,115 +10,6 @@
 
 #define MAX_ID 0xffffffffLL /* record ids are 32-bit in the record header */
 
-/* ---- email index -------------------------------------------------------
- * Open addressing with linear probing and backward-shift deletion, so a
- * lookup reads one table slot and one record. An entry packs
- *   [16-bit tag from the email's hash][48-bit record address]
- * and, in the address's 3 low bits (records are 8-aligned), how many cache
- * lines the record spans beyond its first (capped at 7): a lookup fetches
- * the whole record at once instead of line by line as its fields are read.
- * Homes are recomputed from the records' emails when needed (growth,
- * deletion). */
-
-#define TAG_MASK 0xffff000000000000ULL
-#define TAG_OF(h) ((uint64_t)((h) >> 16) << 48)
-#define REC_OF(e) ((hubc__rec *)(uintptr_t)((e) & 0xfffffffffff8ULL))
-
-static uint32_t rec_hash(const hubc__rec *r) {
-  const char *e = hubc__rec_email(r);
-  return hubc__hash(e, strlen(e));
-}
-
-static uint64_t entry_of(uint32_t h, const hubc__rec *r) {
-  uintptr_t a = (uintptr_t)r;
-  size_t more = (a % 64 + offsetof(hubc__rec, blob) + r->len - 1) / 64;
-  return TAG_OF(h) | (uint64_t)a | (more < 7 ? more : 7);
-}
-
-/* Starts fetching every line of an entry's record. */
-static void fetch_record(uint64_t e) {
-  const char *r = (const char *)REC_OF(e);
-  for (unsigned i = 0; i <= (e & 7); i++) __builtin_prefetch(r + 64 * i);
-}
-
-int hubc__eidx_reserve(hubc_store *s, size_t extra) {
-  size_t cap = s->eidx ? s->eidx_mask + 1 : 0;
-  if ((s->eidx_n + extra) * 4 <= cap * 3) return 0;
-  size_t ncap = cap ? cap : 1024;
-  while ((s->eidx_n + extra) * 4 > ncap * 3) ncap *= 2;
-  uint64_t *t = hubc__calloc(s->base, ncap * sizeof *t);
-  if (!t) return hubc__err(HUBC_ENOMEM, "out of memory growing the email index to %zu slots", ncap);
-  for (size_t i = 0; i < cap; i++) {
-    if (i + 16 < cap && s->eidx[i + 16]) __builtin_prefetch(REC_OF(s->eidx[i + 16])->blob);
-    uint64_t e = s->eidx[i];
-    if (!e) continue;
-    size_t pos = rec_hash(REC_OF(e)) & (ncap - 1);
-    while (t[pos]) pos = (pos + 1) & (ncap - 1);
-    t[pos] = e;
-  }
-  hubc__free(s->base, s->eidx, cap * sizeof *s->eidx);
-  s->eidx = t;
-  s->eidx_mask = ncap - 1;
-  return 0;
-}
-
-/* Probes for an email whose hash is known. The whole record is fetched
- * while its first line is compared: the caller reads its fields next. */
-static hubc__rec *eidx_probe(const hubc_store *s, const char *email, uint32_t h) {
-  if (!s->eidx) return NULL;
-  uint64_t tag = TAG_OF(h);
-  for (size_t pos = h & s->eidx_mask;; pos = (pos + 1) & s->eidx_mask) {
-    uint64_t e = s->eidx[pos];
-    if (!e) return NULL;
-    if ((e & TAG_MASK) == tag) {
-      hubc__rec *r = REC_OF(e);
-      fetch_record(e);
-      if (strcmp(hubc__rec_email(r), email) == 0) return r;
-    }
-  }
-}
-
-hubc__rec *hubc__eidx_find(const hubc_store *s, const char *email, size_t len) {
-  return eidx_probe(s, email, hubc__hash(email, len));
-}
-
-void hubc__eidx_insert(hubc_store *s, hubc__rec *r) {
-  uint32_t h = rec_hash(r);
-  size_t pos = h & s->eidx_mask;
-  while (s->eidx[pos]) pos = (pos + 1) & s->eidx_mask;
-  s->eidx[pos] = entry_of(h, r);
-  s->eidx_n++;
-}
-
-/* Position of r's entry; SIZE_MAX if absent (never, by construction). */
-static size_t eidx_slot_of(const hubc_store *s, const hubc__rec *r) {
-  uint32_t h = rec_hash(r);
-  uint64_t want = entry_of(h, r);
-  for (size_t i = h & s->eidx_mask; s->eidx[i]; i = (i + 1) & s->eidx_mask)
-    if (s->eidx[i] == want) return i;
-  return SIZE_MAX;
-}
-
-void hubc__eidx_replace(hubc_store *s, const hubc__rec *old, hubc__rec *r) {
-  size_t i = eidx_slot_of(s, old);
-  if (i != SIZE_MAX) s->eidx[i] = (s->eidx[i] & TAG_MASK) | entry_of(0, r); /* same email, same tag */
-}
-
-void hubc__eidx_remove(hubc_store *s, const hubc__rec *r) {
-  size_t mask = s->eidx_mask, i = eidx_slot_of(s, r);
-  if (i == SIZE_MAX) return;
-  /* backward-shift deletion keeps every probe chain unbroken */
-  for (size_t j = (i + 1) & mask; s->eidx[j]; j = (j + 1) & mask) {
-    size_t home = rec_hash(REC_OF(s->eidx[j])) & mask;
-    if (((j - home) & mask) >= ((j - i) & mask)) {
-      s->eidx[i] = s->eidx[j];
-      i = j;
-    }
-  }
-  s->eidx[i] = 0;
-  s->eidx_n--;
-}
-
 int hubc__slots_reserve(hubc_store *s, int64_t id) {
   if (id > MAX_ID) return hubc__err(HUBC_ELIMIT, "a store holds at most %lld contact ids", MAX_ID);
   if ((size_t)id < s->recs_cap) return 0;
@@ -624,12 +515,9 @@ static int chunk_prefetch(probe_chunk *c, const hubc_store *s, const char *const
     int len = normalize_probe(emails[base + k], c->email[k], what, base + k);
     if (len < 0) return len;
     c->hash[k] = hubc__hash(c->email[k], (size_t)len);
-    if (s->eidx) __builtin_prefetch(&s->eidx[c->hash[k] & s->eidx_mask]);
+    hubc__eidx_prefetch_slot(&s->eidx, c->hash[k]);
   }
-  for (size_t k = 0; s->eidx && k < n; k++) {
-    uint64_t e = s->eidx[c->hash[k] & s->eidx_mask];
-    if (e && (e & TAG_MASK) == TAG_OF(c->hash[k])) fetch_record(e);
-  }
+  for (size_t k = 0; k < n; k++) hubc__eidx_prefetch_rec(&s->eidx, c->hash[k]);
   return 0;
 }
 
@@ -649,7 +537,7 @@ static int lookup_many(hubc_store *s, void *out, size_t out_size, const char *co
     size_t m = n - base < PROBE_CHUNK ? n - base : PROBE_CHUNK;
     rc = chunk_prefetch(&c, s, emails, base, m, what);
     for (size_t k = 0; k < m && !rc; k++) {
-      hubc__rec *r = eidx_probe(s, c.email[k], c.hash[k]);
+      hubc__rec *r = hubc__eidx_probe(&s->eidx, c.email[k], c.hash[k]);
       if (r) rc = put(s, out, base + k, r);
     }
   }

@@ -169,8 +169,8 @@ int hubc__store_check(hubc_store *s) {
   }
   if (!rc && (live != s->n_contacts || memcmp(count, s->count, sizeof count) != 0))
     rc = hubc__err(HUBC_ECORRUPT, "check: counts differ from a recount");
-  if (!rc && with_email != s->eidx_n)
-    rc = hubc__err(HUBC_ECORRUPT, "check: the email index holds %zu entries for %llu emails", s->eidx_n,
+  if (!rc && with_email != s->eidx.n)
+    rc = hubc__err(HUBC_ECORRUPT, "check: the email index holds %zu entries for %llu emails", s->eidx.n,
                    (unsigned long long)with_email);
   pthread_rwlock_unlock(&s->lock);
   return rc;

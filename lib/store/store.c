@@ -45,7 +45,7 @@ static void store_free(hubc_store *s) {
   hubc__base *b = s->base;
   for (int64_t id = 1; id < hubc__id_end(s); id++) hubc__rec_unref(b, s->recs[id]);
   hubc__free(b, s->recs, s->recs_cap * sizeof *s->recs);
-  hubc__free(b, s->eidx, s->eidx ? (s->eidx_mask + 1) * sizeof *s->eidx : 0);
+  hubc__eidx_free(s);
   hubc__free(b, s->hist, s->hist_cap * sizeof *s->hist);
   hubc__free(b, s->pending, s->pending_cap * sizeof *s->pending);
   hubc__free(b, s->ladder, s->ladder_len * sizeof *s->ladder);

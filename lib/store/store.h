@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "contact/email_index.h"
 #include "contact/record.h"
 #include "hubcontacts.h"
 #include "schema/schema.h"
@@ -109,8 +110,7 @@ struct hubc_store {
   hubc__rec **recs;  /* current record version by record id; [0] unused */
   size_t recs_cap;
   int64_t next_id;   /* next record id */
-  uint64_t *eidx;    /* email index: hash tag << 48 | record address | extra lines (contact.c); 0 = empty */
-  size_t eidx_mask, eidx_n;
+  hubc__eidx eidx;   /* email → current record (contact/email_index.h) */
   uint64_t count[3]; /* contacts per status (M6) */
   uint64_t n_contacts;
 
@@ -225,13 +225,7 @@ void hubc__busy_leave(hubc__busy *frame);
 void hubc__txn_begin(hubc_store *s, hubc_id actor, hubc_time now);
 int hubc__txn_finish(hubc_store *s, int rc);
 
-/* ---- email index (contact/contact.c) ------------------------------------ */
-int hubc__eidx_reserve(hubc_store *s, size_t extra);
-/* The current record whose (normalized) email this is, or NULL. */
-hubc__rec *hubc__eidx_find(const hubc_store *s, const char *email, size_t len);
-void hubc__eidx_insert(hubc_store *s, hubc__rec *r);
-void hubc__eidx_remove(hubc_store *s, const hubc__rec *r);
-void hubc__eidx_replace(hubc_store *s, const hubc__rec *old, hubc__rec *r);
+/* ---- contact table (contact/contact.c) --------------------------------- */
 /* Makes room for record ids up to `id`. */
 int hubc__slots_reserve(hubc_store *s, int64_t id);
 
