@@ -38,9 +38,13 @@
  *     persist_sqlite_free(&p);
  *
  * Build: cc -std=c11 persist_sqlite.c -lhubcontacts -lsqlite3
+ * Run:   ./persist_sqlite [DATABASE]   (no argument: a temporary database)
  * Compile with -DPERSIST_SQLITE_NO_MAIN to reuse the backend in your program
  * (the unit test tests/unit/test_persist_sqlite.c does exactly that).
  */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+#endif
 #include <hubcontacts.h>
 #include <sqlite3.h>
 
@@ -232,8 +236,9 @@ static void show(hubc_store *store, hubc_id id) {
   hubc_contact_free(c);
 }
 
-int main(int argc, char **argv) {
-  const char *path = argc > 1 ? argv[1] : "contacts.db";
+/* Opens the store kept in the database at path, creates three contacts if
+ * it is new, lists them and closes. Returns 0 or 1 (for main). */
+static int run(const char *path) {
   hubc_persist persist;
   if (persist_sqlite_open(path, &persist) != 0) return 1;
 
@@ -301,6 +306,36 @@ int main(int argc, char **argv) {
   hubc_store_close(store); /* calls ps_close: statements finalized, db closed */
   persist_sqlite_free(&persist);
   return 0;
+}
+
+/* With a path argument the database is kept there (run it twice to see the
+ * store loaded from it); without one, the demo works in a new temporary
+ * directory, opens the store twice (the second open loads what the first
+ * wrote) and removes the files at the end. */
+int main(int argc, char **argv) {
+  if (argc > 2) {
+    fprintf(stderr, "usage: %s [DATABASE]\n", argv[0]);
+    return 2;
+  }
+  if (argc == 2) return run(argv[1]);
+  const char *tmp = getenv("TMPDIR");
+  char dir[512], path[600];
+  snprintf(dir, sizeof dir, "%s/hubc-sqlite-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp(dir)) {
+    perror("mkdtemp");
+    return 1;
+  }
+  snprintf(path, sizeof path, "%s/contacts.db", dir);
+  int rc = run(path);
+  if (rc == 0) rc = run(path);
+  static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+  for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+    char f[640];
+    snprintf(f, sizeof f, "%s%s", path, suffixes[i]);
+    remove(f);
+  }
+  remove(dir);
+  return rc;
 }
 
 #endif /* PERSIST_SQLITE_NO_MAIN */
