@@ -1,6 +1,7 @@
 /* Rebuilding a store from the records a backend pushes at open (R1). The
  * backend may push records in any order and repeat keys (last wins), so
  * cross-record checks run once at the end. Every byte is distrusted. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,10 @@ typedef struct staged_contact {
 
 struct hubc_loader {
   hubc_store *s;
+  hubc_loader *next_live; /* the list of loaders inside load() */
+  hubc_loader *outer;     /* this thread's loader before this one (nested opens) */
+  int err;                /* the first put/del failure: the open fails with it */
+  char err_msg[512];
   staged_contact *contacts;
   size_t contacts_n, contacts_cap;
   int have_meta;
@@ -356,8 +361,7 @@ static int load_switches(hubc_loader *l, hubc_id source, hubc__rd r) {
   return 0;
 }
 
-HUBC_API int hubc_loader_put(hubc_loader *l, int kind, hubc_id id, const void *bytes, size_t len) {
-  if (!l) return hubc__err(HUBC_EINVAL, "loader put: loader is NULL");
+static int put_record(hubc_loader *l, int kind, hubc_id id, const void *bytes, size_t len) {
   hubc__rd r;
   int rc = open_record(&r, bytes, len, kind, id);
   if (rc) return rc;
@@ -375,8 +379,7 @@ HUBC_API int hubc_loader_put(hubc_loader *l, int kind, hubc_id id, const void *b
   }
 }
 
-HUBC_API int hubc_loader_del(hubc_loader *l, int kind, hubc_id id) {
-  if (!l) return hubc__err(HUBC_EINVAL, "loader del: loader is NULL");
+static int del_record(hubc_loader *l, int kind, hubc_id id) {
   hubc_store *s = l->s;
   if (kind == HUBC_REC_CONTACT) {
     if (id <= 0 || id > 0xffffffffLL) return 0; /* never stored */
@@ -391,6 +394,57 @@ HUBC_API int hubc_loader_del(hubc_loader *l, int kind, hubc_id id) {
     return 0;
   }
   return hubc__err(HUBC_ECORRUPT, "loader del: records of kind %d are never deleted (id %lld)", kind, (long long)id);
+}
+
+/* A host may keep the loader pointer past load() (R4: an error, not a
+ * use-after-free). Loaders inside load() are listed, and put/del touch a
+ * loader only when it is listed; the thread running load() finds its own
+ * loader without the lock. */
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static hubc_loader *live_head;
+static _Thread_local hubc_loader *tl_loader;
+
+static int loader_live(const hubc_loader *l) {
+  if (l == tl_loader) return 1;
+  int found = 0;
+  pthread_mutex_lock(&live_mu);
+  for (const hubc_loader *p = live_head; p && !found; p = p->next_live) found = p == l;
+  pthread_mutex_unlock(&live_mu);
+  return found;
+}
+
+/* Refuses a NULL or finished loader, and every call after a failed one. */
+static int loader_usable(hubc_loader *l, const char *what) {
+  if (!l) return hubc__err(HUBC_EINVAL, "loader %s: loader is NULL", what);
+  if (!loader_live(l))
+    return hubc__err(HUBC_EINVAL, "loader %s: this loader is not in use (used after its load() "
+                     "returned, or not a loader); nothing done", what);
+  if (l->err)
+    return hubc__err(l->err, "loader %s: refused after an earlier record failed (%s)", what, l->err_msg);
+  return 0;
+}
+
+/* A failure is remembered: the open fails with it whatever load() returns. */
+static int sticky(hubc_loader *l, int rc) {
+  if (rc) {
+    l->err = rc;
+    snprintf(l->err_msg, sizeof l->err_msg, "%s", hubc_error_last());
+  }
+  return rc;
+}
+
+HUBC_API int hubc_loader_put(hubc_loader *l, int kind, hubc_id id, const void *bytes, size_t len) {
+  int rc = loader_usable(l, "put");
+  if (rc) return rc;
+  if (!bytes && len)
+    return sticky(l, hubc__err(HUBC_EINVAL, "loader put: bytes is NULL with length %zu (kind %d, id %lld)", len,
+                               kind, (long long)id));
+  return sticky(l, put_record(l, kind, id, bytes, len));
+}
+
+HUBC_API int hubc_loader_del(hubc_loader *l, int kind, hubc_id id) {
+  int rc = loader_usable(l, "del");
+  return rc ? rc : sticky(l, del_record(l, kind, id));
 }
 
 /* Staged records by id, then arrival order. */
@@ -574,20 +628,37 @@ static int finish(hubc_loader *l) {
 
 int hubc__load(hubc_store *s) {
   if (!s->persist.load) return 0;
-  hubc_loader l = {0};
-  l.s = s;
-  l.meta_next_id = 1;
-  l.meta_next_user = 1;
-  l.bill_defaults = s->bill;
-  int rc = s->persist.load(s->persist.userdata, &l);
-  if (rc == HUBC_EAGAIN) rc = hubc__err(HUBC_EAGAIN, "persistence load callback asked to retry");
+  hubc_loader *l = hubc__calloc(s->base, sizeof *l);
+  if (!l) return hubc__err(HUBC_ENOMEM, "out of memory opening the store");
+  l->s = s;
+  l->meta_next_id = 1;
+  l->meta_next_user = 1;
+  l->bill_defaults = s->bill;
+  pthread_mutex_lock(&live_mu);
+  l->next_live = live_head;
+  live_head = l;
+  pthread_mutex_unlock(&live_mu);
+  l->outer = tl_loader;
+  tl_loader = l;
+  int rc = s->persist.load(s->persist.userdata, l);
+  tl_loader = l->outer;
+  pthread_mutex_lock(&live_mu);
+  for (hubc_loader **pp = &live_head; *pp; pp = &(*pp)->next_live)
+    if (*pp == l) {
+      *pp = l->next_live;
+      break;
+    }
+  pthread_mutex_unlock(&live_mu);
+  if (l->err) rc = hubc__err(l->err, "%s", l->err_msg);
+  else if (rc == HUBC_EAGAIN) rc = hubc__err(HUBC_EAGAIN, "persistence load callback asked to retry");
   else if (rc && !(rc >= HUBC_EVERSION && rc < 0 && hubc_error_last_code() == rc))
     rc = hubc__err(HUBC_EPERSIST, "persistence load callback failed (code %d)", rc);
-  if (!rc) rc = finish(&l);
-  hubc__free(s->base, l.props, l.props_cap * sizeof *l.props);
-  for (size_t i = 0; i < l.contacts_n; i++) hubc__rec_unref(s->base, l.contacts[i].rec); /* unplaced */
-  hubc__free(s->base, l.contacts, l.contacts_cap * sizeof *l.contacts);
-  hubc__free(s->base, l.hist, l.hist_cap * sizeof *l.hist);
-  hubc__free(s->base, l.periods, l.periods_cap * sizeof *l.periods);
+  if (!rc) rc = finish(l);
+  hubc__free(s->base, l->props, l->props_cap * sizeof *l->props);
+  for (size_t i = 0; i < l->contacts_n; i++) hubc__rec_unref(s->base, l->contacts[i].rec); /* unplaced */
+  hubc__free(s->base, l->contacts, l->contacts_cap * sizeof *l->contacts);
+  hubc__free(s->base, l->hist, l->hist_cap * sizeof *l->hist);
+  hubc__free(s->base, l->periods, l->periods_cap * sizeof *l->periods);
+  hubc__free(s->base, l, sizeof *l);
   return rc;
 }

@@ -23,7 +23,16 @@ enum hubc_record_kind {
 
 /* Handed to load(): push every stored record, in any order; a later put of
  * the same (kind, id) replaces an earlier one and del removes it (so a
- * journal may replay its log as written). Bytes are copied. */
+ * journal may replay its log as written). Bytes are copied.
+ *
+ * Lifetime: the loader is usable only until load() returns, from any
+ * thread, one call at a time. Afterwards put and del return HUBC_EINVAL
+ * and touch nothing (the pointer is never dereferenced again).
+ *
+ * Errors are sticky: once a put or del fails (a damaged record, bad
+ * arguments, out of memory), every later put/del returns that error and the
+ * store's open fails with it, whatever load() returns. A record the library
+ * refused is never skipped silently (R3). */
 typedef struct hubc_loader hubc_loader;
 HUBC_API int hubc_loader_put(hubc_loader *loader, int kind, hubc_id id,
                              const void *bytes, size_t len);
