@@ -649,7 +649,11 @@ int hubc__load(hubc_store *s) {
       break;
     }
   pthread_mutex_unlock(&live_mu);
-  if (l->err) rc = hubc__err(l->err, "%s", l->err_msg);
+  if (l->err) {
+    /* a backend that passed the failure on may have said where the record
+     * is stored: keep its message; otherwise restore the loader's */
+    if (rc != l->err || hubc_error_last_code() != l->err) rc = hubc__err(l->err, "%s", l->err_msg);
+  }
   else if (rc == HUBC_EAGAIN) rc = hubc__err(HUBC_EAGAIN, "persistence load callback asked to retry");
   else if (rc && !(rc >= HUBC_EVERSION && rc < 0 && hubc_error_last_code() == rc))
     rc = hubc__err(HUBC_EPERSIST, "persistence load callback failed (code %d)", rc);
