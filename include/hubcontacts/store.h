@@ -74,12 +74,21 @@ HUBC_API size_t hubc_store_options_size(void);
  * store (nothing loaded) needs admin_email. */
 HUBC_API int hubc_store_open(hubc_store **out, const hubc_store_options *opts);
 
-/* Closes the store (NULL is fine). Snapshots taken from it stay readable
- * until freed. Must not race with other calls on the same store; from one
- * of the store's own callbacks it does nothing (hubc_error_last says why). */
+/* Closes the store (NULL is fine). Calls in flight on other threads finish
+ * first (so a thread must not wait, inside a callback of this store, for
+ * the closing thread). Snapshots stay readable until freed. Iterators keep
+ * the handle alive: their calls after the close, and other calls on the
+ * handle meanwhile, return HUBC_EINVAL ("the store is closed"); the handle
+ * is gone when the last iterator is freed, and any call after that is a
+ * use of freed memory. From one of the store's own callbacks it does
+ * nothing (HUBC_EBUSY in hubc_error_last). */
 HUBC_API void hubc_store_close(hubc_store *store);
 
-/* The store clock's current time. */
+/* The store clock's current time, as a call would be stamped with it. On
+ * failure 0, with hubc_error_last_code() set: HUBC_EINVAL (NULL, closed,
+ * or a clock reading refused as by every call: outside years 1 to 9999 or
+ * past the B2a bound), HUBC_EBUSY from one of the store's own callbacks
+ * (its clock hook included). Clears the last error on success. */
 HUBC_API hubc_time hubc_store_now(hubc_store *store);
 
 /* Applies every update date that has passed (B2, M5); every other call does

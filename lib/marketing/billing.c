@@ -299,13 +299,17 @@ HUBC_API int hubc_period_iterator_new(hubc_period_iterator **out, hubc_store *s)
   if (!out) return hubc__err(HUBC_EINVAL, "period iterator: out is NULL");
   *out = NULL;
   if (!s) return hubc__err(HUBC_EINVAL, "period iterator: store is NULL");
+  int rc = hubc__call_enter(s, "period iterator");
+  if (rc) return rc;
   hubc_period_iterator *it = hubc__calloc(s->base, sizeof *it);
-  if (!it) return hubc__err(HUBC_ENOMEM, "out of memory creating a period iterator");
-  it->store = s;
-  it->base = s->base;
-  hubc__base_ref(s->base);
-  *out = it;
-  return hubc__ok();
+  if (it) {
+    it->store = s;
+    it->base = s->base;
+    hubc__base_ref(s->base); /* keeps the handle too: next after a close is an error */
+    *out = it;
+  }
+  hubc__call_leave(s);
+  return it ? hubc__ok() : hubc__err(HUBC_ENOMEM, "out of memory creating a period iterator");
 }
 
 HUBC_API int hubc_period_iterator_next(hubc_period *out, hubc_period_iterator *it) {

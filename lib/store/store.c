@@ -41,6 +41,9 @@ static hubc_time system_clock(void *payload) {
   return (hubc_time)time(NULL);
 }
 
+/* Frees what the store holds. The handle itself (lock, gate) goes with the
+ * base's last reference (store_release): iterators keep it, so their next
+ * call after a close finds the store closed instead of freed memory. */
 static void store_free(hubc_store *s) {
   hubc__base *b = s->base;
   for (int64_t id = 1; id < hubc__id_end(s); id++) hubc__rec_unref(b, s->recs[id]);
@@ -57,9 +60,15 @@ static void store_free(hubc_store *s) {
   hubc__free(b, s->events, s->events_cap * sizeof *s->events);
   hubc__free(b, s->scratch, s->scratch_cap);
   hubc__schema_unref(s->schema);
-  pthread_rwlock_destroy(&s->lock);
-  hubc__free(b, s, sizeof *s);
   hubc__base_unref(b);
+}
+
+static void store_release(void *p) {
+  hubc_store *s = p;
+  pthread_rwlock_destroy(&s->lock);
+  pthread_mutex_destroy(&s->gate_mu);
+  pthread_cond_destroy(&s->gate_cv);
+  hubc__free(s->base, s, sizeof *s);
 }
 
 HUBC_API int hubc_store_open(hubc_store **out, const hubc_store_options *opts) {
@@ -91,6 +100,10 @@ HUBC_API int hubc_store_open(hubc_store **out, const hubc_store_options *opts) {
   }
   s->base = b;
   pthread_rwlock_init(&s->lock, NULL);
+  pthread_mutex_init(&s->gate_mu, NULL);
+  pthread_cond_init(&s->gate_cv, NULL);
+  b->dtor = store_release;
+  b->dtor_arg = s;
   s->clock = o->clock ? o->clock : system_clock;
   s->clock_payload = o->clock ? o->clock_payload : NULL;
   s->next_id = 1;
@@ -129,27 +142,50 @@ HUBC_API void hubc_store_close(hubc_store *s) {
     hubc__err(HUBC_EBUSY, "close store: called from a callback of the same store; nothing closed");
     return;
   }
+  if (atomic_exchange(&s->closed, 1)) { /* reachable while an iterator keeps the handle */
+    hubc__err(HUBC_EINVAL, "close store: already closed");
+    return;
+  }
+  /* calls in flight on other threads finish first; new ones are refused */
+  pthread_mutex_lock(&s->gate_mu);
+  while (atomic_load(&s->calls)) {
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_nsec += 10 * 1000 * 1000; /* a poll: a leave that raced the flag does not signal */
+    if (t.tv_nsec >= 1000000000L) {
+      t.tv_sec++;
+      t.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&s->gate_cv, &s->gate_mu, &t);
+  }
+  pthread_mutex_unlock(&s->gate_mu);
   if (s->has_persist && s->persist.close) s->persist.close(s->persist.userdata);
   store_free(s);
+  hubc__ok();
 }
 
 HUBC_API hubc_time hubc_store_now(hubc_store *s) {
   if (!s) return hubc__err(HUBC_EINVAL, "store now: store is NULL"), 0;
   /* from the store's own clock hook this would recurse: refused like every re-entry */
   if (hubc__reentered(s)) return hubc__err(HUBC_EBUSY, "store now: called from a callback of the same store"), 0;
+  if (hubc__call_enter(s, "store now")) return 0;
   pthread_rwlock_rdlock(&s->lock);
   hubc_time now = hubc__now_locked(s); /* the time a call would be stamped with */
   int rc = hubc__clock_check(s, now, "store now");
   pthread_rwlock_unlock(&s->lock);
+  hubc__call_leave(s);
   return rc ? 0 : (hubc__ok(), now);
 }
 
 HUBC_API int hubc_store_set_event_callback(hubc_store *s, hubc_event_fn fn, void *payload) {
   if (!s) return hubc__err(HUBC_EINVAL, "set event callback: store is NULL");
   if (hubc__reentered(s)) return hubc__err(HUBC_EBUSY, "set event callback: called from a callback of the same store");
+  int rc = hubc__call_enter(s, "set event callback");
+  if (rc) return rc;
   pthread_rwlock_wrlock(&s->lock);
   s->ev_fn = fn;
   s->ev_payload = payload;
   pthread_rwlock_unlock(&s->lock);
+  hubc__call_leave(s);
   return hubc__ok();
 }

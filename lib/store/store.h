@@ -96,6 +96,12 @@ typedef struct hubc__txn {
 struct hubc_store {
   hubc__base *base;
   pthread_rwlock_t lock;
+  /* calls in flight (hubc__call_enter): hubc_store_close sets `closed`,
+   * then waits on gate_cv until none is left before tearing down */
+  atomic_uint calls;
+  atomic_int closed;
+  pthread_mutex_t gate_mu;
+  pthread_cond_t gate_cv;
   hubc_clock_fn clock;
   void *clock_payload;
   hubc_time max_jump;     /* B2a bound */
@@ -178,6 +184,10 @@ int hubc__write_begin(hubc_store *s, hubc_id actor, unsigned perm, const char *w
  * events, returns the final code (0 with the error cleared on success). */
 int hubc__write_end(hubc_store *s, int rc);
 int hubc__read_begin(hubc_store *s);
+/* Counts a call in flight; EINVAL naming `what` once the store is closed.
+ * read/write_begin do it; every exit pairs it with hubc__call_leave. */
+int hubc__call_enter(hubc_store *s, const char *what);
+void hubc__call_leave(hubc_store *s);
 /* Unlocks; returns rc, clearing the error message when rc == 0. */
 int hubc__read_end(hubc_store *s, int rc);
 

@@ -327,19 +327,45 @@ static void clock_seen(hubc_store *s, hubc_time now) {
   if (now > atomic_load(&s->seen)) atomic_store(&s->seen, now);
 }
 
+/* Issue 9 item 1: a close on another thread waits for the calls counted
+ * here. The count is raised before `closed` is read and close sets `closed`
+ * before reading the count, so one of the two sees the other. A leave that
+ * may be the one close waits for decrements under gate_mu: close cannot
+ * see the count drop, go on and free the store while it still signals. */
+int hubc__call_enter(hubc_store *s, const char *what) {
+  atomic_fetch_add(&s->calls, 1);
+  if (!atomic_load(&s->closed)) return 0;
+  hubc__call_leave(s);
+  return hubc__err(HUBC_EINVAL, "%s: the store is closed", what);
+}
+
+void hubc__call_leave(hubc_store *s) {
+  if (!atomic_load(&s->closed)) { /* close polls too: a wakeup missed here costs it one poll */
+    atomic_fetch_sub(&s->calls, 1);
+    return;
+  }
+  pthread_mutex_lock(&s->gate_mu);
+  if (atomic_fetch_sub(&s->calls, 1) == 1) pthread_cond_broadcast(&s->gate_cv);
+  pthread_mutex_unlock(&s->gate_mu);
+}
+
 int hubc__write_begin(hubc_store *s, hubc_id actor, unsigned perm, const char *what) {
   if (!s) return hubc__err(HUBC_EINVAL, "%s: store is NULL", what);
   if (hubc__reentered(s)) return hubc__err(HUBC_EBUSY, "%s: called from a callback of the same store", what);
+  int rc = hubc__call_enter(s, what);
+  if (rc) return rc;
   pthread_rwlock_wrlock(&s->lock);
   hubc_time now = hubc__now_locked(s);
-  int rc = hubc__clock_check(s, now, what);
+  rc = hubc__clock_check(s, now, what);
   if (!rc) clock_seen(s, now);
   if (!rc) rc = hubc__billing_catch_up(s, now);
   if (!rc) rc = check_actor(s, actor, perm, what);
   if (rc) {
     pending_events pe = take_events(s);
     pthread_rwlock_unlock(&s->lock);
-    return deliver(s, &pe, rc);
+    rc = deliver(s, &pe, rc);
+    hubc__call_leave(s);
+    return rc;
   }
   hubc__txn_begin(s, actor, now);
   return 0;
@@ -350,12 +376,14 @@ int hubc__write_end(hubc_store *s, int rc) {
   pending_events pe = take_events(s);
   pthread_rwlock_unlock(&s->lock);
   rc = deliver(s, &pe, rc);
+  hubc__call_leave(s);
   return rc ? rc : hubc__ok();
 }
 
 int hubc__read_begin(hubc_store *s) {
   if (!s) return hubc__err(HUBC_EINVAL, "store is NULL");
   if (hubc__reentered(s)) return hubc__err(HUBC_EBUSY, "called from a callback of the same store");
+  if (hubc__call_enter(s, "read")) return HUBC_EINVAL;
   hubc__busy frame;
   hubc__busy_enter(&frame, s);
   hubc_time probe = s->clock(s->clock_payload); /* only decides whether to take the write lock */
@@ -369,7 +397,10 @@ int hubc__read_begin(hubc_store *s) {
     if (!rc) rc = hubc__billing_catch_up(s, now);
     pending_events pe = take_events(s);
     pthread_rwlock_unlock(&s->lock);
-    if ((rc = deliver(s, &pe, rc))) return rc;
+    if ((rc = deliver(s, &pe, rc))) {
+      hubc__call_leave(s);
+      return rc;
+    }
   }
   pthread_rwlock_rdlock(&s->lock);
   return 0;
@@ -377,5 +408,6 @@ int hubc__read_begin(hubc_store *s) {
 
 int hubc__read_end(hubc_store *s, int rc) {
   pthread_rwlock_unlock(&s->lock);
+  hubc__call_leave(s);
   return rc ? rc : hubc__ok();
 }

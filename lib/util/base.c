@@ -31,6 +31,8 @@ int hubc__base_new(hubc__base **out, hubc_alloc_fn fn, void *payload) {
   b->fn = fn;
   b->payload = payload;
   b->chunks = NULL;
+  b->dtor = NULL;
+  b->dtor_arg = NULL;
   memset(&b->arena, 0, sizeof b->arena);
   pthread_mutex_init(&b->arena.mu, NULL);
   *out = b;
@@ -41,6 +43,7 @@ void hubc__base_ref(hubc__base *b) { atomic_fetch_add_explicit(&b->refs, 1, memo
 
 void hubc__base_unref(hubc__base *b) {
   if (!b || atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1) return;
+  if (b->dtor) b->dtor(b->dtor_arg);
   hubc__pool_chunk *c = b->chunks;
   while (c) {
     hubc__pool_chunk *next = c->next;

@@ -28,6 +28,11 @@ typedef struct hubc__base {
   void *payload;
   hubc__pool_chunk *chunks; /* interned strings: names, labels, options */
   hubc__arena arena;
+  /* Run when the last reference goes, before anything is freed: frees the
+   * store's handle, which outlives hubc_store_close while iterators hold
+   * the base (a later call gets an error, not a use-after-free). */
+  void (*dtor)(void *arg);
+  void *dtor_arg;
 } hubc__base;
 
 int hubc__base_new(hubc__base **out, hubc_alloc_fn fn, void *payload);

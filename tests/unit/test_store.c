@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -318,6 +321,159 @@ static void R4_clock_hook_calling_store_now_gets_ebusy(void **state) {
   assert_int_equal(rc.max_depth, 1);
 }
 
+/* ---- the store's lifetime (R4, issue 9 items 1 and 3) ------------------ */
+
+static void sleep_ms(long ms) {
+  struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&t, NULL);
+}
+
+static void R4_iterator_next_after_close_is_an_error(void **state) {
+  (void)state;
+  tu_alloc a = {0};
+  tu_clock clk = {tu_time(2024, 3, 10, 12, 0, 0)};
+  hubc_store *s = tu_open_alloc(&clk, &a, NULL);
+  hubc_id id = tu_contact(s, ADMIN, "a@example.com", "A");
+  assert_int_equal(hubc_contact_set_marketing(s, ADMIN, id, HUBC_SOURCE_MANUAL, ADMIN), 0);
+  clk.now = tu_time(2024, 5, 10, 12, 0, 0); /* a closed period */
+  assert_int_equal(hubc_store_tick(s), 0);
+  hubc_contact_iterator *ci = NULL;
+  hubc_user_iterator *ui = NULL;
+  hubc_period_iterator *pi = NULL;
+  hubc_history_iterator *hi = NULL;
+  assert_int_equal(hubc_contact_iterator_new(&ci, s, HUBC_SELECT_ALL), 0);
+  assert_int_equal(hubc_user_iterator_new(&ui, s), 0);
+  assert_int_equal(hubc_period_iterator_new(&pi, s), 0);
+  assert_int_equal(hubc_history_iterator_new(&hi, s, id), 0);
+  hubc_store_close(s);
+  assert_int_equal(hubc_error_last_code(), 0);
+  hubc_id got = 0;
+  hubc_period p = {0};
+  p.version = HUBC_PERIOD_VERSION;
+  hubc_history_entry h = {0};
+  h.version = HUBC_HISTORY_ENTRY_VERSION;
+  expect_error(hubc_contact_iterator_next(&got, ci), HUBC_EINVAL, "closed");
+  expect_error(hubc_user_iterator_next(&got, ui), HUBC_EINVAL, "closed");
+  expect_error(hubc_period_iterator_next(&p, pi), HUBC_EINVAL, "closed");
+  expect_error(hubc_history_iterator_next(&h, hi), HUBC_EINVAL, "closed");
+  /* a second close while the handle lives is refused, not a double free */
+  hubc_store_close(s);
+  expect_error(hubc_error_last_code(), HUBC_EINVAL, "already closed");
+  /* so is a new iterator on it */
+  hubc_period_iterator *pi2 = NULL;
+  expect_error(hubc_period_iterator_new(&pi2, s), HUBC_EINVAL, "closed");
+  assert_true(a.live > 0); /* the handle lives until the last iterator goes */
+  hubc_contact_iterator_free(ci);
+  hubc_user_iterator_free(ui);
+  hubc_period_iterator_free(pi);
+  assert_true(a.live > 0);
+  hubc_history_iterator_free(hi);
+  assert_int_equal(a.live, 0);
+}
+
+/* A clock that blocks the first call that reads it once armed. */
+typedef struct slow_clock {
+  hubc_time now;
+  atomic_int armed, inside, done;
+} slow_clock;
+
+static hubc_time slow_clock_fn(void *payload) {
+  slow_clock *c = payload;
+  if (atomic_exchange(&c->armed, 0)) {
+    atomic_store(&c->inside, 1);
+    sleep_ms(200);
+    atomic_store(&c->done, 1);
+  }
+  return c->now;
+}
+
+typedef struct caller {
+  hubc_store *s;
+  int rc;
+  long ok, closed, other;
+  hubc_period_iterator *it; /* taken before the thread starts: keeps the handle */
+} caller;
+
+static void *count_once(void *p) {
+  caller *c = p;
+  uint64_t n = 0;
+  c->rc = hubc_contact_count(&n, c->s);
+  return NULL;
+}
+
+static void R4_close_waits_for_a_call_in_flight(void **state) {
+  (void)state;
+  slow_clock clk = {tu_time(2024, 3, 10, 12, 0, 0), 0, 0, 0};
+  hubc_store_options o;
+  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o.clock = slow_clock_fn;
+  o.clock_payload = &clk;
+  o.admin_email = "admin@example.com";
+  hubc_store *s = NULL;
+  assert_int_equal(hubc_store_open(&s, &o), 0);
+  caller c = {s, 1, 0, 0, 0, NULL};
+  atomic_store(&clk.armed, 1);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, count_once, &c), 0);
+  while (!atomic_load(&clk.inside)) sleep_ms(1);
+  hubc_store_close(s); /* the other thread is inside hubc_contact_count */
+  assert_int_equal(atomic_load(&clk.done), 1);
+  pthread_join(t, NULL);
+  assert_int_equal(c.rc, 0);
+}
+
+static void *call_until_closed(void *p) {
+  caller *c = p;
+  const char *emails[] = {"a@example.com", "b@example.com", "nobody@example.com"};
+  hubc_id ids[3];
+  hubc_period_iterator *it = c->it;
+  for (;;) {
+    int rc = hubc_contact_find_many(ids, c->s, emails, 3);
+    if (rc == 0) {
+      hubc_period per = {0};
+      per.version = HUBC_PERIOD_VERSION;
+      rc = hubc_period_iterator_next(&per, it);
+      if (rc == HUBC_ITEROVER) rc = 0;
+    }
+    if (rc == 0) c->ok++;
+    else if (rc == HUBC_EINVAL && strstr(hubc_error_last(), "closed")) {
+      c->closed++;
+      break;
+    } else {
+      c->other++;
+      break;
+    }
+  }
+  hubc_period_iterator_free(it); /* the last reference: frees the handle */
+  return NULL;
+}
+
+/* Issue 9 item 1 (C side): the Python run that crashed one time in six.
+ * Each thread holds an iterator, which keeps the handle alive, so its
+ * calls after the close are answered "closed". */
+static void R4_close_racing_calls_on_other_threads(void **state) {
+  (void)state;
+  for (int round = 0; round < 20; round++) {
+    tu_clock clk = {tu_time(2024, 3, 10, 12, 0, 0)};
+    hubc_store *s = tu_open(&clk, NULL);
+    tu_contact(s, ADMIN, "a@example.com", "A");
+    tu_contact(s, ADMIN, "b@example.com", "B");
+    caller c[2] = {{s, 0, 0, 0, 0, NULL}, {s, 0, 0, 0, 0, NULL}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+      assert_int_equal(hubc_period_iterator_new(&c[i].it, s), 0);
+      assert_int_equal(pthread_create(&t[i], NULL, call_until_closed, &c[i]), 0);
+    }
+    sleep_ms(round % 4);
+    hubc_store_close(s);
+    for (int i = 0; i < 2; i++) {
+      pthread_join(t[i], NULL);
+      assert_int_equal(c[i].other, 0);
+      assert_int_equal(c[i].closed, 1);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(version_check_accepts_1_to_current),
@@ -331,6 +487,9 @@ int main(void) {
       cmocka_unit_test_teardown(B2a_a_negative_bound_is_refused, gc_teardown),
       cmocka_unit_test_teardown(B2a_a_clock_out_of_range_gets_one_answer_from_every_call, gc_teardown),
       cmocka_unit_test_teardown(R4_clock_hook_calling_store_now_gets_ebusy, gc_teardown),
+      cmocka_unit_test(R4_iterator_next_after_close_is_an_error),
+      cmocka_unit_test(R4_close_waits_for_a_call_in_flight),
+      cmocka_unit_test(R4_close_racing_calls_on_other_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
