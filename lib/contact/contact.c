@@ -251,9 +251,9 @@ static int create_locked(hubc_store *s, const change *ch, size_t nch, int source
   if (email) {
     const hubc__rec *other = hubc__eidx_find(s, email, strlen(email));
     if (other) {
-      int rc2 = other->id >= s->txn.next_id /* created by this very call */
+      int rc2 = other->id >= s->next_id_mark /* created by this very call */
                     ? hubc__err(HUBC_EEXISTS, "email '%s' is given twice in this call (first in row %lld)", email,
-                                (long long)(other->id - s->txn.next_id))
+                                (long long)(other->id - s->next_id_mark))
                     : hubc__err(HUBC_EEXISTS, "a contact with email '%s' already exists (record id %u)", email,
                                 other->id);
       hubc__rec_unref(s->base, r);

@@ -24,18 +24,19 @@ HUBC_API const char *hubc_source_name(int source) {
 }
 
 int hubc__status_reserve(hubc_store *s, size_t n) {
-  if (hubc__grow(s->base, (void **)&s->hist, &s->hist_cap, s->hist_n + n, sizeof *s->hist) ||
-      hubc__grow(s->base, (void **)&s->pending, &s->pending_cap, s->pending_n + n, sizeof *s->pending))
+  hubc__status *a = &s->status;
+  if (hubc__grow(s->base, (void **)&a->hist, &a->hist_cap, a->hist_n + n, sizeof *a->hist) ||
+      hubc__grow(s->base, (void **)&a->pending, &a->pending_cap, a->pending_n + n, sizeof *a->pending))
     return HUBC_ENOMEM;
-  if (s->hist_n + n > 0xffffffffu) return hubc__err(HUBC_ELIMIT, "status history is full (2^32 entries)");
+  if (a->hist_n + n > 0xffffffffu) return hubc__err(HUBC_ELIMIT, "status history is full (2^32 entries)");
   return hubc__txn_reserve(s, n);
 }
 
 void hubc__status_reason(const hubc_store *s, uint32_t newest, int *type, hubc_id *id) {
   *type = 0;
   *id = 0;
-  for (uint32_t h = newest; h; h = s->hist[h - 1].prev) {
-    const hubc__hist *e = &s->hist[h - 1];
+  for (uint32_t h = newest; h; h = s->status.hist[h - 1].prev) {
+    const hubc__hist *e = &s->status.hist[h - 1];
     if (e->new_status == HUBC_MARKETING) {
       *type = e->reason_type;
       *id = e->reason_id;
@@ -53,7 +54,7 @@ int hubc__status_apply(hubc_store *s, int64_t id, int target, int reason_type, h
   else if (target == 0) to = from == HUBC_MARKETING ? HUBC_MARKETING_UNTIL_UPDATE : from; /* M4 */
   else to = from == HUBC_MARKETING_UNTIL_UPDATE ? HUBC_NON_MARKETING : from; /* M5 */
   if (to == from) return 0; /* no-op keeps the original reason */
-  hubc__hist *e = &s->hist[s->hist_n];
+  hubc__hist *e = &s->status.hist[s->status.hist_n];
   e->time = s->txn.now;
   e->contact = id;
   e->reason_id = reason_id;
@@ -63,13 +64,13 @@ int hubc__status_apply(hubc_store *s, int64_t id, int target, int reason_type, h
   e->new_status = (uint8_t)to;
   e->reason_type = (uint8_t)reason_type;
   e->pad = 0;
-  s->hist_n++;
-  slot.hist = (uint32_t)s->hist_n;
+  s->status.hist_n++;
+  slot.hist = (uint32_t)s->status.hist_n;
   slot.status = (uint8_t)to;
   slot.modified = s->txn.now;
   hubc__txn_slot(s, id, &slot);
-  hubc__txn_dirty(s, HUBC_REC_HISTORY, (int64_t)s->hist_n);
-  if (to == HUBC_MARKETING_UNTIL_UPDATE) s->pending[s->pending_n++] = id;
+  hubc__txn_dirty(s, HUBC_REC_HISTORY, (int64_t)s->status.hist_n);
+  if (to == HUBC_MARKETING_UNTIL_UPDATE) s->status.pending[s->status.pending_n++] = id;
   hubc_event ev = {0};
   ev.type = HUBC_EVENT_STATUS;
   ev.time = s->txn.now;
@@ -80,7 +81,7 @@ int hubc__status_apply(hubc_store *s, int64_t id, int target, int reason_type, h
   ev.reason_id = reason_id;
   ev.actor = s->txn.actor;
   ev.billable = HUBC__BILLABLE(s);
-  ev.tier = s->bill.tier;
+  ev.tier = s->billing.bill.tier;
   hubc__txn_event(s, &ev);
   return 0;
 }
@@ -131,16 +132,16 @@ HUBC_API int hubc_history_iterator_new(hubc_history_iterator **out, hubc_store *
   it->contact = contact;
   if (contact) {
     /* entries of deleted contacts remain: walk the whole log for them */
-    for (size_t i = 0; i < s->hist_n; i++) it->n += s->hist[i].contact == contact;
+    for (size_t i = 0; i < s->status.hist_n; i++) it->n += s->status.hist[i].contact == contact;
     if (it->n && !(it->seq = hubc__alloc(s->base, it->n * sizeof *it->seq))) {
       hubc__free(s->base, it, sizeof *it);
       return hubc__read_end(s, hubc__err(HUBC_ENOMEM, "out of memory creating a history iterator"));
     }
     size_t k = 0;
-    for (size_t i = 0; i < s->hist_n && k < it->n; i++)
-      if (s->hist[i].contact == contact) it->seq[k++] = (uint32_t)i;
+    for (size_t i = 0; i < s->status.hist_n && k < it->n; i++)
+      if (s->status.hist[i].contact == contact) it->seq[k++] = (uint32_t)i;
   } else {
-    it->n = s->hist_n;
+    it->n = s->status.hist_n;
   }
   hubc__base_ref(s->base);
   *out = it;
@@ -166,7 +167,7 @@ HUBC_API int hubc_history_iterator_next(hubc_history_entry *out, hubc_history_it
   hubc_store *s = it->store;
   if ((rc = hubc__read_begin(s))) return rc;
   size_t index = it->seq ? it->seq[it->pos] : it->pos;
-  fill_entry(out, &s->hist[index], index);
+  fill_entry(out, &s->status.hist[index], index);
   it->pos++;
   return hubc__read_end(s, 0);
 }

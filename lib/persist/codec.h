@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hubcontacts.h"
+
 #define HUBC__FORMAT_VERSION 1
 
 /* Field tags per record kind. Never renumbered. */
@@ -33,5 +35,48 @@ int hubc__rd_varint(hubc__rd *r, uint64_t *v);
 int hubc__rd_field(hubc__rd *r, uint64_t *tag, hubc__rd *body);
 /* The body as one zigzag integer (-1 if malformed). */
 int hubc__rd_int(hubc__rd body, int64_t *v);
+
+/* Writing fields into the store's encoding buffer (a kind's encode hook).
+ * An allocation failure is remembered and reported once at the end. */
+typedef struct hubc__wr {
+  hubc_store *s;
+  size_t n;
+  int failed;
+} hubc__wr;
+
+void hubc__wr_bytes(hubc__wr *w, unsigned tag, const void *b, size_t len);
+void hubc__wr_num(hubc__wr *w, unsigned tag, int64_t v);
+void hubc__wr_str(hubc__wr *w, unsigned tag, const char *s);
+uint64_t hubc__zigzag(int64_t v);
+int64_t hubc__unzigzag(uint64_t u);
+
+/* Loading (a kind's load hooks). The loader a backend fills at open: the
+ * store, and per record kind (by number) a staging area its hooks own and
+ * whether any record of the kind was put. */
+#define HUBC__KIND_LIMIT 64 /* record kinds are numbered below this */
+struct hubc_loader {
+  hubc_store *s;
+  hubc_loader *next_live; /* the list of loaders inside load() */
+  hubc_loader *outer;     /* this thread's loader before this one (nested opens) */
+  int err;                /* the first put/del failure: the open fails with it */
+  char err_msg[512];
+  void *stage[HUBC__KIND_LIMIT];
+  unsigned char seen[HUBC__KIND_LIMIT];
+};
+
+/* HUBC_ECORRUPT: "stored <kind> record <id> is corrupt: <what>". */
+int hubc__corrupt(int kind, hubc_id id, const char *what);
+/* The body as one integer, or corrupt. */
+int hubc__ld_int(hubc__rd body, int64_t *v, int kind, hubc_id id);
+/* The body as a pooled string (valid UTF-8), or corrupt / ENOMEM. */
+int hubc__ld_pooled(hubc_store *s, hubc__rd body, const char **out, int kind, hubc_id id);
+
+/* Field loop: runs the statement after it for each field with tag and
+ * body set; a malformed field returns corrupt from the enclosing function.
+ * Unknown tags are the statement's to skip (forward compatibility). */
+#define HUBC__FOR_FIELDS(r, tag, body, kind, id)                               \
+  for (int fr_; (fr_ = hubc__rd_field(&(r), &(tag), &(body))) != 0;)          \
+    if (fr_ < 0) return hubc__corrupt(kind, id, "malformed field");            \
+    else
 
 #endif

@@ -46,20 +46,12 @@ static hubc_time system_clock(void *payload) {
  * call after a close finds the store closed instead of freed memory. */
 static void store_free(hubc_store *s) {
   hubc__base *b = s->base;
-  for (int64_t id = 1; id < hubc__id_end(s); id++) hubc__rec_unref(b, s->recs[id]);
-  hubc__free(b, s->recs, s->recs_cap * sizeof *s->recs);
-  hubc__eidx_free(s);
-  hubc__free(b, s->hist, s->hist_cap * sizeof *s->hist);
-  hubc__free(b, s->pending, s->pending_cap * sizeof *s->pending);
-  hubc__free(b, s->ladder, s->ladder_len * sizeof *s->ladder);
-  hubc__free(b, s->periods, s->periods_cap * sizeof *s->periods);
-  hubc__free(b, s->users, s->users_cap * sizeof *s->users);
-  hubc__free(b, s->switches, s->switches_cap * sizeof *s->switches);
+  for (size_t i = 0; i < hubc__kinds_n; i++)
+    if (hubc__kinds[i]->free) hubc__kinds[i]->free(s);
   hubc__free(b, s->txn.undo, s->txn.undo_cap * sizeof *s->txn.undo);
   hubc__free(b, s->txn.dirty, s->txn.dirty_cap * sizeof *s->txn.dirty);
   hubc__free(b, s->events, s->events_cap * sizeof *s->events);
   hubc__free(b, s->scratch, s->scratch_cap);
-  hubc__schema_unref(s->schema);
   hubc__base_unref(b);
 }
 
@@ -107,7 +99,7 @@ HUBC_API int hubc_store_open(hubc_store **out, const hubc_store_options *opts) {
   s->clock = o->clock ? o->clock : system_clock;
   s->clock_payload = o->clock ? o->clock_payload : NULL;
   s->next_id = 1;
-  s->next_user = 1;
+  s->users.next = 1;
   s->max_jump = o->max_clock_jump ? o->max_clock_jump : HUBC_MAX_CLOCK_JUMP_DEFAULT;
   if (o->persist) {
     s->persist = persist;
@@ -119,12 +111,12 @@ HUBC_API int hubc_store_open(hubc_store **out, const hubc_store_options *opts) {
     goto fail;
   if (s->has_persist && (rc = hubc__load(s))) goto fail;
   /* B2a: the latest time a reopened store has seen is its period start */
-  atomic_store(&s->seen, s->bill.period_start);
+  atomic_store(&s->seen, s->billing.bill.period_start);
   if ((rc = hubc__clock_check(s, now, "open store"))) goto fail;
-  if (now > s->bill.period_start) atomic_store(&s->seen, now);
-  if (o->renewal_anchor) s->bill.renewal_base = o->renewal_anchor; /* a setting: the options win */
+  if (now > s->billing.bill.period_start) atomic_store(&s->seen, now);
+  if (o->renewal_anchor) s->billing.bill.renewal_base = o->renewal_anchor; /* a setting: the options win */
   hubc__billing_refresh_next(s);
-  if (s->next_user == 1) { /* a new store: its first super admin, in one transaction */
+  if (s->users.next == 1) { /* a new store: its first super admin, in one transaction */
     hubc__txn_begin(s, HUBC_SYSTEM, now);
     rc = hubc__txn_finish(s, hubc__users_bootstrap(s, o->admin_email));
     if (rc) goto fail;

@@ -11,6 +11,11 @@
 #include "contact/email_index.h"
 #include "contact/record.h"
 #include "hubcontacts.h"
+#include "marketing/billing.h"
+#include "marketing/source.h"
+#include "marketing/status.h"
+#include "store/kind.h"
+#include "user/user.h"
 #include "schema/schema.h"
 #include "util/base.h"
 #include "util/error.h"
@@ -26,50 +31,18 @@ typedef struct hubc__slot {
   uint8_t status;   /* enum hubc_marketing_status */
 } hubc__slot;
 
-typedef struct hubc__hist {
-  int64_t time, contact, reason_id, actor;
-  uint32_t prev; /* previous entry of the same contact (index + 1) */
-  uint8_t old_status, new_status, reason_type, pad;
-} hubc__hist;
-
-#define HUBC__MAX_USERS (1 << 20)
-
-typedef struct hubc__user {
-  const char *email; /* pooled, normalized; NULL: no such user */
-  uint32_t perms;
-  uint8_t super_admin, disabled;
-} hubc__user;
-
-typedef struct hubc__switch {
+/* One undo entry: a kind's own record of what to put back (see kind.h).
+ * Contacts, the hot path, have their typed member; other kinds copy their
+ * payload into `bytes` (hubc__txn_push). */
+#define HUBC__UNDO_BYTES (2 * sizeof(hubc__slot))
+struct hubc__undo {
   int64_t id;
-  uint8_t source, on;
-} hubc__switch;
-
-/* Largest tier or rung: percentages of it (B6) must not overflow. */
-#define HUBC__TIER_MAX (UINT64_MAX / 128)
-
-/* Billing state: persisted in the META record, restored on undo. */
-typedef struct hubc__billing {
-  uint64_t tier;
-  hubc_time period_start;
-  uint64_t peak;
-  uint64_t alerts;     /* thresholds fired this period (bit per threshold); 64-bit: no padding, the struct is compared with memcmp */
-  uint64_t downgrade;  /* requested tier, 0: none */
-  hubc_time downgrade_at; /* the renewal at which the request is decided */
-  hubc_time renewal_base; /* the contract's anchor (renewal day/month) */
-} hubc__billing;
-
-enum { HUBC__UNDO_SLOT = 1, HUBC__UNDO_USER, HUBC__UNDO_SWITCH };
-
-typedef struct hubc__undo {
-  uint8_t op;
-  int64_t id;
+  uint8_t kind; /* enum hubc_record_kind */
   union {
     struct { hubc__slot from, to; } slot;
-    hubc__user user;
-    hubc__switch sw;
+    unsigned char bytes[HUBC__UNDO_BYTES];
   } u;
-} hubc__undo;
+};
 
 typedef struct hubc__dirty {
   int64_t id;
@@ -84,12 +57,8 @@ typedef struct hubc__txn {
   size_t undo_n, undo_cap;
   hubc__dirty *dirty;
   size_t dirty_n, dirty_cap;
-  /* what is restored by truncation or copy on undo */
-  int64_t next_id, next_user;
-  size_t hist_n, pending_n, periods_n, switches_n, events_n;
-  hubc__billing bill;
-  uint64_t billable_before;
-  hubc__schema *schema;
+  /* what is restored by truncation on undo; each area keeps its own */
+  size_t events_n;
   hubc__pool_mark pool;
 } hubc__txn;
 
@@ -111,35 +80,22 @@ struct hubc_store {
   hubc_event_fn ev_fn; /* changed under the write lock */
   void *ev_payload;
 
-  hubc__schema *schema;
+  /* one sub-struct per area, each declared beside its .c files */
+  hubc__schema *schema, *schema_mark; /* properties (schema/) */
 
+  /* contacts (contact/) */
   hubc__rec **recs;  /* current record version by record id; [0] unused */
   size_t recs_cap;
   int64_t next_id;   /* next record id */
+  int64_t next_id_mark;
   hubc__eidx eidx;   /* email → current record (contact/email_index.h) */
   uint64_t count[3]; /* contacts per status (M6) */
   uint64_t n_contacts;
 
-  hubc__hist *hist;
-  size_t hist_n, hist_cap;
-  int64_t *pending; /* ids that became MARKETING_UNTIL_UPDATE (may repeat) */
-  size_t pending_n, pending_cap;
-
-  /* billing settings (from the options at every open) and state */
-  int subscription, commitment, policy;
-  uint64_t *ladder;
-  size_t ladder_len;
-  uint64_t hard_cap; /* 0: the tier */
-  hubc__billing bill;
-  _Atomic hubc_time next_due; /* cached: the next update date or renewal to apply */
-  hubc_period *periods;
-  size_t periods_n, periods_cap;
-
-  hubc__user *users; /* by user id; users[0] unused */
-  size_t users_cap;
-  int64_t next_user;
-  hubc__switch *switches;
-  size_t switches_n, switches_cap;
+  hubc__status status;   /* marketing/status.h */
+  hubc__billing billing; /* marketing/billing.h */
+  hubc__sources sources; /* marketing/source.h */
+  hubc__users users;     /* user/user.h */
 
   hubc__txn txn;
   hubc_event *events; /* queued for delivery after the call */
@@ -215,8 +171,9 @@ int hubc__txn_reserve(hubc_store *s, size_t n);
 void hubc__txn_slot(hubc_store *s, int64_t id, const hubc__slot *to);
 /* Moves a slot between states without undo (loading, and undo itself). */
 void hubc__slot_move(hubc_store *s, int64_t id, const hubc__slot *from, const hubc__slot *to);
-void hubc__txn_user(hubc_store *s, int64_t id, const hubc__user *to);
-void hubc__txn_switch(hubc_store *s, size_t index, const hubc__switch *to);
+/* Appends an undo entry of `kind` for `id` holding n bytes of payload
+ * (n <= HUBC__UNDO_BYTES) for the kind's undo hook. Needs a reserved entry. */
+void hubc__txn_push(hubc_store *s, int kind, int64_t id, const void *payload, size_t n);
 void hubc__txn_dirty(hubc_store *s, int kind, int64_t id);
 /* Queues an event if a callback is registered (never fails the call). */
 void hubc__txn_event(hubc_store *s, const hubc_event *ev);
@@ -239,47 +196,15 @@ int hubc__txn_finish(hubc_store *s, int rc);
 /* Makes room for record ids up to `id`. */
 int hubc__slots_reserve(hubc_store *s, int64_t id);
 
-/* ---- marketing (marketing/status.c) ------------------------------------- */
-
-/* The single state machine (M3/M4/M5): moves contact `id` towards
- * `marketing` (1: M3, 0: M4) or, with `renewal`, UNTIL_UPDATE → NON (M5).
- * Appends history and events. Returns 0 (changed or no-op) or an error. */
-int hubc__status_apply(hubc_store *s, int64_t id, int target, int reason_type,
-                       hubc_id reason_id);
-/* Reason of the current MARKETING/UNTIL_UPDATE status from history. */
-void hubc__status_reason(const hubc_store *s, uint32_t newest_hist, int *type, hubc_id *id);
-/* Room for n more history entries and pending ids. */
-int hubc__status_reserve(hubc_store *s, size_t n);
-
-/* ---- billing (marketing/billing.c) -------------------------------------- */
-int hubc__billing_init(hubc_store *s, const hubc_store_options *o, hubc_time now);
-/* Applies every update date passed (own transaction). Called with the
- * write lock held, outside a transaction. */
-int hubc__billing_catch_up(hubc_store *s, hubc_time now);
-/* At commit: HARD_CAP check, alerts, auto-upgrade, peak. */
-int hubc__billing_finalize(hubc_store *s);
-hubc_time hubc__next_update_after(const hubc_store *s, hubc_time t);
-void hubc__billing_refresh_next(hubc_store *s);
-
-/* ---- sources (marketing/source.c) --------------------------------------- */
-/* Initial status of a new contact from its source (D1). */
-int hubc__source_default(const hubc_store *s, int source, hubc_id source_id);
-
-/* ---- users (user/user.c) ------------------------------------------------ */
-int hubc__users_bootstrap(hubc_store *s, const char *admin_email);
-const hubc__user *hubc__user_at(const hubc_store *s, hubc_id id);
-
 /* ---- persistence (persist/codec.c, persist/load.c) ---------------------- */
-/* Encodes the current state of (kind, id) into s->scratch; *len 0 with
- * return 1 means "absent" (to delete). */
+/* Encodes the current state of (kind, id) into s->scratch through the
+ * kind's hook; 1 means "absent" (to delete). */
 int hubc__encode(hubc_store *s, int kind, int64_t id, const unsigned char **bytes,
                  size_t *len);
 int hubc__load(hubc_store *s);
-/* Derived state (counts, email index, pending, history chains) agrees with
- * the records; for tests. 0 or HUBC_ECORRUPT. (store/dump.c) */
+/* Derived state agrees with the records (every kind's check hook); for
+ * tests. 0 or HUBC_ECORRUPT. (store/dump.c) */
 int hubc__store_check(hubc_store *s);
-/* "contact", "history", … for messages ("?" if unknown). */
-const char *hubc__kind_name(int kind);
 
 
 #endif

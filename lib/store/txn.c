@@ -63,17 +63,10 @@ void hubc__txn_begin(hubc_store *s, hubc_id actor, hubc_time now) {
   t->actor = actor;
   t->now = now;
   t->undo_n = t->dirty_n = 0;
-  t->next_id = s->next_id;
-  t->next_user = s->next_user;
-  t->hist_n = s->hist_n;
-  t->pending_n = s->pending_n;
-  t->periods_n = s->periods_n;
-  t->switches_n = s->switches_n;
   t->events_n = s->events_n;
-  t->bill = s->bill;
-  t->billable_before = HUBC__BILLABLE(s);
-  t->schema = s->schema;
   t->pool = hubc__pool_mark_get(s->base);
+  for (size_t i = 0; i < hubc__kinds_n; i++)
+    if (hubc__kinds[i]->txn_begin) hubc__kinds[i]->txn_begin(s);
 }
 
 int hubc__txn_reserve(hubc_store *s, size_t n) {
@@ -126,7 +119,7 @@ void hubc__txn_dirty(hubc_store *s, int kind, int64_t id) {
 
 void hubc__txn_slot(hubc_store *s, int64_t id, const hubc__slot *to) {
   hubc__undo *u = &s->txn.undo[s->txn.undo_n++];
-  u->op = HUBC__UNDO_SLOT;
+  u->kind = HUBC_REC_CONTACT;
   u->id = id;
   u->u.slot.from = hubc__slot_at(s, id);
   u->u.slot.to = *to;
@@ -134,22 +127,11 @@ void hubc__txn_slot(hubc_store *s, int64_t id, const hubc__slot *to) {
   hubc__txn_dirty(s, HUBC_REC_CONTACT, id);
 }
 
-void hubc__txn_user(hubc_store *s, int64_t id, const hubc__user *to) {
+void hubc__txn_push(hubc_store *s, int kind, int64_t id, const void *payload, size_t n) {
   hubc__undo *u = &s->txn.undo[s->txn.undo_n++];
-  u->op = HUBC__UNDO_USER;
+  u->kind = (uint8_t)kind;
   u->id = id;
-  u->u.user = s->users[id];
-  s->users[id] = *to;
-  hubc__txn_dirty(s, HUBC_REC_USER, id);
-}
-
-void hubc__txn_switch(hubc_store *s, size_t index, const hubc__switch *to) {
-  hubc__undo *u = &s->txn.undo[s->txn.undo_n++];
-  u->op = HUBC__UNDO_SWITCH;
-  u->id = (int64_t)index;
-  u->u.sw = s->switches[index];
-  s->switches[index] = *to;
-  hubc__txn_dirty(s, HUBC_REC_SWITCH, to->source);
+  memcpy(u->u.bytes, payload, n < sizeof u->u.bytes ? n : sizeof u->u.bytes);
 }
 
 void hubc__txn_event(hubc_store *s, const hubc_event *ev) {
@@ -165,41 +147,20 @@ void hubc__txn_event(hubc_store *s, const hubc_event *ev) {
 static void undo(hubc_store *s) {
   hubc__txn *t = &s->txn;
   while (t->undo_n) {
-    hubc__undo *u = &t->undo[--t->undo_n];
-    switch (u->op) {
-    case HUBC__UNDO_SLOT:
-      hubc__slot_move(s, u->id, &u->u.slot.to, &u->u.slot.from);
-      if (u->u.slot.to.rec && u->u.slot.to.rec != u->u.slot.from.rec) hubc__rec_unref(s->base, u->u.slot.to.rec);
-      break;
-    case HUBC__UNDO_USER: s->users[u->id] = u->u.user; break;
-    case HUBC__UNDO_SWITCH: s->switches[u->id] = u->u.sw; break;
-    }
+    const hubc__undo *u = &t->undo[--t->undo_n];
+    hubc__kind_get(u->kind)->undo(s, u);
   }
-  s->next_id = t->next_id;
-  s->next_user = t->next_user;
-  s->hist_n = t->hist_n;
-  s->pending_n = t->pending_n;
-  s->periods_n = t->periods_n;
-  s->switches_n = t->switches_n;
+  for (size_t i = 0; i < hubc__kinds_n; i++)
+    if (hubc__kinds[i]->txn_rollback) hubc__kinds[i]->txn_rollback(s);
   s->events_n = t->events_n;
-  s->bill = t->bill;
-  if (s->schema != t->schema) {
-    hubc__schema_unref(s->schema);
-    s->schema = t->schema;
-  }
-  hubc__pool_rewind(s->base, t->pool); /* after the schema: its strings are gone now */
-  hubc__billing_refresh_next(s);
+  hubc__pool_rewind(s->base, t->pool); /* after the kinds: the schema's strings are gone now */
   t->dirty_n = 0;
 }
 
 static void commit(hubc_store *s) {
   hubc__txn *t = &s->txn;
-  for (size_t i = 0; i < t->undo_n; i++) {
-    hubc__undo *u = &t->undo[i];
-    if (u->op == HUBC__UNDO_SLOT && u->u.slot.from.rec && u->u.slot.from.rec != u->u.slot.to.rec)
-      hubc__rec_unref(s->base, u->u.slot.from.rec);
-  }
-  if (s->schema != t->schema) hubc__schema_unref(t->schema);
+  for (size_t i = 0; i < hubc__kinds_n; i++)
+    if (hubc__kinds[i]->txn_commit) hubc__kinds[i]->txn_commit(s);
   t->undo_n = t->dirty_n = 0;
 }
 
@@ -248,7 +209,8 @@ static int persist(hubc_store *s) {
 }
 
 int hubc__txn_finish(hubc_store *s, int rc) {
-  if (rc == 0) rc = hubc__billing_finalize(s);
+  for (size_t i = 0; i < hubc__kinds_n && !rc; i++)
+    if (hubc__kinds[i]->txn_finalize) rc = hubc__kinds[i]->txn_finalize(s);
   if (rc == 0) rc = persist(s);
   if (rc == 0) commit(s);
   else undo(s);
@@ -302,7 +264,7 @@ hubc_time hubc__now_locked(hubc_store *s) {
   hubc_time now = s->clock(s->clock_payload);
   hubc__busy_leave(&frame);
   if (!hubc__time_ok(now)) return now; /* refused by hubc__clock_check, not clamped into range */
-  return now < s->bill.period_start ? s->bill.period_start : now;
+  return now < s->billing.bill.period_start ? s->billing.bill.period_start : now;
 }
 
 static int clock_bad(const hubc_store *s, hubc_time now) {
@@ -389,7 +351,7 @@ int hubc__read_begin(hubc_store *s) {
   hubc_time probe = s->clock(s->clock_payload); /* only decides whether to take the write lock */
   hubc__busy_leave(&frame);
   /* a refused reading takes the same path as a write: one answer for every call */
-  if (probe >= atomic_load(&s->next_due) || clock_bad(s, probe)) {
+  if (probe >= atomic_load(&s->billing.next_due) || clock_bad(s, probe)) {
     pthread_rwlock_wrlock(&s->lock);
     hubc_time now = hubc__now_locked(s);
     int rc = hubc__clock_check(s, now, "apply update dates");

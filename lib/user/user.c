@@ -1,24 +1,52 @@
 /* Users and permissions (P1–P6). */
+#include <stdlib.h>
 #include <string.h>
 
+#include "persist/codec.h"
+#include "store/dump.h"
 #include "store/store.h"
 #include "util/text.h"
 
 const hubc__user *hubc__user_at(const hubc_store *s, hubc_id id) {
-  if (id <= 0 || id >= s->next_user || !s->users[id].email) return NULL;
-  return &s->users[id];
+  if (id <= 0 || id >= s->users.next || !s->users.by_id[id].email) return NULL;
+  return &s->users.by_id[id];
 }
 
 static int64_t user_by_email(const hubc_store *s, const char *email) {
-  for (int64_t i = 1; i < s->next_user; i++)
-    if (s->users[i].email && strcmp(s->users[i].email, email) == 0) return i;
+  for (int64_t i = 1; i < s->users.next; i++)
+    if (s->users.by_id[i].email && strcmp(s->users.by_id[i].email, email) == 0) return i;
   return 0;
 }
 
 static size_t enabled_super_admins(const hubc_store *s) {
   size_t n = 0;
-  for (int64_t i = 1; i < s->next_user; i++) n += s->users[i].email && s->users[i].super_admin && !s->users[i].disabled;
+  for (int64_t i = 1; i < s->users.next; i++) {
+    const hubc__user *u = &s->users.by_id[i];
+    n += u->email && u->super_admin && !u->disabled;
+  }
   return n;
+}
+
+/* Makes ids below `n` slots of the table (new ones empty). */
+static int users_room(hubc_store *s, int64_t n) {
+  hubc__users *a = &s->users;
+  size_t old = a->cap;
+  if (hubc__grow(s->base, (void **)&a->by_id, &a->cap, (size_t)n, sizeof *a->by_id))
+    return hubc__err(HUBC_ENOMEM, "out of memory growing the user table to %lld ids", (long long)n);
+  if (a->cap > old) memset(a->by_id + old, 0, (a->cap - old) * sizeof *a->by_id);
+  return 0;
+}
+
+int hubc__users_extend(hubc_store *s, int64_t next) {
+  int rc = users_room(s, next + 1);
+  if (!rc && next > s->users.next) s->users.next = next;
+  return rc;
+}
+
+void hubc__txn_user(hubc_store *s, int64_t id, const hubc__user *to) {
+  hubc__txn_push(s, HUBC_REC_USER, id, &s->users.by_id[id], sizeof *to);
+  s->users.by_id[id] = *to;
+  hubc__txn_dirty(s, HUBC_REC_USER, id);
 }
 
 /* Adds a user inside the current transaction. */
@@ -30,23 +58,20 @@ static int add_user(hubc_store *s, const char *email_in, int super_admin, int64_
     return hubc__err(HUBC_EINVAL, "user email '%.254s' %s", email_in, why);
   int64_t other = user_by_email(s, email);
   if (other) return hubc__err(HUBC_EEXISTS, "a user with email '%s' already exists (user id %lld)", email, (long long)other);
-  int64_t id = s->next_user;
+  int64_t id = s->users.next;
   if (id > HUBC__MAX_USERS) return hubc__err(HUBC_ELIMIT, "a store holds at most %d users", HUBC__MAX_USERS);
-  size_t old_cap = s->users_cap;
-  int rc = hubc__grow(s->base, (void **)&s->users, &s->users_cap, (size_t)id + 1, sizeof *s->users);
-  if (rc) return rc;
-  if (s->users_cap > old_cap) memset(s->users + old_cap, 0, (s->users_cap - old_cap) * sizeof *s->users);
-  if ((rc = hubc__txn_reserve(s, 1))) return rc;
+  int rc = users_room(s, id + 1);
+  if (rc || (rc = hubc__txn_reserve(s, 1))) return rc;
   hubc__user u = {hubc__pool_strdup(s->base, email, strlen(email)), HUBC_PERM_DEFAULT, (uint8_t)super_admin, 0};
   if (!u.email) return hubc__err(HUBC_ENOMEM, "out of memory adding user '%s'", email);
-  s->next_user++;
+  s->users.next++;
   hubc__txn_user(s, id, &u);
   *out = id;
   return 0;
 }
 
 int hubc__users_bootstrap(hubc_store *s, const char *admin_email) {
-  if (s->next_user > 1) return 0; /* loaded: it has its super admin */
+  if (s->users.next > 1) return 0; /* loaded: it has its super admin */
   if (!admin_email)
     return hubc__err(HUBC_EINVAL, "store options: admin_email is required to create a new store (its first super admin)");
   int64_t id;
@@ -147,7 +172,7 @@ struct hubc_user {
 static int user_snapshot(hubc_user **out, hubc_store *s, int64_t id) {
   hubc_user *u = hubc__alloc(s->base, sizeof *u);
   if (!u) return hubc__err(HUBC_ENOMEM, "out of memory taking a user snapshot");
-  const hubc__user *src = &s->users[id];
+  const hubc__user *src = &s->users.by_id[id];
   u->base = s->base;
   hubc__base_ref(s->base);
   u->id = id;
@@ -227,8 +252,8 @@ HUBC_API int hubc_user_iterator_next(hubc_id *out, hubc_user_iterator *it) {
   hubc_store *s = it->store;
   int rc = hubc__read_begin(s);
   if (rc) return rc;
-  while (it->next < s->next_user && !s->users[it->next].email) it->next++;
-  if (it->next >= s->next_user) {
+  while (it->next < s->users.next && !s->users.by_id[it->next].email) it->next++;
+  if (it->next >= s->users.next) {
     hubc__read_end(s, 0);
     return HUBC_ITEROVER;
   }
@@ -242,3 +267,138 @@ HUBC_API void hubc_user_iterator_free(hubc_user_iterator *it) {
   hubc__free(b, it, sizeof *it);
   hubc__base_unref(b);
 }
+
+/* ---- the USER record kind ---------------------------------------------- */
+
+#define K HUBC_REC_USER
+
+static int encode(hubc_store *s, int64_t id, hubc__wr *w) {
+  const hubc__user *u = &s->users.by_id[id];
+  if (!u->email) return 1;
+  hubc__wr_str(w, HUBC__T_U_EMAIL, u->email);
+  hubc__wr_num(w, HUBC__T_U_PERMS, u->perms);
+  hubc__wr_num(w, HUBC__T_U_SUPER, u->super_admin);
+  hubc__wr_num(w, HUBC__T_U_DISABLED, u->disabled);
+  return 0;
+}
+
+static int load(hubc_loader *l, int64_t id, hubc__rd r) {
+  hubc_store *s = l->s;
+  if (id <= 0 || id > HUBC__MAX_USERS) return hubc__corrupt(K, id, "bad user id");
+  if (users_room(s, id + 1)) return HUBC_ENOMEM;
+  hubc__user u = {0};
+  int64_t v;
+  uint64_t tag;
+  hubc__rd body;
+  HUBC__FOR_FIELDS(r, tag, body, K, id) {
+    if (tag == HUBC__T_U_EMAIL) {
+      char email[HUBC__EMAIL_BUF], raw[HUBC_MAX_EMAIL_BYTES + 1];
+      const char *why;
+      size_t len = (size_t)(body.end - body.p);
+      if (len > HUBC_MAX_EMAIL_BYTES || memchr(body.p, 0, len)) return hubc__corrupt(K, id, "bad email");
+      memcpy(raw, body.p, len);
+      raw[len] = '\0';
+      if (hubc__email_normalize(raw, email, &why) < 0) return hubc__corrupt(K, id, "bad email");
+      if (!(u.email = hubc__pool_strdup(s->base, email, strlen(email))))
+        return hubc__err(HUBC_ENOMEM, "out of memory loading the store");
+    } else if (tag >= HUBC__T_U_PERMS && tag <= HUBC__T_U_DISABLED) {
+      if (hubc__ld_int(body, &v, K, id)) return HUBC_ECORRUPT;
+      if (tag == HUBC__T_U_PERMS) {
+        if (v & ~(int64_t)HUBC_PERM_ALL || v < 0) return hubc__corrupt(K, id, "bad permissions");
+        u.perms = (uint32_t)v;
+      } else {
+        if (v != 0 && v != 1) return hubc__corrupt(K, id, "bad flag");
+        if (tag == HUBC__T_U_SUPER) u.super_admin = (uint8_t)v;
+        else u.disabled = (uint8_t)v;
+      }
+    }
+  }
+  if (!u.email) return hubc__corrupt(K, id, "missing email");
+  s->users.by_id[id] = u;
+  if (id >= s->users.next) s->users.next = id + 1;
+  return 0;
+}
+
+static int load_del(hubc_loader *l, int64_t id) {
+  hubc_store *s = l->s;
+  if (id > 0 && id < s->users.next) s->users.by_id[id].email = NULL;
+  return 0;
+}
+
+/* P1: emails unique (by sorting: a store may hold many users) and an
+ * enabled super admin. */
+typedef struct user_key {
+  const char *email;
+  int64_t id;
+} user_key;
+
+static int user_cmp(const void *a, const void *b) {
+  const user_key *x = a, *y = b;
+  int c = strcmp(x->email, y->email);
+  return c ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+static int check_users(hubc_store *s) {
+  size_t n = 0, admins = 0, cap = (size_t)s->users.next;
+  user_key *keys = hubc__alloc(s->base, cap * sizeof *keys);
+  if (!keys) return hubc__err(HUBC_ENOMEM, "out of memory loading users");
+  for (int64_t i = 1; i < s->users.next; i++) {
+    const hubc__user *u = &s->users.by_id[i];
+    if (!u->email) continue;
+    admins += u->super_admin && !u->disabled;
+    keys[n].email = u->email;
+    keys[n++].id = i;
+  }
+  qsort(keys, n, sizeof *keys, user_cmp);
+  int rc = 0;
+  for (size_t k = 1; k < n && !rc; k++)
+    if (strcmp(keys[k - 1].email, keys[k].email) == 0)
+      rc = hubc__corrupt(K, keys[k].id, "email already used by another user");
+  hubc__free(s->base, keys, cap * sizeof *keys);
+  if (!rc && !admins) rc = hubc__err(HUBC_ECORRUPT, "stored users include no enabled super admin");
+  return rc;
+}
+
+/* After META: the stored next id is in place. */
+static int finish_load(hubc_loader *l, int rc) {
+  if (!rc && l->s->users.next > 1) rc = check_users(l->s);
+  return rc;
+}
+
+static int dump(const hubc_store *s, hubc__out *o) {
+  for (int64_t i = 1; i < s->users.next; i++) {
+    const hubc__user *u = &s->users.by_id[i];
+    if (!u->email) continue;
+    hubc__out_printf(o, "user %lld perms=0x%x super_admin=%d disabled=%d email=", (long long)i, u->perms,
+                     u->super_admin, u->disabled);
+    hubc__out_text(o, u->email, 1);
+    hubc__out_put(o, "\n", 1);
+  }
+  return 0;
+}
+
+static void free_area(hubc_store *s) { hubc__free(s->base, s->users.by_id, s->users.cap * sizeof *s->users.by_id); }
+
+static void txn_begin(hubc_store *s) { s->users.next_mark = s->users.next; }
+
+_Static_assert(sizeof(hubc__user) <= HUBC__UNDO_BYTES, "a user fits an undo entry");
+
+static void undo(hubc_store *s, const hubc__undo *u) {
+  memcpy(&s->users.by_id[u->id], u->u.bytes, sizeof(hubc__user));
+}
+
+static void txn_rollback(hubc_store *s) { s->users.next = s->users.next_mark; }
+
+const hubc__kind hubc__kind_user = {
+    .kind = K,
+    .name = "user",
+    .encode = encode,
+    .load = load,
+    .load_del = load_del,
+    .finish_load = finish_load,
+    .dump = dump,
+    .free = free_area,
+    .txn_begin = txn_begin,
+    .undo = undo,
+    .txn_rollback = txn_rollback,
+};

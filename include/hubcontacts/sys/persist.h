@@ -19,6 +19,9 @@ enum hubc_record_kind {
   HUBC_REC_PERIOD = 6,   /* id: closed billing period number */
   HUBC_REC_SWITCH = 7    /* id: source type; all its switches */
 };
+/* The largest kind this header names. A backend stores whatever kind it
+ * is handed (later versions add kinds above it); the library itself goes
+ * by its own table of kinds, never by this value. */
 #define HUBC_REC_KIND_MAX 7
 
 /* Handed to load(): push every stored record, in any order; a later put of

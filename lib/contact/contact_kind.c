@@ -1,0 +1,292 @@
+/* The CONTACT record kind: its encoding, loading, invariants, dump and
+ * transaction hooks (store/kind.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "persist/codec.h"
+#include "store/dump.h"
+#include "store/store.h"
+#include "util/text.h"
+
+#define K HUBC_REC_CONTACT
+
+static int encode(hubc_store *s, int64_t id, hubc__wr *w) {
+  const hubc__rec *r = s->recs[id];
+  if (!r) return 1; /* deleted */
+  int source;
+  int64_t source_id;
+  hubc__rec_source(r, &source, &source_id);
+  hubc__wr_num(w, HUBC__T_C_CREATED, hubc__rec_created(r));
+  hubc__wr_num(w, HUBC__T_C_MODIFIED, r->modified);
+  hubc__wr_num(w, HUBC__T_C_STATUS, r->status);
+  hubc__wr_num(w, HUBC__T_C_SOURCE, source);
+  hubc__wr_num(w, HUBC__T_C_SOURCE_ID, source_id);
+  hubc__wr_bytes(w, HUBC__T_C_PROPS, hubc__rec_fields(r), hubc__rec_flen(r));
+  return 0;
+}
+
+/* Contacts are staged: the id table is sized at the end by the largest
+ * live id, checked against the stored next id. The table is dense by
+ * design (8 bytes per id ever issued, README "Limits"), so a store whose
+ * ids reach far needs that memory; with a capped allocator that is
+ * HUBC_ENOMEM. rec NULL stages a delete. */
+typedef struct staged {
+  int64_t id;
+  hubc__rec *rec;
+} staged;
+
+typedef struct stage {
+  staged *v;
+  size_t n, cap;
+} stage;
+
+static int stage_push(hubc_loader *l, int64_t id, hubc__rec *rec) {
+  hubc_store *s = l->s;
+  stage *st = l->stage[K];
+  if (!st) {
+    if (!(st = hubc__calloc(s->base, sizeof *st))) return hubc__err(HUBC_ENOMEM, "out of memory loading contacts");
+    l->stage[K] = st;
+  }
+  if (hubc__grow(s->base, (void **)&st->v, &st->cap, st->n + 1, sizeof *st->v))
+    return hubc__err(HUBC_ENOMEM, "out of memory loading contacts");
+  st->v[st->n].id = id;
+  st->v[st->n++].rec = rec;
+  return 0;
+}
+
+static int load(hubc_loader *l, int64_t id, hubc__rd r) {
+  hubc_store *s = l->s;
+  if (id <= 0 || id > 0xffffffffLL) return hubc__corrupt(K, id, "bad record id");
+  int64_t created = 0, modified = 0, status = HUBC_NON_MARKETING, source = HUBC_SOURCE_MANUAL, source_id = 0;
+  hubc__rd props = {NULL, NULL}, body;
+  uint64_t tag;
+  HUBC__FOR_FIELDS(r, tag, body, K, id) {
+    int rc = 0;
+    switch (tag) {
+    case HUBC__T_C_CREATED: rc = hubc__ld_int(body, &created, K, id); break;
+    case HUBC__T_C_MODIFIED: rc = hubc__ld_int(body, &modified, K, id); break;
+    case HUBC__T_C_STATUS: rc = hubc__ld_int(body, &status, K, id); break;
+    case HUBC__T_C_SOURCE: rc = hubc__ld_int(body, &source, K, id); break;
+    case HUBC__T_C_SOURCE_ID: rc = hubc__ld_int(body, &source_id, K, id); break;
+    case HUBC__T_C_PROPS: props = body; break;
+    }
+    if (rc) return rc;
+  }
+  /* D3: a record without a status (written before marketing contacts were
+   * enabled) is NON_MARKETING. */
+  if (status < HUBC_NON_MARKETING || status > HUBC_MARKETING_UNTIL_UPDATE) return hubc__corrupt(K, id, "bad status");
+  if (!hubc__time_ok(created) || !hubc__time_ok(modified))
+    return hubc__corrupt(K, id, "a time outside years 1 to 9999");
+  if (source < 0 || source > HUBC_SOURCE_WORKFLOW || !hubc_source_name((int)source))
+    return hubc__corrupt(K, id, "bad source");
+  size_t len = props.p ? (size_t)(props.end - props.p) : 0;
+  if (len > 0xffffffffu) return hubc__corrupt(K, id, "record too large");
+  hubc__rec *rec = hubc__rec_new(s->base, created, (int)source, source_id, len);
+  if (!rec) return hubc__err(HUBC_ENOMEM, "out of memory loading contact %lld", (long long)id);
+  unsigned char *fields = (unsigned char *)hubc__rec_fields(rec);
+  if (len) memcpy(fields, props.p, len);
+  /* structure now (emails feed the index); schema checks at the end */
+  hubc__field f;
+  long prev = -1;
+  for (size_t pos = 0; pos < len; pos += f.size) {
+    if (hubc__rec_field(fields, len, pos, &f) || (long)f.prop <= prev ||
+        (f.value && !hubc__utf8_valid(f.value, strlen(f.value)))) {
+      hubc__rec_unref(s->base, rec);
+      return hubc__corrupt(K, id, "malformed properties");
+    }
+    prev = f.prop;
+  }
+  rec->modified = modified;
+  rec->status = (uint8_t)status;
+  int rc = stage_push(l, id, rec);
+  if (rc) hubc__rec_unref(s->base, rec);
+  return rc;
+}
+
+static int load_del(hubc_loader *l, int64_t id) {
+  if (id <= 0 || id > 0xffffffffLL) return 0; /* never stored */
+  return stage_push(l, id, NULL);
+}
+
+/* Places staged contacts (last put or delete of an id wins), then builds
+ * the email index and counts. */
+static int place(hubc_loader *l, stage *st) {
+  hubc_store *s = l->s;
+  int64_t max = 0;
+  size_t live = 0;
+  for (size_t i = 0; i < st->n; i++)
+    if (st->v[i].rec && st->v[i].id > max) max = st->v[i].id;
+  /* META, placed before, set the stored next id */
+  if (l->seen[HUBC_REC_META] && max >= s->next_id)
+    return hubc__corrupt(K, max, "id at or above the stored next record id");
+  int rc = max ? hubc__slots_reserve(s, max) : 0;
+  if (rc) return rc;
+  for (size_t i = 0; i < st->n; i++) { /* arrival order: later wins */
+    staged *c = &st->v[i];
+    if (c->id > max) continue; /* a delete of an id never live */
+    hubc__rec_unref(s->base, s->recs[c->id]);
+    s->recs[c->id] = c->rec;
+    c->rec = NULL; /* owned by the table now */
+  }
+  for (int64_t id = 1; id <= max; id++) live += s->recs[id] != NULL;
+  if ((rc = hubc__eidx_reserve(s, live))) return rc;
+  if (max >= s->next_id) s->next_id = max + 1;
+  for (int64_t id = 1; id <= max; id++) {
+    hubc__rec *r = s->recs[id];
+    if (!r) continue;
+    const char *email = hubc__rec_email(r);
+    if (email && hubc__eidx_find(s, email, strlen(email)))
+      return hubc__corrupt(K, id, "email already used by another contact");
+    s->recs[id] = NULL; /* counted and indexed by the move */
+    hubc__slot empty = {0}, slot = {r, r->modified, 0, r->status};
+    hubc__slot_move(s, id, &empty, &slot);
+  }
+  return 0;
+}
+
+/* A stored value is as the create and update calls store it (C4). */
+static int typed_ok(int type, const char *v) {
+  hubc_time t;
+  switch (type) {
+  case HUBC_PROP_NUMBER: return hubc__parse_number(v);
+  case HUBC_PROP_BOOL: return strcmp(v, "true") == 0 || strcmp(v, "false") == 0;
+  case HUBC_PROP_DATETIME: return hubc__parse_datetime(v, &t) == 0;
+  default: return 1;
+  }
+}
+
+/* Every value matches the schema (loaded before contacts). */
+static int check_fields(hubc_store *s) {
+  const hubc__schema *sc = s->schema;
+  for (int64_t id = 1; id < hubc__id_end(s); id++) {
+    hubc__rec *rec = s->recs[id];
+    if (!rec) continue;
+    hubc__field f;
+    const unsigned char *fields = hubc__rec_fields(rec);
+    size_t len = hubc__rec_flen(rec);
+    for (size_t pos = 0; pos < len; pos += f.size) {
+      hubc__rec_field(fields, len, pos, &f);
+      const hubc__prop *p = f.prop < sc->n ? &sc->props[f.prop] : NULL;
+      if (f.prop == HUBC__P_EMAIL) {
+        char norm[HUBC__EMAIL_BUF];
+        const char *why;
+        if (hubc__email_normalize(f.value ? f.value : "", norm, &why) < 0 || strcmp(norm, f.value) != 0)
+          return hubc__corrupt(K, id, "email is not a normalized address");
+      }
+      if (!p || (p->flags & HUBC_PROP_COMPUTED) || (f.value == NULL) != (p->type == HUBC_PROP_ENUMERATION) ||
+          (!f.value && f.option >= p->n_options) || (f.value && strlen(f.value) > HUBC_MAX_VALUE_BYTES))
+        return hubc__corrupt(K, id, "property does not match the schema");
+      if (f.value && !typed_ok(p->type, f.value)) return hubc__corrupt(K, id, "a value is not of its property's type");
+    }
+  }
+  return 0;
+}
+
+static int finish_load(hubc_loader *l, int rc) {
+  hubc_store *s = l->s;
+  stage *st = l->stage[K];
+  if (!rc && st) rc = place(l, st);
+  if (!rc) rc = check_fields(s);
+  if (st) {
+    for (size_t i = 0; i < st->n; i++) hubc__rec_unref(s->base, st->v[i].rec); /* unplaced */
+    hubc__free(s->base, st->v, st->cap * sizeof *st->v);
+    hubc__free(s->base, st, sizeof *st);
+    l->stage[K] = NULL;
+  }
+  return rc;
+}
+
+/* Counts, ids and the email index agree with the records. */
+static int check(hubc_store *s) {
+  uint64_t count[3] = {0, 0, 0}, live = 0, with_email = 0;
+  int rc = 0;
+  for (int64_t id = 1; id < hubc__id_end(s) && !rc; id++) {
+    const hubc__rec *r = s->recs[id];
+    if (!r) continue;
+    live++;
+    count[r->status]++;
+    if (r->id != id) rc = hubc__err(HUBC_ECORRUPT, "check: contact %lld carries id %u", (long long)id, r->id);
+    const char *e = hubc__rec_email(r);
+    if (!rc && e) {
+      with_email++;
+      if (hubc__eidx_find(s, e, strlen(e)) != r)
+        rc = hubc__err(HUBC_ECORRUPT, "check: contact %lld is not found by its email", (long long)id);
+    }
+  }
+  if (!rc && (live != s->n_contacts || memcmp(count, s->count, sizeof count) != 0))
+    rc = hubc__err(HUBC_ECORRUPT, "check: counts differ from a recount");
+  if (!rc && with_email != s->eidx.n)
+    rc = hubc__err(HUBC_ECORRUPT, "check: the email index holds %zu entries for %llu emails", s->eidx.n,
+                   (unsigned long long)with_email);
+  return rc;
+}
+
+static int dump(const hubc_store *s, hubc__out *o) {
+  const hubc__schema *sc = s->schema;
+  for (int64_t id = 1; id < hubc__id_end(s) && !o->failed; id++) {
+    const hubc__rec *r = s->recs[id];
+    if (!r) continue;
+    int rtype = 0;
+    hubc_id rid = 0;
+    if (r->status != HUBC_NON_MARKETING) hubc__status_reason(s, r->hist, &rtype, &rid);
+    int source;
+    int64_t source_id;
+    hubc__rec_source(r, &source, &source_id);
+    hubc__out_printf(o, "contact %lld created=%lld modified=%lld source=%d source_id=%lld status=%d reason=%d/%lld\n",
+                     (long long)id, (long long)hubc__rec_created(r), (long long)r->modified, source,
+                     (long long)source_id, r->status, rtype, (long long)rid);
+    hubc__field f;
+    const unsigned char *fields = hubc__rec_fields(r);
+    size_t len = hubc__rec_flen(r);
+    for (size_t pos = 0; pos < len && !hubc__rec_field(fields, len, pos, &f); pos += f.size) {
+      hubc__out_put(o, " ", 1);
+      hubc__out_text(o, sc->props[f.prop].name, 1);
+      hubc__out_put(o, "=", 1);
+      hubc__out_text(o, hubc__rec_get(r, sc, f.prop), 0); /* the rest of the line */
+      hubc__out_put(o, "\n", 1);
+    }
+  }
+  return 0;
+}
+
+static void free_area(hubc_store *s) {
+  hubc__base *b = s->base;
+  for (int64_t id = 1; id < hubc__id_end(s); id++) hubc__rec_unref(b, s->recs[id]);
+  hubc__free(b, s->recs, s->recs_cap * sizeof *s->recs);
+  hubc__eidx_free(s);
+}
+
+static void txn_begin(hubc_store *s) { s->next_id_mark = s->next_id; }
+
+static void undo(hubc_store *s, const hubc__undo *u) {
+  hubc__slot_move(s, u->id, &u->u.slot.to, &u->u.slot.from);
+  if (u->u.slot.to.rec && u->u.slot.to.rec != u->u.slot.from.rec) hubc__rec_unref(s->base, u->u.slot.to.rec);
+}
+
+static void txn_rollback(hubc_store *s) { s->next_id = s->next_id_mark; }
+
+/* Releases the versions the transaction superseded. */
+static void txn_commit(hubc_store *s) {
+  const hubc__txn *t = &s->txn;
+  for (size_t i = 0; i < t->undo_n; i++) {
+    const hubc__undo *u = &t->undo[i];
+    if (u->kind == K && u->u.slot.from.rec && u->u.slot.from.rec != u->u.slot.to.rec)
+      hubc__rec_unref(s->base, u->u.slot.from.rec);
+  }
+}
+
+const hubc__kind hubc__kind_contact = {
+    .kind = K,
+    .name = "contact",
+    .encode = encode,
+    .load = load,
+    .load_del = load_del,
+    .finish_load = finish_load,
+    .check = check,
+    .dump = dump,
+    .free = free_area,
+    .txn_begin = txn_begin,
+    .undo = undo,
+    .txn_rollback = txn_rollback,
+    .txn_commit = txn_commit,
+};

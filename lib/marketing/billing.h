@@ -1,0 +1,52 @@
+/* Billing area (B1–B6): settings, state, closed periods; the META and
+ * PERIOD records are its kinds (marketing/billing_kinds.c). */
+#ifndef HUBC_MARKETING_BILLING_H
+#define HUBC_MARKETING_BILLING_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hubcontacts.h"
+
+/* Largest tier or rung: percentages of it (B6) must not overflow. */
+#define HUBC__TIER_MAX (UINT64_MAX / 128)
+
+/* Billing state: persisted in the META record, restored on undo. */
+typedef struct hubc__bill {
+  uint64_t tier;
+  hubc_time period_start;
+  uint64_t peak;
+  uint64_t alerts;     /* thresholds fired this period (bit per threshold); 64-bit: no padding, the struct is compared with memcmp */
+  uint64_t downgrade;  /* requested tier, 0: none */
+  hubc_time downgrade_at; /* the renewal at which the request is decided */
+  hubc_time renewal_base; /* the contract's anchor (renewal day/month) */
+} hubc__bill;
+
+typedef struct hubc__billing {
+  /* settings, from the options at every open */
+  int subscription, commitment, policy;
+  uint64_t *ladder;
+  size_t ladder_len;
+  uint64_t hard_cap; /* 0: the tier */
+  /* state */
+  hubc__bill bill;
+  _Atomic hubc_time next_due; /* cached: the next update date or renewal to apply */
+  hubc_period *periods;
+  size_t periods_n, periods_cap;
+  /* at the start of the transaction */
+  hubc__bill bill_mark;
+  uint64_t billable_mark;
+  size_t periods_mark;
+} hubc__billing;
+
+int hubc__billing_init(hubc_store *s, const hubc_store_options *o, hubc_time now);
+/* Applies every update date passed (own transaction). Called with the
+ * write lock held, outside a transaction. */
+int hubc__billing_catch_up(hubc_store *s, hubc_time now);
+/* At commit: HARD_CAP check, alerts, auto-upgrade, peak. */
+int hubc__billing_finalize(hubc_store *s);
+hubc_time hubc__next_update_after(const hubc_store *s, hubc_time t);
+void hubc__billing_refresh_next(hubc_store *s);
+
+#endif

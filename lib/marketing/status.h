@@ -1,0 +1,35 @@
+/* Status area (M2–M7): the history of status changes and the contacts
+ * waiting for the next update date; the HISTORY record is its kind
+ * (marketing/history.c). */
+#ifndef HUBC_MARKETING_STATUS_H
+#define HUBC_MARKETING_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hubcontacts.h"
+
+typedef struct hubc__hist {
+  int64_t time, contact, reason_id, actor;
+  uint32_t prev; /* previous entry of the same contact (index + 1) */
+  uint8_t old_status, new_status, reason_type, pad;
+} hubc__hist;
+
+typedef struct hubc__status {
+  hubc__hist *hist;
+  size_t hist_n, hist_cap;
+  int64_t *pending; /* ids that became MARKETING_UNTIL_UPDATE (may repeat) */
+  size_t pending_n, pending_cap;
+  size_t hist_mark, pending_mark; /* at the start of the transaction */
+} hubc__status;
+
+/* The single state machine (M3/M4/M5): moves contact `id` towards
+ * `marketing` (1: M3, 0: M4) or, with `renewal`, UNTIL_UPDATE → NON (M5).
+ * Appends history and events. Returns 0 (changed or no-op) or an error. */
+int hubc__status_apply(hubc_store *s, int64_t id, int target, int reason_type, hubc_id reason_id);
+/* Reason of the current MARKETING/UNTIL_UPDATE status from history. */
+void hubc__status_reason(const hubc_store *s, uint32_t newest_hist, int *type, hubc_id *id);
+/* Room for n more history entries and pending ids. */
+int hubc__status_reserve(hubc_store *s, size_t n);
+
+#endif

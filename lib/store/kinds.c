@@ -1,0 +1,33 @@
+/* The table of record kinds (DESIGN §7). Adding a kind: its folder under
+ * lib/ defines its hubc__kind row; declare it here and add it to the table.
+ * Order matters twice: finish-load runs in this order (a kind may rely on
+ * the ones before it: contacts on the schema, history on contacts) and the
+ * dump writes sections in it. */
+#include "store/store.h"
+
+extern const hubc__kind hubc__kind_meta, hubc__kind_property, hubc__kind_user, hubc__kind_switch,
+    hubc__kind_period, hubc__kind_contact, hubc__kind_history;
+
+const hubc__kind *const hubc__kinds[] = {
+    &hubc__kind_meta,   /* marketing/billing_kinds.c: counters, billing state */
+    &hubc__kind_property, /* schema/property.c */
+    &hubc__kind_user,   /* user/user.c */
+    &hubc__kind_switch, /* marketing/source.c */
+    &hubc__kind_period, /* marketing/billing_kinds.c */
+    &hubc__kind_contact, /* contact/contact_kind.c */
+    &hubc__kind_history, /* marketing/history.c */
+};
+const size_t hubc__kinds_n = sizeof hubc__kinds / sizeof *hubc__kinds;
+
+_Static_assert(sizeof hubc__kinds / sizeof *hubc__kinds <= HUBC__KIND_LIMIT, "too many record kinds");
+
+const hubc__kind *hubc__kind_get(int kind) {
+  for (size_t i = 0; i < hubc__kinds_n; i++)
+    if (hubc__kinds[i]->kind == kind) return hubc__kinds[i];
+  return NULL;
+}
+
+const char *hubc__kind_name(int kind) {
+  const hubc__kind *k = hubc__kind_get(kind);
+  return k ? k->name : "?";
+}
