@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contact/changeset.h"
 #include "store/store.h"
 #include "util/text.h"
 
@@ -21,184 +22,6 @@ int hubc__slots_reserve(hubc_store *s, int64_t id) {
   hubc__free(s->base, s->recs, s->recs_cap * sizeof *s->recs);
   s->recs = t;
   s->recs_cap = cap;
-  return 0;
-}
-
-/* ---- building record versions ------------------------------------------ */
-
-typedef struct change {
-  uint32_t prop;
-  int32_t option;    /* enumeration option, or -1 */
-  const char *value; /* NULL: remove */
-  size_t len;        /* of value */
-} change;
-
-/* Insertion sort: calls carry a handful of properties. */
-static void sort_changes(change *c, size_t n) {
-  for (size_t i = 1; i < n; i++) {
-    change x = c[i];
-    size_t j = i;
-    for (; j > 0 && c[j - 1].prop > x.prop; j--) c[j] = c[j - 1];
-    c[j] = x;
-  }
-}
-
-/* Validates one value against its property (C3, C4) and fills c. `email`
- * (HUBC__EMAIL_BUF bytes) receives the normalized email. */
-static int check_value(const hubc__prop *p, uint32_t prop, const char *v, change *c, char *email) {
-  size_t len = strlen(v);
-  c->prop = prop;
-  c->option = -1;
-  c->value = v;
-  c->len = len;
-  if (len > HUBC_MAX_VALUE_BYTES)
-    return hubc__err(HUBC_ELIMIT, "property '%s': value of %zu bytes exceeds the limit of %d bytes", p->name, len,
-                     HUBC_MAX_VALUE_BYTES);
-  if (!hubc__utf8_valid(v, len)) return hubc__err(HUBC_EINVAL, "property '%s': value is not valid UTF-8", p->name);
-  if (prop == HUBC__P_EMAIL) {
-    const char *why;
-    int n = hubc__email_normalize(v, email, &why);
-    if (n < 0) return hubc__err(HUBC_EINVAL, "property 'email': '%.254s' %s", v, why);
-    c->value = email;
-    c->len = (size_t)n;
-    return 0;
-  }
-  switch (p->type) {
-  case HUBC_PROP_NUMBER:
-    if (!hubc__parse_number(v)) return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is not a number", p->name, v);
-    break;
-  case HUBC_PROP_BOOL: {
-    int b = hubc__parse_bool(v);
-    if (b < 0) return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is not true or false", p->name, v);
-    c->value = b ? "true" : "false";
-    c->len = b ? 4 : 5;
-    break;
-  }
-  case HUBC_PROP_DATETIME: {
-    hubc_time t;
-    if (hubc__parse_datetime(v, &t))
-      return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is not an ISO-8601 date or date-time", p->name, v);
-    break;
-  }
-  case HUBC_PROP_ENUMERATION:
-    c->option = hubc__schema_option(p, v);
-    if (c->option < 0)
-      return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is not one of its %u options", p->name, v,
-                       (unsigned)p->n_options);
-    break;
-  }
-  return 0;
-}
-
-static size_t entry_size(const change *c) { return hubc__rec_put_field(NULL, c->prop, c->value, c->len, c->option); }
-
-/* Resolves property names (internal names or labels) once per call, so a
- * batch pays for it once: C2 (exists), C6 (writable), no name twice. */
-static int resolve(hubc_store *s, const char *const *names, size_t n, uint32_t *props) {
-  for (size_t i = 0; i < n; i++) {
-    if (!names[i]) return hubc__err(HUBC_EINVAL, "property name %zu is NULL", i);
-    int prop = hubc__schema_find(s->schema, names[i]); /* only valid UTF-8 can match */
-    if (prop < 0 && !hubc__utf8_valid(names[i], strlen(names[i])))
-      return hubc__err(HUBC_EINVAL, "property name %zu is not valid UTF-8", i);
-    if (prop < 0) return hubc__err(HUBC_ENOTFOUND, "property '%.100s' does not exist", names[i]);
-    const hubc__prop *p = &s->schema->props[prop];
-    if (p->flags & HUBC_PROP_READONLY) return hubc__err(HUBC_EREADONLY, "property '%s' is read-only", p->name);
-    for (size_t j = 0; j < i; j++)
-      if (props[j] == (uint32_t)prop) return hubc__err(HUBC_EINVAL, "property '%s' is given twice", p->name);
-    props[i] = (uint32_t)prop;
-  }
-  return 0;
-}
-
-/* Validates values into sorted changes (create: empty values skipped;
- * update: NULL or empty removes). */
-static int collect(hubc_store *s, const uint32_t *props, const char *const *values, size_t n, int create,
-                   change *out, size_t *out_n, char *email) {
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    const char *v = values[i];
-    if (!v || !*v) {
-      if (create) continue;
-      out[k].prop = props[i];
-      out[k].option = -1;
-      out[k++].value = NULL;
-      continue;
-    }
-    int rc = check_value(&s->schema->props[props[i]], props[i], v, &out[k], email);
-    if (rc) return rc;
-    k++;
-  }
-  sort_changes(out, k);
-  *out_n = k;
-  return 0;
-}
-
-/* New record version = old fields merged with changes; a new contact's
- * meta comes from `meta_of` (NULL: created now by the call's source). *out
- * is NULL when nothing changes. */
-typedef struct rec_meta {
-  hubc_time created;
-  int source;
-  int64_t source_id;
-} rec_meta;
-
-static int merge(hubc_store *s, const hubc__rec *old, const rec_meta *meta, const change *ch, size_t nch,
-                 hubc__rec **out) {
-  size_t size = 0, count = 0, i, pos;
-  int changed = 0;
-  hubc__field f;
-  const unsigned char *fields = old ? hubc__rec_fields(old) : NULL;
-  size_t len = old ? hubc__rec_flen(old) : 0;
-  /* pass 0: size and whether anything changes; pass 1: write */
-  for (int pass = 0; pass < 2; pass++) {
-    unsigned char *w = NULL;
-    if (pass == 1) {
-      if (old && !changed) {
-        *out = NULL;
-        return 0;
-      }
-      if (count > HUBC_MAX_CONTACT_PROPERTIES)
-        return hubc__err(HUBC_ELIMIT, "a contact holds at most %d properties (this one would hold %zu)",
-                         HUBC_MAX_CONTACT_PROPERTIES, count);
-      hubc__rec *r = old ? hubc__rec_new_like(s->base, old, size)
-                         : hubc__rec_new(s->base, meta->created, meta->source, meta->source_id, size);
-      if (!r) return hubc__err(HUBC_ENOMEM, "out of memory building a contact record of %zu bytes", size);
-      *out = r;
-      w = (unsigned char *)hubc__rec_fields(r);
-    }
-    i = pos = 0;
-    while (i < nch || pos < len) {
-      if (pos < len && hubc__rec_field(fields, len, pos, &f)) return hubc__err(HUBC_ECORRUPT, "damaged record");
-      if (pos < len && (i >= nch || f.prop < ch[i].prop)) { /* keep */
-        if (pass) {
-          memcpy(w, fields + pos, f.size);
-          w += f.size;
-        } else {
-          size += f.size;
-          count++;
-        }
-        pos += f.size;
-        continue;
-      }
-      const change *c = &ch[i++];
-      int same_prop = pos < len && f.prop == c->prop;
-      if (same_prop) pos += f.size;
-      if (!c->value) { /* removal */
-        if (!pass && same_prop) changed = 1;
-        continue;
-      }
-      if (pass) {
-        w += hubc__rec_put_field(w, c->prop, c->value, c->len, c->option);
-      } else {
-        size += entry_size(c);
-        count++;
-        if (!same_prop) changed = 1;
-        else if (c->option >= 0 ? (f.value || f.option != (uint32_t)c->option)
-                                : (!f.value || strcmp(f.value, c->value) != 0))
-          changed = 1;
-      }
-    }
-  }
   return 0;
 }
 
@@ -239,92 +62,31 @@ static int check_pairs(const char *const *names, const char *const *values, size
   return 0;
 }
 
-/* Creates the contact inside the current transaction (shared with later
- * sources: import, forms). */
-static int create_locked(hubc_store *s, const change *ch, size_t nch, int source, hubc_id source_id, int target,
-                         int64_t *out_id) {
-  hubc__rec *r;
-  rec_meta meta = {s->txn.now, source, source_id};
-  int rc = merge(s, NULL, &meta, ch, nch, &r);
-  if (rc) return rc;
-  const char *email = hubc__rec_email(r);
-  if (email) {
-    const hubc__rec *other = hubc__eidx_find(s, email, strlen(email));
-    if (other) {
-      int rc2 = other->id >= s->next_id_mark /* created by this very call */
-                    ? hubc__err(HUBC_EEXISTS, "email '%s' is given twice in this call (first in row %lld)", email,
-                                (long long)(other->id - s->next_id_mark))
-                    : hubc__err(HUBC_EEXISTS, "a contact with email '%s' already exists (record id %u)", email,
-                                other->id);
-      hubc__rec_unref(s->base, r);
-      return rc2;
-    }
-  }
-  int64_t id = s->next_id;
-  if ((rc = hubc__slots_reserve(s, id)) || (rc = hubc__txn_reserve(s, 2)) || (rc = hubc__eidx_reserve(s, 1)) ||
-      (rc = hubc__status_reserve(s, 1))) {
-    hubc__rec_unref(s->base, r);
-    return rc;
-  }
-  hubc__slot slot = {r, s->txn.now, 0, HUBC_NON_MARKETING};
-  s->next_id++;
-  hubc__txn_slot(s, id, &slot);
-  if (target) {
-    rc = hubc__status_apply(s, id, 1, source, source_id);
-    if (rc) return rc;
-  }
-  *out_id = id;
-  return 0;
-}
-
-/* Per-call scratch: resolved property indexes and changes, on the stack
- * for the usual handful of properties. */
-typedef struct scratch {
-  uint32_t props_stack[16];
-  change ch_stack[16];
-  uint32_t *props;
-  change *ch;
-  size_t n;
-} scratch;
-
-static int scratch_init(hubc_store *s, scratch *w, size_t n) {
-  w->n = n;
-  w->props = n <= 16 ? w->props_stack : hubc__alloc(s->base, n * sizeof *w->props);
-  w->ch = n <= 16 ? w->ch_stack : hubc__alloc(s->base, n * sizeof *w->ch);
-  return w->props && w->ch ? 0 : hubc__err(HUBC_ENOMEM, "out of memory reading %zu properties", n);
-}
-
-static void scratch_free(hubc_store *s, scratch *w) {
-  if (w->props != w->props_stack) hubc__free(s->base, w->props, w->n * sizeof *w->props);
-  if (w->ch != w->ch_stack) hubc__free(s->base, w->ch, w->n * sizeof *w->ch);
-}
-
 /* Creates rows of contacts inside the current transaction; errors name
  * the row when there is more than one. */
 static int create_rows(hubc_store *s, int source, hubc_id source_id, int marketing, const char *const *names,
                        size_t n_names, const char *const *values, size_t n_rows, hubc_id *out_ids) {
-  scratch w;
-  char email[HUBC__EMAIL_BUF];
-  int rc = scratch_init(s, &w, n_names);
   int target = source == HUBC_SOURCE_MANUAL ? marketing : hubc__source_default(s, source, source_id);
   /* P2: a user may not make a contact marketing by any route, a source's
    * switched-on default included; SYSTEM acts under those switches (P5) */
-  if (!rc && target) rc = hubc__require(s, HUBC_PERM_MARKETING_ACCESS, "create contact as marketing");
-  if (!rc) rc = resolve(s, names, n_names, w.props);
+  int rc = target ? hubc__require(s, HUBC_PERM_MARKETING_ACCESS, "create contact as marketing") : 0;
+  if (rc) return rc;
+  hubc__cs cs;
+  hubc__cs_opts o = {HUBC__CS_NONEMPTY, HUBC__CS_CREATE_ONLY, source, source_id, target, 0};
+  rc = hubc__cs_begin(&cs, s, &o, names, n_names);
+  if (!rc && n_rows > 1) rc = hubc__cs_reserve(&cs, n_rows);
   size_t row = 0;
   for (; !rc && row < n_rows; row++) {
-    size_t nch = 0;
-    int64_t id = 0;
-    rc = collect(s, w.props, values + row * n_names, n_names, 1, w.ch, &nch, email);
-    if (!rc) rc = create_locked(s, w.ch, nch, source, source_id, target, &id);
+    hubc_id id = 0;
+    rc = hubc__cs_row(&cs, 0, values + row * n_names, &id, NULL);
     if (!rc && out_ids) out_ids[row] = id;
   }
+  hubc__cs_end(&cs);
   if (rc && n_rows > 1 && row > 0) {
     char msg[512];
     snprintf(msg, sizeof msg, "%s", hubc_error_last());
     hubc__err(rc, "row %zu: %s", row - 1, msg);
   }
-  scratch_free(s, &w);
   return rc;
 }
 
@@ -373,30 +135,13 @@ HUBC_API int hubc_contact_update(hubc_store *s, hubc_id actor, hubc_id id, const
   int rc;
   if ((rc = check_pairs(names, values, n, "update contact"))) return rc;
   if ((rc = hubc__write_begin(s, actor, HUBC_PERM_EDIT_CONTACTS, "update contact"))) return rc;
-  scratch w;
-  char email[HUBC__EMAIL_BUF];
-  size_t nch = 0;
-  hubc__rec *r = NULL;
-  rc = scratch_init(s, &w, n);
-  if (!rc) rc = slot_of(s, id, "update contact");
-  if (!rc) rc = resolve(s, names, n, w.props);
-  if (!rc) rc = collect(s, w.props, values, n, 0, w.ch, &nch, email);
-  if (!rc) rc = merge(s, s->recs[id], NULL, w.ch, nch, &r);
-  if (!rc && r) {
-    const char *e = hubc__rec_email(r);
-    const hubc__rec *other = e ? hubc__eidx_find(s, e, strlen(e)) : NULL;
-    if (other && other->id != id)
-      rc = hubc__err(HUBC_EEXISTS, "a contact with email '%s' already exists (record id %u)", e, other->id);
-    if (!rc && !(rc = hubc__txn_reserve(s, 1)) && !(rc = hubc__eidx_reserve(s, 1))) {
-      hubc__slot slot = hubc__slot_at(s, id);
-      slot.rec = r;
-      slot.modified = s->txn.now;
-      hubc__txn_slot(s, id, &slot);
-      r = NULL;
-    }
-    if (r) hubc__rec_unref(s->base, r);
+  if (!(rc = slot_of(s, id, "update contact"))) {
+    hubc__cs cs;
+    hubc__cs_opts o = {HUBC__CS_OVERWRITE, HUBC__CS_UPDATE_ONLY, HUBC_SOURCE_MANUAL, actor, 0, 0};
+    rc = hubc__cs_begin(&cs, s, &o, names, n);
+    if (!rc) rc = hubc__cs_row(&cs, id, values, NULL, NULL);
+    hubc__cs_end(&cs);
   }
-  scratch_free(s, &w);
   return hubc__write_end(s, rc);
 }
 

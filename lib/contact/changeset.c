@@ -1,0 +1,341 @@
+/* The contact changeset (I4, F3, C3–C6): see changeset.h. */
+#include "contact/changeset.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "store/store.h"
+
+/* Insertion sort: calls carry a handful of properties. */
+static void sort_changes(hubc__change *c, size_t n) {
+  for (size_t i = 1; i < n; i++) {
+    hubc__change x = c[i];
+    size_t j = i;
+    for (; j > 0 && c[j - 1].prop > x.prop; j--) c[j] = c[j - 1];
+    c[j] = x;
+  }
+}
+
+/* Validates one value against its property (C3, C4) and fills c. `email`
+ * (HUBC__EMAIL_BUF bytes) receives the normalized email. */
+static int check_value(const hubc__prop *p, uint32_t prop, const char *v, hubc__change *c, char *email) {
+  size_t len = strlen(v);
+  c->prop = prop;
+  c->option = -1;
+  c->value = v;
+  c->len = len;
+  if (len > HUBC_MAX_VALUE_BYTES)
+    return hubc__err(HUBC_ELIMIT, "property '%s': value of %zu bytes exceeds the limit of %d bytes", p->name, len,
+                     HUBC_MAX_VALUE_BYTES);
+  if (!hubc__utf8_valid(v, len)) return hubc__err(HUBC_EINVAL, "property '%s': value is not valid UTF-8", p->name);
+  if (prop == HUBC__P_EMAIL) {
+    const char *why;
+    int n = hubc__email_normalize(v, email, &why);
+    if (n < 0) return hubc__err(HUBC_EINVAL, "property 'email': '%.254s' %s", v, why);
+    c->value = email;
+    c->len = (size_t)n;
+    return 0;
+  }
+  switch (p->type) {
+  case HUBC_PROP_NUMBER:
+    if (!hubc__parse_number(v)) return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is not a number", p->name, v);
+    break;
+  case HUBC_PROP_BOOL: {
+    int b = hubc__parse_bool(v);
+    if (b < 0) return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is not true or false", p->name, v);
+    c->value = b ? "true" : "false";
+    c->len = b ? 4 : 5;
+    break;
+  }
+  case HUBC_PROP_DATETIME: {
+    hubc_time t;
+    if (hubc__parse_datetime(v, &t))
+      return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is not an ISO-8601 date or date-time", p->name, v);
+    break;
+  }
+  case HUBC_PROP_ENUMERATION:
+    c->option = hubc__schema_option(p, v);
+    if (c->option < 0)
+      return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is not one of its %u options", p->name, v,
+                       (unsigned)p->n_options);
+    break;
+  }
+  return 0;
+}
+
+static size_t entry_size(const hubc__change *c) { return hubc__rec_put_field(NULL, c->prop, c->value, c->len, c->option); }
+
+/* Resolves property names (internal names or labels) once per call, so a
+ * batch pays for it once: C2 (exists), C6 (writable), no name twice. */
+static int resolve(hubc_store *s, const char *const *names, size_t n, uint32_t *props) {
+  for (size_t i = 0; i < n; i++) {
+    if (!names[i]) return hubc__err(HUBC_EINVAL, "property name %zu is NULL", i);
+    int prop = hubc__schema_find(s->schema, names[i]); /* only valid UTF-8 can match */
+    if (prop < 0 && !hubc__utf8_valid(names[i], strlen(names[i])))
+      return hubc__err(HUBC_EINVAL, "property name %zu is not valid UTF-8", i);
+    if (prop < 0) return hubc__err(HUBC_ENOTFOUND, "property '%.100s' does not exist", names[i]);
+    const hubc__prop *p = &s->schema->props[prop];
+    if (p->flags & HUBC_PROP_READONLY) return hubc__err(HUBC_EREADONLY, "property '%s' is read-only", p->name);
+    for (size_t j = 0; j < i; j++)
+      if (props[j] == (uint32_t)prop) return hubc__err(HUBC_EINVAL, "property '%s' is given twice", p->name);
+    props[i] = (uint32_t)prop;
+  }
+  return 0;
+}
+
+/* Validates values into sorted changes (blank: NULL or empty; removes
+ * when `blank_removes`, else skipped). */
+static int collect(hubc_store *s, const uint32_t *props, const char *const *values, size_t n, int blank_removes,
+                   hubc__change *out, size_t *out_n, char *email) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *v = values[i];
+    if (!v || !*v) {
+      if (!blank_removes) continue;
+      out[k].prop = props[i];
+      out[k].option = -1;
+      out[k++].value = NULL;
+      continue;
+    }
+    int rc = check_value(&s->schema->props[props[i]], props[i], v, &out[k], email);
+    if (rc) return rc;
+    k++;
+  }
+  sort_changes(out, k);
+  *out_n = k;
+  return 0;
+}
+
+typedef struct rec_meta {
+  hubc_time created;
+  int source;
+  int64_t source_id;
+} rec_meta;
+
+/* Whether an existing field stays despite a change to it (the policy). */
+static int keeps(unsigned policy, const hubc__field *f, const hubc__change *c) {
+  if ((policy & HUBC__CS_POLICY_MASK) == HUBC__CS_FILL_BLANKS) return 1;
+  if ((policy & HUBC__CS_FORWARD) && c->prop == HUBC__P_LIFECYCLE) /* option order is stage order */
+    return !c->value || (!f->value && (uint32_t)c->option < f->option);
+  return 0;
+}
+
+/* New record version = old's fields (or, with old NULL, a new contact with
+ * `meta`) merged with changes under `policy`. *out is NULL when nothing
+ * changes. */
+static int merge(hubc_store *s, const hubc__rec *old, const rec_meta *meta, unsigned policy, const hubc__change *ch,
+                 size_t nch, hubc__rec **out) {
+  size_t size = 0, count = 0, i, pos;
+  int changed = 0;
+  hubc__field f;
+  const unsigned char *fields = old ? hubc__rec_fields(old) : NULL;
+  size_t len = old ? hubc__rec_flen(old) : 0;
+  /* pass 0: size and whether anything changes; pass 1: write */
+  for (int pass = 0; pass < 2; pass++) {
+    unsigned char *w = NULL;
+    if (pass == 1) {
+      if (old && !changed) {
+        *out = NULL;
+        return 0;
+      }
+      if (count > HUBC_MAX_CONTACT_PROPERTIES)
+        return hubc__err(HUBC_ELIMIT, "a contact holds at most %d properties (this one would hold %zu)",
+                         HUBC_MAX_CONTACT_PROPERTIES, count);
+      hubc__rec *r = old ? hubc__rec_new_like(s->base, old, size)
+                         : hubc__rec_new(s->base, meta->created, meta->source, meta->source_id, size);
+      if (!r) return hubc__err(HUBC_ENOMEM, "out of memory building a contact record of %zu bytes", size);
+      *out = r;
+      w = (unsigned char *)hubc__rec_fields(r);
+    }
+    i = pos = 0;
+    while (i < nch || pos < len) {
+      if (pos < len && hubc__rec_field(fields, len, pos, &f)) return hubc__err(HUBC_ECORRUPT, "damaged record");
+      int keep = pos < len && (i >= nch || f.prop < ch[i].prop);
+      if (!keep && pos < len && f.prop == ch[i].prop && policy && keeps(policy, &f, &ch[i])) {
+        keep = 1;
+        i++; /* the change is dropped */
+      }
+      if (keep) {
+        if (pass) {
+          memcpy(w, fields + pos, f.size);
+          w += f.size;
+        } else {
+          size += f.size;
+          count++;
+        }
+        pos += f.size;
+        continue;
+      }
+      const hubc__change *c = &ch[i++];
+      int same_prop = pos < len && f.prop == c->prop;
+      if (same_prop) pos += f.size;
+      if (!c->value) { /* removal */
+        if (!pass && same_prop) changed = 1;
+        continue;
+      }
+      if (pass) {
+        w += hubc__rec_put_field(w, c->prop, c->value, c->len, c->option);
+      } else {
+        size += entry_size(c);
+        count++;
+        if (!same_prop) changed = 1;
+        else if (c->option >= 0 ? (f.value || f.option != (uint32_t)c->option)
+                                : (!f.value || strcmp(f.value, c->value) != 0))
+          changed = 1;
+      }
+    }
+  }
+  return 0;
+}
+
+
+
+int hubc__cs_begin(hubc__cs *cs, hubc_store *s, const hubc__cs_opts *o, const char *const *names, size_t n) {
+  cs->s = s;
+  cs->o = *o;
+  cs->n = n;
+  cs->first_id = s->next_id;
+  cs->reached = NULL;
+  cs->reached_words = 0;
+  cs->created = cs->updated = cs->merged = cs->marked = 0;
+  cs->props = n <= 16 ? cs->props_stack : hubc__alloc(s->base, n * sizeof *cs->props);
+  cs->ch = n <= 16 ? cs->ch_stack : hubc__alloc(s->base, n * sizeof *cs->ch);
+  if (!cs->props || !cs->ch) return hubc__err(HUBC_ENOMEM, "out of memory reading %zu properties", n);
+  return resolve(s, names, n, cs->props);
+}
+
+void hubc__cs_end(hubc__cs *cs) {
+  hubc__base *b = cs->s->base;
+  if (cs->props && cs->props != cs->props_stack) hubc__free(b, cs->props, cs->n * sizeof *cs->props);
+  if (cs->ch && cs->ch != cs->ch_stack) hubc__free(b, cs->ch, cs->n * sizeof *cs->ch);
+  hubc__free(b, cs->reached, cs->reached_words * sizeof *cs->reached);
+  cs->props = NULL;
+  cs->ch = NULL;
+  cs->reached = NULL;
+}
+
+int hubc__cs_reserve(hubc__cs *cs, size_t rows) {
+  hubc_store *s = cs->s;
+  if (!rows) return 0;
+  int64_t last = rows > 0xffffffffu ? INT64_MAX : s->next_id + (int64_t)rows - 1;
+  if (last > 0xffffffffLL) last = 0xffffffffLL; /* rows past the last id fail one by one, naming the limit */
+  size_t per_row = cs->o.mark_created || cs->o.mark_matched ? 2 : 1;
+  int rc = hubc__slots_reserve(s, last);
+  if (!rc) rc = hubc__eidx_reserve(s, rows);
+  if (!rc) rc = per_row > 1 ? hubc__status_reserve(s, rows) : 0;
+  if (!rc && rows <= SIZE_MAX / per_row) rc = hubc__txn_reserve(s, rows * per_row);
+  return rc;
+}
+
+/* Whether a row of this changeset reached contact id before; marks it. */
+static int reached_before(hubc__cs *cs, int64_t id) {
+  if (id >= cs->first_id) return 1; /* created by an earlier row */
+  size_t w = (size_t)id / 64;
+  if (!cs->reached) {
+    size_t words = (size_t)cs->first_id / 64 + 1;
+    cs->reached = hubc__calloc(cs->s->base, words * sizeof *cs->reached);
+    if (!cs->reached) return -1;
+    cs->reached_words = words;
+  }
+  uint64_t bit = 1ULL << (id % 64);
+  int before = (cs->reached[w] & bit) != 0;
+  cs->reached[w] |= bit;
+  return before;
+}
+
+static int create(hubc__cs *cs, size_t nch, hubc_id *out_id) {
+  hubc_store *s = cs->s;
+  hubc__rec *r;
+  rec_meta meta = {s->txn.now, cs->o.source, cs->o.source_id};
+  int64_t id = s->next_id;
+  int rc;
+  if ((rc = hubc__slots_reserve(s, id)) || (rc = hubc__txn_reserve(s, 2)) || (rc = hubc__eidx_reserve(s, 1)) ||
+      (rc = hubc__status_reserve(s, 1)) || (rc = merge(s, NULL, &meta, cs->o.policy, cs->ch, nch, &r)))
+    return rc;
+  hubc__slot slot = {r, s->txn.now, 0, HUBC_NON_MARKETING};
+  s->next_id++;
+  hubc__txn_slot(s, id, &slot);
+  if (cs->o.mark_created) {
+    hubc__status_apply(s, id, 1, cs->o.source, cs->o.source_id);
+    cs->marked++;
+  }
+  cs->created++;
+  *out_id = id;
+  return 0;
+}
+
+static int update(hubc__cs *cs, hubc__rec *target, size_t nch, int *outcome) {
+  hubc_store *s = cs->s;
+  int64_t id = target->id;
+  int merged = 0;
+  if (cs->o.policy & HUBC__CS_MERGE_DUPLICATES) {
+    merged = reached_before(cs, id);
+    if (merged < 0) return hubc__err(HUBC_ENOMEM, "out of memory tracking the contacts of a changeset");
+  }
+  if (cs->o.mode == HUBC__CS_CREATE_ONLY && !merged) { /* C5 */
+    const char *e = hubc__rec_email(target);
+    if (!e) return hubc__err(HUBC_EEXISTS, "a contact with record id %lld already exists", (long long)id);
+    if (id >= cs->first_id)
+      return hubc__err(HUBC_EEXISTS, "email '%s' is given twice in this call (first in row %lld)", e,
+                       (long long)(id - cs->first_id));
+    return hubc__err(HUBC_EEXISTS, "a contact with email '%s' already exists (record id %lld)", e, (long long)id);
+  }
+  int mark = cs->o.mark_matched && target->status != HUBC_MARKETING;
+  hubc__rec *r;
+  int rc;
+  if ((rc = hubc__txn_reserve(s, 2)) || (rc = hubc__eidx_reserve(s, 1)) || (mark && (rc = hubc__status_reserve(s, 1))) ||
+      (rc = merge(s, target, NULL, cs->o.policy, cs->ch, nch, &r)))
+    return rc;
+  if (r) {
+    const char *e = hubc__rec_email(r);
+    const hubc__rec *other = e ? hubc__eidx_find(s, e, strlen(e)) : NULL;
+    if (other && other != target) {
+      hubc__rec_unref(s->base, r);
+      return hubc__err(HUBC_EEXISTS, "a contact with email '%s' already exists (record id %u)", e, other->id);
+    }
+    hubc__slot slot = hubc__slot_at(s, id);
+    slot.rec = r;
+    slot.modified = s->txn.now;
+    hubc__txn_slot(s, id, &slot);
+  }
+  if (mark) {
+    hubc__status_apply(s, id, 1, cs->o.source, cs->o.source_id);
+    cs->marked++;
+  }
+  if (merged) cs->merged++;
+  else cs->updated++;
+  *outcome = merged ? HUBC__CS_MERGED : HUBC__CS_UPDATED;
+  return 0;
+}
+
+int hubc__cs_row(hubc__cs *cs, hubc_id id, const char *const *values, hubc_id *out_id, int *outcome) {
+  hubc_store *s = cs->s;
+  size_t nch = 0;
+  int done = 0;
+  int rc = collect(s, cs->props, values, cs->n, (cs->o.policy & HUBC__CS_POLICY_MASK) == HUBC__CS_OVERWRITE, cs->ch,
+                   &nch, cs->email);
+  if (rc) return rc;
+  /* changes are sorted and email is property 0 */
+  const char *email = nch && cs->ch[0].prop == HUBC__P_EMAIL ? cs->ch[0].value : NULL;
+  hubc__rec *target = NULL;
+  if (id) {
+    if (!(target = hubc__contact_at(s, id)))
+      return hubc__err(HUBC_ENOTFOUND, "no contact with record id %lld", (long long)id);
+  } else if (email) {
+    target = hubc__eidx_find(s, email, cs->ch[0].len);
+  }
+  if (target) {
+    id = target->id;
+    rc = update(cs, target, nch, &done);
+  } else if (cs->o.mode == HUBC__CS_UPDATE_ONLY) {
+    rc = email ? hubc__err(HUBC_ENOTFOUND, "no contact with email '%s'", email)
+               : hubc__err(HUBC_ENOTFOUND, "no record id or email to find the contact by");
+  } else {
+    rc = create(cs, nch, &id);
+    done = HUBC__CS_CREATED;
+  }
+  if (rc) return rc;
+  if (out_id) *out_id = id;
+  if (outcome) *outcome = done;
+  return 0;
+}

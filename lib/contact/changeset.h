@@ -1,0 +1,82 @@
+/* The contact write path shared by every way contacts arrive: manual calls,
+ * imports (I4), forms (F3). A changeset resolves its columns once, then
+ * applies rows inside the caller's transaction (hubc__write_begin … end, or
+ * hubc__txn_begin … finish). Each row is validated whole before anything
+ * changes, so a failed row leaves the store as it was and the caller may go
+ * on with the next (import skips bad rows, I5) or fail the call. */
+#ifndef HUBC_CONTACT_CHANGESET_H
+#define HUBC_CONTACT_CHANGESET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "contact/record.h"
+#include "hubcontacts/store.h"
+#include "util/text.h"
+
+/* How a row's values meet a contact that already has values. */
+enum {
+  HUBC__CS_OVERWRITE = 0,   /* manual update: values replace; NULL or "" removes */
+  HUBC__CS_NONEMPTY = 1,    /* forms (F3), imports (I4): non-empty values replace; blanks never erase */
+  HUBC__CS_FILL_BLANKS = 2, /* only properties the contact lacks are written; blanks never erase */
+  HUBC__CS_POLICY_MASK = 3,
+  /* flags, or-ed with a policy */
+  HUBC__CS_FORWARD = 1u << 2,          /* lifecyclestage never moves backwards (I4) */
+  HUBC__CS_MERGE_DUPLICATES = 1u << 3, /* a row reaching a contact an earlier row reached merges into it (I4) */
+};
+
+/* Which rows may create and which may update (I4 modes; manual create is
+ * CREATE_ONLY: C5). */
+enum { HUBC__CS_CREATE_OR_UPDATE = 0, HUBC__CS_CREATE_ONLY, HUBC__CS_UPDATE_ONLY };
+
+/* What a row did. */
+enum { HUBC__CS_CREATED = 1, HUBC__CS_UPDATED, HUBC__CS_MERGED };
+
+typedef struct hubc__cs_opts {
+  unsigned policy;   /* HUBC__CS_OVERWRITE … | flags */
+  int mode;          /* HUBC__CS_CREATE_OR_UPDATE … */
+  int source;        /* creation source of new contacts (D1); also the reason type of marking */
+  hubc_id source_id; /* its id (user, form, import, app…); also the reason id */
+  int mark_created;  /* new contacts become MARKETING, reason (source, source_id) */
+  int mark_matched;  /* matched NON_MARKETING / UNTIL_UPDATE contacts become MARKETING (F4, I6) */
+} hubc__cs_opts;
+
+/* One resolved property change (value NULL: removal). */
+typedef struct hubc__change {
+  uint32_t prop;
+  int32_t option;    /* enumeration option, or -1 */
+  const char *value;
+  size_t len;        /* of value */
+} hubc__change;
+
+typedef struct hubc__cs {
+  hubc_store *s;
+  hubc__cs_opts o;
+  size_t n;            /* columns */
+  uint32_t *props;     /* resolved property of each column */
+  hubc__change *ch;    /* one row's changes */
+  int64_t first_id;    /* ids from here on were created by this changeset */
+  uint64_t *reached;   /* MERGE_DUPLICATES: bit per older contact a row reached */
+  size_t reached_words;
+  size_t created, updated, merged, marked; /* rows created / updating an older contact first /
+                                              merged into a contact reached before; contacts marked */
+  char email[HUBC__EMAIL_BUF];
+  uint32_t props_stack[16];
+  hubc__change ch_stack[16];
+} hubc__cs;
+
+/* Starts a changeset over columns `names` (internal names or labels;
+ * checked: exist, writable (C6), none twice). Needs the write lock and a
+ * transaction. Always pair with hubc__cs_end, even on failure. */
+int hubc__cs_begin(hubc__cs *cs, hubc_store *s, const hubc__cs_opts *o, const char *const *names, size_t n);
+/* Makes room for `rows` more rows at once (contact table, email index,
+ * undo log, history): a bulk caller pays for growth once. Optional. */
+int hubc__cs_reserve(hubc__cs *cs, size_t rows);
+/* Applies one row: values[i] for column i (NULL or "" is blank). `id` > 0
+ * matches by record id (ENOTFOUND if none), else the row's email matches
+ * (C3). Outcome (HUBC__CS_*) and the contact's id in *outcome, *out_id
+ * (either may be NULL). Errors name the property; the store is unchanged. */
+int hubc__cs_row(hubc__cs *cs, hubc_id id, const char *const *values, hubc_id *out_id, int *outcome);
+void hubc__cs_end(hubc__cs *cs);
+
+#endif
