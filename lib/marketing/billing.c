@@ -128,16 +128,26 @@ static void emit(hubc_store *s, int type, unsigned threshold, uint64_t old_tier)
   hubc__txn_event(s, &ev);
 }
 
+void hubc__billing_outlook(const hubc_store *s, hubc__outlook *o) {
+  const hubc__billing *a = &s->billing;
+  o->before = a->billable_mark;
+  o->after = HUBC__BILLABLE(s);
+  o->tier = a->bill.tier;
+  o->cap = a->policy == HUBC_TIER_HARD_CAP ? (a->hard_cap ? a->hard_cap : a->bill.tier) : 0;
+  o->refused = o->cap && o->after > o->cap && o->after > o->before;
+  if (a->policy == HUBC_TIER_AUTO_UPGRADE && o->after > o->before && o->after > o->tier)
+    o->tier = fitting_rung(s, o->after);
+}
+
 int hubc__billing_finalize(hubc_store *s) {
-  uint64_t before = s->billing.billable_mark, after = HUBC__BILLABLE(s), tier = s->billing.bill.tier;
-  if (s->billing.policy == HUBC_TIER_HARD_CAP) {
-    uint64_t cap = s->billing.hard_cap ? s->billing.hard_cap : tier;
-    if (after > cap && after > before)
-      return hubc__err(HUBC_ELIMIT,
-                       "billable contact cap reached: the operation would bring the billable count to %llu, above "
-                       "the hard cap of %llu (HARD_CAP policy); nothing changed",
-                       (unsigned long long)after, (unsigned long long)cap);
-  }
+  hubc__outlook ol;
+  hubc__billing_outlook(s, &ol);
+  uint64_t before = ol.before, after = ol.after, tier = s->billing.bill.tier;
+  if (ol.refused)
+    return hubc__err(HUBC_ELIMIT,
+                     "billable contact cap reached: the operation would bring the billable count to %llu, above "
+                     "the hard cap of %llu (HARD_CAP policy); nothing changed",
+                     (unsigned long long)after, (unsigned long long)ol.cap);
   int rc = hubc__txn_reserve(s, 1);
   if (rc) return rc;
   if (after > before) {
@@ -150,8 +160,8 @@ int hubc__billing_finalize(hubc_store *s) {
         emit(s, HUBC_EVENT_ALERT, th, 0);
       }
     }
-    if (s->billing.policy == HUBC_TIER_AUTO_UPGRADE && after > tier) {
-      s->billing.bill.tier = fitting_rung(s, after);
+    if (ol.tier != tier) { /* AUTO_UPGRADE */
+      s->billing.bill.tier = ol.tier;
       emit(s, HUBC_EVENT_TIER_UPGRADE, 0, tier);
     }
   }
@@ -159,8 +169,8 @@ int hubc__billing_finalize(hubc_store *s) {
   if (memcmp(&s->billing.bill, &s->billing.bill_mark, sizeof s->billing.bill) != 0) {
     hubc__txn_dirty(s, HUBC_REC_META, 1);
     /* the due date depends on these only; the peak moves on most calls */
-    if (s->billing.bill.period_start != s->billing.bill_mark.period_start || s->billing.bill.downgrade != s->billing.bill_mark.downgrade ||
-        s->billing.bill.downgrade_at != s->billing.bill_mark.downgrade_at)
+    const hubc__bill *b = &s->billing.bill, *m = &s->billing.bill_mark;
+    if (b->period_start != m->period_start || b->downgrade != m->downgrade || b->downgrade_at != m->downgrade_at)
       hubc__billing_refresh_next(s); /* undo refreshes it back */
   }
   return 0;

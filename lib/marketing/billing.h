@@ -44,6 +44,15 @@ int hubc__billing_init(hubc_store *s, const hubc_store_options *o, hubc_time now
 /* Applies every update date passed (own transaction). Called with the
  * write lock held, outside a transaction. */
 int hubc__billing_catch_up(hubc_store *s, hubc_time now);
+/* What committing the current transaction does to billing (B4, B5): the
+ * billable count before and after it, the cap in force (0: AUTO_UPGRADE),
+ * whether HARD_CAP refuses it, and the tier after it (AUTO_UPGRADE raises
+ * it). The commit decides by it and plans report it: one code path. */
+typedef struct hubc__outlook {
+  uint64_t before, after, cap, tier;
+  int refused;
+} hubc__outlook;
+void hubc__billing_outlook(const hubc_store *s, hubc__outlook *o);
 /* At commit: HARD_CAP check, alerts, auto-upgrade, peak. */
 int hubc__billing_finalize(hubc_store *s);
 hubc_time hubc__next_update_after(const hubc_store *s, hubc_time t);

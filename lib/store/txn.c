@@ -4,6 +4,7 @@
 
 #include "util/text.h"
 
+#include "store/plan.h"
 #include "store/store.h"
 
 /* Stores whose callbacks this thread is running (re-entry → EBUSY, R6):
@@ -208,9 +209,15 @@ static int persist(hubc_store *s) {
   return rc;
 }
 
-int hubc__txn_finish(hubc_store *s, int rc) {
+static int finalize(hubc_store *s) {
+  int rc = 0;
   for (size_t i = 0; i < hubc__kinds_n && !rc; i++)
     if (hubc__kinds[i]->txn_finalize) rc = hubc__kinds[i]->txn_finalize(s);
+  return rc;
+}
+
+int hubc__txn_finish(hubc_store *s, int rc) {
+  if (rc == 0) rc = finalize(s);
   if (rc == 0) rc = persist(s);
   if (rc == 0) commit(s);
   else undo(s);
@@ -340,6 +347,53 @@ int hubc__write_end(hubc_store *s, int rc) {
   rc = deliver(s, &pe, rc);
   hubc__call_leave(s);
   return rc ? rc : hubc__ok();
+}
+
+/* ---- plans (store/plan.h) ---------------------------------------------- */
+
+static void plan_counts(const hubc_store *s, uint64_t *contacts, uint64_t count[3], uint64_t *billable) {
+  *contacts = s->n_contacts;
+  memcpy(count, s->count, sizeof s->count);
+  *billable = HUBC__BILLABLE(s);
+}
+
+void hubc__plan_start(const hubc_store *s, hubc__plan *out) {
+  memset(out, 0, sizeof *out);
+  plan_counts(s, &out->contacts_before, out->count_before, &out->billable_before);
+  out->tier_before = s->billing.bill.tier;
+}
+
+int hubc__write_plan(hubc_store *s, int rc, hubc__plan *out) {
+  hubc__outlook ol;
+  hubc__billing_outlook(s, &ol); /* what finalize decides by */
+  out->cap = ol.cap;
+  out->cap_refused = ol.refused;
+  out->tier_after = ol.tier;
+  if (rc == 0) rc = finalize(s); /* as the commit would: its refusal is the plan's answer */
+  plan_counts(s, &out->contacts_after, out->count_after, &out->billable_after);
+  out->changes = s->txn.undo_n;
+  out->rc = rc;
+  char msg[512] = "";
+  if (rc) snprintf(msg, sizeof msg, "%s", hubc_error_last());
+  undo(s); /* the change's events go with it (events_n is restored) */
+  s->txn.active = 0;
+  pending_events pe = take_events(s); /* what was due before the change */
+  pthread_rwlock_unlock(&s->lock);
+  deliver(s, &pe, 0);
+  hubc__call_leave(s);
+  return rc ? hubc__err(rc, "%s", msg) : hubc__ok();
+}
+
+int hubc__run(hubc_store *s, hubc_id actor, unsigned perm, const char *what, hubc__change_fn change, void *ctx,
+              hubc__plan *plan) {
+  int rc = hubc__write_begin(s, actor, perm, what);
+  if (rc) {
+    if (plan) memset(plan, 0, sizeof *plan), plan->rc = rc;
+    return rc;
+  }
+  if (plan) hubc__plan_start(s, plan);
+  rc = change(s, ctx);
+  return plan ? hubc__write_plan(s, rc, plan) : hubc__write_end(s, rc);
 }
 
 int hubc__read_begin(hubc_store *s) {
