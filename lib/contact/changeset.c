@@ -38,7 +38,12 @@ static int check_value(const hubc__prop *p, uint32_t prop, const char *v, hubc__
   }
   switch (p->type) {
   case HUBC_PROP_NUMBER:
-    if (!hubc__parse_number(v)) return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is not a number", p->name, v);
+    switch (hubc__parse_number(v)) {
+    case 0: return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is not a number", p->name, v);
+    case -1:
+      return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is beyond the largest number, 1.7976931348623157e308",
+                       p->name, v);
+    }
     break;
   case HUBC_PROP_BOOL: {
     int b = hubc__parse_bool(v);
@@ -49,8 +54,11 @@ static int check_value(const hubc__prop *p, uint32_t prop, const char *v, hubc__
   }
   case HUBC_PROP_DATETIME: {
     hubc_time t;
-    if (hubc__parse_datetime(v, &t))
+    int r = hubc__parse_datetime(v, &t);
+    if (r == -1)
       return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is not an ISO-8601 date or date-time", p->name, v);
+    if (r)
+      return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is outside years 1 to 9999 (UTC)", p->name, v);
     break;
   }
   case HUBC_PROP_ENUMERATION:

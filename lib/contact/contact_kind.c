@@ -144,13 +144,14 @@ static int place(hubc_loader *l, stage *st) {
   return 0;
 }
 
-/* A stored value is as the create and update calls store it (C4). */
+/* A stored value is as the create and update calls store it (C4); values
+ * of the grammar stored before the range rules (1e999, year 0000) load. */
 static int typed_ok(int type, const char *v) {
   hubc_time t;
   switch (type) {
-  case HUBC_PROP_NUMBER: return hubc__parse_number(v);
+  case HUBC_PROP_NUMBER: return hubc__parse_number(v) != 0;
   case HUBC_PROP_BOOL: return strcmp(v, "true") == 0 || strcmp(v, "false") == 0;
-  case HUBC_PROP_DATETIME: return hubc__parse_datetime(v, &t) == 0;
+  case HUBC_PROP_DATETIME: return hubc__parse_datetime(v, &t) != -1;
   default: return 1;
   }
 }

@@ -139,6 +139,20 @@ void hubc__billing_outlook(const hubc_store *s, hubc__outlook *o) {
     o->tier = fitting_rung(s, o->after);
 }
 
+/* B6: the thresholds of `tier` the count crossed upward, each once (the
+ * bits of bill.alerts) until the period ends or the tier rises. */
+static void fire_alerts(hubc_store *s, uint64_t before, uint64_t after, uint64_t tier) {
+  for (unsigned i = 0; i < 4; i++) {
+    unsigned th = thresholds[i];
+    int crossed = th == 100 ? before <= tier && after > tier
+                            : before * 100 < (uint64_t)th * tier && after * 100 >= (uint64_t)th * tier;
+    if (crossed && !(s->billing.bill.alerts & (1u << i))) {
+      s->billing.bill.alerts |= 1u << i;
+      emit(s, HUBC_EVENT_ALERT, th, 0);
+    }
+  }
+}
+
 int hubc__billing_finalize(hubc_store *s) {
   hubc__outlook ol;
   hubc__billing_outlook(s, &ol);
@@ -151,18 +165,12 @@ int hubc__billing_finalize(hubc_store *s) {
   int rc = hubc__txn_reserve(s, 1);
   if (rc) return rc;
   if (after > before) {
-    for (unsigned i = 0; i < 4; i++) {
-      unsigned th = thresholds[i];
-      int crossed = th == 100 ? before <= tier && after > tier
-                              : before * 100 < (uint64_t)th * tier && after * 100 >= (uint64_t)th * tier;
-      if (crossed && !(s->billing.bill.alerts & (1u << i))) {
-        s->billing.bill.alerts |= 1u << i;
-        emit(s, HUBC_EVENT_ALERT, th, 0);
-      }
-    }
+    fire_alerts(s, before, after, tier);
     if (ol.tier != tier) { /* AUTO_UPGRADE */
       s->billing.bill.tier = ol.tier;
       emit(s, HUBC_EVENT_TIER_UPGRADE, 0, tier);
+      s->billing.bill.alerts = 0; /* B6: re-armed for the new tier, so the next upgrade is warned of too */
+      fire_alerts(s, before, after, s->billing.bill.tier);
     }
   }
   if (after > s->billing.bill.peak) s->billing.bill.peak = after;

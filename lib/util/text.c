@@ -151,26 +151,55 @@ int hubc__eq_ci(const char *a, const char *b) {
 
 static int digit(char c) { return c >= '0' && c <= '9'; }
 
+/* DBL_MAX in decimal, all 309 digits: the largest finite number (C4). */
+static const char dbl_max_digits[] =
+    "179769313486231570814527423731704356798070567525844996598917476803157260780028538760589558632766878171540458"
+    "953514382464234321326889464182768467546703537516986049910576551282076245490090389328944075868508455133942304"
+    "583236903222948165808559332123348274797826204144723168738177180919299881250404026184124858368";
+
 /* A plain decimal, by grammar rather than strtod: the host's locale must
- * not change what is a number (C4), and hex, inf and nan are not numbers. */
+ * not change what is a number (C4), and hex, inf and nan are not numbers;
+ * nor is what a double cannot hold (1e999 would read as inf). Tiny values
+ * are finite: they round towards 0. */
 int hubc__parse_number(const char *s) {
   if (*s == '+' || *s == '-') s++;
-  int digits = 0;
-  while (digit(*s)) s++, digits++;
+  const char *lead = NULL; /* first nonzero digit */
+  int digits = 0, pos = 0;            /* pos: power of ten of the leading digit, before the exponent */
+  for (; digit(*s); s++, digits++)
+    if (lead) pos++;
+    else if (*s != '0') lead = s;
   if (*s == '.') {
     s++;
-    while (digit(*s)) s++, digits++;
+    for (int j = 1; digit(*s); s++, digits++, j++)
+      if (!lead && *s != '0') lead = s, pos = -j;
   }
   if (!digits) return 0;
+  int exp = 0, esign = 1;
   if (*s == 'e' || *s == 'E') {
     s++;
-    if (*s == '+' || *s == '-') s++;
-    int exp = 0;
-    for (; digit(*s); s++)
-      if (++exp > 4) return 0; /* |exponent| < 10000: finite enough for any reader */
-    if (!exp) return 0;
+    if (*s == '+' || *s == '-') esign = *s++ == '-' ? -1 : 1;
+    int n = 0;
+    for (; digit(*s); s++) {
+      if (++n > 4) return 0; /* |exponent| < 10000 (grammar) */
+      exp = exp * 10 + (*s - '0');
+    }
+    if (!n) return 0;
   }
-  return *s == '\0';
+  if (*s != '\0') return 0;
+  if (!lead) return 1; /* zero */
+  long p10 = (long)pos + esign * exp;
+  if (p10 != 308) return p10 < 308 ? 1 : -1;
+  const char *d = dbl_max_digits; /* same order of magnitude: compare the digits */
+  for (const char *c = lead; digit(*c) || *c == '.'; c++) {
+    if (*c == '.') continue;
+    if (!*d) { /* past DBL_MAX's last digit: only zeros keep it in range */
+      if (*c != '0') return -1;
+      continue;
+    }
+    if (*c != *d) return *c < *d ? 1 : -1;
+    d++;
+  }
+  return 1;
 }
 
 int hubc__parse_bool(const char *s) {
@@ -248,7 +277,7 @@ int hubc__parse_datetime(const char *s, hubc_time *out) {
   }
   if (*p) return -1;
   *out = hubc__days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - off;
-  return 0;
+  return hubc__time_ok(*out) ? 0 : -2; /* year 0000, or an offset crossing year 1 or 9999 */
 }
 
 size_t hubc__format_i64(char *buf, int64_t v) {

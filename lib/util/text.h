@@ -24,9 +24,14 @@ uint32_t hubc__hash(const char *s, size_t len);
 uint32_t hubc__hash_ci(const char *s, size_t len);
 int hubc__eq_ci(const char *a, const char *b);
 
-int hubc__parse_number(const char *s);            /* 1 if a decimal: [+-]d[.d][e[+-]d] */
+/* 1 if a decimal [+-]d[.d][e[+-]d] a double holds (magnitude at most
+ * DBL_MAX), 0 if not that grammar, -1 if beyond DBL_MAX (stored values from
+ * before this rule still load). */
+int hubc__parse_number(const char *s);
 int hubc__parse_bool(const char *s);              /* 1 true, 0 false, -1 bad */
-/* ISO-8601 date or date-time (Z or ±hh:mm offset); 0 ok, -1 bad. */
+/* ISO-8601 date or date-time (Z or ±hh:mm offset); 0 ok, -1 bad, -2 an
+ * instant outside years 1 to 9999 UTC (*out set; stored values from before
+ * this rule still load). */
 int hubc__parse_datetime(const char *s, hubc_time *out);
 
 /* Times the store accepts (clock, stored records): years 1 to 9999, so

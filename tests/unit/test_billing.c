@@ -1014,6 +1014,69 @@ static void b6_auto_upgrade_alerts_above_100_and_upgrades(void **state) {
   assert_int_equal(tier(f->s), 40);
 }
 
+/* Issue 9 item 14: the thresholds are re-armed when AUTO_UPGRADE raises the
+ * tier, so the account is warned again before its next upgrade. */
+static void b6_alerts_are_re_armed_for_the_new_tier(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  static const uint64_t ladder[] = {20, 40};
+  hubc_store_options o;
+  opts_init(&o, f);
+  o.tier_ladder = ladder;
+  o.tier_ladder_len = 2;
+  f->clk.now = tu_time(2024, 3, 10, 12, 0, 0);
+  bopen(f, &o);
+  f->ev.n = 0;
+  for (int i = 0; i < 21; i++) marketing(f); /* 75, 90, 98, above 100 of 20; tier 40 */
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_ALERT), 4);
+  assert_int_equal(tier(f->s), 40);
+  static const unsigned th[] = {75, 90, 98, 100};
+  static const uint64_t at[] = {30, 36, 40, 41}; /* of 40; 39.2 -> 40 for 98 % */
+  size_t fired = 0;
+  for (uint64_t n = 22; n <= 41; n++) {
+    marketing(f);
+    if (fired < 4 && at[fired] == n) fired++;
+    assert_int_equal(ev_count(&f->ev, HUBC_EVENT_ALERT), 4 + fired); /* each exactly when crossed */
+  }
+  for (size_t i = 0; i < 4; i++) {
+    const hubc_event *e = ev_nth(&f->ev, HUBC_EVENT_ALERT, 4 + i);
+    assert_int_equal(e->threshold, th[i]);
+    assert_int_equal(e->billable, at[i]);
+    assert_int_equal(e->tier, 40);
+  }
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_TIER_UPGRADE), 2);
+  assert_int_equal(tier(f->s), 80);
+}
+
+/* One call that jumps past the tier: the new tier's thresholds it also
+ * crossed fire in the same call, after the upgrade. */
+static void b6_one_call_past_the_tier_alerts_for_both_tiers(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  static const uint64_t ladder[] = {4, 8};
+  hubc_store_options o;
+  opts_init(&o, f);
+  o.tier_ladder = ladder;
+  o.tier_ladder_len = 2;
+  f->clk.now = tu_time(2024, 3, 10, 12, 0, 0);
+  bopen(f, &o);
+  hubc_create_options co = HUBC_CREATE_OPTIONS_INIT;
+  co.marketing = 1;
+  const char *names[] = {"email"};
+  const char *values[] = {"a@example.com", "b@example.com", "c@example.com", "d@example.com",
+                          "e@example.com", "f@example.com", "g@example.com"};
+  hubc_id ids[7];
+  f->ev.n = 0;
+  assert_int_equal(hubc_contact_create_batch(ids, f->s, ADMIN, &co, names, 1, values, 7), 0);
+  assert_int_equal(tier(f->s), 8);
+  /* 75, 90, 98, above 100 of 4, then 75 % of 8 (7 = 87.5 %: not 90) */
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_ALERT), 5);
+  const hubc_event *e = ev_nth(&f->ev, HUBC_EVENT_ALERT, 4);
+  assert_int_equal(e->threshold, 75);
+  assert_int_equal(e->tier, 8);
+  assert_int_equal(e->billable, 7);
+}
+
 static void b6_fired_alerts_and_a_downgrade_request_survive_a_reopen(void **state) {
   (void)state;
   tu_mem *mem = gc_mem();
@@ -1029,7 +1092,8 @@ static void b6_fired_alerts_and_a_downgrade_request_survive_a_reopen(void **stat
   hubc_id ids[6];
   for (int i = 0; i < 6; i++) ids[i] = marketing(f); /* 3 = 75 % of 4, then 8 */
   assert_int_equal(tier(f->s), 8);
-  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_ALERT), 4); /* 75, 90+98 (at 4), above 100 (at 5) */
+  /* 75, 90+98 (at 4), above 100 (at 5), then 75 % of the new tier 8 (at 6, B6 re-armed) */
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_ALERT), 5);
   for (int i = 0; i < 4; i++) assert_int_equal(hubc_contact_delete(f->s, ADMIN, ids[i]), 0);
   assert_int_equal(hubc_billing_request_downgrade(f->s, f->p2, 4), 0);
   bclose(f);
@@ -1280,6 +1344,8 @@ int main(void) {
       cmocka_unit_test_teardown(b5_hard_cap_defaults_to_the_tier, gc_teardown),
       cmocka_unit_test_teardown(b6_alerts_fire_once_per_threshold_per_period, gc_teardown),
       cmocka_unit_test_teardown(b6_auto_upgrade_alerts_above_100_and_upgrades, gc_teardown),
+      cmocka_unit_test_teardown(b6_alerts_are_re_armed_for_the_new_tier, gc_teardown),
+      cmocka_unit_test_teardown(b6_one_call_past_the_tier_alerts_for_both_tiers, gc_teardown),
       cmocka_unit_test_teardown(b6_fired_alerts_and_a_downgrade_request_survive_a_reopen, gc_teardown),
       cmocka_unit_test_teardown(b7_deleting_a_billable_contact_lowers_the_count_at_once_peak_keeps_it, gc_teardown),
       cmocka_unit_test_teardown(b1_b4_bad_billing_options_are_refused_naming_the_field, gc_teardown),

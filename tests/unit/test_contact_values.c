@@ -1,0 +1,147 @@
+/* C4 ranges of typed values (issue 9 item 11): a number is what a double
+ * holds (1e999 is refused like inf), a datetime lies in years 1 to 9999
+ * UTC (year 0000 is refused). Values stored before these rules still load. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hubcontacts.h"
+#include "testutil.h"
+#include "util/text.h"
+
+#define ADMIN ((hubc_id)1)
+
+static hubc_store *open_typed(tu_clock *clk, const hubc_persist *p) {
+  hubc_store *s = gc_store(tu_open(clk, p));
+  assert_int_equal(hubc_property_define(s, ADMIN, "score", "Score", HUBC_PROP_NUMBER, NULL, 0), 0);
+  assert_int_equal(hubc_property_define(s, ADMIN, "since", "Since", HUBC_PROP_DATETIME, NULL, 0), 0);
+  return s;
+}
+
+/* Refused with EINVAL naming the property and `why`; the store unchanged. */
+static void refused(hubc_store *s, const char *prop, const char *value, const char *why) {
+  char *before = gc_dump(s);
+  const char *n[] = {"email", prop};
+  const char *v[] = {"x@example.com", value};
+  hubc_id id = 0;
+  int rc = hubc_contact_create(&id, s, ADMIN, NULL, n, v, 2);
+  if (rc != HUBC_EINVAL || !strstr(hubc_error_last(), prop) || !strstr(hubc_error_last(), why))
+    fail_msg("%s = '%s': rc %d, '%s' (want EINVAL naming %s and '%s')", prop, value, rc, hubc_error_last(), prop,
+             why);
+  char *after = gc_dump(s);
+  assert_string_equal(before, after);
+  gc_release(after);
+  gc_release(before);
+}
+
+static void accepted(hubc_store *s, const char *prop, const char *value) {
+  const char *n[] = {prop};
+  const char *v[] = {value};
+  hubc_id id = 0;
+  int rc = hubc_contact_create(&id, s, ADMIN, NULL, n, v, 1);
+  if (rc) fail_msg("%s = '%s' refused: %s", prop, value, hubc_error_last());
+  assert_int_equal(hubc_contact_delete(s, ADMIN, id), 0);
+}
+
+static const char dbl_max[] =
+    "179769313486231570814527423731704356798070567525844996598917476803157260780028538760589558632766878171540458"
+    "953514382464234321326889464182768467546703537516986049910576551282076245490090389328944075868508455133942304"
+    "583236903222948165808559332123348274797826204144723168738177180919299881250404026184124858368";
+
+static void C4_a_number_beyond_the_largest_double_is_refused_like_inf(void **state) {
+  (void)state;
+  tu_clock clk = {tu_time(2024, 3, 10, 12, 0, 0)};
+  hubc_store *s = open_typed(&clk, NULL);
+  const char *bad[] = {"1e999", "-1e999", "1e309", "1.8e308", "1.7976931348623158e308", "17976931348623158e292",
+                       "0.00018e313", "1e9999"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    refused(s, "score", bad[i], "largest number");
+    assert_int_equal(hubc__parse_number(bad[i]), -1);
+  }
+  char above[sizeof dbl_max + 8];
+  snprintf(above, sizeof above, "%s", dbl_max);
+  above[sizeof dbl_max - 2] = '9'; /* DBL_MAX + 1: 309 digits */
+  refused(s, "score", above, "largest number");
+  snprintf(above, sizeof above, "%s.5", dbl_max);
+  refused(s, "score", above, "largest number");
+
+  const char *good[] = {"1e308", "-1.7976931348623157e308", "1.7976931348623157e308", "17976931348623157e292",
+                        "0.00017976931348623157e312", "1e-999", "-1e-9999", "0e9999", "0.000e999", "9.99e307"};
+  for (size_t i = 0; i < sizeof good / sizeof *good; i++) accepted(s, "score", good[i]);
+  accepted(s, "score", dbl_max);
+  snprintf(above, sizeof above, "%s.000", dbl_max);
+  accepted(s, "score", above);
+  /* the grammar errors stay grammar errors */
+  refused(s, "score", "inf", "not a number");
+  assert_int_equal(hubc__parse_number("1e99999"), 0);
+}
+
+static void C4_a_datetime_outside_years_1_to_9999_is_refused(void **state) {
+  (void)state;
+  tu_clock clk = {tu_time(2024, 3, 10, 12, 0, 0)};
+  hubc_store *s = open_typed(&clk, NULL);
+  const char *bad[] = {"0000-01-01", "0000-12-31T23:59:59Z", "0001-01-01T00:00:00+00:01",
+                       "9999-12-31T23:59:59-00:01"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) refused(s, "since", bad[i], "years 1 to 9999");
+  const char *good[] = {"0001-01-01", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00-01:00", "9999-12-31",
+                        "9999-12-31T23:59:59Z", "9999-12-31T23:00:00+01:00"};
+  for (size_t i = 0; i < sizeof good / sizeof *good; i++) accepted(s, "since", good[i]);
+  refused(s, "since", "2024-02-30", "not an ISO-8601");
+}
+
+/* Replaces the first `from` in the backend's committed bytes by `to` (same
+ * length: the record's framing is untouched). */
+static void patch_stored(tu_mem *m, const char *from, const char *to) {
+  size_t n = strlen(from);
+  assert_int_equal(strlen(to), n);
+  for (size_t i = 0; i < m->n; i++)
+    for (size_t k = 0; m->recs[i].bytes && k + n <= m->recs[i].len; k++)
+      if (memcmp(m->recs[i].bytes + k, from, n) == 0) {
+        memcpy(m->recs[i].bytes + k, to, n);
+        return;
+      }
+  fail_msg("'%s' not stored", from);
+}
+
+static void C4_values_stored_before_the_range_rules_still_load(void **state) {
+  (void)state;
+  tu_mem *m = gc_mem();
+  tu_clock clk = {tu_time(2024, 3, 10, 12, 0, 0)};
+  hubc_store *s = open_typed(&clk, &m->vtable);
+  const char *n[] = {"email", "score", "since"};
+  const char *v[] = {"old@example.com", "1e300", "0001-06-01"};
+  hubc_id id = 0;
+  assert_int_equal(hubc_contact_create(&id, s, ADMIN, NULL, n, v, 3), 0);
+  gc_release(s);
+  patch_stored(m, "1e300", "1e999");
+  patch_stored(m, "0001-06-01", "0000-06-01");
+  s = NULL;
+  hubc_store_options o;
+  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o.clock = tu_clock_fn;
+  o.clock_payload = &clk;
+  o.persist = &m->vtable;
+  int rc = hubc_store_open(&s, &o);
+  if (rc) fail_msg("reopen: %s", hubc_error_last());
+  gc_store(s);
+  hubc_contact *c = NULL;
+  assert_int_equal(hubc_contact_get(&c, s, id), 0);
+  assert_string_equal(hubc_contact_prop(c, "score"), "1e999");
+  assert_string_equal(hubc_contact_prop(c, "since"), "0000-06-01");
+  hubc_contact_free(c);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(C4_a_number_beyond_the_largest_double_is_refused_like_inf, gc_teardown),
+      cmocka_unit_test_teardown(C4_a_datetime_outside_years_1_to_9999_is_refused, gc_teardown),
+      cmocka_unit_test_teardown(C4_values_stored_before_the_range_rules_still_load, gc_teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
