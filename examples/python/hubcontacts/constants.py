@@ -1,0 +1,128 @@
+"""The library's enums and limits as Python IntEnum / IntFlag classes."""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+
+SYSTEM: Final = 0
+"""HUBC_SYSTEM: the actor of automatic sources (forms, workflows, imports
+by integrations). It may change data but not configuration."""
+
+MAX_VALUE_BYTES: Final = 65536       # C4
+MAX_CONTACT_PROPERTIES: Final = 1000  # C4
+MAX_EMAIL_BYTES: Final = 254          # C3
+MAX_CLOCK_JUMP_DEFAULT: Final = 315576000  # B2a: 10 years of 365.25 days
+
+
+class Code(enum.IntEnum):
+    """enum hubc_status_code (errors.h): 0, ITEROVER or a negative error."""
+    OK = 0
+    ITEROVER = 1
+    INVAL = -1
+    NOMEM = -2
+    NOTFOUND = -3
+    EXISTS = -4
+    READONLY = -5
+    LIMIT = -6
+    PERM = -7
+    CONFIRM = -8
+    TIER = -9
+    PERSIST = -10
+    AGAIN = -11
+    BUSY = -12
+    CORRUPT = -13
+    IO = -14
+    CANCELED = -15
+    VERSION = -16
+
+
+class Status(enum.IntEnum):
+    """enum hubc_marketing_status (M2)."""
+    NON_MARKETING = 0
+    MARKETING = 1
+    MARKETING_UNTIL_UPDATE = 2
+
+
+class Source(enum.IntEnum):
+    """enum hubc_source (D1): creation sources and status reason types."""
+    MANUAL = 1
+    IMPORT = 2
+    FORM = 3
+    EXTERNAL_FORM = 4
+    CHATFLOW = 5
+    INTEGRATION = 6
+    MOBILE_APP = 7
+    ONE_TO_ONE_EMAIL = 8
+    TEAM_INBOX = 9
+    DOCUMENT = 10
+    MEETINGS = 11
+    EMAIL_EXTENSION = 12
+    WORKFLOW = 13
+    BULK = 14         # reason type of bulk actions
+    UPDATE_DATE = 15  # reason type of M5 at an update date
+
+
+class Perm(enum.IntFlag):
+    """enum hubc_permission (P1); DEFAULT is what a new user gets (P2)."""
+    EDIT_CONTACTS = 1 << 0
+    IMPORT = 1 << 1
+    EDIT_WORKFLOWS = 1 << 2
+    MARKETING_ACCESS = 1 << 3  # P2
+    MANAGE_USERS = 1 << 4
+    DEFAULT = EDIT_CONTACTS | IMPORT | EDIT_WORKFLOWS | MARKETING_ACCESS
+    ALL = DEFAULT | MANAGE_USERS
+
+
+class Select(enum.IntEnum):
+    """enum hubc_select: which contacts an iteration walks."""
+    ALL = 0
+    BILLABLE = 1
+    MARKETING = 2
+    UNTIL_UPDATE = 3
+    NON_MARKETING = 4
+    UNREACHABLE = 5  # billable but opted out or hard-bounced (M8)
+
+
+class EventType(enum.IntEnum):
+    """enum hubc_event_type."""
+    STATUS = 1          # a contact's marketing status changed
+    ALERT = 2           # the billable count crossed a threshold (B6)
+    TIER_UPGRADE = 3    # B4
+    TIER_DOWNGRADE = 4  # a downgrade request applied at renewal
+    PERIOD_CLOSED = 5   # B2, B3
+
+
+class Subscription(enum.IntEnum):
+    """enum hubc_subscription."""
+    STARTER = 0
+    PROFESSIONAL = 1
+    ENTERPRISE = 2
+
+
+class Commitment(enum.IntEnum):
+    """enum hubc_commitment (B1)."""
+    MONTHLY = 0  # update date: the renewal day each month
+    ANNUAL = 1   # update date: the 1st of each month
+
+
+class TierPolicy(enum.IntEnum):
+    """enum hubc_tier_policy."""
+    AUTO_UPGRADE = 0  # B4: the tier rises to fit
+    HARD_CAP = 1      # B5: refuse what would pass the cap
+
+
+class PropType(enum.IntEnum):
+    """enum hubc_prop_type (C4)."""
+    STRING = 0
+    NUMBER = 1
+    BOOL = 2
+    DATETIME = 3
+    ENUMERATION = 4
+
+
+class PropFlag(enum.IntFlag):
+    """enum hubc_prop_flags."""
+    BUILTIN = 1 << 0
+    READONLY = 1 << 1  # C6: refused by the generic setter
+    COMPUTED = 1 << 2  # derived from the record, not stored
