@@ -544,5 +544,55 @@ class JournalTest(unittest.TestCase):
                 self.assertEqual(len(store.history(a)), 2)
 
 
+    def test_r3_compact_waits_for_calls_in_flight_and_keeps_every_commit(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "store.journal")
+            opts = dict(admin_email="admin@example.com", actor=ADMIN, journal=path,
+                        fsync=hc.FsyncPolicy.NEVER)
+            n_threads, per_thread = 3, 60
+            failures = []
+            with hc.Store(**opts) as store:
+                def work(t):
+                    try:
+                        for i in range(per_thread):
+                            store.create_contact({"email": f"t{t}-{i}@example.com"})
+                    except BaseException as e:
+                        failures.append(e)
+
+                threads = [threading.Thread(target=work, args=(t,)) for t in range(n_threads)]
+                for th in threads:
+                    th.start()
+                compactions = 0
+                while any(th.is_alive() for th in threads) or not compactions:
+                    store.compact()
+                    compactions += 1
+                for th in threads:
+                    th.join()
+                self.assertEqual(failures, [])
+                self.assertEqual(store.count(), n_threads * per_thread)
+                written = store.dump()
+            self.assertTrue(os.path.exists(path + ".snap"))
+            with hc.Store(**opts) as store:
+                self.assertEqual(store.dump(), written)
+            with self.assertRaises(hc.StoreClosed):
+                store.compact()
+        with hc.Store(admin_email="admin@example.com") as store:
+            with self.assertRaisesRegex(hc.InvalidArgument, "no journal"):
+                store.compact()
+
+    def test_r4a_journal_options_are_checked(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "store.journal")
+            with self.assertRaisesRegex(ValueError, "auto_compact_bytes"):
+                hc.Store(admin_email="admin@example.com", journal=path, auto_compact_bytes=-1)
+            with self.assertRaisesRegex(TypeError, "fsync_interval_ms"):
+                hc.Store(admin_email="admin@example.com", journal=path, fsync_interval_ms=0.5)
+            with self.assertRaisesRegex(hc.InvalidArgument, "fsync"):
+                hc.Store(admin_email="admin@example.com", journal=path, fsync=7)
+            with hc.Store(admin_email="admin@example.com", journal=path,
+                          fsync=hc.FsyncPolicy.INTERVAL, fsync_interval_ms=50) as store:
+                store.create_contact({"email": "a@example.com"}, actor=ADMIN)
+
+
 if __name__ == "__main__":
     unittest.main()

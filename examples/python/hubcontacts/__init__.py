@@ -25,8 +25,9 @@ from ._ffi import LIBRARY_NAME, lib, library_candidates
 from ._ffi import dec as _dec
 from .constants import (MAX_CLOCK_JUMP_DEFAULT, MAX_CONTACT_PROPERTIES,
                         MAX_EMAIL_BYTES, MAX_VALUE_BYTES, SYSTEM, Code,
-                        Commitment, EventType, Perm, PropFlag, PropType,
-                        Select, Source, Status, Subscription, TierPolicy)
+                        Commitment, EventType, FsyncPolicy, Perm, PropFlag,
+                        PropType, Select, Source, Status, Subscription,
+                        TierPolicy)
 from .errors import (ActorRequired, Busy, Canceled, ConfirmMismatch, Corrupt,
                      Exists, HubcError, HubcIOError, InvalidArgument,
                      LimitExceeded, NotFound, OutOfMemory, PermissionDenied,
@@ -62,7 +63,8 @@ __all__ = [
     # constants
     "SYSTEM", "MAX_VALUE_BYTES", "MAX_CONTACT_PROPERTIES", "MAX_EMAIL_BYTES",
     "MAX_CLOCK_JUMP_DEFAULT", "Code", "Status", "Source", "Perm", "Select",
-    "EventType", "Subscription", "Commitment", "TierPolicy", "PropType", "PropFlag",
+    "EventType", "FsyncPolicy", "Subscription", "Commitment", "TierPolicy", "PropType",
+    "PropFlag",
     # errors
     "HubcError", "InvalidArgument", "OutOfMemory", "NotFound", "Exists", "ReadOnly",
     "LimitExceeded", "PermissionDenied", "ConfirmMismatch", "TierUnavailable",

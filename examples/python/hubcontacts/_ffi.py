@@ -20,6 +20,7 @@ PERIOD_VERSION = 1
 EVENT_VERSION = 1
 HISTORY_ENTRY_VERSION = 1
 PROPERTY_INFO_VERSION = 1
+JOURNAL_OPTIONS_VERSION = 1
 SUPPORTED_MAJOR = 1
 
 hubc_id = c_int64
@@ -135,6 +136,15 @@ class PropertyInfoStruct(Structure):
         ("flags", c_uint),
         ("n_options", c_size_t),
         ("options", POINTER(c_char_p)),
+    ]
+
+
+class JournalOptions(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("fsync_policy", c_int),
+        ("fsync_interval_ms", c_uint),
+        ("auto_compact_bytes", c_uint64),
     ]
 
 
@@ -272,7 +282,8 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "hubc_user_iterator_next": (c_int, [POINTER(hubc_id), _P]),
     "hubc_user_iterator_free": (None, [_P]),
     # journal.h
-    "hubc_journal_open": (c_int, [_PP, c_char_p, c_void_p]),
+    "hubc_journal_options_init": (c_int, [POINTER(JournalOptions), c_uint]),
+    "hubc_journal_open": (c_int, [_PP, c_char_p, POINTER(JournalOptions)]),
     "hubc_journal_persist": (c_void_p, [_P]),
     "hubc_journal_close": (None, [_P]),
     "hubc_journal_compact": (c_int, [_P]),

@@ -126,3 +126,10 @@ class PropFlag(enum.IntFlag):
     BUILTIN = 1 << 0
     READONLY = 1 << 1  # C6: refused by the generic setter
     COMPUTED = 1 << 2  # derived from the record, not stored
+
+
+class FsyncPolicy(enum.IntEnum):
+    """enum hubc_fsync_policy: when the journal syncs to disk."""
+    EVERY_COMMIT = 0  # durable when the call returns
+    INTERVAL = 1      # at a commit once fsync_interval_ms have passed
+    NEVER = 2         # left to the OS

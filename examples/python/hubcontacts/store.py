@@ -4,18 +4,21 @@ that keeps calls, callbacks and close() safe across threads."""
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from ctypes import POINTER, byref, c_char_p, c_int, c_size_t, c_uint64, c_void_p
 from typing import Any, Callable, Generic, Optional, TypeVar, Union
 
 from . import _ffi
 from ._ffi import (INT64_MIN, dec, enc, hubc_id, lib, str_array, to_i64, to_int,
                    to_u64, to_uint)
-from .constants import (Code, Commitment, PropType, Select, Source,
-                        Subscription, TierPolicy)
-from .errors import ActorRequired, Busy, NotFound, StoreClosed, check, error
+from .constants import (Code, Commitment, FsyncPolicy, PropType, Select,
+                        Source, Subscription, TierPolicy)
+from .errors import (ActorRequired, Busy, InvalidArgument, NotFound, StoreClosed,
+                     check, error)
 from .models import (Billing, Contact, Event, HistoryEntry, Period,
                      PropertyInfo, User)
 
@@ -42,15 +45,18 @@ class _Gate:
     """Counts the threads inside calls on one store, so close() can wait for
     them before freeing it (R4: no use-after-free), and refuses calls that
     start once close() began. A thread already inside (a multi-step read, an
-    event handler) enters again without being counted twice."""
+    event handler) enters again without being counted twice. exclusive()
+    runs something while no call is in flight (calls wait meanwhile)."""
 
-    __slots__ = ("cond", "inflight", "closing", "tls")
+    __slots__ = ("cond", "inflight", "closing", "paused", "owner", "tls")
 
     def __init__(self) -> None:
         # reentrant: a finalizer may run on a thread that holds it
         self.cond = threading.Condition(threading.RLock())
         self.inflight = 0
         self.closing = True  # until the store is open
+        self.paused = False
+        self.owner = 0  # the thread in exclusive()
         self.tls = threading.local()
 
     def depth(self) -> int:
@@ -60,6 +66,10 @@ class _Gate:
         depth = self.depth()
         if not depth:
             with self.cond:
+                # the exclusive thread itself may enter (a finalizer freeing
+                # an iterator between its C calls): it would wait for itself
+                while self.paused and self.owner != threading.get_ident():
+                    self.cond.wait()
                 if self.closing:
                     raise StoreClosed()
                 self.inflight += 1
@@ -73,6 +83,27 @@ class _Gate:
                 if not self.inflight:
                     self.cond.notify_all()
 
+    @contextmanager
+    def exclusive(self, what: str) -> Iterator[None]:
+        """Waits until no call is in flight, then runs the block while new
+        calls wait. Refused from inside a call (it would wait for itself)."""
+        if self.depth():
+            raise Busy(Code.BUSY, f"{what}: called from inside a call on the same store "
+                                  "(an event handler?); nothing done")
+        with self.cond:
+            while self.paused:
+                self.cond.wait()
+            if self.closing:
+                raise StoreClosed()
+            self.paused, self.owner = True, threading.get_ident()
+            try:
+                while self.inflight:
+                    self.cond.wait()
+                yield
+            finally:
+                self.paused, self.owner = False, 0
+                self.cond.notify_all()
+
 
 class _Core:
     """What a Store and its as_user() views share: the handle, the journal,
@@ -84,7 +115,7 @@ class _Core:
         self.journal: Optional[c_void_p] = None
         self.gate = _Gate()
         self.handles: dict[int, tuple[Callable[[Any], None], c_void_p]] = {}
-        self.next_key = 0
+        self.keys = itertools.count(1)  # next() is atomic: calls run on many threads
         self.tls = threading.local()
         self.handlers: list[EventHandler] = []
         self.event_cb: Any = None
@@ -137,7 +168,7 @@ class _Core:
 
     def adopt(self, handle: c_void_p, free: Callable[[Any], None]) -> int:
         """Registers an iterator handle for close() to free."""
-        key = self.next_key = self.next_key + 1
+        key = next(self.keys)
         self.handles[key] = (free, handle)
         return key
 
@@ -190,6 +221,8 @@ class _Core:
             raise Busy(Code.BUSY, "close: called from inside a call on the same store "
                                   "(an event handler?); nothing closed")
         with gate.cond:
+            while gate.paused:
+                gate.cond.wait()
             if gate.closing:
                 return
             gate.closing = True
@@ -369,7 +402,8 @@ class Store:
     reading further than this many seconds past the latest time the store
     has seen is refused; 0 means 10 years.
     ``journal``: a file path for the bundled journal (R3); None keeps the
-    store in memory only.
+    store in memory only. ``fsync``, ``fsync_interval_ms`` and
+    ``auto_compact_bytes`` are its options (0: the library's default).
     ``alloc``: an allocator hook ``alloc(ptr, old_size, new_size) -> address``
     shaped like lua_Alloc (new_size 0 frees ptr and returns None; None for
     new_size > 0 is an allocation failure, reported as OutOfMemory).
@@ -393,6 +427,9 @@ class Store:
                  renewal_anchor: int = 0,
                  max_clock_jump: int = 0,
                  journal: Optional[PathLike] = None,
+                 fsync: int = FsyncPolicy.EVERY_COMMIT,
+                 fsync_interval_ms: int = 0,
+                 auto_compact_bytes: int = 0,
                  alloc: Optional[Allocator] = None) -> None:
         self._actor = None if actor is None else to_i64(actor, "actor")
         core = self._core = _Core(clock, alloc)
@@ -421,8 +458,14 @@ class Store:
             opts.tier_ladder = ctypes.cast(ladder, POINTER(c_uint64))
             opts.tier_ladder_len = len(rungs)
         if journal is not None:
+            jopts = _ffi.JournalOptions()
+            check(lib.hubc_journal_options_init(byref(jopts), _ffi.JOURNAL_OPTIONS_VERSION))
+            jopts.fsync_policy = to_int(fsync, "fsync")
+            jopts.fsync_interval_ms = to_uint(fsync_interval_ms, "fsync_interval_ms")
+            jopts.auto_compact_bytes = to_u64(auto_compact_bytes, "auto_compact_bytes")
             j = c_void_p()
-            check(lib.hubc_journal_open(byref(j), enc(os.fsdecode(journal), "journal"), None))
+            check(lib.hubc_journal_open(byref(j), enc(os.fsdecode(journal), "journal"),
+                                        byref(jopts)))
             core.journal = j
             opts.persist = lib.hubc_journal_persist(j)
         h = c_void_p()
@@ -475,6 +518,16 @@ class Store:
             if actor is None:
                 raise ActorRequired(what)
         return to_i64(actor, "actor")
+
+    def compact(self) -> None:
+        """Rewrites the journal into a new snapshot and starts an empty log
+        (hubc_journal_compact). Waits for calls in flight; calls made
+        meanwhile wait for it. Needs a store opened with ``journal``."""
+        core = self._core
+        with core.gate.exclusive("compact"):
+            if core.journal is None:
+                raise InvalidArgument(Code.INVAL, "compact: the store has no journal")
+            core.invoke(lib.hubc_journal_compact, core.journal)
 
     # ---- clock, tick, dump ------------------------------------------------
 
