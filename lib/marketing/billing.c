@@ -70,7 +70,8 @@ static hubc_time next_due(const hubc_store *s) {
   return s->billing.bill.downgrade && s->billing.bill.downgrade_at < t ? s->billing.bill.downgrade_at : t;
 }
 
-void hubc__billing_refresh_next(hubc_store *s) { atomic_store(&s->billing.next_due, next_due(s)); }
+/* Billing's one timer in the due queue: (META, 1) at the next due moment. */
+int hubc__billing_refresh_next(hubc_store *s) { return hubc__sched_set(s, HUBC_REC_META, 1, next_due(s), 0); }
 
 int hubc__billing_init(hubc_store *s, const hubc_store_options *o, hubc_time now) {
   if (o->subscription < HUBC_SUBSCRIPTION_STARTER || o->subscription > HUBC_SUBSCRIPTION_ENTERPRISE)
@@ -107,8 +108,7 @@ int hubc__billing_init(hubc_store *s, const hubc_store_options *o, hubc_time now
   s->billing.bill.tier = o->tier ? o->tier : s->billing.ladder[0];
   s->billing.bill.period_start = now;
   s->billing.bill.renewal_base = o->renewal_anchor ? o->renewal_anchor : now;
-  hubc__billing_refresh_next(s);
-  return 0;
+  return hubc__billing_refresh_next(s);
 }
 
 static int id_cmp(const void *a, const void *b) {
@@ -179,7 +179,7 @@ int hubc__billing_finalize(hubc_store *s) {
     /* the due date depends on these only; the peak moves on most calls */
     const hubc__bill *b = &s->billing.bill, *m = &s->billing.bill_mark;
     if (b->period_start != m->period_start || b->downgrade != m->downgrade || b->downgrade_at != m->downgrade_at)
-      hubc__billing_refresh_next(s); /* undo refreshes it back */
+      return hubc__billing_refresh_next(s); /* undone with the transaction */
   }
   return 0;
 }
@@ -242,22 +242,18 @@ static int pass_update_date(hubc_store *s, hubc_time T) {
   return 0;
 }
 
-int hubc__billing_catch_up(hubc_store *s, hubc_time now) {
-  if (now < atomic_load(&s->billing.next_due)) return 0;
-  hubc__txn_begin(s, HUBC_SYSTEM, now);
-  int rc = 0;
-  for (hubc_time T; !rc && now >= (T = next_due(s));) { /* in time order, each once */
-    if (T == hubc__next_update_after(s, s->billing.bill.period_start)) {
-      rc = pass_update_date(s, T);
-    } else if (!(rc = hubc__txn_reserve(s, 1))) {
-      s->txn.now = T;
-      decide_downgrade(s);
-    }
+/* The timer (META, 1) fired at T (B2, M5): T is the next due moment, so
+ * either an update date or the renewal deciding a downgrade request. The
+ * queue fires each due moment once, in time order; the next is set here. */
+int hubc__billing_fire(hubc_store *s, const hubc__timer *t) {
+  hubc_time T = t->due;
+  int rc;
+  if (T == hubc__next_update_after(s, s->billing.bill.period_start)) {
+    rc = pass_update_date(s, T);
+  } else if (!(rc = hubc__txn_reserve(s, 1))) {
+    decide_downgrade(s);
   }
-  s->txn.now = now;
-  rc = hubc__txn_finish(s, rc);
-  if (!rc) hubc__billing_refresh_next(s);
-  return rc;
+  return rc ? rc : hubc__billing_refresh_next(s);
 }
 
 HUBC_API int hubc_store_tick(hubc_store *s) {

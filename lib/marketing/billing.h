@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "hubcontacts.h"
+#include "store/schedule.h"
 
 /* Largest tier or rung: percentages of it (B6) must not overflow. */
 #define HUBC__TIER_MAX (UINT64_MAX / 128)
@@ -31,7 +32,6 @@ typedef struct hubc__billing {
   uint64_t hard_cap; /* 0: the tier */
   /* state */
   hubc__bill bill;
-  _Atomic hubc_time next_due; /* cached: the next update date or renewal to apply */
   hubc_period *periods;
   size_t periods_n, periods_cap;
   /* at the start of the transaction */
@@ -41,9 +41,8 @@ typedef struct hubc__billing {
 } hubc__billing;
 
 int hubc__billing_init(hubc_store *s, const hubc_store_options *o, hubc_time now);
-/* Applies every update date passed (own transaction). Called with the
- * write lock held, outside a transaction. */
-int hubc__billing_catch_up(hubc_store *s, hubc_time now);
+/* The fire hook of META's timer: applies the update date or renewal due. */
+int hubc__billing_fire(hubc_store *s, const hubc__timer *t);
 /* What committing the current transaction does to billing (B4, B5): the
  * billable count before and after it, the cap in force (0: AUTO_UPGRADE),
  * whether HARD_CAP refuses it, and the tier after it (AUTO_UPGRADE raises
@@ -56,6 +55,7 @@ void hubc__billing_outlook(const hubc_store *s, hubc__outlook *o);
 /* At commit: HARD_CAP check, alerts, auto-upgrade, peak. */
 int hubc__billing_finalize(hubc_store *s);
 hubc_time hubc__next_update_after(const hubc_store *s, hubc_time t);
-void hubc__billing_refresh_next(hubc_store *s);
+/* Sets billing's timer to the next update date or renewal (B1, B4). */
+int hubc__billing_refresh_next(hubc_store *s);
 
 #endif

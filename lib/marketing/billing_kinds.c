@@ -99,7 +99,7 @@ static int meta_dump(const hubc_store *s, hubc__out *o) {
       (unsigned long long)b->tier, a->policy, a->commitment, a->subscription, (unsigned long long)a->hard_cap,
       (long long)b->period_start, (unsigned long long)b->peak, (unsigned long long)b->alerts,
       (unsigned long long)b->downgrade, (long long)b->downgrade_at, (long long)b->renewal_base,
-      (long long)atomic_load(&a->next_due));
+      (long long)hubc__sched_get(s, HUBC_REC_META, 1)->due);
   hubc__out_printf(
       o, "counts contacts=%llu marketing=%llu until_update=%llu non_marketing=%llu next_id=%lld next_user=%lld\n",
       (unsigned long long)s->n_contacts, (unsigned long long)s->count[HUBC_MARKETING],
@@ -119,10 +119,7 @@ static void meta_txn_begin(hubc_store *s) {
   s->billing.billable_mark = HUBC__BILLABLE(s);
 }
 
-static void meta_txn_rollback(hubc_store *s) {
-  s->billing.bill = s->billing.bill_mark;
-  hubc__billing_refresh_next(s);
-}
+static void meta_txn_rollback(hubc_store *s) { s->billing.bill = s->billing.bill_mark; /* its timer: the queue's journal */ }
 
 const hubc__kind hubc__kind_meta = {
     .kind = HUBC_REC_META,
@@ -135,6 +132,7 @@ const hubc__kind hubc__kind_meta = {
     .txn_begin = meta_txn_begin,
     .txn_finalize = hubc__billing_finalize,
     .txn_rollback = meta_txn_rollback,
+    .fire = hubc__billing_fire,
 };
 
 /* ---- PERIOD ------------------------------------------------------------- */

@@ -48,6 +48,7 @@ int hubc__store_check(hubc_store *s) {
   pthread_rwlock_rdlock(&s->lock);
   for (size_t i = 0; i < hubc__kinds_n && !rc; i++)
     if (hubc__kinds[i]->check) rc = hubc__kinds[i]->check(s);
+  if (!rc) rc = hubc__sched_check(s);
   pthread_rwlock_unlock(&s->lock);
   return rc;
 }

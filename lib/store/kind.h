@@ -13,6 +13,7 @@
 #include "persist/codec.h"
 
 typedef struct hubc__undo hubc__undo;
+typedef struct hubc__timer hubc__timer;
 typedef struct hubc__out hubc__out;
 
 typedef struct hubc__kind {
@@ -49,6 +50,10 @@ typedef struct hubc__kind {
   void (*undo)(hubc_store *s, const hubc__undo *u);
   void (*txn_rollback)(hubc_store *s);
   void (*txn_commit)(hubc_store *s);
+
+  /* A timer of this kind came due (store/schedule.h), inside the tick's
+   * transaction with the call's time set to the timer's due time. */
+  int (*fire)(hubc_store *s, const hubc__timer *t);
 } hubc__kind;
 
 /* The table (lib/store/kinds.c), in dump and finish-load order. */

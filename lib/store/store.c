@@ -48,6 +48,7 @@ static void store_free(hubc_store *s) {
   hubc__base *b = s->base;
   for (size_t i = 0; i < hubc__kinds_n; i++)
     if (hubc__kinds[i]->free) hubc__kinds[i]->free(s);
+  hubc__sched_free(s);
   hubc__free(b, s->txn.undo, s->txn.undo_cap * sizeof *s->txn.undo);
   hubc__free(b, s->txn.dirty, s->txn.dirty_cap * sizeof *s->txn.dirty);
   hubc__free(b, s->events, s->events_cap * sizeof *s->events);
@@ -115,7 +116,7 @@ HUBC_API int hubc_store_open(hubc_store **out, const hubc_store_options *opts) {
   if ((rc = hubc__clock_check(s, now, "open store"))) goto fail;
   if (now > s->billing.bill.period_start) atomic_store(&s->seen, now);
   if (o->renewal_anchor) s->billing.bill.renewal_base = o->renewal_anchor; /* a setting: the options win */
-  hubc__billing_refresh_next(s);
+  if ((rc = hubc__billing_refresh_next(s))) goto fail;
   if (s->users.next == 1) { /* a new store: its first super admin, in one transaction */
     hubc__txn_begin(s, HUBC_SYSTEM, now);
     rc = hubc__txn_finish(s, hubc__users_bootstrap(s, o->admin_email));

@@ -15,6 +15,7 @@
 #include "marketing/source.h"
 #include "marketing/status.h"
 #include "store/kind.h"
+#include "store/schedule.h"
 #include "user/user.h"
 #include "schema/schema.h"
 #include "util/base.h"
@@ -97,6 +98,7 @@ struct hubc_store {
   hubc__sources sources; /* marketing/source.h */
   hubc__users users;     /* user/user.h */
 
+  hubc__sched sched; /* the due queue (store/schedule.h) */
   hubc__txn txn;
   hubc_event *events; /* queued for delivery after the call */
   size_t events_n, events_cap;

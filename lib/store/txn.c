@@ -66,6 +66,7 @@ void hubc__txn_begin(hubc_store *s, hubc_id actor, hubc_time now) {
   t->undo_n = t->dirty_n = 0;
   t->events_n = s->events_n;
   t->pool = hubc__pool_mark_get(s->base);
+  hubc__sched_txn_begin(s);
   for (size_t i = 0; i < hubc__kinds_n; i++)
     if (hubc__kinds[i]->txn_begin) hubc__kinds[i]->txn_begin(s);
 }
@@ -151,6 +152,7 @@ static void undo(hubc_store *s) {
     const hubc__undo *u = &t->undo[--t->undo_n];
     hubc__kind_get(u->kind)->undo(s, u);
   }
+  hubc__sched_rollback(s);
   for (size_t i = 0; i < hubc__kinds_n; i++)
     if (hubc__kinds[i]->txn_rollback) hubc__kinds[i]->txn_rollback(s);
   s->events_n = t->events_n;
@@ -160,6 +162,7 @@ static void undo(hubc_store *s) {
 
 static void commit(hubc_store *s) {
   hubc__txn *t = &s->txn;
+  hubc__sched_commit(s);
   for (size_t i = 0; i < hubc__kinds_n; i++)
     if (hubc__kinds[i]->txn_commit) hubc__kinds[i]->txn_commit(s);
   t->undo_n = t->dirty_n = 0;
@@ -327,7 +330,7 @@ int hubc__write_begin(hubc_store *s, hubc_id actor, unsigned perm, const char *w
   hubc_time now = hubc__now_locked(s);
   rc = hubc__clock_check(s, now, what);
   if (!rc) clock_seen(s, now);
-  if (!rc) rc = hubc__billing_catch_up(s, now);
+  if (!rc) rc = hubc__sched_tick(s, now);
   if (!rc) rc = check_actor(s, actor, perm, what);
   if (rc) {
     pending_events pe = take_events(s);
@@ -405,12 +408,12 @@ int hubc__read_begin(hubc_store *s) {
   hubc_time probe = s->clock(s->clock_payload); /* only decides whether to take the write lock */
   hubc__busy_leave(&frame);
   /* a refused reading takes the same path as a write: one answer for every call */
-  if (probe >= atomic_load(&s->billing.next_due) || clock_bad(s, probe)) {
+  if (probe >= hubc__sched_next(&s->sched) || clock_bad(s, probe)) {
     pthread_rwlock_wrlock(&s->lock);
     hubc_time now = hubc__now_locked(s);
     int rc = hubc__clock_check(s, now, "apply update dates");
     if (!rc) clock_seen(s, now);
-    if (!rc) rc = hubc__billing_catch_up(s, now);
+    if (!rc) rc = hubc__sched_tick(s, now);
     pending_events pe = take_events(s);
     pthread_rwlock_unlock(&s->lock);
     if ((rc = deliver(s, &pe, rc))) {
