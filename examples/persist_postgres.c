@@ -141,8 +141,16 @@ static void set_err(pgp_account *a, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(a->err, sizeof a->err, fmt, ap);
   va_end(ap);
-  size_t n = strlen(a->err); /* libpq messages end in a newline */
-  while (n && (a->err[n - 1] == '\n' || a->err[n - 1] == ' ')) a->err[--n] = '\0';
+  /* libpq messages span lines and end in a newline: make one line */
+  size_t w = 0;
+  for (const char *p = a->err; *p; p++) {
+    char ch = *p == '\n' || *p == '\t' ? ' ' : *p;
+    if (ch == ' ' && (w == 0 || a->err[w - 1] == ' ')) continue;
+    if (ch == ')' && w && a->err[w - 1] == ' ') w--;
+    a->err[w++] = ch;
+  }
+  while (w && a->err[w - 1] == ' ') w--;
+  a->err[w] = '\0';
 }
 
 /* Maps a failed result to a callback code (see the header comment) and
@@ -150,7 +158,10 @@ static void set_err(pgp_account *a, const char *fmt, ...) {
 static int fail_result(pgp_account *a, const PGresult *r, const char *what) {
   persist_postgres_conn *c = a->conn;
   const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-  if (PQstatus(c->pg) == CONNECTION_BAD) c->lost = 1;
+  /* Gone, or going: libpq's own errors (no SQLSTATE), connection
+   * exceptions (08) and server shutdowns (57P). */
+  if (PQstatus(c->pg) == CONNECTION_BAD || !state || !strncmp(state, "08", 2) || !strncmp(state, "57P", 3))
+    c->lost = 1;
   if (c->lost) {
     set_err(a, "account %lld: %s: connection lost (%s); close the store and open it again",
             (long long)a->account, what, PQerrorMessage(c->pg));
@@ -381,16 +392,20 @@ static int pgp_commit(void *ud) {
   if (!rc) rc = send_ops(a, 0, "hubc_put");
   if (!rc && !PQsendQueryParams(c->pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0)) rc = fail_result(a, NULL, "commit");
   if (!rc && !PQpipelineSync(c->pg)) rc = fail_result(a, NULL, "commit");
-  /* Read every result up to the sync; the first error decides. */
-  for (int synced = rc != 0; !synced;) {
+  /* Read every result up to the sync; the first error decides. A NULL
+   * ends each statement's results; two in a row mean the connection broke
+   * (libpq may not have marked it bad yet). */
+  for (int synced = rc != 0, nulls = 0; !synced;) {
     PGresult *r = PQgetResult(c->pg);
     if (!r) {
-      if (PQstatus(c->pg) == CONNECTION_BAD) {
-        rc = fail_result(a, NULL, "commit");
+      if (PQstatus(c->pg) == CONNECTION_BAD || ++nulls > 1) {
+        c->lost = 1;
+        if (!rc) rc = fail_result(a, NULL, "commit");
         break;
       }
-      continue; /* end of one statement's results */
+      continue;
     }
+    nulls = 0;
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_PIPELINE_SYNC) synced = 1;
     else if (st == PGRES_FATAL_ERROR && !rc) rc = fail_result(a, r, "commit");
@@ -439,6 +454,11 @@ static void pgp_close(void *ud) {
 
 /* ---- connections and accounts ---- */
 
+static void quiet(void *arg, const char *message) {
+  (void)arg;
+  (void)message;
+}
+
 /* Connects, makes sure the table exists, prepares the statements. NULL on
  * failure, with the reason in err. */
 persist_postgres_conn *persist_postgres_connect(const char *conninfo, char *err, size_t errlen) {
@@ -454,6 +474,7 @@ persist_postgres_conn *persist_postgres_connect(const char *conninfo, char *err,
   }
   pthread_mutex_init(&c->mu, NULL);
   c->pg = PQconnectdbParams(keys, vals, 1);
+  PQsetNoticeProcessor(c->pg, quiet, NULL); /* the server logs them; a library prints nothing */
   const char *step = "connect";
   PGresult *r = NULL;
   if (PQstatus(c->pg) == CONNECTION_OK) {
