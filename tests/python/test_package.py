@@ -10,8 +10,10 @@ import calendar
 import dataclasses
 import enum
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 
 if not os.environ.get("HUBC_LIBRARY"):
@@ -52,6 +54,20 @@ class InstalledPackageTest(unittest.TestCase):
         cands = hc.library_candidates()
         self.assertEqual(cands[0], os.environ["HUBC_LIBRARY"])
         self.assertEqual(cands[-1].split("/")[-1].split(".so")[0], "libhubcontacts")
+        # without HUBC_LIBRARY, a copy next to the package's files wins
+        with tempfile.TemporaryDirectory() as d:
+            pkg = os.path.join(d, "hubcontacts")
+            shutil.copytree(os.path.dirname(hc.__file__), pkg,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copy(os.environ["HUBC_LIBRARY"], os.path.join(pkg, hc.LIBRARY_NAME))
+            env = {k: v for k, v in os.environ.items() if k != "HUBC_LIBRARY"}
+            env["PYTHONPATH"] = d
+            r = subprocess.run([sys.executable, "-c",
+                                "import hubcontacts; print(hubcontacts.lib._name)"],
+                               env=env, capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout.strip(), os.path.join(pkg, hc.LIBRARY_NAME))
+        # a HUBC_LIBRARY that does not load is an error, not a silent fallback
         env = dict(os.environ, HUBC_LIBRARY="/nonexistent/libhubcontacts.so.1")
         r = subprocess.run([sys.executable, "-c", "import hubcontacts"], env=env,
                            capture_output=True, text=True)
