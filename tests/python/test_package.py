@@ -9,6 +9,7 @@ sets PYTHONPATH, HUBC_LIBRARY and HUBC_PYTHON_SITE (where it must come from).
 import calendar
 import dataclasses
 import enum
+import inspect
 import os
 import shutil
 import subprocess
@@ -38,9 +39,14 @@ class InstalledPackageTest(unittest.TestCase):
         for name in hc.__all__:
             self.assertTrue(hasattr(hc, name), name)
         # every public callable has a docstring and annotated parameters
-        for name in ("Store", "Contact", "Billing", "Period", "HistoryEntry", "PropertyInfo",
-                     "User", "Event", "HubcError"):
-            self.assertTrue(getattr(hc, name).__doc__, name)
+        for name in hc.__all__:  # every public class and function has a docstring
+            obj = getattr(hc, name)
+            if inspect.isclass(obj) or inspect.isfunction(obj):
+                self.assertTrue(obj.__doc__, name)
+            if inspect.isclass(obj):
+                for m, fn in vars(obj).items():
+                    if callable(fn) and not m.startswith("_"):
+                        self.assertTrue(fn.__doc__, f"{name}.{m}")
         for name, fn in vars(hc.Store).items():
             if callable(fn) and not name.startswith("_"):
                 ann = fn.__annotations__

@@ -840,6 +840,7 @@ class Store:
 
     def set_super_admin(self, user: int, super_admin: bool = True, *,
                         actor: Optional[int] = None) -> None:
+        """Makes a user a super admin (every permission), or not."""
         who = self._who(actor, "set super admin")
         self._core.call(lib.hubc_user_set_super_admin, _STORE, who,
                         to_i64(user, "user"), 1 if super_admin else 0)
@@ -850,6 +851,7 @@ class Store:
         self._core.call(lib.hubc_user_set_disabled, _STORE, who, to_i64(user, "user"), 1)
 
     def enable_user(self, user: int, *, actor: Optional[int] = None) -> None:
+        """Undoes disable_user."""
         who = self._who(actor, "enable user")
         self._core.call(lib.hubc_user_set_disabled, _STORE, who, to_i64(user, "user"), 0)
 
@@ -867,6 +869,7 @@ class Store:
         return self._user(lib.hubc_user_get, to_i64(user, "user"))
 
     def user_by_email(self, email: _ffi.Text) -> User:
+        """A copy of the user with this email (NotFound if there is none)."""
         return self._user(lib.hubc_user_get_by_email, enc(email, "email"))
 
     def iter_users(self) -> UserIds:
