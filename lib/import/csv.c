@@ -56,7 +56,7 @@ char hubc__csv_detect(const char *buf, size_t len) {
 
 void hubc__csv_init(hubc__csv *c, char *buf, size_t len, char delim) {
   c->base = buf;
-  c->p = buf;
+  c->p = c->out = buf;
   c->end = buf + len;
   if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) c->p += 3;
   c->line_start = c->p;
@@ -126,7 +126,7 @@ int hubc__csv_next(hubc__csv *c, hubc__csv_row *r) {
   char *p = c->p;
   while (p < c->end && (*p == '\n' || *p == '\r')) p = newline(c, p, *p);
   if (p >= c->end) {
-    c->p = p;
+    c->p = c->out = p;
     return 0;
   }
   r->n = 0;
@@ -134,19 +134,19 @@ int hubc__csv_next(hubc__csv *c, hubc__csv_row *r) {
   r->line = c->line;
   r->offset = (uint64_t)(p - c->base);
   const char delim = c->delim;
+  char *out = p; /* the row's values are written from here on, packed */
   for (;;) {
     size_t fi = r->n++;
-    char *start = p, *w; /* the value is start[0..w) once unescaped */
+    char *start = out;
     if (p < c->end && *p == '"') {
       const char *open_at = p;
       uint64_t open_line = c->line;
       const char *open_ls = c->line_start;
       char *q = p + 1;
-      w = start;
       for (;;) {
         char *nq = memchr(q, '"', (size_t)(c->end - q));
         if (!nq) {
-          c->p = c->end;
+          c->p = c->out = c->end;
           return hubc__err(HUBC_EINVAL,
                            "line %llu, column %llu: a quoted field is never closed (its opening "
                            "quote reaches the end of the file)",
@@ -155,10 +155,10 @@ int hubc__csv_next(hubc__csv *c, hubc__csv_row *r) {
         }
         size_t n = (size_t)(nq - q);
         quoted_span(c, r, fi, q, n);
-        memmove(w, q, n);
-        w += n;
+        memmove(out, q, n);
+        out += n;
         if (nq + 1 < c->end && nq[1] == '"') { /* a doubled quote is one quote */
-          *w++ = '"';
+          *out++ = '"';
           q = nq + 2;
           continue;
         }
@@ -170,6 +170,7 @@ int hubc__csv_next(hubc__csv *c, hubc__csv_row *r) {
         while (p < c->end && *p != delim && *p != '\n' && *p != '\r') p++;
       }
     } else {
+      char *src = p;
       unsigned char high = 0;
       for (;;) {
         while (p < c->end && !c->stop[(unsigned char)*p]) high |= (unsigned char)*p++;
@@ -181,25 +182,29 @@ int hubc__csv_next(hubc__csv *c, hubc__csv_row *r) {
         break;
       }
       if (high & 0x80 && !r->defect) {
-        size_t bad = utf8_bad((const unsigned char *)start, (size_t)(p - start));
-        if (bad < (size_t)(p - start)) defect(r, HUBC__CSV_UTF8, fi, c, start + bad);
+        size_t bad = utf8_bad((const unsigned char *)src, (size_t)(p - src));
+        if (bad < (size_t)(p - src)) defect(r, HUBC__CSV_UTF8, fi, c, src + bad);
       }
-      w = p;
+      if (out != src) memmove(out, src, (size_t)(p - src));
+      out += p - src;
     }
+    /* out <= p here: a value never outgrows its source text. Read the
+     * terminator before the NUL may overwrite it. */
     char term = p < c->end ? *p : 0;
-    *w = '\0'; /* over the delimiter, the line break, or the slack byte */
     if (fi < r->cap) {
       r->field[fi] = start;
-      r->len[fi] = (uint32_t)(w - start);
+      r->len[fi] = (uint32_t)(out - start);
     } else if (fi == r->cap) {
       defect(r, HUBC__CSV_TOO_MANY, fi, c, start);
     }
+    *out++ = '\0'; /* over the terminator, or the slack byte at the end */
     if (p < c->end && term == delim) {
       p++;
       continue;
     }
     if (p < c->end) p = newline(c, p, term);
     c->p = p;
+    c->out = out;
     return 1;
   }
 }

@@ -1,7 +1,8 @@
-/* RFC 4180 reader over a writable memory buffer (I1). Fields are unescaped
- * and NUL-terminated in place, so reading a row allocates nothing and
- * copies only the quoted fields that hold doubled quotes. The buffer must
- * be writable and hold one byte of slack after its `len` bytes. */
+/* RFC 4180 reader over a writable memory buffer (I1). Each row's values
+ * are unescaped in place and packed where the row starts, each followed by
+ * a NUL: "v1\0v2\0…". Reading allocates nothing, and a row can be walked
+ * again later from its first value without the field arrays. The buffer
+ * must be writable and hold one byte of slack after its `len` bytes. */
 #ifndef HUBC_IMPORT_CSV_H
 #define HUBC_IMPORT_CSV_H
 
@@ -10,6 +11,7 @@
 
 typedef struct hubc__csv {
   char *p, *end;          /* unread bytes */
+  char *out;              /* end of the values written so far */
   const char *base;       /* buffer start: offsets in messages */
   const char *line_start; /* where the physical line of p starts */
   uint64_t line;          /* physical line of p (1-based) */
@@ -28,7 +30,8 @@ enum {
 };
 
 typedef struct hubc__csv_row {
-  char **field;       /* the caller's array of `cap` pointers */
+  char **field;       /* the caller's array of `cap` pointers; field[0]
+                         is where the row's packed values start */
   uint32_t *len;      /* the caller's array of `cap` lengths */
   size_t cap;
   size_t n;           /* fields in the row; may exceed cap (TOO_MANY) */

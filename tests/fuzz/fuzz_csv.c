@@ -3,6 +3,7 @@
  * Input: the first byte picks the delimiter (0: detect, then comma,
  * semicolon, tab), the rest is the file. Checked for every row:
  *   - rows start on strictly increasing lines, at increasing offsets;
+ *   - a row's values are packed one after another, each NUL-ended;
  *   - a row without defect has NUL-terminated fields of the stated length,
  *     in valid UTF-8 (re-checked here independently);
  *   - such a row, quoted again with hubc__csv_quote and read back, gives
@@ -107,6 +108,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     first = 0;
     last_line = r.line;
     last_off = r.offset;
+    size_t stored = r.n < CAP ? r.n : CAP;
+    for (size_t i = 0; i + 1 < stored; i++)
+      check(field[i + 1] == field[i] + flen[i] + 1, "values are not packed");
     if (r.defect) {
       check(r.defect_line >= r.line && r.defect_col >= 1, "defect position");
       continue;

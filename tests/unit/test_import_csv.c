@@ -300,6 +300,20 @@ static void test_I5_quote_round_trip(void **state) {
   done(r);
 }
 
+static void test_I1_values_packed_at_row_start(void **state) {
+  (void)state;
+  reader *r = open_s("h\r\n\"a \"\"q\"\"\",b,\"\",\"x\ny\"\r\nnext\n");
+  expect_row(r, 1, "h", NULL);
+  assert_int_equal(next(r), 1);
+  assert_int_equal(r->row.n, 4);
+  static const char packed[] = "a \"q\"\0b\0\0x\ny"; /* the values, each NUL-ended */
+  assert_memory_equal(r->row.field[0], packed, sizeof packed);
+  for (size_t i = 0; i + 1 < r->row.n; i++)
+    assert_ptr_equal(r->row.field[i + 1], r->row.field[i] + r->row.len[i] + 1);
+  expect_row(r, 4, "next", NULL); /* the row spans lines 2-3 */
+  done(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_I1_header_and_rows),
@@ -313,6 +327,7 @@ int main(void) {
     cmocka_unit_test(test_I1_bare_quote_inside_unquoted_field_is_text),
     cmocka_unit_test(test_I1_unterminated_quote_names_line_and_column),
     cmocka_unit_test(test_I1_offsets_point_at_rows),
+    cmocka_unit_test(test_I1_values_packed_at_row_start),
     cmocka_unit_test(test_I5_ragged_rows_report_their_field_count),
     cmocka_unit_test(test_I5_too_many_fields_is_a_defect_not_an_overflow),
     cmocka_unit_test(test_I5_nul_byte_is_a_row_defect_with_position),
