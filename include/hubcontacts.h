@@ -9,6 +9,7 @@
 #include "hubcontacts/store.h"
 #include "hubcontacts/contact.h"
 #include "hubcontacts/user.h"
+#include "hubcontacts/import.h"
 #include "hubcontacts/sys/persist.h"
 #include "hubcontacts/journal.h"
 

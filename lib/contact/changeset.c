@@ -94,7 +94,7 @@ static int resolve(hubc_store *s, const char *const *names, size_t n, uint32_t *
 /* Validates values into sorted changes (blank: NULL or empty; removes
  * when `blank_removes`, else skipped). */
 static int collect(hubc_store *s, const uint32_t *props, const char *const *values, size_t n, int blank_removes,
-                   hubc__change *out, size_t *out_n, char *email) {
+                   hubc__change *out, size_t *out_n, char *email, size_t *bad) {
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     const char *v = values[i];
@@ -106,7 +106,10 @@ static int collect(hubc_store *s, const uint32_t *props, const char *const *valu
       continue;
     }
     int rc = check_value(&s->schema->props[props[i]], props[i], v, &out[k], email);
-    if (rc) return rc;
+    if (rc) {
+      *bad = i;
+      return rc;
+    }
     k++;
   }
   sort_changes(out, k);
@@ -320,8 +323,9 @@ int hubc__cs_row(hubc__cs *cs, hubc_id id, const char *const *values, hubc_id *o
   hubc_store *s = cs->s;
   size_t nch = 0;
   int done = 0;
+  cs->fail_col = SIZE_MAX;
   int rc = collect(s, cs->props, values, cs->n, (cs->o.policy & HUBC__CS_POLICY_MASK) == HUBC__CS_OVERWRITE, cs->ch,
-                   &nch, cs->email);
+                   &nch, cs->email, &cs->fail_col);
   if (rc) return rc;
   /* changes are sorted and email is property 0 */
   const char *email = nch && cs->ch[0].prop == HUBC__P_EMAIL ? cs->ch[0].value : NULL;
@@ -342,7 +346,12 @@ int hubc__cs_row(hubc__cs *cs, hubc_id id, const char *const *values, hubc_id *o
     rc = create(cs, nch, &id);
     done = HUBC__CS_CREATED;
   }
-  if (rc) return rc;
+  if (rc) {
+    if (rc == HUBC_EEXISTS || (rc == HUBC_ENOTFOUND && email)) /* about the email: its column */
+      for (size_t i = 0; i < cs->n; i++)
+        if (cs->props[i] == HUBC__P_EMAIL) cs->fail_col = i;
+    return rc;
+  }
   if (out_id) *out_id = id;
   if (outcome) *outcome = done;
   return 0;

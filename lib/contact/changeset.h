@@ -58,6 +58,7 @@ typedef struct hubc__cs {
   int64_t first_id;    /* ids from here on were created by this changeset */
   uint64_t *reached;   /* MERGE_DUPLICATES: bit per older contact a row reached */
   size_t reached_words;
+  size_t fail_col;     /* after a failed row: the column it failed on, or SIZE_MAX */
   size_t created, updated, merged, marked; /* rows created / updating an older contact first /
                                               merged into a contact reached before; contacts marked */
   char email[HUBC__EMAIL_BUF];

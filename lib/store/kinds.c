@@ -6,7 +6,7 @@
 #include "store/store.h"
 
 extern const hubc__kind hubc__kind_meta, hubc__kind_property, hubc__kind_user, hubc__kind_switch,
-    hubc__kind_period, hubc__kind_contact, hubc__kind_history;
+    hubc__kind_period, hubc__kind_contact, hubc__kind_history, hubc__kind_import;
 
 const hubc__kind *const hubc__kinds[] = {
     &hubc__kind_meta,   /* marketing/billing_kinds.c: counters, billing state */
@@ -16,6 +16,7 @@ const hubc__kind *const hubc__kinds[] = {
     &hubc__kind_period, /* marketing/billing_kinds.c */
     &hubc__kind_contact, /* contact/contact_kind.c */
     &hubc__kind_history, /* marketing/history.c */
+    &hubc__kind_import, /* import/record.c */
 };
 const size_t hubc__kinds_n = sizeof hubc__kinds / sizeof *hubc__kinds;
 

@@ -1,0 +1,90 @@
+/* The import area's internal state (I1–I10). Reading (read.c) turns the
+ * files into mapped, validated rows; matching and applying them (apply.c)
+ * is one code path for the plan and the commit. */
+#ifndef HUBC_IMPORT_IMPORT_H
+#define HUBC_IMPORT_IMPORT_H
+
+#include <stdint.h>
+
+#include "hubcontacts.h"
+#include "store/store.h"
+
+/* A column mapped to nothing (I2). */
+enum { HUBC__COL_SKIP = -1 };
+
+typedef struct hubc__imp_file {
+  char *name;            /* as given (copied) */
+  char *buf;             /* contents (+1 slack byte); rows packed in place */
+  size_t len, cap;
+  char delim;
+  size_t ncols;
+  char **header;         /* ncols column names, packed in buf */
+  int32_t *prop;         /* per column: property index, or HUBC__COL_SKIP */
+  size_t id_col;         /* SIZE_MAX: no Record ID column */
+} hubc__imp_file;
+
+/* A row that passed validation: where its packed values start. */
+typedef struct hubc__imp_row {
+  uint32_t file;
+  uint32_t off;
+  uint64_t line;
+} hubc__imp_row;
+
+/* A skipped row (I5). */
+typedef struct hubc__imp_err {
+  size_t file;
+  uint64_t line;
+  size_t col;            /* SIZE_MAX: the row as a whole */
+  int code;
+  char *message;
+  char **fields;         /* the row's values as read, for the error file */
+  size_t nfields;
+} hubc__imp_err;
+
+typedef struct hubc__imp_errs {
+  hubc__imp_err *e;
+  size_t n, cap;
+} hubc__imp_errs;
+
+struct hubc_import {
+  hubc_store *store;
+  hubc__base *base;      /* referenced: the import may outlive the store */
+  hubc_id actor;
+  int mode, set_marketing, committed;
+  hubc_progress_fn progress;
+  void *progress_payload;
+  hubc_import_progress prog;
+  hubc__imp_file *files;
+  size_t n_files;
+  hubc__imp_row *rows;
+  size_t n_rows, rows_cap;
+  uint64_t data_rows;    /* valid or not */
+  hubc__imp_errs read_errs;  /* found reading: the same at every commit */
+  hubc__imp_errs match_errs; /* found matching against the store: redone each time */
+  const hubc__imp_err **order; /* both lists merged in file order */
+  size_t order_cap;
+  char **unmapped;       /* "file: column" */
+  size_t n_unmapped;
+  hubc_import_summary sum;
+};
+
+/* read.c: fills files, rows, read_errs, unmapped of a new import. */
+int hubc__import_read(hubc_import *imp, const hubc_import_options *o);
+/* Calls the progress callback; HUBC_ECANCELED if it asks to stop. */
+int hubc__import_progress(hubc_import *imp, int phase);
+/* Appends a row error with a printf message; copies the fields. */
+int hubc__import_error(hubc_import *imp, hubc__imp_errs *errs, size_t file, uint64_t line, size_t col, int code,
+                       char *const *fields, size_t nfields, const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 9, 10)))
+#endif
+  ;
+void hubc__import_errors_clear(hubc_import *imp, hubc__imp_errs *errs);
+/* record.c: the next import's id (room reserved), then its record. */
+int hubc__import_begin_record(hubc_store *s, hubc_id *id);
+int hubc__import_record(hubc_store *s, const hubc_import *imp, hubc_id id);
+/* apply.c: applies every valid row in the current transaction; fills the
+ * summary's counts and match_errs. */
+int hubc__import_apply(hubc_import *imp, hubc_id import_id);
+
+#endif
