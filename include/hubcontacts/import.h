@@ -37,7 +37,7 @@ typedef struct hubc_import_progress {
   uint64_t rows_done;   /* data rows read (CHECK) or applied (APPLY) */
 } hubc_import_progress;
 
-/* Called now and then (at least every 64 KiB read and every 4,096 rows)
+/* Called now and then (at least every MiB read and every 4,096 rows)
  * and at each phase's end. Return nonzero to cancel: the call fails with
  * HUBC_ECANCELED and nothing is changed (I9). It must not call into the
  * store. */

@@ -133,14 +133,20 @@ static int read_path(hubc_import *imp, hubc__imp_file *f, uint64_t max) {
   else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) rc = too_big(f, max);
   else if (S_ISREG(st.st_mode)) rc = grow_buf(imp, f, (size_t)st.st_size);
   while (!rc) { /* to the end, whatever fstat said: the file may grow or be a pipe */
-    if ((rc = grow_buf(imp, f, f->len + READ_CHUNK))) break;
-    ssize_t n = read(fd, f->buf + f->len, READ_CHUNK);
+    char probe[4096];
+    size_t room = f->cap ? f->cap - 1 - f->len : 0; /* keep the reader's slack byte */
+    char *to = room ? f->buf + f->len : probe;      /* full: a small read decides whether to grow */
+    ssize_t n = read(fd, to, room ? (room < READ_CHUNK ? room : READ_CHUNK) : sizeof probe);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       rc = hubc__err(HUBC_EIO, "file '%s': read failed after %zu bytes: %s", f->name, f->len, strerror(errno));
       break;
     }
     if (n == 0) break;
+    if (!room) {
+      if ((rc = grow_buf(imp, f, f->len + READ_CHUNK))) break;
+      memcpy(f->buf + f->len, probe, (size_t)n);
+    }
     f->len += (size_t)n;
     if (f->len > max) rc = too_big(f, max);
     else {

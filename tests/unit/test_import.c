@@ -551,6 +551,43 @@ static void test_I5_bad_rows_skipped_with_line_column_and_error_file(void **stat
   assert_string_equal(prop_of(s, "a@x.it", "firstname"), "Anna\nMaria");
 }
 
+static void test_I1_I3_files_by_path(void **state) {
+  (void)state;
+  tu_clock clk = {tu_time(2024, 3, 1, 10, 0, 0)};
+  hubc_store *s = gc_store(tu_open(&clk, NULL));
+  char path[] = "/tmp/hubc-import-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  const char *csv = "\xEF\xBB\xBF" "email;city\r\na@x.it;Roma\r\nb@x.it;Bari";
+  assert_int_equal(write(fd, csv, strlen(csv)), (ssize_t)strlen(csv));
+  const char *files[] = {path};
+  hubc_import_options o;
+  hubc_import_options_init(&o, HUBC_IMPORT_OPTIONS_VERSION);
+  o.files = files;
+  o.n_files = 1;
+  hubc_import *imp = NULL;
+  assert_int_equal(hubc_import_plan(&imp, s, 1, &o), 0);
+  gc_defer(import_free, imp);
+  assert_int_equal(summary(imp).to_create, 2);
+  assert_int_equal(hubc_import_commit(NULL, imp, 0), 0);
+  assert_string_equal(prop_of(s, "b@x.it", "city"), "Bari");
+  /* a file over the size limit is refused from its size, before reading:
+   * a sparse 600 MB file costs no memory */
+  assert_int_equal(ftruncate(fd, 600ll << 20), 0);
+  close(fd);
+  hubc_import *big = NULL;
+  assert_int_equal(hubc_import_plan(&big, s, 1, &o), HUBC_ELIMIT);
+  assert_non_null(strstr(hubc_error_last(), path));
+  assert_non_null(strstr(hubc_error_last(), "536870912 bytes"));
+  unlink(path);
+  assert_int_equal(hubc_import_plan(&big, s, 1, &o), HUBC_EIO);
+  assert_non_null(strstr(hubc_error_last(), "cannot be opened"));
+  files[0] = "/tmp";
+  assert_int_equal(hubc_import_plan(&big, s, 1, &o), HUBC_EIO);
+  assert_non_null(strstr(hubc_error_last(), "directory"));
+  assert_null(big);
+}
+
 /* ---- I8, I9: atomic, cancellable, with progress ------------------------------------- */
 
 typedef struct prog_log {
@@ -719,6 +756,7 @@ int main(void) {
     cmocka_unit_test_teardown(test_I2_two_columns_for_one_property_refused, gc_teardown),
     cmocka_unit_test_teardown(test_I3_limits_checked_before_anything_changes, gc_teardown),
     cmocka_unit_test_teardown(test_I1_file_errors_name_file_line_and_column, gc_teardown),
+    cmocka_unit_test_teardown(test_I1_I3_files_by_path, gc_teardown),
     cmocka_unit_test_teardown(test_I5_bad_rows_skipped_with_line_column_and_error_file, gc_teardown),
     cmocka_unit_test_teardown(test_I9_progress_reports_and_cancel_changes_nothing, gc_teardown),
     cmocka_unit_test_teardown(test_I8_persistence_failure_at_every_callback_changes_nothing, gc_teardown),
