@@ -8,6 +8,7 @@
 
 #include "import/csv.h"
 #include "import/import.h"
+#include "store/plan.h"
 #include "util/version.h"
 
 HUBC_API int hubc_import_options_init(hubc_import_options *o, unsigned int version) {
@@ -99,9 +100,9 @@ static int order_errors(hubc_import *imp) {
 
 /* ---- plan and commit (I7, I8) ---------------------------------------------------- */
 
-/* Runs the rows inside a transaction of the import's actor. A plan reads
- * the projection (the billing finalize of a commit, B4/B5) and undoes
- * everything; a commit checks the confirmation and persists. */
+/* Runs the rows inside a transaction of the import's actor: a plan reads
+ * what the commit would do (store/plan.h: the billing finalize included)
+ * and undoes it; a commit checks the confirmation and persists. */
 static int run(hubc_import *imp, int commit, uint64_t confirm, hubc_id *out_id) {
   hubc_store *s = imp->store;
   const char *what = commit ? "commit import" : "plan import";
@@ -109,6 +110,8 @@ static int run(hubc_import *imp, int commit, uint64_t confirm, hubc_id *out_id) 
   if (rc) return rc;
   if (imp->set_marketing && (rc = hubc__require(s, HUBC_PERM_MARKETING_ACCESS, what))) /* I6 */
     return hubc__write_end(s, rc);
+  hubc__plan plan;
+  if (!commit) hubc__plan_start(s, &plan);
   hubc_import_summary *sum = &imp->sum;
   sum->billable_before = HUBC__BILLABLE(s);
   hubc_id import_id = 0;
@@ -120,24 +123,20 @@ static int run(hubc_import *imp, int commit, uint64_t confirm, hubc_id *out_id) 
                    (unsigned long long)sum->to_set_marketing, (unsigned long long)sum->to_set_marketing,
                    (unsigned long long)confirm);
   if (!rc && commit) rc = hubc__import_record(s, imp, import_id);
-  if (!rc) {
-    /* what a commit's billing finalize does (B4 upgrade, B5 cap), read
-     * here; a plan is then undone whole, events included */
-    sum->projected_billable = HUBC__BILLABLE(s);
-    int cap = commit ? 0 : hubc__billing_finalize(s);
-    sum->over_cap = cap == HUBC_ELIMIT;
-    sum->projected_tier = s->billing.bill.tier;
-    if (cap && cap != HUBC_ELIMIT) rc = cap;
-  }
-  if (commit || rc) {
-    rc = hubc__write_end(s, rc);
+  if (!commit) {
+    rc = hubc__write_plan(s, rc, &plan);
+    sum->projected_billable = plan.billable_after;
+    sum->projected_tier = plan.tier_after;
+    sum->over_cap = plan.cap_refused;
+    if (rc == HUBC_ELIMIT && plan.cap_refused) rc = hubc__ok(); /* the plan's answer, not its failure */
   } else {
-    hubc__write_end(s, HUBC_ECANCELED); /* the plan: undo, persist nothing */
-    hubc__ok();
+    sum->projected_billable = HUBC__BILLABLE(s);
+    rc = hubc__write_end(s, rc);
   }
   if (!rc && commit) {
     hubc_billing_info bi = {.version = HUBC_BILLING_INFO_VERSION};
     if (hubc_billing_get(&bi, s) == 0) sum->projected_tier = bi.tier; /* after an upgrade */
+    sum->over_cap = 0;
     sum->import_id = import_id;
     imp->committed = 1;
     if (out_id) *out_id = import_id;
