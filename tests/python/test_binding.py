@@ -238,6 +238,25 @@ class StoreLifetimeTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "clock"):
             hc.Store(admin_email="admin@example.com", actor=ADMIN, clock=lambda: 2 ** 70)
 
+    def test_b2a_max_clock_jump_reaches_the_library(self):
+        t = [T0]
+        store = hc.Store(admin_email="admin@example.com", actor=ADMIN, clock=lambda: t[0],
+                         max_clock_jump=3600)
+        self.addCleanup(store.close)
+        store.create_contact({"email": "a@example.com"})
+        before = store.dump()
+        t[0] = T0 + 7200
+        with self.assertRaises(hc.InvalidArgument) as cm:
+            store.create_contact({"email": "b@example.com"})
+        self.assertIn("2024-03-10T14:00:00Z", cm.exception.message)
+        self.assertIn("3600", cm.exception.message)
+        t[0] = T0
+        self.assertEqual(store.dump(), before)
+        with self.assertRaises(hc.InvalidArgument):
+            hc.Store(admin_email="admin@example.com", max_clock_jump=-1)
+        with self.assertRaisesRegex(ValueError, "max_clock_jump"):
+            hc.Store(admin_email="admin@example.com", max_clock_jump=2 ** 63)
+
     def test_m3_exception_in_an_event_handler_propagates_after_commit(self):
         store = hc.Store(admin_email="admin@example.com", actor=ADMIN)
         self.addCleanup(store.close)
