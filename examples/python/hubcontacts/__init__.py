@@ -25,14 +25,16 @@ from ._ffi import LIBRARY_NAME, lib, library_candidates
 from ._ffi import dec as _dec
 from .constants import (MAX_CLOCK_JUMP_DEFAULT, MAX_CONTACT_PROPERTIES,
                         MAX_EMAIL_BYTES, MAX_VALUE_BYTES, SYSTEM, Code,
-                        Commitment, EventType, FsyncPolicy, Perm, PropFlag,
-                        PropType, Select, Source, Status, Subscription,
-                        TierPolicy)
+                        Commitment, EventType, FsyncPolicy, ImportMode,
+                        ImportPhase, Perm, PropFlag, PropType, Select, Source,
+                        Status, Subscription, TierPolicy)
 from .errors import (ActorRequired, Busy, Canceled, ConfirmMismatch, Corrupt,
                      Exists, HubcError, HubcIOError, InvalidArgument,
                      LimitExceeded, NotFound, OutOfMemory, PermissionDenied,
                      PersistError, ReadOnly, StoreClosed, TierUnavailable,
                      TryAgain, VersionMismatch, strerror)
+from .importing import (ImportPlan, ImportProgress, ImportRecord,
+                        ImportRowError, ImportSummary)
 from .models import (Billing, Contact, Event, HistoryEntry, Period,
                      PropertyInfo, User)
 from .store import ContactIds, HistoryIterator, PeriodIterator, Store, UserIds
@@ -57,14 +59,15 @@ def source_name(source: int) -> "str | None":
 
 __all__ = [
     # the store and its iterators
-    "Store", "ContactIds", "UserIds", "HistoryIterator", "PeriodIterator",
+    "Store", "ContactIds", "UserIds", "HistoryIterator", "PeriodIterator", "ImportPlan",
     # results
     "Contact", "User", "Event", "Billing", "Period", "HistoryEntry", "PropertyInfo",
+    "ImportSummary", "ImportRowError", "ImportRecord", "ImportProgress",
     # constants
     "SYSTEM", "MAX_VALUE_BYTES", "MAX_CONTACT_PROPERTIES", "MAX_EMAIL_BYTES",
     "MAX_CLOCK_JUMP_DEFAULT", "Code", "Status", "Source", "Perm", "Select",
     "EventType", "FsyncPolicy", "Subscription", "Commitment", "TierPolicy", "PropType",
-    "PropFlag",
+    "PropFlag", "ImportMode", "ImportPhase",
     # errors
     "HubcError", "InvalidArgument", "OutOfMemory", "NotFound", "Exists", "ReadOnly",
     "LimitExceeded", "PermissionDenied", "ConfirmMismatch", "TierUnavailable",

@@ -21,6 +21,10 @@ EVENT_VERSION = 1
 HISTORY_ENTRY_VERSION = 1
 PROPERTY_INFO_VERSION = 1
 JOURNAL_OPTIONS_VERSION = 1
+IMPORT_OPTIONS_VERSION = 1
+IMPORT_SUMMARY_VERSION = 1
+IMPORT_ERROR_VERSION = 1
+IMPORT_RECORD_VERSION = 1
 SUPPORTED_MAJOR = 1
 
 hubc_id = c_int64
@@ -149,6 +153,90 @@ class JournalOptions(Structure):
 
 
 EVENT_FN = CFUNCTYPE(None, c_void_p, POINTER(EventStruct))
+
+
+class ImportProgressStruct(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("phase", c_int),
+        ("bytes_done", c_uint64),
+        ("bytes_total", c_uint64),
+        ("rows_done", c_uint64),
+    ]
+
+
+READ_FN = CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t, POINTER(c_size_t))
+PROGRESS_FN = CFUNCTYPE(c_int, c_void_p, POINTER(ImportProgressStruct))
+
+
+class ImportOptions(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("files", POINTER(c_char_p)),
+        ("n_files", c_size_t),
+        ("read", c_void_p),          # const hubc_read_fn *: not used by this package
+        ("read_payload", c_void_p),
+        ("delimiter", ctypes.c_char),
+        ("mode", c_int),
+        ("set_marketing", c_int),
+        ("other_objects", c_int),
+        ("map_columns", POINTER(c_char_p)),
+        ("map_properties", POINTER(c_char_p)),
+        ("n_map", c_size_t),
+        ("max_rows", c_uint64),
+        ("max_bytes", c_uint64),
+        ("max_columns", c_size_t),
+        ("progress", PROGRESS_FN),
+        ("progress_payload", c_void_p),
+    ]
+
+
+class ImportSummaryStruct(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("rows", c_uint64),
+        ("to_create", c_uint64),
+        ("to_update", c_uint64),
+        ("unchanged", c_uint64),
+        ("to_set_marketing", c_uint64),
+        ("skipped", c_uint64),
+        ("merged", c_uint64),
+        ("unmapped_columns", c_uint64),
+        ("billable_before", c_uint64),
+        ("projected_billable", c_uint64),
+        ("projected_tier", c_uint64),
+        ("over_cap", c_int),
+        ("import_id", hubc_id),
+    ]
+
+
+class ImportErrorStruct(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("file", c_size_t),
+        ("line", c_uint64),
+        ("column", c_char_p),
+        ("code", c_int),
+        ("message", c_char_p),
+    ]
+
+
+class ImportRecordStruct(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("id", hubc_id),
+        ("time", hubc_time),
+        ("actor", hubc_id),
+        ("mode", c_int),
+        ("set_marketing", c_int),
+        ("files", c_char_p),
+        ("rows", c_uint64),
+        ("created", c_uint64),
+        ("updated", c_uint64),
+        ("set_as_marketing", c_uint64),
+        ("skipped", c_uint64),
+        ("merged", c_uint64),
+    ]
 
 # --------------------------------------------------------------------------
 # finding and loading the library
@@ -281,6 +369,17 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "hubc_user_iterator_new": (c_int, [_PP, _P]),
     "hubc_user_iterator_next": (c_int, [POINTER(hubc_id), _P]),
     "hubc_user_iterator_free": (None, [_P]),
+    # import.h
+    "hubc_import_options_init": (c_int, [POINTER(ImportOptions), c_uint]),
+    "hubc_import_plan": (c_int, [_PP, _P, hubc_id, POINTER(ImportOptions)]),
+    "hubc_import_summary_get": (c_int, [_P, POINTER(ImportSummaryStruct)]),
+    "hubc_import_commit": (c_int, [POINTER(hubc_id), _P, c_uint64]),
+    "hubc_import_error_count": (c_size_t, [_P]),
+    "hubc_import_error_at": (c_int, [_P, c_size_t, POINTER(ImportErrorStruct)]),
+    "hubc_import_unmapped_at": (c_char_p, [_P, c_size_t]),
+    "hubc_import_write_errors": (c_int, [_P, c_size_t, WRITE_FN, c_void_p]),
+    "hubc_import_free": (None, [_P]),
+    "hubc_import_record_get": (c_int, [_P, hubc_id, POINTER(ImportRecordStruct)]),
     # journal.h
     "hubc_journal_options_init": (c_int, [POINTER(JournalOptions), c_uint]),
     "hubc_journal_open": (c_int, [_PP, c_char_p, POINTER(JournalOptions)]),

@@ -133,3 +133,17 @@ class FsyncPolicy(enum.IntEnum):
     EVERY_COMMIT = 0  # durable when the call returns
     INTERVAL = 1      # at a commit once fsync_interval_ms have passed
     NEVER = 2         # left to the OS
+
+
+class ImportMode(enum.IntEnum):
+    """enum hubc_import_mode: which rows an import applies."""
+    CREATE_AND_UPDATE = 0
+    CREATE_ONLY = 1  # rows matching a contact are skipped
+    UPDATE_ONLY = 2  # rows matching no contact are skipped
+
+
+class ImportPhase(enum.IntEnum):
+    """enum hubc_import_phase: what an import's progress reports."""
+    READ = 0   # reading the files
+    CHECK = 1  # parsing and validating rows
+    APPLY = 2  # commit: writing contacts

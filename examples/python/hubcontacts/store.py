@@ -1,288 +1,44 @@
-"""The Store: one account (hubc_store), its iterators, and the machinery
-that keeps calls, callbacks and close() safe across threads."""
+"""The Store: one account (hubc_store) and its iterators."""
 
 from __future__ import annotations
 
 import ctypes
-import itertools
 import os
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from ctypes import POINTER, byref, c_char_p, c_int, c_size_t, c_uint64, c_void_p
-from typing import Any, Callable, Generic, Optional, TypeVar, Union
+from typing import Any, Generic, Optional, TypeVar, Union
 
 from . import _ffi
-from ._ffi import (INT64_MIN, dec, enc, hubc_id, lib, str_array, to_i64, to_int,
-                   to_u64, to_uint)
-from .constants import (Code, Commitment, FsyncPolicy, PropType, Select,
-                        Source, Subscription, TierPolicy)
-from .errors import (ActorRequired, Busy, InvalidArgument, NotFound, StoreClosed,
-                     check, error)
-from .models import (Billing, Contact, Event, HistoryEntry, Period,
-                     PropertyInfo, User)
+from ._core import _STORE, Allocator, Clock, EventHandler, _Core, _Handle
+from ._ffi import enc, hubc_id, lib, str_array, to_i64, to_int, to_u64, to_uint
+from .constants import (Code, Commitment, FsyncPolicy, ImportMode, PropType,
+                        Select, Source, Subscription, TierPolicy)
+from .errors import ActorRequired, InvalidArgument, NotFound, check, error
+from .importing import (ImportPlan, ImportRecord, ProgressHandler, import_record,
+                        plan_import)
+from .models import (Billing, Contact, HistoryEntry, Period, PropertyInfo,
+                     User)
 
 T = TypeVar("T")
 PathLike = Union[str, bytes, "os.PathLike[str]"]
 Props = Union[Mapping[Any, Any], Iterable[tuple[Any, Any]]]
-Clock = Callable[[], int]
-Allocator = Callable[[Optional[int], int, int], Optional[int]]
-EventHandler = Callable[[Event], Any]
-
-_STORE = object()  # stands for the store handle in _Core.call's arguments
-
-
-class _Frame:
-    """State of one library call, seen by the callbacks it triggers."""
-    __slots__ = ("exc", "saved_error")
-
-    def __init__(self) -> None:
-        self.exc: Optional[BaseException] = None
-        self.saved_error: Optional[tuple[int, str]] = None
-
-
-class _Gate:
-    """Counts the threads inside calls on one store, so close() can wait for
-    them before freeing it (R4: no use-after-free), and refuses calls that
-    start once close() began. A thread already inside (a multi-step read, an
-    event handler) enters again without being counted twice. exclusive()
-    runs something while no call is in flight (calls wait meanwhile)."""
-
-    __slots__ = ("cond", "inflight", "closing", "paused", "owner", "tls")
-
-    def __init__(self) -> None:
-        # reentrant: a finalizer may run on a thread that holds it
-        self.cond = threading.Condition(threading.RLock())
-        self.inflight = 0
-        self.closing = True  # until the store is open
-        self.paused = False
-        self.owner = 0  # the thread in exclusive()
-        self.tls = threading.local()
-
-    def depth(self) -> int:
-        return getattr(self.tls, "depth", 0)
-
-    def __enter__(self) -> None:
-        depth = self.depth()
-        if not depth:
-            with self.cond:
-                # the exclusive thread itself may enter (a finalizer freeing
-                # an iterator between its C calls): it would wait for itself
-                while self.paused and self.owner != threading.get_ident():
-                    self.cond.wait()
-                if self.closing:
-                    raise StoreClosed()
-                self.inflight += 1
-        self.tls.depth = depth + 1
-
-    def __exit__(self, *exc: object) -> None:
-        depth = self.tls.depth = self.tls.depth - 1
-        if not depth:
-            with self.cond:
-                self.inflight -= 1
-                if not self.inflight:
-                    self.cond.notify_all()
-
-    @contextmanager
-    def exclusive(self, what: str) -> Iterator[None]:
-        """Waits until no call is in flight, then runs the block while new
-        calls wait. Refused from inside a call (it would wait for itself)."""
-        if self.depth():
-            raise Busy(Code.BUSY, f"{what}: called from inside a call on the same store "
-                                  "(an event handler?); nothing done")
-        with self.cond:
-            while self.paused:
-                self.cond.wait()
-            if self.closing:
-                raise StoreClosed()
-            self.paused, self.owner = True, threading.get_ident()
-            try:
-                while self.inflight:
-                    self.cond.wait()
-                yield
-            finally:
-                self.paused, self.owner = False, 0
-                self.cond.notify_all()
-
-
-class _Core:
-    """What a Store and its as_user() views share: the handle, the journal,
-    the gate, the iterator handles to free at close, and the Python
-    callbacks (kept here so they outlive every call that may run them)."""
-
-    def __init__(self, clock: Optional[Clock], alloc: Optional[Allocator]) -> None:
-        self.h: Optional[c_void_p] = None
-        self.journal: Optional[c_void_p] = None
-        self.gate = _Gate()
-        self.handles: dict[int, tuple[Callable[[Any], None], c_void_p]] = {}
-        self.keys = itertools.count(1)  # next() is atomic: calls run on many threads
-        self.tls = threading.local()
-        self.handlers: list[EventHandler] = []
-        self.event_cb: Any = None
-        self.clock = clock
-        self.clock_cb = _ffi.CLOCK_FN(self._clock_trampoline) if clock else None
-        self.alloc = alloc
-        self.alloc_cb = _ffi.ALLOC_FN(self._alloc_trampoline) if alloc else None
-
-    # ---- calls -----------------------------------------------------------
-
-    def call(self, fn: Any, *args: Any, check: bool = True) -> Any:
-        """One C call on this store, inside the gate; _STORE in args stands
-        for the store handle (read inside, where it cannot be freed)."""
-        with self.gate:
-            return self.invoke(fn, *(self.h if a is _STORE else a for a in args),
-                               check=check)
-
-    def invoke(self, fn: Any, *args: Any, check: bool = True) -> Any:
-        """Runs fn(*args). Raises what a Python callback raised during it
-        (noting the library's error if the call failed too), else the
-        HubcError of a negative status."""
-        tls = self.tls
-        outer = getattr(tls, "frame", None)
-        frame = tls.frame = _Frame()
-        try:
-            rc = fn(*args)
-        finally:
-            tls.frame = outer
-        err = error(rc, frame.saved_error) if check and rc < 0 else None
-        if frame.exc is not None:
-            if err is not None and hasattr(frame.exc, "add_note"):
-                frame.exc.add_note(f"hubcontacts: the call failed: {err}")
-            raise frame.exc
-        if err is not None:
-            raise err
-        return rc
-
-    def make(self, free: Any, fn: Any, *args: Any) -> c_void_p:
-        """fn(&handle, store, *args) for the caller inside the gate. Should a
-        Python callback raise although the C call succeeded, the new handle
-        is freed, not leaked (after a failed call it is NULL, which free
-        accepts)."""
-        h = c_void_p()
-        try:
-            self.call(fn, byref(h), _STORE, *args)
-        except BaseException:
-            free(h)
-            raise
-        return h
-
-    def adopt(self, handle: c_void_p, free: Callable[[Any], None]) -> int:
-        """Registers an iterator handle for close() to free."""
-        key = next(self.keys)
-        self.handles[key] = (free, handle)
-        return key
-
-    def _frame(self) -> Optional[_Frame]:
-        return getattr(self.tls, "frame", None)
-
-    def _fail(self, e: BaseException) -> None:
-        frame = self._frame()
-        if frame is not None and frame.exc is None:
-            frame.exc = e
-
-    # ---- callbacks (never unwind through C) ---------------------------------
-
-    def _clock_trampoline(self, _payload: Any) -> int:
-        # A failing clock returns INT64_MIN, a time the library refuses for
-        # every call (EINVAL, nothing changed); the call then raises the
-        # Python exception.
-        try:
-            return to_i64(self.clock(), "clock")  # type: ignore[misc]
-        except BaseException as e:
-            self._fail(e)
-            return INT64_MIN
-
-    def _alloc_trampoline(self, _payload: Any, ptr: Optional[int], old_size: int,
-                          new_size: int) -> Optional[int]:
-        try:
-            return self.alloc(ptr, old_size, new_size) or None  # type: ignore[misc]
-        except BaseException as e:  # an allocation failure: NULL
-            self._fail(e)
-            return None
-
-    def _event_trampoline(self, _payload: Any, ev_ptr: Any) -> None:
-        frame = self._frame()
-        if frame is not None and frame.saved_error is None:
-            # a handler may call the library and overwrite the thread's
-            # last error before the call that delivers events returns
-            frame.saved_error = (lib.hubc_error_last_code(), dec(lib.hubc_error_last()) or "")
-        try:
-            event = Event._from_c(ev_ptr.contents)
-            for handler in list(self.handlers):
-                handler(event)
-        except BaseException as e:
-            self._fail(e)
-
-    # ---- close -----------------------------------------------------------
-
-    def close(self) -> None:
-        gate = self.gate
-        if gate.depth():
-            raise Busy(Code.BUSY, "close: called from inside a call on the same store "
-                                  "(an event handler?); nothing closed")
-        with gate.cond:
-            while gate.paused:
-                gate.cond.wait()
-            if gate.closing:
-                return
-            gate.closing = True
-            while gate.inflight:
-                gate.cond.wait()
-            # nobody is inside a call now, and nobody can enter
-            for free, h in self.handles.values():
-                free(h)
-            self.handles.clear()
-            h, self.h = self.h, None
-            lib.hubc_store_close(h)
-            self.close_journal()
-
-    def close_journal(self) -> None:
-        j, self.journal = self.journal, None
-        if j is not None:
-            lib.hubc_journal_close(j)
-
-    def __del__(self) -> None:
-        # collected: no call is in flight (a call holds a reference)
-        if getattr(self, "h", None) is not None:
-            try:
-                self.close()
-            except Exception:
-                pass
 
 # --------------------------------------------------------------------------
 # iterators
 # --------------------------------------------------------------------------
 
 
-class _Iterator(Generic[T]):
-    """A library iterator, also a context manager. Freed at exhaustion, on
-    close(), or when the store closes (its handle is registered with the
-    store): next() after that raises StoreClosed instead of reading freed
-    memory. Safe to share between threads (one step at a time)."""
+class _Iterator(_Handle, Generic[T]):
+    """A library iterator: freed at exhaustion, on close(), or when the
+    store closes (next() then raises StoreClosed)."""
 
-    _free: Any = None
     _next: Any = None
-
-    def __init__(self, core: _Core, handle: c_void_p) -> None:
-        self._core = core
-        self._h: Optional[c_void_p] = handle
-        self._key = core.adopt(handle, type(self)._free)
-        self._lock = threading.Lock()
 
     def __iter__(self) -> "_Iterator[T]":
         return self
 
     def __enter__(self) -> "_Iterator[T]":
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _step(self) -> Optional[T]:
         raise NotImplementedError
@@ -302,21 +58,6 @@ class _Iterator(Generic[T]):
                 self._release()
                 raise StopIteration
             return item
-
-    def _release(self) -> None:
-        h, self._h = self._h, None
-        if h is not None and self._core.handles.pop(self._key, None) is not None:
-            type(self)._free(h)
-
-    def close(self) -> None:
-        """Frees the library iterator (idempotent)."""
-        if self._h is None:
-            return
-        try:
-            with self._core.gate, self._lock:
-                self._release()
-        except StoreClosed:  # the store freed it
-            self._h = None
 
 
 class _IdIterator(_Iterator[int]):
@@ -543,30 +284,15 @@ class Store:
         call does this first too."""
         self._core.call(lib.hubc_store_tick, _STORE)
 
-    def _collect(self, fn: Any, *args: Any) -> bytes:
-        chunks: list[bytes] = []
-        core = self._core
-
-        def write(_payload: Any, data: int, length: int) -> int:
-            try:
-                chunks.append(ctypes.string_at(data, length))
-                return 0
-            except BaseException as e:
-                core._fail(e)
-                return 1
-
-        cb = _ffi.WRITE_FN(write)
-        core.call(fn, _STORE, *args, cb, None)
-        return b"".join(chunks)
-
     def dump(self) -> str:
         """The canonical text dump: equal content, equal text."""
-        return self._collect(lib.hubc_store_dump).decode("utf-8", errors="surrogateescape")
+        return self._core.collect(lib.hubc_store_dump, _STORE).decode(
+            "utf-8", errors="surrogateescape")
 
     def history_export(self, contact: int = 0) -> str:
         """The status history as CSV (RFC 4180, header row); 0: every contact."""
-        return self._collect(lib.hubc_history_export,
-                             to_i64(contact, "contact")).decode("utf-8")
+        return self._core.collect(lib.hubc_history_export, _STORE,
+                                  to_i64(contact, "contact")).decode("utf-8")
 
     # ---- events -----------------------------------------------------------
 
@@ -822,6 +548,46 @@ class Store:
             core.call(lib.hubc_property_find, byref(info), _STORE,
                       enc(name_or_label, "name"))
             return PropertyInfo._from_c(info)
+
+    # ---- import (I1–I10) -------------------------------------------------------
+
+    def plan_import(self, files: Union[PathLike, Sequence[PathLike]], *,
+                    actor: Optional[int] = None,
+                    mode: int = ImportMode.CREATE_AND_UPDATE,
+                    set_marketing: bool = False, other_objects: bool = False,
+                    delimiter: Optional[str] = None,
+                    mapping: Optional[Mapping[str, Optional[str]]] = None,
+                    max_rows: int = 0, max_bytes: int = 0, max_columns: int = 0,
+                    progress: Optional[ProgressHandler] = None) -> ImportPlan:
+        """Reads and checks CSV files and counts what importing them would do,
+        changing nothing (I1–I7). Columns map to properties by header (name
+        or label) unless ``mapping`` says {header: property} (None skips a
+        column). ``set_marketing`` (needs P2) sets every imported contact as
+        marketing. ``delimiter``: ",", ";" or a tab; None detects it. Limits
+        of 0 are the library's (I3). ``progress(ImportProgress)`` is called
+        now and then; returning True (or raising) cancels: Canceled, nothing
+        changed. File-level problems raise, naming file, line and column;
+        bad rows are counted in the plan's summary and listed by errors().
+        Commit with ``plan.commit(plan.summary.to_set_marketing)`` once the
+        person has confirmed that number."""
+        who = self._who(actor, "plan import")
+        return plan_import(self._core, who, files, mode=mode, set_marketing=set_marketing,
+                           other_objects=other_objects, delimiter=delimiter,
+                           mapping=mapping, max_rows=max_rows, max_bytes=max_bytes,
+                           max_columns=max_columns, progress=progress)
+
+    def import_record(self, record: int) -> ImportRecord:
+        """A committed import by id (1, 2, … in commit order; I10)."""
+        return import_record(self._core, to_i64(record, "record"))
+
+    def imports(self) -> list[ImportRecord]:
+        """Every committed import, oldest first (I10)."""
+        out: list[ImportRecord] = []
+        while True:
+            try:
+                out.append(self.import_record(len(out) + 1))
+            except NotFound:
+                return out
 
     # ---- users -----------------------------------------------------------------
 
