@@ -443,6 +443,7 @@ to_size = _int_converter(c_size_t, False)  # indexes, lengths
 INT64_MIN = -(1 << 63)
 
 Text = Union[str, bytes]
+PathLike = Union[str, bytes, "os.PathLike[str]"]
 
 
 def enc(value: Any, what: str) -> Optional[bytes]:

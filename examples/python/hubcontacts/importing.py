@@ -18,7 +18,6 @@ from .constants import Code, ImportMode, ImportPhase
 from .errors import check
 from .models import _enum
 
-PathLike = Union[str, bytes, "os.PathLike[str]"]
 
 
 @dataclass(frozen=True)
@@ -157,7 +156,8 @@ class ImportPlan(_Handle):
         return out.value
 
 
-def plan_import(core: _Core, actor: int, files: Sequence[PathLike], *,
+def plan_import(core: _Core, actor: int,
+                files: Union[_ffi.PathLike, Sequence[_ffi.PathLike]], *,
                 mode: int, set_marketing: bool, other_objects: bool,
                 delimiter: Optional[str], mapping: Optional[Mapping[str, Optional[str]]],
                 max_rows: int, max_bytes: int, max_columns: int,

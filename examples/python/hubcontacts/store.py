@@ -20,7 +20,6 @@ from .models import (Billing, Contact, HistoryEntry, Period, PropertyInfo,
                      User)
 
 T = TypeVar("T")
-PathLike = Union[str, bytes, "os.PathLike[str]"]
 Props = Union[Mapping[Any, Any], Iterable[tuple[Any, Any]]]
 
 # --------------------------------------------------------------------------
@@ -167,7 +166,7 @@ class Store:
                  tier: int = 0,
                  renewal_anchor: int = 0,
                  max_clock_jump: int = 0,
-                 journal: Optional[PathLike] = None,
+                 journal: Optional[_ffi.PathLike] = None,
                  fsync: int = FsyncPolicy.EVERY_COMMIT,
                  fsync_interval_ms: int = 0,
                  auto_compact_bytes: int = 0,
@@ -551,7 +550,7 @@ class Store:
 
     # ---- import (I1–I10) -------------------------------------------------------
 
-    def plan_import(self, files: Union[PathLike, Sequence[PathLike]], *,
+    def plan_import(self, files: Union[_ffi.PathLike, Sequence[_ffi.PathLike]], *,
                     actor: Optional[int] = None,
                     mode: int = ImportMode.CREATE_AND_UPDATE,
                     set_marketing: bool = False, other_objects: bool = False,
