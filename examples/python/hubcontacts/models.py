@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from ctypes import byref, c_char_p, c_int, c_void_p
-from dataclasses import dataclass, field
-from typing import Any, Optional, TypeVar, Union
+from dataclasses import dataclass
+from typing import Any, Optional, Union
 
 from . import _ffi
 from ._ffi import dec, hubc_id, lib
 from .constants import (Commitment, EventType, Perm, PropFlag, PropType,
                         Source, Status, Subscription, TierPolicy)
 from .errors import check
-
-E = TypeVar("E")
 
 
 def _enum(cls: Any, value: int) -> Any:
@@ -43,7 +41,7 @@ class Contact(Mapping[str, str]):
 
     id: int
     status: Status
-    props: dict[str, str] = field(repr=True, compare=True)
+    props: dict[str, str]
     reason_type: Optional[Source]   # how it became marketing (None if never)
     reason_id: int
     source: Source                  # how it was created (D1)
