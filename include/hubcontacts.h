@@ -10,6 +10,7 @@
 #include "hubcontacts/contact.h"
 #include "hubcontacts/user.h"
 #include "hubcontacts/import.h"
+#include "hubcontacts/form.h"
 #include "hubcontacts/sys/persist.h"
 #include "hubcontacts/journal.h"
 

@@ -153,10 +153,12 @@ enum hubc_event_type {
   HUBC_EVENT_ALERT = 2,          /* billable count crossed a threshold (B6) */
   HUBC_EVENT_TIER_UPGRADE = 3,   /* B4 */
   HUBC_EVENT_TIER_DOWNGRADE = 4, /* a downgrade request applied at renewal */
-  HUBC_EVENT_PERIOD_CLOSED = 5   /* B2, B3 */
+  HUBC_EVENT_PERIOD_CLOSED = 5,  /* B2, B3 */
+  HUBC_EVENT_SUBMISSION = 6      /* a form was submitted (F5): contact, reason_type FORM or
+                                    EXTERNAL_FORM, reason_id the form, submission */
 };
 
-#define HUBC_EVENT_VERSION 1
+#define HUBC_EVENT_VERSION 2
 
 /* Filled by the library; fields that do not apply to a type are 0. */
 typedef struct hubc_event {
@@ -173,6 +175,8 @@ typedef struct hubc_event {
   uint64_t old_tier;    /* TIER_* */
   unsigned int threshold; /* ALERT: 75, 90, 98 or 100 (meaning above 100) */
   hubc_time period_start, period_end; /* PERIOD_CLOSED */
+  /* version 2 */
+  hubc_id submission;   /* SUBMISSION: the recorded submission's id */
 } hubc_event;
 
 /* Events of a call are delivered after it commits, on the calling thread,

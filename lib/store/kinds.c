@@ -6,7 +6,8 @@
 #include "store/store.h"
 
 extern const hubc__kind hubc__kind_meta, hubc__kind_property, hubc__kind_user, hubc__kind_switch,
-    hubc__kind_period, hubc__kind_contact, hubc__kind_history, hubc__kind_import;
+    hubc__kind_period, hubc__kind_contact, hubc__kind_history, hubc__kind_import,
+    hubc__kind_form, hubc__kind_submission;
 
 const hubc__kind *const hubc__kinds[] = {
     &hubc__kind_meta,   /* marketing/billing_kinds.c: counters, billing state */
@@ -17,6 +18,8 @@ const hubc__kind *const hubc__kinds[] = {
     &hubc__kind_contact, /* contact/contact_kind.c */
     &hubc__kind_history, /* marketing/history.c */
     &hubc__kind_import, /* import/record.c */
+    &hubc__kind_form,   /* form/form.c */
+    &hubc__kind_submission, /* form/submit.c: after forms and contacts */
 };
 const size_t hubc__kinds_n = sizeof hubc__kinds / sizeof *hubc__kinds;
 

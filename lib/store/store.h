@@ -11,6 +11,7 @@
 #include "contact/email_index.h"
 #include "contact/record.h"
 #include "hubcontacts.h"
+#include "form/forms.h"
 #include "import/records.h"
 #include "marketing/billing.h"
 #include "marketing/source.h"
@@ -99,6 +100,7 @@ struct hubc_store {
   hubc__sources sources; /* marketing/source.h */
   hubc__users users;     /* user/user.h */
   hubc__imports imports; /* import/records.h */
+  hubc__forms forms;     /* form/forms.h */
 
   hubc__sched sched; /* the due queue (store/schedule.h) */
   hubc__txn txn;
