@@ -41,7 +41,7 @@ def main() -> None:
 
         print("set anna and bob as marketing contacts:")
         store.set_marketing(anna)
-        store.set_marketing(bob, reason=hc.Source.WORKFLOW, reason_id=7)
+        store.set_marketing(bob, actor=hc.SYSTEM, reason=hc.Source.INTEGRATION, reason_id=7)  # connected app 7
 
         contact = store.get_by_email("ANNA@example.com")
         print(f"{contact.email}: {contact.status.name}, hs_marketable_status="

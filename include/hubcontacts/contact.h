@@ -188,7 +188,11 @@ HUBC_API void hubc_contact_iterator_free(hubc_contact_iterator *it);
 /* ---- marketing status (M3, M4) ------------------------------------------ */
 
 /* M3: takes effect at once; a no-op on a MARKETING contact (reason kept).
- * Needs P2 from a user actor. reason_type is an enum hubc_source. */
+ * Needs P2 from a user actor. The reason is stamped by this path: a user
+ * passes HUBC_SOURCE_MANUAL and records its own id (reason_id unused);
+ * HUBC_SYSTEM passes HUBC_SOURCE_INTEGRATION or _CHATFLOW and the app's
+ * id (> 0). FORM, IMPORT, WORKFLOW, BULK, UPDATE_DATE: HUBC_EINVAL (their
+ * own calls write them). The same rule holds for set_non_marketing. */
 HUBC_API int hubc_contact_set_marketing(hubc_store *store, hubc_id actor, hubc_id id,
                                         int reason_type, hubc_id reason_id);
 /* M4: MARKETING becomes MARKETING_UNTIL_UPDATE; others unchanged. */

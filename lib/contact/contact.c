@@ -7,6 +7,7 @@
 
 #include "contact/changeset.h"
 #include "store/store.h"
+#include "user/perm.h"
 #include "util/text.h"
 
 #define MAX_ID 0xffffffffLL /* record ids are 32-bit in the record header */
@@ -69,7 +70,7 @@ static int create_rows(hubc_store *s, int source, hubc_id source_id, int marketi
   int target = source == HUBC_SOURCE_MANUAL ? marketing : hubc__source_default(s, source, source_id);
   /* P2: a user may not make a contact marketing by any route, a source's
    * switched-on default included; SYSTEM acts under those switches (P5) */
-  int rc = target ? hubc__require(s, HUBC_PERM_MARKETING_ACCESS, "create contact as marketing") : 0;
+  int rc = target ? hubc__op_check(s, HUBC__OP_CONTACT_CREATE_MARKETING) : 0;
   if (rc) return rc;
   hubc__cs cs;
   hubc__cs_opts o = {HUBC__CS_NONEMPTY, HUBC__CS_CREATE_ONLY, source, source_id, target, 0};
@@ -97,7 +98,7 @@ HUBC_API int hubc_contact_create(hubc_id *out_id, hubc_store *s, hubc_id actor, 
   if ((rc = check_pairs(names, values, n, "create contact")) ||
       (rc = check_create_opts(opts, &source, &source_id, &marketing, actor)))
     return rc;
-  if ((rc = hubc__write_begin(s, actor, HUBC_PERM_EDIT_CONTACTS, "create contact"))) return rc;
+  if ((rc = hubc__op_begin(s, actor, HUBC__OP_CONTACT_CREATE))) return rc;
   rc = create_rows(s, source, source_id, marketing, names, n, values, 1, &id);
   rc = hubc__write_end(s, rc);
   if (!rc && out_id) *out_id = id;
@@ -117,7 +118,7 @@ HUBC_API int hubc_contact_create_batch(hubc_id *out_ids, hubc_store *s, hubc_id 
   if ((rc = check_pairs(names, values, n_names, "create contacts")) ||
       (rc = check_create_opts(opts, &source, &source_id, &marketing, actor)))
     return rc;
-  if ((rc = hubc__write_begin(s, actor, HUBC_PERM_EDIT_CONTACTS, "create contacts"))) return rc;
+  if ((rc = hubc__op_begin(s, actor, HUBC__OP_CONTACT_CREATE))) return rc;
   rc = create_rows(s, source, source_id, marketing, names, n_names, values, n_rows, out_ids);
   rc = hubc__write_end(s, rc);
   if (rc && out_ids) memset(out_ids, 0, n_rows * sizeof *out_ids); /* nothing was created */
@@ -134,7 +135,7 @@ HUBC_API int hubc_contact_update(hubc_store *s, hubc_id actor, hubc_id id, const
                                  const char *const *values, size_t n) {
   int rc;
   if ((rc = check_pairs(names, values, n, "update contact"))) return rc;
-  if ((rc = hubc__write_begin(s, actor, HUBC_PERM_EDIT_CONTACTS, "update contact"))) return rc;
+  if ((rc = hubc__op_begin(s, actor, HUBC__OP_CONTACT_UPDATE))) return rc;
   if (!(rc = slot_of(s, id, "update contact"))) {
     hubc__cs cs;
     hubc__cs_opts o = {HUBC__CS_OVERWRITE, HUBC__CS_UPDATE_ONLY, HUBC_SOURCE_MANUAL, actor, 0, 0};
@@ -146,7 +147,7 @@ HUBC_API int hubc_contact_update(hubc_store *s, hubc_id actor, hubc_id id, const
 }
 
 HUBC_API int hubc_contact_delete(hubc_store *s, hubc_id actor, hubc_id id) {
-  int rc = hubc__write_begin(s, actor, HUBC_PERM_EDIT_CONTACTS, "delete contact");
+  int rc = hubc__op_begin(s, actor, HUBC__OP_CONTACT_DELETE);
   if (rc) return rc;
   if (!(rc = slot_of(s, id, "delete contact")) && !(rc = hubc__txn_reserve(s, 1))) {
     hubc__slot empty = {0};

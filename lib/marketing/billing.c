@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "user/perm.h"
 #include "util/text.h"
 
 static const uint64_t default_ladder[] = {1000, 2000, 5000, 10000, 20000, 50000, 100000};
@@ -287,10 +288,9 @@ HUBC_API int hubc_billing_get(hubc_billing_info *out, hubc_store *s) {
 }
 
 HUBC_API int hubc_billing_request_downgrade(hubc_store *s, hubc_id actor, uint64_t tier) {
-  int rc = hubc__write_begin(s, actor, HUBC_PERM_MARKETING_ACCESS, "request tier downgrade");
+  int rc = hubc__op_begin(s, actor, HUBC__OP_REQUEST_DOWNGRADE);
   if (rc) return rc;
-  rc = hubc__require_user(s, "request tier downgrade");
-  if (!rc && tier >= s->billing.bill.tier)
+  if (tier >= s->billing.bill.tier)
     rc = hubc__err(HUBC_EINVAL, "request tier downgrade: %llu is not below the current tier %llu",
                    (unsigned long long)tier, (unsigned long long)s->billing.bill.tier);
   if (!rc && tier && !is_rung(s, tier))

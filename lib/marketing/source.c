@@ -5,6 +5,7 @@
 #include "persist/codec.h"
 #include "store/dump.h"
 #include "store/store.h"
+#include "user/perm.h"
 
 static int configurable(int source) {
   return source == HUBC_SOURCE_CHATFLOW || source == HUBC_SOURCE_INTEGRATION || source == HUBC_SOURCE_EXTERNAL_FORM;
@@ -41,9 +42,8 @@ HUBC_API int hubc_source_set_default(hubc_store *s, hubc_id actor, int source, h
   if (rc) return rc;
   if (marketing != 0 && marketing != 1)
     return hubc__err(HUBC_EINVAL, "%s: marketing must be 0 or 1, not %d", what, marketing);
-  if ((rc = hubc__write_begin(s, actor, HUBC_PERM_MARKETING_ACCESS, what))) return rc;
-  rc = hubc__require_user(s, what);
-  if (!rc) rc = hubc__txn_reserve(s, 1);
+  if ((rc = hubc__op_begin(s, actor, HUBC__OP_SOURCE_SET_DEFAULT))) return rc;
+  rc = hubc__txn_reserve(s, 1);
   if (!rc) {
     hubc__switch sw = {source_id, (uint8_t)source, (uint8_t)marketing};
     long i = find_switch(s, source, source_id);

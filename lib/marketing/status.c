@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "user/perm.h"
 #include "util/text.h"
 
 HUBC_API const char *hubc_status_name(int status) {
@@ -86,16 +87,19 @@ int hubc__status_apply(hubc_store *s, int64_t id, int target, int reason_type, h
   return 0;
 }
 
+/* The generic status calls: the reason is stamped by this path (user:
+ * MANUAL and its own id; SYSTEM: an app named by INTEGRATION or CHATFLOW),
+ * never one that only another path writes (user/perm.h). */
 static int set_status(hubc_store *s, hubc_id actor, hubc_id id, int target, int reason_type, hubc_id reason_id) {
-  const char *what = target ? "set marketing" : "set non-marketing";
-  if (!hubc_source_name(reason_type) || reason_type == HUBC_SOURCE_UPDATE_DATE)
-    return hubc__err(HUBC_EINVAL, "%s: reason type %d is not a source of change", what, reason_type);
-  int rc = hubc__write_begin(s, actor, HUBC_PERM_MARKETING_ACCESS, what);
-  if (rc) return rc;
+  int op = target ? HUBC__OP_SET_MARKETING : HUBC__OP_SET_NON_MARKETING, type;
+  hubc_id rid;
+  int rc = hubc__op_reason(op, actor, reason_type, reason_id, &type, &rid);
+  if (rc || (rc = hubc__op_begin(s, actor, op))) return rc;
+  const char *what = hubc__perm_row_of(op)->what;
   if (!hubc__contact_at(s, id))
     rc = hubc__err(HUBC_ENOTFOUND, "%s: no contact with record id %lld", what, (long long)id);
   if (!rc) rc = hubc__status_reserve(s, 1);
-  if (!rc) rc = hubc__status_apply(s, id, target, reason_type, reason_id);
+  if (!rc) rc = hubc__status_apply(s, id, target, type, rid);
   return hubc__write_end(s, rc);
 }
 

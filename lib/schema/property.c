@@ -5,17 +5,16 @@
 #include "persist/codec.h"
 #include "store/dump.h"
 #include "store/store.h"
+#include "user/perm.h"
 #include "util/text.h"
 
 HUBC_API int hubc_property_define(hubc_store *s, hubc_id actor, const char *name, const char *label, int type,
                                   const char *const *options, size_t n_options) {
-  const char *what = "define property";
-  int rc = hubc__write_begin(s, actor, HUBC_PERM_EDIT_CONTACTS, what);
+  int rc = hubc__op_begin(s, actor, HUBC__OP_PROPERTY_DEFINE);
   if (rc) return rc;
   hubc__prop p;
   hubc__schema *next = NULL;
-  rc = hubc__require_user(s, what);
-  if (!rc) rc = hubc__txn_reserve(s, 1);
+  rc = hubc__txn_reserve(s, 1);
   if (!rc) rc = hubc__schema_make_prop(&p, s->base, s->schema, name, label, type, options, n_options);
   if (!rc) rc = hubc__schema_with(&next, s->schema, &p);
   if (!rc) {

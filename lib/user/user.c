@@ -5,6 +5,7 @@
 #include "persist/codec.h"
 #include "store/dump.h"
 #include "store/store.h"
+#include "user/perm.h"
 #include "util/text.h"
 
 const hubc__user *hubc__user_at(const hubc_store *s, hubc_id id) {
@@ -85,12 +86,10 @@ static const hubc__user *target(hubc_store *s, hubc_id user, const char *what, i
 }
 
 HUBC_API int hubc_user_create(hubc_id *out_id, hubc_store *s, hubc_id actor, const char *email) {
-  const char *what = "create user";
-  int rc = hubc__write_begin(s, actor, HUBC_PERM_MANAGE_USERS, what);
+  int rc = hubc__op_begin(s, actor, HUBC__OP_USER_CREATE);
   if (rc) return rc;
   int64_t id = 0;
-  rc = hubc__require_user(s, what);
-  if (!rc) rc = add_user(s, email, 0, &id);
+  rc = add_user(s, email, 0, &id);
   rc = hubc__write_end(s, rc);
   if (!rc && out_id) *out_id = id;
   return rc;
@@ -99,10 +98,9 @@ HUBC_API int hubc_user_create(hubc_id *out_id, hubc_store *s, hubc_id actor, con
 HUBC_API int hubc_user_set_permissions(hubc_store *s, hubc_id actor, hubc_id user, unsigned int perms) {
   const char *what = "set permissions";
   if (perms & ~HUBC_PERM_ALL) return hubc__err(HUBC_EINVAL, "%s: unknown permission bits 0x%x", what, perms & ~HUBC_PERM_ALL);
-  int rc = hubc__write_begin(s, actor, HUBC_PERM_MANAGE_USERS, what); /* P3 */
+  int rc = hubc__op_begin(s, actor, HUBC__OP_USER_SET_PERMISSIONS); /* P3 */
   if (rc) return rc;
-  const hubc__user *u = NULL, *a = hubc__user_at(s, actor);
-  if (!(rc = hubc__require_user(s, what))) u = target(s, user, what, &rc);
+  const hubc__user *a = hubc__user_at(s, actor), *u = target(s, user, what, &rc);
   if (!rc) {
     unsigned changed = (u->perms ^ perms) & HUBC_PERM_MANAGE_USERS;
     if (changed && !a->super_admin)
@@ -122,13 +120,9 @@ HUBC_API int hubc_user_set_super_admin(hubc_store *s, hubc_id actor, hubc_id use
   const char *what = "set super admin";
   if (super_admin != 0 && super_admin != 1)
     return hubc__err(HUBC_EINVAL, "%s: super_admin must be 0 or 1, not %d", what, super_admin);
-  int rc = hubc__write_begin(s, actor, 0, what);
+  int rc = hubc__op_begin(s, actor, HUBC__OP_USER_SET_SUPER_ADMIN); /* only super admins */
   if (rc) return rc;
-  const hubc__user *u = NULL, *a = hubc__user_at(s, actor);
-  rc = hubc__require_user(s, what);
-  /* permission before lookup: a refusal must not reveal which ids exist */
-  if (!rc && !a->super_admin) rc = hubc__err(HUBC_EPERM, "%s: only super admins change the super admin flag", what);
-  if (!rc) u = target(s, user, what, &rc);
+  const hubc__user *u = target(s, user, what, &rc);
   if (!rc && !super_admin && u->super_admin && !u->disabled && enabled_super_admins(s) == 1)
     rc = hubc__err(HUBC_EPERM, "%s: user %lld is the last enabled super admin", what, (long long)user);
   if (!rc && u->super_admin != super_admin && !(rc = hubc__txn_reserve(s, 1))) {
@@ -143,10 +137,9 @@ HUBC_API int hubc_user_set_disabled(hubc_store *s, hubc_id actor, hubc_id user, 
   const char *what = disabled ? "disable user" : "enable user";
   if (disabled != 0 && disabled != 1)
     return hubc__err(HUBC_EINVAL, "set disabled: disabled must be 0 or 1, not %d", disabled);
-  int rc = hubc__write_begin(s, actor, HUBC_PERM_MANAGE_USERS, what);
+  int rc = hubc__op_begin(s, actor, HUBC__OP_USER_SET_DISABLED);
   if (rc) return rc;
-  const hubc__user *u = NULL, *a = hubc__user_at(s, actor);
-  if (!(rc = hubc__require_user(s, what))) u = target(s, user, what, &rc);
+  const hubc__user *a = hubc__user_at(s, actor), *u = target(s, user, what, &rc);
   if (!rc && u->super_admin && !a->super_admin)
     rc = hubc__err(HUBC_EPERM, "%s: only a super admin disables or enables a super admin", what);
   if (!rc && disabled && u->super_admin && !u->disabled && enabled_super_admins(s) == 1)

@@ -232,20 +232,20 @@ class ContactRulesTest(StoreTest):
 class MarketingTest(StoreTest):
     def test_m3_set_marketing_takes_effect_at_once_and_keeps_the_first_reason(self):
         cid = self.store.create_contact({"email": "m3@example.com"})
-        self.store.set_marketing(cid, reason=hc.Source.WORKFLOW, reason_id=42)
+        self.store.set_marketing(cid, actor=hc.SYSTEM, reason=hc.Source.INTEGRATION, reason_id=42)
         c = self.store.get(cid)
         self.assertEqual(c.status, hc.Status.MARKETING)
         self.assertEqual(c["hs_marketable_status"], "true")
         self.assertEqual(c["hs_marketable_until_renewal"], "false")
-        self.assertEqual(c["hs_marketable_reason_type"], "WORKFLOW")
+        self.assertEqual(c["hs_marketable_reason_type"], "INTEGRATION")
         self.assertEqual(c["hs_marketable_reason_id"], "42")
-        self.assertEqual((c.reason_type, c.reason_id), (hc.Source.WORKFLOW, 42))
+        self.assertEqual((c.reason_type, c.reason_id), (hc.Source.INTEGRATION, 42))
         # already MARKETING: a successful no-op that keeps the original reason
         before = self.store.dump()
         self.store.set_marketing(cid, reason=hc.Source.MANUAL, reason_id=7)
         self.assertEqual(self.store.dump(), before)
         c = self.store.get(cid)
-        self.assertEqual((c.reason_type, c.reason_id), (hc.Source.WORKFLOW, 42))
+        self.assertEqual((c.reason_type, c.reason_id), (hc.Source.INTEGRATION, 42))
         # UNTIL_UPDATE -> MARKETING cancels the pending request
         self.store.set_non_marketing(cid)
         self.assertEqual(self.store.get(cid).status, hc.Status.MARKETING_UNTIL_UPDATE)
@@ -480,14 +480,14 @@ class EventTest(StoreTest):
         self.store.on_event(events.append)
         cid = self.store.create_contact({"email": "ev@example.com"})
         self.assertEqual(events, [])  # created non-marketing: no status change
-        self.store.set_marketing(cid, reason=hc.Source.WORKFLOW, reason_id=9)
+        self.store.set_marketing(cid, actor=hc.SYSTEM, reason=hc.Source.INTEGRATION, reason_id=9)
         self.assertEqual(len(events), 1)
         ev = events[0]
         self.assertIsInstance(ev, hc.Event)
         self.assertEqual(ev.type, hc.EventType.STATUS)
         self.assertEqual((ev.contact, ev.old_status, ev.new_status),
                          (cid, hc.Status.NON_MARKETING, hc.Status.MARKETING))
-        self.assertEqual((ev.reason_type, ev.reason_id, ev.actor), (hc.Source.WORKFLOW, 9, ADMIN))
+        self.assertEqual((ev.reason_type, ev.reason_id, ev.actor), (hc.Source.INTEGRATION, 9, hc.SYSTEM))
         self.assertEqual((ev.billable, ev.time), (1, self.clock.t))
 
     def test_r2_refused_call_delivers_no_event(self):

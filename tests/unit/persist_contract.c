@@ -268,7 +268,7 @@ static void r1_contract_every_record_kind_round_trips(void **state) {
   hubc_id chat;
   ok(hubc_contact_create(&chat, s, HUBC_SYSTEM, &co, cn, cv, 1), "chatflow create");
   ok(hubc_contact_set_marketing(s, ADMIN, c[0], HUBC_SOURCE_MANUAL, ADMIN), "m0");
-  ok(hubc_contact_set_marketing(s, ADMIN, c[1], HUBC_SOURCE_WORKFLOW, 99), "m1");
+  ok(hubc_contact_set_marketing(s, HUBC_SYSTEM, c[1], HUBC_SOURCE_INTEGRATION, 99), "m1"); /* an app: SYSTEM */
   ok(hubc_contact_set_non_marketing(s, ADMIN, c[1], HUBC_SOURCE_MANUAL, ADMIN), "n1");
   ok(hubc_contact_set_marketing(s, ADMIN, c[2], HUBC_SOURCE_MANUAL, ADMIN), "m2");
   ok(hubc_contact_delete(s, ADMIN, c[2]), "delete");

@@ -285,7 +285,7 @@ static void b2_a_write_call_applies_the_update_date_first(void **state) {
   hubc_id id = marketing(f);
   assert_int_equal(hubc_contact_set_non_marketing(f->s, ADMIN, id, HUBC_SOURCE_MANUAL, 1), 0);
   f->clk.now = tu_time(2024, 3, 15, 8, 0, 0);
-  assert_int_equal(hubc_contact_set_marketing(f->s, f->p2, id, HUBC_SOURCE_WORKFLOW, 3), 0);
+  assert_int_equal(hubc_contact_set_marketing(f->s, f->p2, id, HUBC_SOURCE_MANUAL, f->p2), 0);
   hubc_history_iterator *it;
   assert_int_equal(hubc_history_iterator_new(&it, f->s, id), 0);
   gc_defer(hiter_free_cb, it);
@@ -878,7 +878,7 @@ static void b5_hard_cap_refuses_what_would_pass_the_cap(void **state) {
   const char *fn[] = {"firstname"};
   const char *fv[] = {"Zoe"};
   assert_int_equal(hubc_contact_update(f->s, ADMIN, ids[0], fn, fv, 1), 0);
-  assert_int_equal(hubc_contact_set_marketing(f->s, ADMIN, ids[1], HUBC_SOURCE_WORKFLOW, 2), 0); /* no-op */
+  assert_int_equal(hubc_contact_set_marketing(f->s, ADMIN, ids[1], HUBC_SOURCE_MANUAL, ADMIN), 0); /* no-op */
   assert_int_equal(hubc_contact_set_non_marketing(f->s, ADMIN, ids[2], HUBC_SOURCE_MANUAL, 1), 0);
   assert_int_equal(status_of(f->s, ids[2]), HUBC_MARKETING_UNTIL_UPDATE);
   assert_int_equal(hubc_contact_set_marketing(f->s, ADMIN, ids[2], HUBC_SOURCE_MANUAL, 1), 0); /* UNTIL -> MARKETING */

@@ -1066,16 +1066,16 @@ static void c2_prop_at_lists_stored_then_computed_properties(void **state) {
   hubc_contact_free(c);
 
   /* marketing: reason type and id appear */
-  ok(hubc_contact_set_marketing(f->s, ADMIN, id, HUBC_SOURCE_MANUAL, 42));
+  ok(hubc_contact_set_marketing(f->s, HUBC_SYSTEM, id, HUBC_SOURCE_INTEGRATION, 42)); /* app 42 */
   ok(hubc_contact_get(&c, f->s, id));
   assert_int_equal(hubc_contact_prop_count(c), 3 + 7);
   assert_string_equal(hubc_contact_prop(c, "hs_marketable_status"), "true");
-  assert_string_equal(hubc_contact_prop(c, "hs_marketable_reason_type"), "MANUAL");
+  assert_string_equal(hubc_contact_prop(c, "hs_marketable_reason_type"), "INTEGRATION");
   assert_string_equal(hubc_contact_prop(c, "hs_marketable_reason_id"), "42");
   int rt = 0;
   hubc_id rid = 0;
   ok(hubc_contact_reason(&rt, &rid, c));
-  assert_int_equal(rt, HUBC_SOURCE_MANUAL);
+  assert_int_equal(rt, HUBC_SOURCE_INTEGRATION);
   assert_int_equal(rid, 42);
   int seen_reason = 0;
   for (size_t i = 0; i < hubc_contact_prop_count(c); i++) {

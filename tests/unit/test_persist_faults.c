@@ -439,8 +439,8 @@ static void build_rich(hubc_store *s, tu_clock *clock) {
   cv[0] = "integ@example.com";
   ok(hubc_contact_create(&integ, s, HUBC_SYSTEM, &o, cn, cv, 1), "integ");
   ok(hubc_contact_set_marketing(s, u2, c[0], HUBC_SOURCE_MANUAL, u2), "m0");
-  ok(hubc_contact_set_marketing(s, ADMIN, c[1], HUBC_SOURCE_WORKFLOW, 77), "m1");
-  ok(hubc_contact_set_marketing(s, u5, c[2], HUBC_SOURCE_BULK, 5), "m2");
+  ok(hubc_contact_set_marketing(s, HUBC_SYSTEM, c[1], HUBC_SOURCE_INTEGRATION, 77), "m1"); /* an app: SYSTEM */
+  ok(hubc_contact_set_marketing(s, HUBC_SYSTEM, c[2], HUBC_SOURCE_CHATFLOW, 5), "m2");
   ok(hubc_contact_set_non_marketing(s, u2, c[2], HUBC_SOURCE_MANUAL, 0), "n2");
   ok(hubc_contact_set_marketing(s, u2, c[3], HUBC_SOURCE_MANUAL, 0), "m3");
   ok(hubc_contact_set_non_marketing(s, u2, c[3], HUBC_SOURCE_MANUAL, 0), "n3");

@@ -154,7 +154,7 @@ static void r1_round_trip_through_sqlite_is_byte_equal(void **state) {
 
   /* statuses and history */
   assert_int_equal(hubc_contact_set_marketing(s, admin, anna, HUBC_SOURCE_MANUAL, admin), 0);
-  assert_int_equal(hubc_contact_set_marketing(s, admin, giulia, HUBC_SOURCE_WORKFLOW, 99), 0);
+  assert_int_equal(hubc_contact_set_marketing(s, HUBC_SYSTEM, giulia, HUBC_SOURCE_INTEGRATION, 99), 0);
   assert_int_equal(hubc_contact_set_marketing(s, admin, gone, HUBC_SOURCE_MANUAL, admin), 0);
   assert_int_equal(hubc_contact_set_non_marketing(s, admin, giulia, HUBC_SOURCE_MANUAL, admin), 0);
   assert_int_equal(hubc_contact_delete(s, admin, gone), 0);

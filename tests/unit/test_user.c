@@ -718,7 +718,7 @@ static void p6_every_status_change_records_its_actor(void **state) {
   hubc_id c = tu_contact(f.s, ADMIN, "hist@example.com", "Hist");
   assert_int_equal(hubc_contact_set_marketing(f.s, f.p2, c, HUBC_SOURCE_MANUAL, 5), 0);
   assert_int_equal(hubc_contact_set_non_marketing(f.s, other, c, HUBC_SOURCE_MANUAL, 6), 0);
-  assert_int_equal(hubc_contact_set_marketing(f.s, HUBC_SYSTEM, c, HUBC_SOURCE_WORKFLOW, 9), 0);
+  assert_int_equal(hubc_contact_set_marketing(f.s, HUBC_SYSTEM, c, HUBC_SOURCE_INTEGRATION, 9), 0);
   assert_int_equal(hubc_contact_set_non_marketing(f.s, f.boss2, c, HUBC_SOURCE_MANUAL, 0), 0);
   hubc_create_options o = HUBC_CREATE_OPTIONS_INIT;
   o.marketing = 1;

@@ -1,0 +1,94 @@
+/* The permission table (user/perm.h). */
+#include "user/perm.h"
+
+#include "store/store.h"
+
+#define R(src) (1u << (src))
+
+const hubc__perm_row hubc__perms[] = {
+    {HUBC__OP_CONTACT_CREATE, "create contact", HUBC_PERM_EDIT_CONTACTS, 1, 0, 0, 0},
+    {HUBC__OP_CONTACT_CREATE_MARKETING, "create contact as marketing", HUBC_PERM_MARKETING_ACCESS, 1, 0,
+     HUBC_SOURCE_MANUAL, 0 /* SYSTEM: the source's switch decides (D1, P5) */},
+    {HUBC__OP_CONTACT_UPDATE, "update contact", HUBC_PERM_EDIT_CONTACTS, 1, 0, 0, 0},
+    {HUBC__OP_CONTACT_DELETE, "delete contact", HUBC_PERM_EDIT_CONTACTS, 1, 0, 0, 0},
+    {HUBC__OP_SET_MARKETING, "set marketing", HUBC_PERM_MARKETING_ACCESS, 1, 0, HUBC_SOURCE_MANUAL,
+     R(HUBC_SOURCE_INTEGRATION) | R(HUBC_SOURCE_CHATFLOW)},
+    {HUBC__OP_SET_NON_MARKETING, "set non-marketing", HUBC_PERM_MARKETING_ACCESS, 1, 0, HUBC_SOURCE_MANUAL,
+     R(HUBC_SOURCE_INTEGRATION) | R(HUBC_SOURCE_CHATFLOW)},
+    {HUBC__OP_PROPERTY_DEFINE, "define property", HUBC_PERM_EDIT_CONTACTS, 0, 0, 0, 0},
+    {HUBC__OP_USER_CREATE, "create user", HUBC_PERM_MANAGE_USERS, 0, 0, 0, 0},
+    {HUBC__OP_USER_SET_PERMISSIONS, "set permissions", HUBC_PERM_MANAGE_USERS, 0, 0, 0, 0},
+    {HUBC__OP_USER_SET_SUPER_ADMIN, "set super admin", 0, 0, 1, 0, 0},
+    {HUBC__OP_USER_SET_DISABLED, "set disabled", HUBC_PERM_MANAGE_USERS, 0, 0, 0, 0},
+    {HUBC__OP_SOURCE_SET_DEFAULT, "set source default", HUBC_PERM_MARKETING_ACCESS, 0, 0, 0, 0},
+    {HUBC__OP_REQUEST_DOWNGRADE, "request tier downgrade", HUBC_PERM_MARKETING_ACCESS, 0, 0, 0, 0},
+};
+const size_t hubc__perms_n = sizeof hubc__perms / sizeof *hubc__perms;
+
+const hubc__perm_row *hubc__perm_row_of(int op) {
+  for (size_t i = 0; i < hubc__perms_n; i++)
+    if (hubc__perms[i].op == op) return &hubc__perms[i];
+  return NULL;
+}
+
+/* What the permission alone does not say: SYSTEM, super admins. Checked
+ * before any lookup: a refusal must not reveal which ids exist. */
+static int check_role(hubc_store *s, const hubc__perm_row *r) {
+  int rc = r->system ? 0 : hubc__require_user(s, r->what);
+  if (!rc && r->super_admin && s->txn.actor != HUBC_SYSTEM && !hubc__user_at(s, s->txn.actor)->super_admin)
+    rc = hubc__err(HUBC_EPERM, "%s: only super admins may do this", r->what);
+  return rc;
+}
+
+int hubc__op_begin(hubc_store *s, hubc_id actor, int op) {
+  const hubc__perm_row *r = hubc__perm_row_of(op);
+  int rc = hubc__write_begin(s, actor, r->perm, r->what);
+  if (rc) return rc;
+  rc = check_role(s, r);
+  return rc ? hubc__write_end(s, rc) : 0;
+}
+
+int hubc__op_check(hubc_store *s, int op) {
+  const hubc__perm_row *r = hubc__perm_row_of(op);
+  int rc = hubc__require(s, r->perm, r->what);
+  return rc ? rc : check_role(s, r);
+}
+
+/* Reasons written only by their own paths, never named by a caller. */
+static const char *own_path(int type) {
+  switch (type) {
+  case HUBC_SOURCE_FORM: return "form submissions";
+  case HUBC_SOURCE_IMPORT: return "imports";
+  case HUBC_SOURCE_WORKFLOW: return "workflow actions";
+  case HUBC_SOURCE_BULK: return "bulk actions";
+  case HUBC_SOURCE_UPDATE_DATE: return "the update date (M5)";
+  default: return NULL;
+  }
+}
+
+int hubc__op_reason(int op, hubc_id actor, int asked_type, hubc_id asked_id, int *type, hubc_id *id) {
+  const hubc__perm_row *r = hubc__perm_row_of(op);
+  const char *name = hubc_source_name(asked_type), *path = own_path(asked_type);
+  if (!name) return hubc__err(HUBC_EINVAL, "%s: reason type %d is not a source of change", r->what, asked_type);
+  if (path)
+    return hubc__err(HUBC_EINVAL, "%s: reason %s is recorded only by %s, never named by a caller", r->what, name,
+                     path);
+  if (actor == HUBC_SYSTEM) {
+    if (asked_type < 0 || asked_type > 31 || !(r->system_reasons & R(asked_type)))
+      return hubc__err(HUBC_EINVAL, "%s: SYSTEM records INTEGRATION or CHATFLOW (the connected app), not %s",
+                       r->what, name);
+    if (asked_id <= 0)
+      return hubc__err(HUBC_EINVAL, "%s: reason id %lld is invalid for %s (the app's id, > 0)", r->what,
+                       (long long)asked_id, name);
+    *type = asked_type;
+    *id = asked_id;
+    return 0;
+  }
+  if (asked_type != r->reason)
+    return hubc__err(HUBC_EINVAL, "%s: a user's change records %s, not %s (the other reasons belong to SYSTEM or to "
+                     "their own calls)", r->what, hubc_source_name(r->reason), name);
+  (void)asked_id; /* the acting user is the reason (M1): a caller cannot name another */
+  *type = r->reason;
+  *id = actor;
+  return 0;
+}

@@ -1,0 +1,63 @@
+/* The permission table (P1–P6, DESIGN §7): for each operation the
+ * permission it needs, whether SYSTEM may do it, and the reason type a
+ * status change by it records. Call sites open their transaction through
+ * it; the permission-matrix test is generated from it. A new area adds its
+ * operations here (import: IMPORT; forms, workflows: SYSTEM with FORM,
+ * WORKFLOW; bulk actions: BULK). */
+#ifndef HUBC_USER_PERM_H
+#define HUBC_USER_PERM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hubcontacts.h"
+
+enum hubc__op {
+  HUBC__OP_CONTACT_CREATE = 1,
+  HUBC__OP_CONTACT_CREATE_MARKETING, /* a create that makes the contact marketing (P2, D1) */
+  HUBC__OP_CONTACT_UPDATE,
+  HUBC__OP_CONTACT_DELETE,
+  HUBC__OP_SET_MARKETING,
+  HUBC__OP_SET_NON_MARKETING,
+  HUBC__OP_PROPERTY_DEFINE,
+  HUBC__OP_USER_CREATE,
+  HUBC__OP_USER_SET_PERMISSIONS,
+  HUBC__OP_USER_SET_SUPER_ADMIN,
+  HUBC__OP_USER_SET_DISABLED,
+  HUBC__OP_SOURCE_SET_DEFAULT,
+  HUBC__OP_REQUEST_DOWNGRADE
+};
+
+typedef struct hubc__perm_row {
+  int op;
+  const char *what;     /* the call in messages */
+  unsigned perm;        /* needed by a user (super admins hold all); 0: none */
+  uint8_t system;       /* SYSTEM may do it (P5) */
+  uint8_t super_admin;  /* only super admins */
+  uint8_t reason;       /* reason type a user's status change records (enum hubc_source); 0: none */
+  uint32_t system_reasons; /* reason types SYSTEM may name (bit per hubc_source) */
+} hubc__perm_row;
+
+extern const hubc__perm_row hubc__perms[];
+extern const size_t hubc__perms_n;
+
+/* The row of an operation (never NULL for a hubc__op). */
+const hubc__perm_row *hubc__perm_row_of(int op);
+
+/* hubc__write_begin for an operation: the actor may do it (enabled, the
+ * row's permission, SYSTEM only where allowed, super admin where needed).
+ * 0 with the call's transaction open, or the error with nothing open. */
+int hubc__op_begin(hubc_store *s, hubc_id actor, int op);
+
+/* The same inside an open transaction, for an operation a call may or may
+ * not do depending on its arguments (creating as marketing). */
+int hubc__op_check(hubc_store *s, int op);
+
+/* The reason a status change by `op` records (M1, M7), stamped by the
+ * path: a user records the row's type with its own id (the id a caller
+ * passes is not used); SYSTEM names one of the row's system reasons with
+ * an id > 0 (the app). Reasons that only their own paths write (FORM,
+ * IMPORT, WORKFLOW, BULK, UPDATE_DATE) are refused. 0 or HUBC_EINVAL. */
+int hubc__op_reason(int op, hubc_id actor, int asked_type, hubc_id asked_id, int *type, hubc_id *id);
+
+#endif

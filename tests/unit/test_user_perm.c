@@ -1,0 +1,292 @@
+/* The permission table (user/perm.h; P1–P6, M1, M7): the permission
+ * matrix is generated from it — every operation, every role — and the
+ * reason a status change records is the one its path stamps. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hubcontacts.h"
+#include "user/perm.h" /* the table is internal: tests link the static library */
+#include "testutil.h"
+
+#define ADMIN 1
+
+typedef struct fx {
+  tu_clock clock;
+  hubc_store *s;
+  hubc_id c_non, c_mk, victim;
+} fx;
+
+static void fx_open(fx *f) {
+  f->clock.now = tu_time(2026, 3, 10, 12, 0, 0);
+  hubc_store_options o;
+  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o.clock = tu_clock_fn;
+  o.clock_payload = &f->clock;
+  o.admin_email = "admin@example.com";
+  o.tier = 5000; /* a downgrade can be requested */
+  assert_int_equal(hubc_store_open(&f->s, &o), 0);
+  gc_store(f->s);
+  f->c_non = tu_contact(f->s, ADMIN, "non@example.com", "Non");
+  f->c_mk = tu_contact(f->s, ADMIN, "mk@example.com", "Mk");
+  assert_int_equal(hubc_contact_set_marketing(f->s, ADMIN, f->c_mk, HUBC_SOURCE_MANUAL, 0), 0);
+  assert_int_equal(hubc_user_create(&f->victim, f->s, ADMIN, "victim@example.com"), 0);
+}
+
+static hubc_id user_with(fx *f, const char *email, unsigned perms, int super_admin) {
+  hubc_id id = 0;
+  assert_int_equal(hubc_user_create(&id, f->s, ADMIN, email), 0);
+  assert_int_equal(hubc_user_set_permissions(f->s, ADMIN, id, perms), 0);
+  if (super_admin) assert_int_equal(hubc_user_set_super_admin(f->s, ADMIN, id, 1), 0);
+  return id;
+}
+
+/* ---- one call per operation of the table -------------------------------- */
+
+static int op_create(fx *f, hubc_id actor) {
+  const char *n[] = {"email"}, *v[] = {"new@example.com"};
+  hubc_id id;
+  return hubc_contact_create(&id, f->s, actor, NULL, n, v, 1);
+}
+static int op_create_marketing(fx *f, hubc_id actor) {
+  hubc_create_options o = HUBC_CREATE_OPTIONS_INIT;
+  o.marketing = 1;
+  const char *n[] = {"email"}, *v[] = {"born-mk@example.com"};
+  hubc_id id;
+  return hubc_contact_create(&id, f->s, actor, &o, n, v, 1);
+}
+static int op_update(fx *f, hubc_id actor) {
+  const char *n[] = {"city"}, *v[] = {"Torino"};
+  return hubc_contact_update(f->s, actor, f->c_non, n, v, 1);
+}
+static int op_delete(fx *f, hubc_id actor) { return hubc_contact_delete(f->s, actor, f->c_non); }
+/* SYSTEM names the connected app; a user's reason is its own */
+static int op_set_marketing(fx *f, hubc_id actor) {
+  return actor == HUBC_SYSTEM ? hubc_contact_set_marketing(f->s, actor, f->c_non, HUBC_SOURCE_INTEGRATION, 5)
+                              : hubc_contact_set_marketing(f->s, actor, f->c_non, HUBC_SOURCE_MANUAL, 0);
+}
+static int op_set_non_marketing(fx *f, hubc_id actor) {
+  return actor == HUBC_SYSTEM ? hubc_contact_set_non_marketing(f->s, actor, f->c_mk, HUBC_SOURCE_CHATFLOW, 5)
+                              : hubc_contact_set_non_marketing(f->s, actor, f->c_mk, HUBC_SOURCE_MANUAL, 0);
+}
+static int op_define(fx *f, hubc_id actor) {
+  return hubc_property_define(f->s, actor, "score", "Score", HUBC_PROP_NUMBER, NULL, 0);
+}
+static int op_user_create(fx *f, hubc_id actor) {
+  hubc_id id;
+  return hubc_user_create(&id, f->s, actor, "another@example.com");
+}
+static int op_set_permissions(fx *f, hubc_id actor) {
+  return hubc_user_set_permissions(f->s, actor, f->victim, HUBC_PERM_EDIT_CONTACTS);
+}
+static int op_set_super_admin(fx *f, hubc_id actor) { return hubc_user_set_super_admin(f->s, actor, f->victim, 1); }
+static int op_set_disabled(fx *f, hubc_id actor) { return hubc_user_set_disabled(f->s, actor, f->victim, 1); }
+static int op_source_default(fx *f, hubc_id actor) {
+  return hubc_source_set_default(f->s, actor, HUBC_SOURCE_CHATFLOW, 11, 1);
+}
+static int op_downgrade(fx *f, hubc_id actor) { return hubc_billing_request_downgrade(f->s, actor, 2000); }
+
+enum { NONE, NON, MK, BORN }; /* the contact whose status a call changes */
+
+static const struct {
+  int op;
+  int (*call)(fx *f, hubc_id actor);
+  unsigned also;     /* permissions the call needs besides the row's (its other rows) */
+  int status;
+  const char *outer; /* the call's own row, which may refuse first */
+} invokers[] = {
+    {HUBC__OP_CONTACT_CREATE, op_create, 0, NONE, NULL},
+    {HUBC__OP_CONTACT_CREATE_MARKETING, op_create_marketing, HUBC_PERM_EDIT_CONTACTS, BORN, "create contact"},
+    {HUBC__OP_CONTACT_UPDATE, op_update, 0, NONE, NULL},
+    {HUBC__OP_CONTACT_DELETE, op_delete, 0, NONE, NULL},
+    {HUBC__OP_SET_MARKETING, op_set_marketing, 0, NON, NULL},
+    {HUBC__OP_SET_NON_MARKETING, op_set_non_marketing, 0, MK, NULL},
+    {HUBC__OP_PROPERTY_DEFINE, op_define, 0, NONE, NULL},
+    {HUBC__OP_USER_CREATE, op_user_create, 0, NONE, NULL},
+    {HUBC__OP_USER_SET_PERMISSIONS, op_set_permissions, 0, NONE, NULL},
+    {HUBC__OP_USER_SET_SUPER_ADMIN, op_set_super_admin, 0, NONE, NULL},
+    {HUBC__OP_USER_SET_DISABLED, op_set_disabled, 0, NONE, NULL},
+    {HUBC__OP_SOURCE_SET_DEFAULT, op_source_default, 0, NONE, NULL},
+    {HUBC__OP_REQUEST_DOWNGRADE, op_downgrade, 0, NONE, NULL},
+};
+
+static hubc_history_entry last_history(hubc_store *s, size_t *n) {
+  hubc_history_iterator *it;
+  assert_int_equal(hubc_history_iterator_new(&it, s, 0), 0);
+  hubc_history_entry e, last;
+  memset(&e, 0, sizeof e);
+  memset(&last, 0, sizeof last);
+  e.version = HUBC_HISTORY_ENTRY_VERSION;
+  *n = 0;
+  while (hubc_history_iterator_next(&e, it) == 0) last = e, ++*n;
+  hubc_history_iterator_free(it);
+  return last;
+}
+
+enum { ROLE_WITHOUT, ROLE_HOLDER, ROLE_SUPER_BARE, ROLE_SYSTEM, ROLE_DISABLED_SUPER, ROLES };
+static const char *const role_names[] = {"a user without the permission", "a user holding it",
+                                         "a super admin with no stored permission", "SYSTEM",
+                                         "a disabled super admin"};
+
+/* P1–P5: for every row of the table and every role, the call is allowed
+ * exactly when the row says so; a refusal is PERM naming the call and
+ * changes nothing; an allowed status change records the row's reason. */
+static void p1_p5_permission_matrix_follows_the_table(void **state) {
+  (void)state;
+  for (size_t i = 0; i < hubc__perms_n; i++) {
+    const hubc__perm_row *row = &hubc__perms[i];
+    size_t k = 0;
+    while (k < sizeof invokers / sizeof *invokers && invokers[k].op != row->op) k++;
+    if (k == sizeof invokers / sizeof *invokers) fail_msg("operation '%s' has no call in this test", row->what);
+    for (int role = 0; role < ROLES; role++) {
+      if (role == ROLE_WITHOUT && !row->perm && !row->super_admin) continue; /* nothing to lack */
+      fx f;
+      fx_open(&f);
+      unsigned holder = row->perm | invokers[k].also;
+      hubc_id actor = role == ROLE_WITHOUT    ? user_with(&f, "without@example.com", HUBC_PERM_ALL & ~row->perm, 0)
+                      : role == ROLE_HOLDER   ? user_with(&f, "holder@example.com", holder, 0)
+                      : role == ROLE_SYSTEM   ? HUBC_SYSTEM
+                                              : user_with(&f, "boss@example.com", 0, 1);
+      if (role == ROLE_WITHOUT && !row->perm) /* a super-admin-only row: all permissions, no flag */
+        assert_int_equal(hubc_user_set_permissions(f.s, ADMIN, actor, HUBC_PERM_ALL), 0);
+      if (role == ROLE_DISABLED_SUPER) assert_int_equal(hubc_user_set_disabled(f.s, ADMIN, actor, 1), 0);
+      int allowed = role == ROLE_SYSTEM     ? row->system
+                    : role == ROLE_HOLDER   ? !row->super_admin
+                    : role == ROLE_SUPER_BARE ? 1
+                                            : 0;
+      char *before = gc_dump(f.s);
+      size_t hist_before;
+      last_history(f.s, &hist_before);
+      int rc = invokers[k].call(&f, actor);
+      char said[512];
+      snprintf(said, sizeof said, "%s", hubc_error_last());
+      char *after = gc_dump(f.s);
+      if (!allowed) {
+        if (rc != HUBC_EPERM)
+          fail_msg("'%s' by %s: %d (%s), expected HUBC_EPERM", row->what, role_names[role], rc, said);
+        if (!strstr(said, row->what) && !(invokers[k].outer && strstr(said, invokers[k].outer)))
+          fail_msg("'%s' by %s: the message does not name the call: %s", row->what, role_names[role], said);
+        assert_string_equal(after, before);
+      } else {
+        if (rc != 0) fail_msg("'%s' by %s: %d (%s)", row->what, role_names[role], rc, said);
+        if (strcmp(after, before) == 0) fail_msg("'%s' by %s changed nothing", row->what, role_names[role]);
+        size_t hist_n;
+        hubc_history_entry e = last_history(f.s, &hist_n);
+        if (invokers[k].status == NONE) {
+          assert_int_equal(hist_n, hist_before);
+        } else { /* P6, M1: the actor, and the reason its path stamps */
+          assert_int_equal(hist_n, hist_before + 1);
+          assert_int_equal(e.actor, actor);
+          hubc_id want = invokers[k].status == NON ? f.c_non : invokers[k].status == MK ? f.c_mk : 0;
+          if (want) assert_int_equal(e.contact, want);
+          if (actor != HUBC_SYSTEM) {
+            assert_int_equal(e.reason_type, row->reason);
+            assert_int_equal(e.reason_id, actor);
+          } else if (row->system_reasons) {
+            assert_true(row->system_reasons & (1u << e.reason_type));
+            assert_int_equal(e.reason_id, 5);
+          }
+        }
+      }
+      gc_teardown(NULL);
+    }
+  }
+}
+
+/* M1/M7 (issue 9 #13): through the generic calls a user records MANUAL
+ * and its own id, whatever id it passes; a contact created as marketing by
+ * the same user records the same reason. */
+static void m1_a_users_change_records_manual_and_the_user(void **state) {
+  (void)state;
+  fx f;
+  fx_open(&f);
+  hubc_id u = user_with(&f, "u@example.com", HUBC_PERM_DEFAULT, 0);
+  assert_int_equal(hubc_contact_set_marketing(f.s, u, f.c_non, HUBC_SOURCE_MANUAL, 0), 0);
+  assert_int_equal(op_create_marketing(&f, u), 0);
+  hubc_id born = 0;
+  assert_int_equal(hubc_contact_find(&born, f.s, "born-mk@example.com"), 0);
+  hubc_id other = tu_contact(f.s, ADMIN, "other@example.com", "O");
+  assert_int_equal(hubc_contact_set_marketing(f.s, u, other, HUBC_SOURCE_MANUAL, 4242), 0); /* not a forgery */
+  hubc_id ids[] = {f.c_non, born, other};
+  for (size_t i = 0; i < 3; i++) {
+    hubc_contact *c;
+    assert_int_equal(hubc_contact_get(&c, f.s, ids[i]), 0);
+    int type;
+    hubc_id rid;
+    assert_int_equal(hubc_contact_reason(&type, &rid, c), 0);
+    assert_int_equal(type, HUBC_SOURCE_MANUAL);
+    assert_int_equal(rid, u);
+    hubc_contact_free(c);
+  }
+  assert_int_equal(hubc_contact_set_non_marketing(f.s, u, other, HUBC_SOURCE_MANUAL, 77), 0);
+  size_t n;
+  hubc_history_entry e = last_history(f.s, &n);
+  assert_int_equal(e.reason_type, HUBC_SOURCE_MANUAL);
+  assert_int_equal(e.reason_id, u);
+  gc_teardown(NULL);
+}
+
+/* M1/M7: reasons that only their own paths write are refused through the
+ * generic calls, for users and SYSTEM alike, naming the path; SYSTEM names
+ * an app (INTEGRATION or CHATFLOW, id > 0) and nothing else; a user names
+ * MANUAL. Nothing changes on a refusal. */
+static void m7_generic_calls_refuse_reasons_of_other_paths(void **state) {
+  (void)state;
+  fx f;
+  fx_open(&f);
+  char *before = gc_dump(f.s);
+  static const struct {
+    int type;
+    const char *path;
+  } own[] = {{HUBC_SOURCE_FORM, "form"}, {HUBC_SOURCE_IMPORT, "import"}, {HUBC_SOURCE_WORKFLOW, "workflow"},
+             {HUBC_SOURCE_BULK, "bulk"}, {HUBC_SOURCE_UPDATE_DATE, "update date"}};
+  hubc_id actors[] = {ADMIN, HUBC_SYSTEM};
+  for (size_t a = 0; a < 2; a++)
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+      for (int target = 0; target < 2; target++) {
+        hubc_id id = target ? f.c_non : f.c_mk;
+        int rc = target ? hubc_contact_set_marketing(f.s, actors[a], id, own[i].type, 3)
+                        : hubc_contact_set_non_marketing(f.s, actors[a], id, own[i].type, 3);
+        assert_int_equal(rc, HUBC_EINVAL);
+        if (!strstr(hubc_error_last(), own[i].path) || !strstr(hubc_error_last(), hubc_source_name(own[i].type)))
+          fail_msg("reason %s: message does not name it and its path: %s", hubc_source_name(own[i].type),
+                   hubc_error_last());
+      }
+  /* SYSTEM: an app with an id */
+  assert_int_equal(hubc_contact_set_marketing(f.s, HUBC_SYSTEM, f.c_non, HUBC_SOURCE_MANUAL, 3), HUBC_EINVAL);
+  assert_non_null(strstr(hubc_error_last(), "SYSTEM"));
+  assert_int_equal(hubc_contact_set_marketing(f.s, HUBC_SYSTEM, f.c_non, HUBC_SOURCE_EXTERNAL_FORM, 3), HUBC_EINVAL);
+  assert_int_equal(hubc_contact_set_marketing(f.s, HUBC_SYSTEM, f.c_non, HUBC_SOURCE_INTEGRATION, 0), HUBC_EINVAL);
+  assert_non_null(strstr(hubc_error_last(), "reason id"));
+  /* a user: MANUAL, not an app's reason */
+  assert_int_equal(hubc_contact_set_marketing(f.s, ADMIN, f.c_non, HUBC_SOURCE_INTEGRATION, 3), HUBC_EINVAL);
+  assert_non_null(strstr(hubc_error_last(), "MANUAL"));
+  assert_int_equal(hubc_contact_set_marketing(f.s, ADMIN, f.c_non, HUBC_SOURCE_CHATFLOW, 3), HUBC_EINVAL);
+  assert_string_equal(gc_dump(f.s), before);
+
+  assert_int_equal(hubc_contact_set_marketing(f.s, HUBC_SYSTEM, f.c_non, HUBC_SOURCE_CHATFLOW, 3), 0);
+  hubc_contact *c;
+  assert_int_equal(hubc_contact_get(&c, f.s, f.c_non), 0);
+  int type;
+  hubc_id rid;
+  assert_int_equal(hubc_contact_reason(&type, &rid, c), 0);
+  assert_int_equal(type, HUBC_SOURCE_CHATFLOW);
+  assert_int_equal(rid, 3);
+  hubc_contact_free(c);
+  gc_teardown(NULL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(p1_p5_permission_matrix_follows_the_table, gc_teardown),
+      cmocka_unit_test_teardown(m1_a_users_change_records_manual_and_the_user, gc_teardown),
+      cmocka_unit_test_teardown(m7_generic_calls_refuse_reasons_of_other_paths, gc_teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
