@@ -9,6 +9,7 @@
 #include "import/csv.h"
 #include "import/import.h"
 #include "store/plan.h"
+#include "user/perm.h"
 #include "util/version.h"
 
 HUBC_API int hubc_import_options_init(hubc_import_options *o, unsigned int version) {
@@ -106,9 +107,9 @@ static int order_errors(hubc_import *imp) {
 static int run(hubc_import *imp, int commit, uint64_t confirm, hubc_id *out_id) {
   hubc_store *s = imp->store;
   const char *what = commit ? "commit import" : "plan import";
-  int rc = hubc__write_begin(s, imp->actor, HUBC_PERM_IMPORT, what);
+  int rc = hubc__write_begin(s, imp->actor, hubc__perm_row_of(HUBC__OP_IMPORT)->perm, what);
   if (rc) return rc;
-  if (imp->set_marketing && (rc = hubc__require(s, HUBC_PERM_MARKETING_ACCESS, what))) /* I6 */
+  if (imp->set_marketing && (rc = hubc__op_check(s, HUBC__OP_IMPORT_MARKETING))) /* I6 */
     return hubc__write_end(s, rc);
   hubc__plan plan;
   if (!commit) hubc__plan_start(s, &plan);

@@ -6,22 +6,25 @@
 #define R(src) (1u << (src))
 
 const hubc__perm_row hubc__perms[] = {
-    {HUBC__OP_CONTACT_CREATE, "create contact", HUBC_PERM_EDIT_CONTACTS, 1, 0, 0, 0},
+    {HUBC__OP_CONTACT_CREATE, "create contact", HUBC_PERM_EDIT_CONTACTS, 1, 0, 0, 0, 0},
     {HUBC__OP_CONTACT_CREATE_MARKETING, "create contact as marketing", HUBC_PERM_MARKETING_ACCESS, 1, 0,
-     HUBC_SOURCE_MANUAL, 0 /* SYSTEM: the source's switch decides (D1, P5) */},
-    {HUBC__OP_CONTACT_UPDATE, "update contact", HUBC_PERM_EDIT_CONTACTS, 1, 0, 0, 0},
-    {HUBC__OP_CONTACT_DELETE, "delete contact", HUBC_PERM_EDIT_CONTACTS, 1, 0, 0, 0},
+     HUBC_SOURCE_MANUAL, HUBC__RID_ACTOR, 0 /* SYSTEM: the source's switch decides (D1, P5) */},
+    {HUBC__OP_CONTACT_UPDATE, "update contact", HUBC_PERM_EDIT_CONTACTS, 1, 0, 0, 0, 0},
+    {HUBC__OP_CONTACT_DELETE, "delete contact", HUBC_PERM_EDIT_CONTACTS, 1, 0, 0, 0, 0},
     {HUBC__OP_SET_MARKETING, "set marketing", HUBC_PERM_MARKETING_ACCESS, 1, 0, HUBC_SOURCE_MANUAL,
-     R(HUBC_SOURCE_INTEGRATION) | R(HUBC_SOURCE_CHATFLOW)},
+     HUBC__RID_ACTOR, R(HUBC_SOURCE_INTEGRATION) | R(HUBC_SOURCE_CHATFLOW)},
     {HUBC__OP_SET_NON_MARKETING, "set non-marketing", HUBC_PERM_MARKETING_ACCESS, 1, 0, HUBC_SOURCE_MANUAL,
-     R(HUBC_SOURCE_INTEGRATION) | R(HUBC_SOURCE_CHATFLOW)},
-    {HUBC__OP_PROPERTY_DEFINE, "define property", HUBC_PERM_EDIT_CONTACTS, 0, 0, 0, 0},
-    {HUBC__OP_USER_CREATE, "create user", HUBC_PERM_MANAGE_USERS, 0, 0, 0, 0},
-    {HUBC__OP_USER_SET_PERMISSIONS, "set permissions", HUBC_PERM_MANAGE_USERS, 0, 0, 0, 0},
-    {HUBC__OP_USER_SET_SUPER_ADMIN, "set super admin", 0, 0, 1, 0, 0},
-    {HUBC__OP_USER_SET_DISABLED, "set disabled", HUBC_PERM_MANAGE_USERS, 0, 0, 0, 0},
-    {HUBC__OP_SOURCE_SET_DEFAULT, "set source default", HUBC_PERM_MARKETING_ACCESS, 0, 0, 0, 0},
-    {HUBC__OP_REQUEST_DOWNGRADE, "request tier downgrade", HUBC_PERM_MARKETING_ACCESS, 0, 0, 0, 0},
+     HUBC__RID_ACTOR, R(HUBC_SOURCE_INTEGRATION) | R(HUBC_SOURCE_CHATFLOW)},
+    {HUBC__OP_PROPERTY_DEFINE, "define property", HUBC_PERM_EDIT_CONTACTS, 0, 0, 0, 0, 0},
+    {HUBC__OP_USER_CREATE, "create user", HUBC_PERM_MANAGE_USERS, 0, 0, 0, 0, 0},
+    {HUBC__OP_USER_SET_PERMISSIONS, "set permissions", HUBC_PERM_MANAGE_USERS, 0, 0, 0, 0, 0},
+    {HUBC__OP_USER_SET_SUPER_ADMIN, "set super admin", 0, 0, 1, 0, 0, 0},
+    {HUBC__OP_USER_SET_DISABLED, "set disabled", HUBC_PERM_MANAGE_USERS, 0, 0, 0, 0, 0},
+    {HUBC__OP_SOURCE_SET_DEFAULT, "set source default", HUBC_PERM_MARKETING_ACCESS, 0, 0, 0, 0, 0},
+    {HUBC__OP_REQUEST_DOWNGRADE, "request tier downgrade", HUBC_PERM_MARKETING_ACCESS, 0, 0, 0, 0, 0},
+    {HUBC__OP_IMPORT, "import", HUBC_PERM_IMPORT, 1, 0, 0, 0, 0},
+    {HUBC__OP_IMPORT_MARKETING, "import as marketing", HUBC_PERM_MARKETING_ACCESS, 1, 0, HUBC_SOURCE_IMPORT,
+     HUBC__RID_RECORD, 0},
 };
 const size_t hubc__perms_n = sizeof hubc__perms / sizeof *hubc__perms;
 

@@ -25,8 +25,13 @@ enum hubc__op {
   HUBC__OP_USER_SET_SUPER_ADMIN,
   HUBC__OP_USER_SET_DISABLED,
   HUBC__OP_SOURCE_SET_DEFAULT,
-  HUBC__OP_REQUEST_DOWNGRADE
+  HUBC__OP_REQUEST_DOWNGRADE,
+  HUBC__OP_IMPORT,
+  HUBC__OP_IMPORT_MARKETING /* an import with the marketing option (I6, P2) */
 };
+
+/* Which id a status change records with the row's reason type. */
+enum { HUBC__RID_NONE = 0, HUBC__RID_ACTOR, HUBC__RID_RECORD /* the path's own record: the import's id (I10) */ };
 
 typedef struct hubc__perm_row {
   int op;
@@ -35,6 +40,7 @@ typedef struct hubc__perm_row {
   uint8_t system;       /* SYSTEM may do it (P5) */
   uint8_t super_admin;  /* only super admins */
   uint8_t reason;       /* reason type a user's status change records (enum hubc_source); 0: none */
+  uint8_t reason_id;    /* HUBC__RID_*: the id recorded with it */
   uint32_t system_reasons; /* reason types SYSTEM may name (bit per hubc_source) */
 } hubc__perm_row;
 
