@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PG_SKIP 77
@@ -45,6 +46,11 @@ static const char *pg_conninfo_or_skip(const char *test) {
   }
   PQfinish(c);
   return ci;
+}
+
+static inline void sleep_ms(long ms) {
+  struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&t, NULL);
 }
 
 /* Account ids no other run uses at the same time. */

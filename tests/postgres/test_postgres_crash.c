@@ -40,11 +40,6 @@ static int ctl(const char *args) {
   return system(cmd);
 }
 
-static void sleep_ms(long ms) {
-  struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&t, NULL);
-}
-
 static void email(char *out, size_t n, int round, int batch, int i) {
   snprintf(out, n, "r%d.b%d.i%d@example.com", round, batch, i);
 }

@@ -37,11 +37,6 @@ typedef struct acct {
   hubc_store *s;
 } acct;
 
-static void sleep_ms(long ms) {
-  struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&t, NULL);
-}
-
 static void sqlf(const char *fmt, ...) {
   char sql[2048];
   va_list ap;
@@ -288,6 +283,39 @@ static void r2_pg_statement_timeout_gives_eagain_and_keeps_the_connection(void *
   wipe(a.id);
 }
 
+/* ---- R1: a damaged record ------------------------------------------------------- */
+
+/* A damaged record fails the open (ECORRUPT or EVERSION, nothing half
+ * loaded) though the COPY stream goes on after it; freeing the backend
+ * releases the account's lock, so the repaired account opens again. */
+static void r1_pg_damaged_record_fails_open_and_releases_the_account(void **state) {
+  (void)state;
+  acct a = {.id = pg_account(13)};
+  wipe(a.id);
+  acct_open(&a, NULL);
+  for (int i = 0; i < 50; i++) {
+    char e[32];
+    snprintf(e, sizeof e, "c%d@example.com", i);
+    add(a.s, e);
+  }
+  char *d0 = tu_dump(a.s);
+  acct_close(&a);
+  sqlf("CREATE TABLE hubc_test_saved_%lld AS SELECT * FROM hubc_records WHERE account_id = %lld AND kind = 3 AND id = 7",
+       (long long)a.id, (long long)a.id);
+  sqlf("UPDATE hubc_records SET bytes = '\\xff00ff00' WHERE account_id = %lld AND kind = 3 AND id = 7", (long long)a.id);
+  char err[512];
+  int rc = acct_open_rc(&a, NULL, err, sizeof err);
+  assert_true(rc == HUBC_ECORRUPT || rc == HUBC_EVERSION);
+  expect_contains(err, "(kind 3, id 7)");
+  sqlf("UPDATE hubc_records r SET bytes = s.bytes FROM hubc_test_saved_%lld s"
+       " WHERE r.account_id = s.account_id AND r.kind = s.kind AND r.id = s.id",
+       (long long)a.id);
+  sqlf("DROP TABLE hubc_test_saved_%lld", (long long)a.id);
+  expect_stored(a.id, d0); /* the failed open let go of the lock */
+  free(d0);
+  wipe(a.id);
+}
+
 /* ---- one writer per account -------------------------------------------------- */
 
 /* Two processes open one account: the second gets EBUSY naming the first
@@ -396,6 +424,7 @@ int main(void) {
       cmocka_unit_test(r2_pg_connection_cut_mid_commit_gives_epersist_and_reopen_holds_the_committed),
       cmocka_unit_test(r2_pg_serialization_failure_gives_eagain_and_the_retry_succeeds),
       cmocka_unit_test(r2_pg_statement_timeout_gives_eagain_and_keeps_the_connection),
+      cmocka_unit_test(r1_pg_damaged_record_fails_open_and_releases_the_account),
       cmocka_unit_test(pg_second_process_gets_ebusy_naming_the_holder_until_it_dies),
       cmocka_unit_test(pg_accounts_sharing_a_connection_are_separate),
   };
