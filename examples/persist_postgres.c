@@ -360,8 +360,9 @@ static int send_ops(pgp_account *a, int want_del, const char *stmt) {
           buf_be(&a->a_id, (uint64_t)o->id, 8) ||
           (!want_del && (buf_be(&a->a_bytes, o->len, 4) || buf_add(&a->a_bytes, a->bytes.p + o->off, o->len)));
   }
-  if (bad) {
-    set_err(a, "account %lld: out of memory building the statement", (long long)a->account);
+  if (bad || a->a_bytes.n > 0x7fffffff) { /* libpq takes a parameter's length as an int */
+    set_err(a, "account %lld: %s", (long long)a->account,
+            bad ? "out of memory building the statement" : "transaction over 2 GiB: split the call");
     return -1;
   }
   char acct[24];
