@@ -136,14 +136,17 @@ static int keeps(unsigned policy, const hubc__field *f, const hubc__change *c) {
  * changes. */
 static int merge(hubc_store *s, const hubc__rec *old, const rec_meta *meta, unsigned policy, const hubc__change *ch,
                  size_t nch, hubc__rec **out) {
-  size_t size = 0, count = 0, i, pos;
+  size_t size = 0, count = 0, typed = 0, i, pos;
+  const hubc__schema *sc = s->schema->typed ? s->schema : NULL; /* NULL: no field has a binary form */
+  int indexing = 0; /* whether the index holds more than its 1-byte footer */
   int changed = 0;
   hubc__field f;
   const unsigned char *fields = old ? hubc__rec_fields(old) : NULL;
   size_t len = old ? hubc__rec_flen(old) : 0;
+  hubc__rec_ixw ixw;
   /* pass 0: size and whether anything changes; pass 1: write */
   for (int pass = 0; pass < 2; pass++) {
-    unsigned char *w = NULL;
+    unsigned char *w = NULL, *w0 = NULL;
     if (pass == 1) {
       if (old && !changed) {
         *out = NULL;
@@ -152,11 +155,13 @@ static int merge(hubc_store *s, const hubc__rec *old, const rec_meta *meta, unsi
       if (count > HUBC_MAX_CONTACT_PROPERTIES)
         return hubc__err(HUBC_ELIMIT, "a contact holds at most %d properties (this one would hold %zu)",
                          HUBC_MAX_CONTACT_PROPERTIES, count);
-      hubc__rec *r = old ? hubc__rec_new_like(s->base, old, size)
-                         : hubc__rec_new(s->base, meta->created, meta->source, meta->source_id, size);
+      hubc__rec *r = old ? hubc__rec_new_like(s->base, old, size, count, typed)
+                         : hubc__rec_new(s->base, meta->created, meta->source, meta->source_id, size, count, typed);
       if (!r) return hubc__err(HUBC_ENOMEM, "out of memory building a contact record of %zu bytes", size);
       *out = r;
-      w = (unsigned char *)hubc__rec_fields(r);
+      w = w0 = (unsigned char *)hubc__rec_fields(r);
+      indexing = count > HUBC__REC_STRIDE || typed;
+      if (indexing) hubc__rec_ixw_init(&ixw, r, sc);
     }
     i = pos = 0;
     while (i < nch || pos < len) {
@@ -168,11 +173,13 @@ static int merge(hubc_store *s, const hubc__rec *old, const rec_meta *meta, unsi
       }
       if (keep) {
         if (pass) {
+          if (indexing) hubc__rec_ixw_note(&ixw, f.prop, f.value, (size_t)(w - w0));
           memcpy(w, fields + pos, f.size);
           w += f.size;
         } else {
           size += f.size;
           count++;
+          if (sc && f.value && hubc__rec_typed(sc, f.prop)) typed++;
         }
         pos += f.size;
         continue;
@@ -185,10 +192,12 @@ static int merge(hubc_store *s, const hubc__rec *old, const rec_meta *meta, unsi
         continue;
       }
       if (pass) {
+        if (indexing) hubc__rec_ixw_note(&ixw, c->prop, c->option < 0 ? c->value : NULL, (size_t)(w - w0));
         w += hubc__rec_put_field(w, c->prop, c->value, c->len, c->option);
       } else {
         size += entry_size(c);
         count++;
+        if (sc && c->option < 0 && hubc__rec_typed(sc, c->prop)) typed++;
         if (!same_prop) changed = 1;
         else if (c->option >= 0 ? (f.value || f.option != (uint32_t)c->option)
                                 : (!f.value || strcmp(f.value, c->value) != 0))
@@ -198,8 +207,6 @@ static int merge(hubc_store *s, const hubc__rec *old, const rec_meta *meta, unsi
   }
   return 0;
 }
-
-
 
 int hubc__cs_begin(hubc__cs *cs, hubc_store *s, const hubc__cs_opts *o, const char *const *names, size_t n) {
   cs->s = s;

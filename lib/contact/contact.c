@@ -403,18 +403,9 @@ HUBC_API const char *hubc_contact_prop(const hubc_contact *c, const char *name) 
   return hubc__rec_get(c->rec, c->schema, (uint32_t)prop);
 }
 
-static size_t stored_count(const hubc_contact *c) {
-  size_t n = 0;
-  hubc__field f;
-  const unsigned char *fields = hubc__rec_fields(c->rec);
-  size_t len = hubc__rec_flen(c->rec);
-  for (size_t pos = 0; pos < len && !hubc__rec_field(fields, len, pos, &f); pos += f.size) n++;
-  return n;
-}
-
 HUBC_API size_t hubc_contact_prop_count(const hubc_contact *c) {
   if (!c) return 0;
-  size_t n = stored_count(c);
+  size_t n = hubc__rec_count(c->rec);
   for (uint32_t p = HUBC__COMPUTED_FIRST; p < HUBC__P_BUILTIN_COUNT; p++)
     if (computed(c, p)) n++;
   return n;
@@ -422,16 +413,14 @@ HUBC_API size_t hubc_contact_prop_count(const hubc_contact *c) {
 
 HUBC_API int hubc_contact_prop_at(const char **name, const char **value, const hubc_contact *c, size_t index) {
   if (!c || !name || !value) return hubc__err(HUBC_EINVAL, "contact property: NULL argument");
-  hubc__field f;
-  size_t i = 0;
-  const unsigned char *fields = hubc__rec_fields(c->rec);
-  size_t len = hubc__rec_flen(c->rec);
-  for (size_t pos = 0; pos < len && !hubc__rec_field(fields, len, pos, &f); pos += f.size) {
-    if (i++ == index) {
-      *name = c->schema->props[f.prop].name;
-      *value = hubc__rec_get(c->rec, c->schema, f.prop);
-      return hubc__ok();
-    }
+  size_t i = hubc__rec_count(c->rec);
+  if (index < i) { /* stored fields: O(1) by the record's index */
+    hubc__field f;
+    hubc__rec_field_at(c->rec, index, &f);
+    const hubc__prop *p = &c->schema->props[f.prop];
+    *name = p->name;
+    *value = f.value ? f.value : f.option < p->n_options ? p->options[f.option] : NULL;
+    return hubc__ok();
   }
   for (uint32_t p = HUBC__COMPUTED_FIRST; p < HUBC__P_BUILTIN_COUNT; p++) {
     const char *v = computed(c, p);

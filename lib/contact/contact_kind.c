@@ -81,21 +81,23 @@ static int load(hubc_loader *l, int64_t id, hubc__rd r) {
     return hubc__corrupt(K, id, "bad source");
   size_t len = props.p ? (size_t)(props.end - props.p) : 0;
   if (len > 0xffffffffu) return hubc__corrupt(K, id, "record too large");
-  hubc__rec *rec = hubc__rec_new(s->base, created, (int)source, source_id, len);
-  if (!rec) return hubc__err(HUBC_ENOMEM, "out of memory loading contact %lld", (long long)id);
-  unsigned char *fields = (unsigned char *)hubc__rec_fields(rec);
-  if (len) memcpy(fields, props.p, len);
   /* structure now (emails feed the index); schema checks at the end */
+  const unsigned char *fields = props.p;
   hubc__field f;
   long prev = -1;
-  for (size_t pos = 0; pos < len; pos += f.size) {
+  size_t n = 0;
+  for (size_t pos = 0; pos < len; pos += f.size, n++) {
     if (hubc__rec_field(fields, len, pos, &f) || (long)f.prop <= prev ||
-        (f.value && !hubc__utf8_valid(f.value, strlen(f.value)))) {
-      hubc__rec_unref(s->base, rec);
+        (f.value && !hubc__utf8_valid(f.value, strlen(f.value))))
       return hubc__corrupt(K, id, "malformed properties");
-    }
     prev = f.prop;
   }
+  if (n > HUBC_MAX_CONTACT_PROPERTIES) return hubc__corrupt(K, id, "more properties than a contact holds");
+  /* numbers and dates are indexed at the end, when the schema is known */
+  hubc__rec *rec = hubc__rec_new(s->base, created, (int)source, source_id, len, n, 0);
+  if (!rec) return hubc__err(HUBC_ENOMEM, "out of memory loading contact %lld", (long long)id);
+  if (len) memcpy((unsigned char *)hubc__rec_fields(rec), props.p, len);
+  hubc__rec_seal(rec, NULL);
   rec->modified = modified;
   rec->status = (uint8_t)status;
   int rc = stage_push(l, id, rec);
@@ -156,6 +158,25 @@ static int typed_ok(int type, const char *v) {
   }
 }
 
+/* A loaded record holding numbers or dates, rebuilt with their binary
+ * forms in its index (the schema is known now). */
+static int index_typed(hubc_store *s, int64_t id, size_t n, size_t t) {
+  hubc__rec *old = s->recs[id];
+  size_t flen = hubc__rec_flen(old);
+  hubc__rec *r = hubc__rec_new_like(s->base, old, flen, n, t);
+  if (!r) return hubc__err(HUBC_ENOMEM, "out of memory loading contact %lld", (long long)id);
+  memcpy((unsigned char *)hubc__rec_fields(r), hubc__rec_fields(old), flen);
+  hubc__rec_seal(r, s->schema);
+  r->modified = old->modified;
+  r->id = old->id;
+  r->hist = old->hist;
+  r->status = old->status;
+  if (hubc__rec_email(old)) hubc__eidx_replace(s, old, r);
+  s->recs[id] = r;
+  hubc__rec_unref(s->base, old);
+  return 0;
+}
+
 /* Every value matches the schema (loaded before contacts). */
 static int check_fields(hubc_store *s) {
   const hubc__schema *sc = s->schema;
@@ -164,8 +185,8 @@ static int check_fields(hubc_store *s) {
     if (!rec) continue;
     hubc__field f;
     const unsigned char *fields = hubc__rec_fields(rec);
-    size_t len = hubc__rec_flen(rec);
-    for (size_t pos = 0; pos < len; pos += f.size) {
+    size_t len = hubc__rec_flen(rec), n = 0, t = 0;
+    for (size_t pos = 0; pos < len; pos += f.size, n++) {
       hubc__rec_field(fields, len, pos, &f);
       const hubc__prop *p = f.prop < sc->n ? &sc->props[f.prop] : NULL;
       if (f.prop == HUBC__P_EMAIL) {
@@ -178,7 +199,10 @@ static int check_fields(hubc_store *s) {
           (!f.value && f.option >= p->n_options) || (f.value && strlen(f.value) > HUBC_MAX_VALUE_BYTES))
         return hubc__corrupt(K, id, "property does not match the schema");
       if (f.value && !typed_ok(p->type, f.value)) return hubc__corrupt(K, id, "a value is not of its property's type");
+      if (f.value && hubc__rec_typed(sc, f.prop)) t++;
     }
+    int rc = t ? index_typed(s, id, n, t) : 0;
+    if (rc) return rc;
   }
   return 0;
 }

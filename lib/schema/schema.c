@@ -121,6 +121,10 @@ static int build(hubc__schema **out, hubc__base *base, const hubc__prop *props, 
   for (uint32_t i = 0; i < n; i++) index_add(s, props[i].name, i);
   for (uint32_t i = 0; i < n; i++)
     if (props[i].label) index_add(s, props[i].label, i);
+  for (uint32_t i = 0; i < n; i++)
+    if ((props[i].type == HUBC_PROP_NUMBER || props[i].type == HUBC_PROP_DATETIME) &&
+        !(props[i].flags & HUBC_PROP_COMPUTED))
+      s->typed = 1;
   *out = s;
   return 0;
 }

@@ -36,6 +36,7 @@ typedef struct hubc__schema {
   hubc__prop *props;
   uint32_t *index; /* open addressing over lowercase names and labels: i + 1 */
   uint32_t index_mask;
+  int typed; /* a stored property is a number or datetime (records index their values) */
 } hubc__schema;
 
 int hubc__schema_new_builtin(hubc__schema **out, hubc__base *base);
