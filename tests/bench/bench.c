@@ -37,6 +37,13 @@
  *                  (the library's own CSV reader), emails normalized and
  *                  checked, one transaction of prepared upserts. The floor:
  *                  one memchr pass over the file in memory.
+ *   forms          N form submissions (email, firstname, city), one call each,
+ *                  every other one by a contact that submitted before (half
+ *                  new, half existing), the switch on, each recorded: in
+ *                  memory vs SQLite :memory: with one transaction per
+ *                  submission (upsert the contact, insert the submission);
+ *                  through the journal (fsync INTERVAL) vs SQLite on a WAL
+ *                  file (synchronous=NORMAL).
  *
  * Every timed run is a fresh child process (fork) with fresh stores, so no
  * run inherits another's heap; each phase is repeated R times (default 3)
@@ -1097,12 +1104,133 @@ static void phase_import(void) {
   remove_files(g_import_path);
 }
 
+/* ---- phase: forms -------------------------------------------------------------- */
+
+/* Submission i: contact i/2, so odd submissions come from a contact that
+ * submitted before. */
+static const char *const *submission_values(size_t i, const char **v3) {
+  const char **v = g_d->vals + (i / 2) * NPROPS;
+  v3[0] = v[P_EMAIL];
+  v3[1] = v[P_FIRST];
+  v3[2] = v[P_CITY];
+  return v3;
+}
+
+/* arg: NULL in memory, else journal options. v[0]: RSS bytes per submission. */
+static void job_hubc_forms(result *r, void *arg) {
+  const hubc_journal_options *jo = arg;
+  hubc_journal *j = NULL;
+  char jpath[320];
+  if (jo) {
+    path_in_dir(jpath, sizeof jpath, "forms-journal");
+    remove_files(jpath);
+    hubc_check(hubc_journal_open(&j, jpath, jo), "journal open");
+  }
+  hubc_store *s = store_open(j ? hubc_journal_persist(j) : NULL, NULL, NULL);
+  const char *fields[] = {"firstname", "city"};
+  hubc_id form;
+  hubc_check(hubc_form_create(&form, s, 1, "Newsletter", fields, NULL, NULL, 2), "form create");
+  const char *names[] = {"email", "firstname", "city"}, *v3[3];
+  long rss0 = rss_bytes();
+  double t0 = now_s();
+  for (size_t i = 0; i < g_d->n; i++) {
+    int rc = hubc_form_submit(NULL, NULL, s, form, names, submission_values(i, v3), 3);
+    if (rc) die("submit %zu: %s", i, hubc_error_last());
+  }
+  r->secs = now_s() - t0;
+  r->v[0] = (double)(rss_bytes() - rss0) / (double)g_d->n;
+  if (store_count(s) != (g_d->n + 1) / 2) die("forms: %llu contacts", (unsigned long long)store_count(s));
+  hubc_store_close(s);
+  if (j) {
+    hubc_journal_close(j);
+    remove_files(jpath);
+  }
+}
+
+/* arg: NULL :memory:, else a WAL file. */
+static void job_sql_forms(result *r, void *arg) {
+  char path[320];
+  if (arg) {
+    path_in_dir(path, sizeof path, "forms.db");
+    remove_files(path);
+  }
+  sqlite3 *db = sql_open(arg ? path : ":memory:");
+  if (arg) sql_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  sql_exec(db, "CREATE TABLE contacts(id INTEGER PRIMARY KEY, email TEXT UNIQUE, firstname TEXT, city TEXT, "
+               "status INTEGER NOT NULL DEFAULT 0, source INTEGER, source_id INTEGER);"
+               "CREATE TABLE submissions(id INTEGER PRIMARY KEY, form INTEGER, contact INTEGER, time INTEGER, "
+               "vals TEXT)");
+  sqlite3_stmt *up = sql_prepare(
+      db, "INSERT INTO contacts(email, firstname, city, status, source, source_id) VALUES(?1, ?2, ?3, 1, 3, 1) "
+          "ON CONFLICT(email) DO UPDATE SET firstname=coalesce(nullif(excluded.firstname,''),firstname), "
+          "city=coalesce(nullif(excluded.city,''),city), status=1 RETURNING id");
+  sqlite3_stmt *sub = sql_prepare(db, "INSERT INTO submissions(form, contact, time, vals) VALUES(1, ?1, ?2, ?3)");
+  sqlite3_stmt *begin = sql_prepare(db, "BEGIN"), *commit = sql_prepare(db, "COMMIT");
+  const char *v3[3];
+  char email[256], vals[512];
+  double t0 = now_s();
+  for (size_t i = 0; i < g_d->n; i++) {
+    submission_values(i, v3);
+    size_t elen = normalize_email(email, sizeof email, v3[0]);
+    if (!email_valid(email, elen)) die("invalid email %s", v3[0]);
+    sqlite3_step(begin);
+    sqlite3_reset(begin);
+    sqlite3_bind_text(up, 1, email, (int)elen, SQLITE_STATIC);
+    sqlite3_bind_text(up, 2, v3[1], -1, SQLITE_STATIC);
+    sqlite3_bind_text(up, 3, v3[2], -1, SQLITE_STATIC);
+    if (sqlite3_step(up) != SQLITE_ROW) die("sqlite upsert: %s", sqlite3_errmsg(db));
+    sqlite3_int64 id = sqlite3_column_int64(up, 0);
+    sqlite3_reset(up);
+    int n = snprintf(vals, sizeof vals, "email=%s\nfirstname=%s\ncity=%s", email, v3[1], v3[2]);
+    sqlite3_bind_int64(sub, 1, id);
+    sqlite3_bind_int64(sub, 2, (sqlite3_int64)time(NULL));
+    sqlite3_bind_text(sub, 3, vals, n, SQLITE_STATIC);
+    if (sqlite3_step(sub) != SQLITE_DONE) die("sqlite submission: %s", sqlite3_errmsg(db));
+    sqlite3_reset(sub);
+    if (sqlite3_step(commit) != SQLITE_DONE) die("sqlite commit: %s", sqlite3_errmsg(db));
+    sqlite3_reset(commit);
+  }
+  r->secs = now_s() - t0;
+  sqlite3_finalize(up);
+  sqlite3_finalize(sub);
+  sqlite3_finalize(begin);
+  sqlite3_finalize(commit);
+  sqlite3_close(db);
+  if (arg) remove_files(path);
+}
+
+static void phase_forms(void) {
+  printf("[forms] %zu submissions, one call each (half by new contacts, half by returning ones), each recorded\n",
+         g_d->n);
+  hubc_journal_options jo;
+  hubc_check(hubc_journal_options_init(&jo, HUBC_JOURNAL_OPTIONS_VERSION), "journal options");
+  jo.fsync_policy = HUBC_FSYNC_INTERVAL;
+  double h[64], q[64], hj[64], qj[64], bytes[64];
+  for (int i = 0; i < g_runs; i++) {
+    result a = run_child(job_hubc_forms, NULL);
+    h[i] = a.secs;
+    bytes[i] = a.v[0];
+    q[i] = run_child(job_sql_forms, NULL).secs;
+    hj[i] = run_child(job_hubc_forms, &jo).secs;
+    qj[i] = run_child(job_sql_forms, (void *)1).secs;
+  }
+  print_runs("hubcontacts, memory", h, g_runs);
+  print_runs("SQLite :memory:, txn each", q, g_runs);
+  print_runs("hubcontacts, journal INTERVAL", hj, g_runs);
+  print_runs("SQLite WAL file, txn each", qj, g_runs);
+  double hm = median(h, g_runs);
+  printf("    hubcontacts %.0f submissions/s in memory; RSS %.0f B per submission (the contact's share included)\n",
+         (double)g_d->n / hm, median(bytes, g_runs));
+  print_ratio("forms", hm, median(q, g_runs), 5, g_d->n);
+  print_ratio("forms journal", median(hj, g_runs), median(qj, g_runs), 3, g_d->n);
+}
+
 /* Removes the journal phase's files and directory, also when a run fails. */
 static pid_t g_parent;
 static void cleanup_dir(void) {
   if (!g_dir[0] || getpid() != g_parent) return;
   static const char *const names[] = {"journal-never", "journal-never-1000", "journal-every-1000", "sqlite.db",
-                                      "import.csv",    "import-journal"};
+                                      "import.csv",    "import-journal", "forms-journal", "forms.db"};
   char p[320];
   for (size_t i = 0; i < COUNT(names); i++) {
     path_in_dir(p, sizeof p, names[i]);
@@ -1117,7 +1245,7 @@ static void cleanup_dir(void) {
 static void usage(void) {
   fprintf(stderr,
           "usage: bench [--n N] [--runs R] [--lookups L] [--dir DIR]\n"
-          "             [--phase create|lookup|memory|set_marketing|journal|import|all]\n");
+          "             [--phase create|lookup|memory|set_marketing|journal|import|forms|all]\n");
   exit(2);
 }
 
@@ -1159,7 +1287,8 @@ int main(int argc, char **argv) {
     else usage();
   }
   if (g_runs > 64) g_runs = 64;
-  static const char *const phases[] = {"create", "lookup", "memory", "set_marketing", "journal", "import", "all"};
+  static const char *const phases[] = {"create", "lookup", "memory", "set_marketing", "journal", "import", "forms",
+                                       "all"};
   int known = 0;
   for (size_t i = 0; i < COUNT(phases); i++) known |= !strcmp(phase, phases[i]);
   if (!known) usage();
@@ -1191,13 +1320,14 @@ int main(int argc, char **argv) {
   if (all || !strcmp(phase, "lookup")) phase_lookup();
   if (all || !strcmp(phase, "memory")) phase_memory();
   if (all || !strcmp(phase, "set_marketing")) phase_set_marketing();
-  if (all || !strcmp(phase, "journal") || !strcmp(phase, "import")) {
+  if (all || !strcmp(phase, "journal") || !strcmp(phase, "import") || !strcmp(phase, "forms")) {
     snprintf(g_dir, sizeof g_dir, "%s/hubc-bench-XXXXXX", dir);
     if (!mkdtemp(g_dir)) die("mkdtemp %s: %s", g_dir, strerror(errno));
     g_parent = getpid();
     atexit(cleanup_dir);
     if (all || !strcmp(phase, "journal")) phase_journal();
     if (all || !strcmp(phase, "import")) phase_import();
+    if (all || !strcmp(phase, "forms")) phase_forms();
     cleanup_dir();
   }
   printf("%s: %d target(s) missed\n", g_fail ? "DONE" : "DONE, all targets met", g_fail);
