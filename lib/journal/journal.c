@@ -55,11 +55,32 @@
  *
  * Recovery at open: a log frame that is incomplete, has length 0 or a bad
  * CRC is a torn tail when no valid frame starts anywhere after it; the log
- * is then truncated at its offset (hubc__journal_torn_bytes() reports how
+ * is then truncated at its offset (hubc_journal_info.torn_bytes reports how
  * much). If a valid frame follows, the record is corrupt: HUBC_ECORRUPT
  * with the file and the byte offset. A frame with a good CRC but a
  * malformed txn is HUBC_ECORRUPT; an unknown record type or format version
- * is HUBC_EVERSION. An empty (0-byte or all-zero) log is a new log.
+ * is HUBC_EVERSION.
+ *
+ * A new log: the header is written only into an empty log (creation, or
+ * the reset after a compaction, whose log is then all in the snapshot) and
+ * synced before any transaction is appended. So a log that never held a
+ * transaction the snapshot lacks is 0 bytes, or 1..27 bytes that are the
+ * start of the header this open would write (magic, version, the
+ * snapshot's generation): both are new. Anything else that lacks a valid
+ * header (zeros of any length, other bytes, a full header that does not
+ * check) is HUBC_ECORRUPT at offset 0, never reset.
+ *
+ * A failed commit: the frame is cut off again (ftruncate); if that fails,
+ * it is overwritten with zeros (a torn tail at the next open), and if that
+ * fails too, both are retried at close. A failed fdatasync also stops the
+ * handle from writing: after one, the page cache may have dropped data
+ * that a later sync would not report (the host reopens the journal).
+ *
+ * Read-only open (options v2): the log is opened O_RDONLY with a shared
+ * lock and nothing is ever written: no header for a new log, a stale log
+ * is ignored rather than reset, a torn tail is left in place (and not
+ * read), the temporary file is not removed, and begin and compaction are
+ * refused.
  *
  * Compaction (hubc_journal_compact, or automatically at commit when the log
  * exceeds auto_compact_bytes and twice the snapshot): replay snapshot + log
@@ -71,8 +92,10 @@
  * by its generation (it would also replay correctly, since puts and dels
  * are last-wins and idempotent, but it is simply not needed).
  *
- * The log is locked with flock(LOCK_EX) while open: a second open of the
- * same journal fails with HUBC_EBUSY.
+ * The log is locked with flock(LOCK_EX) while open (LOCK_SH read-only): a
+ * second open of the same journal fails with HUBC_EBUSY unless both are
+ * read-only. A handle serves one store at a time: a second store's load
+ * fails with HUBC_EBUSY until the first is closed.
  */
 #define _DEFAULT_SOURCE /* flock, MAP_POPULATE, madvise */
 
@@ -81,6 +104,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +116,7 @@
 
 #include "journal/crc32c.h"
 #include "util/error.h"
+#include "util/version.h"
 
 #define FRAME_HDR 8u
 #define HDR_PAYLOAD 20u
@@ -124,7 +149,8 @@ struct hubc_journal {
   char *path;      /* the log */
   char *snap_path; /* path + ".snap" */
   char *tmp_path;  /* path + ".snap.tmp" */
-  int fd;          /* the log, O_RDWR, flock'ed */
+  int fd;          /* the log, O_RDWR (read-only: O_RDONLY), flock'ed */
+  int read_only;
   int policy;
   unsigned int interval_ms;
   uint64_t auto_compact;
@@ -135,7 +161,9 @@ struct hubc_journal {
   uint64_t compactions;
   uint64_t compact_failures;
   uint64_t compact_retry_at; /* auto compaction waits for this log size */
-  int broken;                /* a compaction failed after its rename */
+  const char *broken;        /* why nothing more is written (NULL: writable) */
+  uint64_t undo_len;         /* bytes of a failed commit still to remove at log_size */
+  atomic_int attached;       /* a store has loaded and not closed */
   int dirty;                 /* written but not fdatasync'ed */
   struct timespec last_sync;
   /* mappings made by open (validated), consumed by the first load */
@@ -150,6 +178,15 @@ struct hubc_journal {
 };
 
 /* ---- little helpers --------------------------------------------------- */
+
+int (*hubc__journal_fault)(const char *step);
+
+/* Whether the test hook makes `step` fail (errno set to what it returned). */
+static int faulted(const char *step) {
+  int e = hubc__journal_fault ? hubc__journal_fault(step) : 0;
+  if (e) errno = e;
+  return e != 0;
+}
 
 static uint32_t rd32(const unsigned char *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -661,25 +698,44 @@ static int open_snapshot(hubc_journal *j) {
   return 0;
 }
 
-/* Opens (creating) and locks the log. */
+/* Opens (creating, unless read-only) and locks the log. */
 static int lock_log(hubc_journal *j) {
-  int fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
+  int fd = j->read_only ? open(j->path, O_RDONLY | O_CLOEXEC)
+                        : open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (j->read_only && errno == ENOENT)
+      return hubc__err(HUBC_ENOTFOUND,
+                       "journal %s: does not exist (a read-only open does not create it)", j->path);
     return hubc__err(errno == ENOENT || errno == ENOTDIR ? HUBC_EINVAL : HUBC_EIO,
-                     "journal %s: cannot open or create: %s", j->path, strerror(errno));
+                     "journal %s: cannot open%s: %s", j->path, j->read_only ? "" : " or create",
+                     strerror(errno));
+  }
   j->fd = fd;
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  if (flock(fd, (j->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK)
       return hubc__err(HUBC_EBUSY,
-                       "journal %s: already open (by another process or another handle)",
+                       j->read_only ? "journal %s: open for writing (by another process or handle)"
+                                    : "journal %s: already open (by another process or another "
+                                      "handle, possibly read-only)",
                        j->path);
     return hubc__err(HUBC_EIO, "journal %s: cannot lock: %s", j->path, strerror(errno));
   }
   return 0;
 }
 
+/* A log that never held a transaction the snapshot lacks: start it anew
+ * (read-only: read nothing from it). */
+static int new_log(hubc_journal *j) {
+  unmap(&j->log_map);
+  if (j->read_only) {
+    j->log_size = 0;
+    return 0;
+  }
+  return reset_log(j, j->gen);
+}
+
 /* Validates the locked log against the snapshot's generation; cuts a torn
- * tail. */
+ * tail (read-only: only measures it). */
 static int check_log(hubc_journal *j) {
   int fd = j->fd;
   struct stat st;
@@ -688,33 +744,47 @@ static int check_log(hubc_journal *j) {
   if (!S_ISREG(st.st_mode))
     return hubc__err(HUBC_EINVAL, "journal %s: not a regular file", j->path);
   uint64_t size = (uint64_t)st.st_size;
-  if (size == 0) return reset_log(j, j->gen); /* new journal */
+  if (size == 0) return new_log(j);
 
   int rc = map_fd(&j->log_map, fd, size, j->path);
   if (rc) return rc;
+  const unsigned char *p = j->log_map.p;
+  if (size < HDR_FRAME) {
+    /* cut inside its header: new only if it is the start of our header */
+    unsigned char hdr[HDR_FRAME];
+    make_header(hdr, LOG_MAGIC, j->gen);
+    if (memcmp(p, hdr, (size_t)size) == 0) return new_log(j);
+    return hubc__err(HUBC_ECORRUPT,
+                     "journal %s: corrupt header at offset 0: the file has %llu bytes, fewer than "
+                     "the %u-byte header, and they are %s",
+                     j->path, ull(size), HDR_FRAME,
+                     all_zero(p, (size_t)size)
+                         ? "zeros"
+                         : "not a hubcontacts journal log header cut short");
+  }
   uint64_t log_gen = 0;
-  rc = check_header(j->path, j->log_map.p, size, LOG_MAGIC, "journal log", &log_gen);
+  rc = check_header(j->path, p, size, LOG_MAGIC, "journal log", &log_gen);
   if (rc) {
-    /* A crash while a new log header was being written can leave zeros. */
-    if (!all_zero(j->log_map.p, j->log_map.len)) return rc;
-    unmap(&j->log_map);
-    return reset_log(j, j->gen);
+    if (all_zero(p, (size_t)size))
+      return hubc__err(HUBC_ECORRUPT,
+                       "journal %s: corrupt header at offset 0: all %llu bytes of the log are "
+                       "zeros (its data was never written or was wiped); not treated as a new "
+                       "journal",
+                       j->path, ull(size));
+    return rc;
   }
   if (log_gen > j->gen)
     return hubc__err(HUBC_ECORRUPT,
                      "journal %s: the log continues snapshot generation %llu but %s has "
                      "generation %llu (snapshot missing or replaced)",
                      j->path, ull(log_gen), j->snap_path, ull(j->gen));
-  if (log_gen < j->gen) {
-    /* Compacted into the snapshot already; only its truncation was lost. */
-    unmap(&j->log_map);
-    return reset_log(j, j->gen);
-  }
+  /* Compacted into the snapshot already; only its reset was lost. */
+  if (log_gen < j->gen) return new_log(j);
   uint64_t end = size;
-  rc = scan_log(j->path, j->log_map.p, size, &end);
+  rc = scan_log(j->path, p, size, &end);
   if (rc) return rc;
   if (end < size) {
-    if (ftruncate(fd, (off_t)end) != 0 || sync_fd(fd, 0) != 0)
+    if (!j->read_only && (ftruncate(fd, (off_t)end) != 0 || sync_fd(fd, 0) != 0))
       return hubc__err(HUBC_EIO, "journal %s: cannot cut the torn tail at offset %llu: %s",
                        j->path, ull(end), strerror(errno));
     j->torn_bytes = size - end;
@@ -732,15 +802,18 @@ static int HUBC_CALLBACK cb_commit(void *userdata);
 static int HUBC_CALLBACK cb_rollback(void *userdata);
 static void HUBC_CALLBACK cb_close(void *userdata);
 
+/* Bytes of each version of hubc_journal_options (index: version). */
+static const size_t options_size[] = {0, HUBC__VERSION_END(hubc_journal_options, auto_compact_bytes),
+                                      HUBC__VERSION_END(hubc_journal_options, read_only)};
+_Static_assert(sizeof options_size / sizeof *options_size == HUBC_JOURNAL_OPTIONS_VERSION + 1,
+               "a size per journal options version");
+
 int hubc_journal_options_init(hubc_journal_options *opts, unsigned int version) {
   if (!opts) return hubc__err(HUBC_EINVAL, "hubc_journal_options_init: opts is NULL");
-  if (version != HUBC_JOURNAL_OPTIONS_VERSION)
-    return hubc__err(HUBC_EVERSION,
-                     "hubc_journal_options_init: options version %u is not supported (this "
-                     "library has version %u)",
-                     version, HUBC_JOURNAL_OPTIONS_VERSION);
-  memset(opts, 0, sizeof *opts);
-  opts->version = HUBC_JOURNAL_OPTIONS_VERSION;
+  int rc = hubc__version_check(version, HUBC_JOURNAL_OPTIONS_VERSION, "journal options");
+  if (rc) return rc;
+  memset(opts, 0, options_size[version]); /* an older caller's struct is shorter */
+  opts->version = version;
   opts->fsync_policy = HUBC_FSYNC_EVERY_COMMIT;
   return hubc__ok();
 }
@@ -751,13 +824,10 @@ int hubc_journal_open(hubc_journal **out, const char *path, const hubc_journal_o
   if (!path) return hubc__err(HUBC_EINVAL, "hubc_journal_open: path is NULL");
   if (!*path) return hubc__err(HUBC_EINVAL, "hubc_journal_open: path is empty");
   hubc_journal_options o = HUBC_JOURNAL_OPTIONS_INIT;
-  if (opts) {
-    if (opts->version != HUBC_JOURNAL_OPTIONS_VERSION)
-      return hubc__err(HUBC_EVERSION,
-                       "hubc_journal_open: options version %u is not supported (this library "
-                       "has version %u)",
-                       opts->version, HUBC_JOURNAL_OPTIONS_VERSION);
-    o = *opts;
+  if (opts) { /* fields newer than the caller's version read as 0 */
+    int rc = hubc__version_check(opts->version, HUBC_JOURNAL_OPTIONS_VERSION, "journal options");
+    if (rc) return rc;
+    hubc__version_in(&o, sizeof o, opts, options_size[opts->version]);
   }
   if (o.fsync_policy < HUBC_FSYNC_EVERY_COMMIT || o.fsync_policy > HUBC_FSYNC_NEVER)
     return hubc__err(HUBC_EINVAL,
@@ -768,6 +838,7 @@ int hubc_journal_open(hubc_journal **out, const char *path, const hubc_journal_o
   hubc_journal *j = calloc(1, sizeof *j);
   if (!j) return hubc__err(HUBC_ENOMEM, "hubc_journal_open: out of memory");
   j->fd = -1;
+  j->read_only = o.read_only != 0;
   j->policy = o.fsync_policy;
   j->interval_ms = o.fsync_interval_ms ? o.fsync_interval_ms : DEFAULT_INTERVAL_MS;
   j->auto_compact = o.auto_compact_bytes ? o.auto_compact_bytes : DEFAULT_AUTO_COMPACT;
@@ -782,7 +853,7 @@ int hubc_journal_open(hubc_journal **out, const char *path, const hubc_journal_o
   /* Lock the log first, then read the snapshot, then check the log. */
   int rc = lock_log(j);
   /* A leftover of a compaction interrupted before its rename. */
-  if (!rc && unlink(j->tmp_path) != 0 && errno != ENOENT)
+  if (!rc && !j->read_only && unlink(j->tmp_path) != 0 && errno != ENOENT)
     rc = hubc__err(HUBC_EIO, "journal %s: cannot remove a stale temporary file: %s",
                    j->tmp_path, strerror(errno));
   if (!rc) rc = open_snapshot(j);
@@ -835,6 +906,13 @@ static int HUBC_CALLBACK cb_load(void *userdata, hubc_loader *loader) {
   if (!loader) return hubc__err(HUBC_EINVAL, "journal %s: load: loader is NULL", j->path);
   if (j->in_txn)
     return hubc__err(HUBC_EINVAL, "journal %s: load called inside a transaction", j->path);
+  /* Two stores on one log would each write records the other does not
+   * know (the same ids): the second attach is refused (issue 9 #5). */
+  if (atomic_exchange(&j->attached, 1))
+    return hubc__err(HUBC_EBUSY,
+                     "journal %s: already in use by an open store; a journal handle serves one "
+                     "store at a time (close that store first)",
+                     j->path);
   int rc = 0;
   if (!j->maps_ready) {
     /* A later load (the store was reopened on the same handle): the files
@@ -851,19 +929,30 @@ static int HUBC_CALLBACK cb_load(void *userdata, hubc_loader *loader) {
   unmap(&j->snap_map);
   unmap(&j->log_map);
   j->maps_ready = 0;
+  if (rc) atomic_store(&j->attached, 0);
   return rc;
+}
+
+void hubc__journal_detach(const hubc_persist *p) {
+  if (p && p->load == cb_load && p->userdata) atomic_store(&((hubc_journal *)p->userdata)->attached, 0);
 }
 
 static int broken_err(const hubc_journal *j) {
   return hubc__err(HUBC_EIO,
-                   "journal %s: a compaction failed after replacing the snapshot; nothing more "
-                   "is written through this handle (close and reopen the journal)",
-                   j->path);
+                   "journal %s: %s; nothing more is written through this handle (close and "
+                   "reopen the journal)",
+                   j->path, j->broken);
+}
+
+static int read_only_err(const hubc_journal *j, const char *what) {
+  return hubc__err(HUBC_EREADONLY, "journal %s: opened read-only: %s is refused, nothing changed",
+                   j->path, what);
 }
 
 static int HUBC_CALLBACK cb_begin(void *userdata) {
   hubc_journal *j = userdata;
   if (!j) return hubc__err(HUBC_EINVAL, "journal begin: userdata is NULL");
+  if (j->read_only) return read_only_err(j, "a change");
   if (j->broken) return broken_err(j);
   if (!j->buf) {
     j->buf_cap = 4096;
@@ -963,10 +1052,41 @@ static void txn_release(hubc_journal *j) {
   }
 }
 
-/* Removes a failed write from the log; if even that fails, the handle stops
- * writing (the tail would otherwise hold garbage under later records). */
-static void undo_append(hubc_journal *j) {
-  if (ftruncate(j->fd, (off_t)j->log_size) != 0) j->broken = 1;
+/* Removes what a failed commit may have left at log_size: cut it off, or
+ * else overwrite it with zeros (a torn tail at the next open, since this
+ * handle then writes nothing after it). Returns 0, or -1 when neither
+ * worked: undo_len stays set and close tries again. */
+static int drop_frame(hubc_journal *j) {
+  if (!j->undo_len) return 0;
+  if (!faulted("truncate") && ftruncate(j->fd, (off_t)j->log_size) == 0) {
+    j->undo_len = 0;
+    return 0;
+  }
+  if (!j->broken) j->broken = "a failed commit could not be cut off the log";
+  unsigned char zero[4096] = {0};
+  uint64_t done = 0;
+  while (done < j->undo_len) {
+    size_t n = j->undo_len - done < sizeof zero ? (size_t)(j->undo_len - done) : sizeof zero;
+    if (faulted("overwrite") || pwrite_all(j->fd, zero, n, j->log_size + done) != 0) return -1;
+    done += n;
+  }
+  j->undo_len = 0;
+  return 0;
+}
+
+/* The error of a failed commit; the frame is removed first. */
+static int commit_failed(hubc_journal *j, const char *step, int e) {
+  uint64_t at = j->log_size, n = j->undo_len;
+  txn_release(j);
+  int left = drop_frame(j) != 0;
+  return hubc__err(HUBC_EIO, "journal %s: %s the %llu-byte record at offset %llu failed: %s%s%s",
+                   j->path, step, ull(n), ull(at), strerror(e),
+                   left ? "; it could not be removed either and may reappear when the journal "
+                          "is reopened"
+                        : "",
+                   j->broken ? "; nothing more is written through this handle (close and reopen "
+                               "the journal)"
+                             : "");
 }
 
 static int compact(hubc_journal *j);
@@ -987,24 +1107,17 @@ static int HUBC_CALLBACK cb_commit(void *userdata) {
   wr32(j->buf + FRAME_HDR + 1, j->n_ops);
   wr32(j->buf, plen);
   wr32(j->buf + 4, hubc__crc32c(j->buf + FRAME_HDR, plen));
-  if (pwrite_all(j->fd, j->buf, j->buf_len, j->log_size) != 0) {
-    int e = errno;
-    undo_append(j);
-    uint64_t at = j->log_size;
-    txn_release(j);
-    return hubc__err(HUBC_EIO, "journal %s: writing %u-byte record at offset %llu failed: %s",
-                     j->path, plen + FRAME_HDR, ull(at), strerror(e));
-  }
+  j->undo_len = j->buf_len;
+  if (pwrite_all(j->fd, j->buf, j->buf_len, j->log_size) != 0)
+    return commit_failed(j, "writing", errno);
   int want_sync = j->policy == HUBC_FSYNC_EVERY_COMMIT ||
                   (j->policy == HUBC_FSYNC_INTERVAL && ms_since(&j->last_sync) >= j->interval_ms);
   if (want_sync) {
-    if (sync_fd(j->fd, 0) != 0) {
-      int e = errno;
-      undo_append(j);
-      uint64_t at = j->log_size;
-      txn_release(j);
-      return hubc__err(HUBC_EIO, "journal %s: fdatasync after the record at offset %llu failed: %s",
-                       j->path, ull(at), strerror(e));
+    if (faulted("fdatasync") || sync_fd(j->fd, 0) != 0) {
+      /* After a failed fdatasync the page cache may have dropped pages a
+       * later sync would not report: stop writing (the reopen re-reads). */
+      j->broken = "an fdatasync failed";
+      return commit_failed(j, "fdatasync after", errno);
     }
     j->dirty = 0;
     now_mono(&j->last_sync);
@@ -1012,6 +1125,7 @@ static int HUBC_CALLBACK cb_commit(void *userdata) {
     j->dirty = 1;
   }
   j->log_size += j->buf_len;
+  j->undo_len = 0;
   txn_release(j);
 
   if (j->auto_compact != UINT64_MAX && j->log_size > j->auto_compact &&
@@ -1047,10 +1161,12 @@ static void HUBC_CALLBACK cb_close(void *userdata) {
   hubc_journal *j = userdata;
   if (!j) return;
   if (j->in_txn) txn_release(j);
+  (void)drop_frame(j);
   (void)flush(j);
   unmap(&j->snap_map);
   unmap(&j->log_map);
   j->maps_ready = 0;
+  atomic_store(&j->attached, 0);
 }
 
 /* ---- compaction -------------------------------------------------------- */
@@ -1271,13 +1387,13 @@ static int compact(hubc_journal *j) {
   j->snap_size = new_size;
   j->compactions++;
   if (sync_dir(j->snap_path) != 0) {
-    j->broken = 1;
+    j->broken = "a compaction failed after replacing the snapshot";
     return hubc__err(HUBC_EIO, "journal %s: cannot sync the directory after renaming the "
                      "snapshot: %s", j->snap_path, strerror(errno));
   }
   rc = reset_log(j, gen);
   if (rc) {
-    j->broken = 1;
+    j->broken = "a compaction failed after replacing the snapshot";
     return rc;
   }
   j->compact_retry_at = 0;
@@ -1296,6 +1412,7 @@ const hubc_persist *hubc_journal_persist(hubc_journal *journal) {
 
 int hubc_journal_compact(hubc_journal *journal) {
   if (!journal) return hubc__err(HUBC_EINVAL, "hubc_journal_compact: journal is NULL");
+  if (journal->read_only) return read_only_err(journal, "compaction");
   if (journal->in_txn)
     return hubc__err(HUBC_EBUSY, "journal %s: cannot compact inside a transaction",
                      journal->path);
@@ -1305,26 +1422,30 @@ int hubc_journal_compact(hubc_journal *journal) {
 
 void hubc_journal_close(hubc_journal *journal) {
   if (!journal) return;
+  (void)drop_frame(journal);
   (void)flush(journal);
   free_journal(journal);
 }
 
-uint64_t hubc__journal_torn_bytes(const hubc_journal *journal) {
-  return journal ? journal->torn_bytes : 0;
-}
+static const size_t info_size[] = {0, HUBC__VERSION_END(hubc_journal_info, compact_failures)};
+_Static_assert(sizeof info_size / sizeof *info_size == HUBC_JOURNAL_INFO_VERSION + 1,
+               "a size per journal info version");
 
-uint64_t hubc__journal_compactions(const hubc_journal *journal) {
-  return journal ? journal->compactions : 0;
-}
-
-uint64_t hubc__journal_compact_failures(const hubc_journal *journal) {
-  return journal ? journal->compact_failures : 0;
-}
-
-uint64_t hubc__journal_generation(const hubc_journal *journal) {
-  return journal ? journal->gen : 0;
-}
-
-uint64_t hubc__journal_log_size(const hubc_journal *journal) {
-  return journal ? journal->log_size : 0;
+int hubc_journal_get_info(hubc_journal_info *out, const hubc_journal *journal) {
+  if (!out) return hubc__err(HUBC_EINVAL, "hubc_journal_get_info: out is NULL");
+  int rc = hubc__version_check(out->version, HUBC_JOURNAL_INFO_VERSION, "journal info");
+  if (rc) return rc;
+  if (!journal) return hubc__err(HUBC_EINVAL, "hubc_journal_get_info: journal is NULL");
+  hubc_journal_info i;
+  memset(&i, 0, sizeof i);
+  i.flags = (journal->read_only ? HUBC_JOURNAL_READ_ONLY : 0u) |
+            (journal->broken ? HUBC_JOURNAL_FAILED : 0u);
+  i.torn_bytes = journal->torn_bytes;
+  i.log_bytes = journal->log_size;
+  i.snapshot_bytes = journal->snap_size;
+  i.generation = journal->gen;
+  i.compactions = journal->compactions;
+  i.compact_failures = journal->compact_failures;
+  hubc__version_out(out, &i, info_size[out->version]);
+  return hubc__ok();
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "journal/journal_internal.h"
 #include "persist/codec.h"
 #include "store/store.h"
 #include "util/text.h"
@@ -123,7 +124,7 @@ int hubc__load(hubc_store *s) {
   pthread_mutex_unlock(&live_mu);
   l->outer = tl_loader;
   tl_loader = l;
-  int rc = s->persist.load(s->persist.userdata, l);
+  int rc = s->persist.load(s->persist.userdata, l), load_rc = rc;
   tl_loader = l->outer;
   pthread_mutex_lock(&live_mu);
   for (hubc_loader **pp = &live_head; *pp; pp = &(*pp)->next_live)
@@ -144,5 +145,6 @@ int hubc__load(hubc_store *s) {
   for (size_t i = 0; i < hubc__kinds_n; i++)
     if (hubc__kinds[i]->finish_load) rc = hubc__kinds[i]->finish_load(l, rc);
   hubc__free(s->base, l, sizeof *l);
+  if (rc && !load_rc) hubc__journal_detach(&s->persist); /* the open fails: a journal is free again */
   return rc;
 }

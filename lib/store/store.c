@@ -2,6 +2,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "journal/journal_internal.h"
 #include "store/store.h"
 
 HUBC_API int hubc_version_number(void) { return HUBC_VERSION_NUMBER; }
@@ -111,19 +112,22 @@ HUBC_API int hubc_store_open(hubc_store **out, const hubc_store_options *opts) {
       (rc = hubc__slots_reserve(s, 1)))
     goto fail;
   if (s->has_persist && (rc = hubc__load(s))) goto fail;
+  /* from here a failure also frees a journal this store attached */
   /* B2a: the latest time a reopened store has seen is its period start */
   atomic_store(&s->seen, s->billing.bill.period_start);
-  if ((rc = hubc__clock_check(s, now, "open store"))) goto fail;
+  if ((rc = hubc__clock_check(s, now, "open store"))) goto fail_loaded;
   if (now > s->billing.bill.period_start) atomic_store(&s->seen, now);
   if (o->renewal_anchor) s->billing.bill.renewal_base = o->renewal_anchor; /* a setting: the options win */
   if ((rc = hubc__billing_refresh_next(s))) goto fail;
   if (s->users.next == 1) { /* a new store: its first super admin, in one transaction */
     hubc__txn_begin(s, HUBC_SYSTEM, now);
     rc = hubc__txn_finish(s, hubc__users_bootstrap(s, o->admin_email));
-    if (rc) goto fail;
+    if (rc) goto fail_loaded;
   }
   *out = s;
   return hubc__ok();
+fail_loaded:
+  if (s->has_persist) hubc__journal_detach(&s->persist);
 fail:
   store_free(s);
   return rc;

@@ -9,13 +9,17 @@
  * if that succeeds a store is opened on the journal. When the store opens,
  * the journal is compacted and reopened, and the second store must dump
  * exactly the same bytes as the first (compaction keeps what replay
- * gives). Must never crash, hang or leak.
+ * gives). Before all that, a read-only open must leave both files as they
+ * were and agree with the read-write open: the same result, the same torn
+ * bytes and, when its store opens, the same dump. Must never crash, hang
+ * or leak.
  *
  * Seeds: tests/fuzz/corpus/fuzz_journal/ (written by the r3_fuzz_seeds test
  * of tests/unit/test_persist_journal.c with HUBC_FUZZ_SEED_DIR set). */
 #define _DEFAULT_SOURCE
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,17 +95,20 @@ static void fix_crcs(uint8_t *p, size_t n) {
   }
 }
 
-/* Opens journal + store and dumps; returns 0 when both opened. */
-static int open_and_dump(hubc_journal **jout, struct buf *dump) {
+/* Opens journal + store and dumps; returns 0 when both opened, 1 when
+ * the store did not, else the journal open's error (negative). */
+static int open_and_dump(hubc_journal **jout, struct buf *dump, int read_only) {
   hubc_journal_options o;
   hubc_journal_options_init(&o, HUBC_JOURNAL_OPTIONS_VERSION);
   o.fsync_policy = HUBC_FSYNC_NEVER;
   o.auto_compact_bytes = UINT64_MAX;
+  o.read_only = read_only;
   hubc_journal *j = NULL;
   *jout = NULL;
-  if (hubc_journal_open(&j, log_path, &o) != 0) {
+  int rc = hubc_journal_open(&j, log_path, &o);
+  if (rc != 0) {
     if (hubc_error_last()[0] == '\0') abort(); /* failures carry a message */
-    return -1;
+    return rc;
   }
   hubc_store_options so;
   hubc_store_options_init(&so, HUBC_STORE_OPTIONS_VERSION);
@@ -112,7 +119,7 @@ static int open_and_dump(hubc_journal **jout, struct buf *dump) {
   hubc_store *s = NULL;
   if (hubc_store_open(&s, &so) != 0) {
     *jout = j;
-    return -1;
+    return 1;
   }
   if (hubc_store_dump(s, buf_write, dump) != 0) abort();
   hubc_store_close(s);
@@ -121,6 +128,27 @@ static int open_and_dump(hubc_journal **jout, struct buf *dump) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static uint64_t torn_bytes(const hubc_journal *j) {
+  hubc_journal_info i;
+  memset(&i, 0, sizeof i);
+  i.version = HUBC_JOURNAL_INFO_VERSION;
+  if (hubc_journal_get_info(&i, j) != 0) abort();
+  return i.torn_bytes;
+}
+
+/* Size and modification time of a file (-1: absent). */
+static void file_state(const char *path, long long st_out[3]) {
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    st_out[0] = -1;
+    st_out[1] = st_out[2] = 0;
+    return;
+  }
+  st_out[0] = (long long)st.st_size;
+  st_out[1] = (long long)st.st_mtim.tv_sec;
+  st_out[2] = (long long)st.st_mtim.tv_nsec;
+}
 
 static void cleanup(void) {
   unlink(log_path);
@@ -154,15 +182,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   free(copy);
 
   hubc_journal *j = NULL;
-  struct buf d1 = {NULL, 0, 0}, d2 = {NULL, 0, 0};
-  if (open_and_dump(&j, &d1) == 0) {
+  struct buf d0 = {NULL, 0, 0}, d1 = {NULL, 0, 0}, d2 = {NULL, 0, 0};
+  long long log0[3], snap0[3], log1[3], snap1[3];
+  file_state(log_path, log0);
+  file_state(snap_path, snap0);
+  int ro = open_and_dump(&j, &d0, 1);
+  uint64_t ro_torn = j ? torn_bytes(j) : 0;
+  hubc_journal_close(j);
+  file_state(log_path, log1);
+  file_state(snap_path, snap1);
+  if (memcmp(log0, log1, sizeof log0) != 0 || memcmp(snap0, snap1, sizeof snap0) != 0) abort();
+
+  int rw = open_and_dump(&j, &d1, 0);
+  if ((ro < 0 || rw < 0) && ro != rw) abort(); /* the same verdict on the files */
+  if (j && torn_bytes(j) != ro_torn) abort();
+  if (ro == 0 && (rw != 0 || d0.len != d1.len || (d0.len && memcmp(d0.p, d1.p, d0.len) != 0)))
+    abort(); /* a store that opens read-only is the one read-write gives */
+  if (rw == 0) {
     if (hubc_journal_compact(j) != 0) abort(); /* what loaded must compact */
     hubc_journal_close(j);
     j = NULL;
-    if (open_and_dump(&j, &d2) != 0) abort();
+    if (open_and_dump(&j, &d2, 0) != 0) abort();
     if (d1.len != d2.len || (d1.len && memcmp(d1.p, d2.p, d1.len) != 0)) abort();
   }
   hubc_journal_close(j);
+  free(d0.p);
   free(d1.p);
   free(d2.p);
   return 0;

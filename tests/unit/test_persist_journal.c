@@ -16,6 +16,13 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#if defined(__x86_64__)
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +31,7 @@
 #include "hubcontacts.h"
 #include "journal/crc32c.h"
 #include "journal/journal_internal.h"
+#include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -135,6 +143,15 @@ static size_t frame_offsets(const unsigned char *p, size_t len, size_t *offs, si
     off += 8 + flen;
   }
   return n;
+}
+
+/* The journal's counters (hubc_journal_get_info). */
+static hubc_journal_info jinfo(const hubc_journal *j) {
+  hubc_journal_info i;
+  memset(&i, 0, sizeof i);
+  i.version = HUBC_JOURNAL_INFO_VERSION;
+  if (hubc_journal_get_info(&i, j) != 0) fail_msg("hubc_journal_get_info: %s", hubc_error_last());
+  return i;
 }
 
 static hubc_journal *jopen_opts(const char *path, int policy, uint64_t auto_compact) {
@@ -332,7 +349,7 @@ static void r3_group_commit_one_frame_rollback_discards(void **state) {
 
   /* Reopening validates it (no torn bytes) and the lock is released. */
   j = jopen(t.log);
-  assert_int_equal(hubc__journal_torn_bytes(j), 0);
+  assert_int_equal(jinfo(j).torn_bytes, 0);
   hubc_journal_close(j);
   tdir_remove(&t);
 }
@@ -475,7 +492,7 @@ static void r3_torn_tail_is_truncated(void **state) {
   for (size_t cut = 1; cut < last_frame; cut += cut < 64 ? 1 : 17) {
     write_file(t.log, orig, len - cut);
     j = jopen(t.log);
-    assert_int_equal(hubc__journal_torn_bytes(j), last_frame - cut);
+    assert_int_equal(jinfo(j).torn_bytes, last_frame - cut);
     assert_int_equal(file_size(t.log), (long)last_off); /* cut away */
     s = sopen(j);
     size_t dl;
@@ -486,7 +503,7 @@ static void r3_torn_tail_is_truncated(void **state) {
     hubc_journal_close(j);
     /* Reopening again finds a clean log. */
     j = jopen(t.log);
-    assert_int_equal(hubc__journal_torn_bytes(j), 0);
+    assert_int_equal(jinfo(j).torn_bytes, 0);
     hubc_journal_close(j);
     tries++;
   }
@@ -499,7 +516,7 @@ static void r3_torn_tail_is_truncated(void **state) {
   bad[last_off + 8 + (last_frame - 8) / 2] ^= 0x40;
   write_file(t.log, bad, len);
   j = jopen(t.log);
-  assert_int_equal(hubc__journal_torn_bytes(j), last_frame);
+  assert_int_equal(jinfo(j).torn_bytes, last_frame);
   hubc_journal_close(j);
 
   /* So is a tail of zeros (size grown, data never written), even long. */
@@ -508,7 +525,7 @@ static void r3_torn_tail_is_truncated(void **state) {
   memcpy(z, orig, last_off);
   write_file(t.log, z, len + 4096);
   j = jopen(t.log);
-  assert_int_equal(hubc__journal_torn_bytes(j), len + 4096 - last_off);
+  assert_int_equal(jinfo(j).torn_bytes, len + 4096 - last_off);
   hubc_journal_close(j);
 
   /* The whole file intact: everything is there; after a recovery new
@@ -612,7 +629,7 @@ static void r3_corrupt_middle_record_reports_offset(void **state) {
   /* Intact again: opens. */
   write_file(t.log, orig, len);
   j = jopen(t.log);
-  assert_int_equal(hubc__journal_torn_bytes(j), 0);
+  assert_int_equal(jinfo(j).torn_bytes, 0);
   hubc_journal_close(j);
   free(b);
   free(orig);
@@ -680,15 +697,12 @@ static void r3_wrong_file_or_version_refused(void **state) {
   write_file(t.log, f, sizeof f);
   expect_corrupt(t.log, HUBC_ECORRUPT, "offset 28");
 
-  /* An empty or all-zero file is a new journal. */
+  /* An empty file is a new journal (zeros are not: see
+   * r3_zeroed_log_is_corrupt_not_new). */
   write_file(t.log, "", 0);
   hubc_journal *j = jopen(t.log);
   hubc_journal_close(j);
   assert_int_equal(file_size(t.log), HUBC__JOURNAL_HEADER_BYTES);
-  unsigned char zeros[28] = {0};
-  write_file(t.log, zeros, sizeof zeros);
-  j = jopen(t.log);
-  hubc_journal_close(j);
 
   /* A directory is not a journal. */
   expect_corrupt(t.dir, HUBC_EIO, NULL);
@@ -757,8 +771,8 @@ static void r3_compaction_explicit(void **state) {
   long log_before = file_size(t.log);
   assert_int_equal(file_size(t.snap), -1);
   assert_int_equal(hubc_journal_compact(j), 0);
-  assert_int_equal(hubc__journal_compactions(j), 1);
-  assert_int_equal(hubc__journal_generation(j), 1);
+  assert_int_equal(jinfo(j).compactions, 1);
+  assert_int_equal(jinfo(j).generation, 1);
   long snap1 = file_size(t.snap);
   assert_int_equal(file_size(t.log), HUBC__JOURNAL_HEADER_BYTES);
   assert_true(snap1 > 0 && snap1 < log_before / 3);
@@ -783,7 +797,7 @@ static void r3_compaction_explicit(void **state) {
   long snap2 = file_size(t.snap);
   assert_int_equal(hubc_journal_compact(j), 0);
   assert_int_equal(file_size(t.snap), snap2);
-  assert_int_equal(hubc__journal_generation(j), 3);
+  assert_int_equal(jinfo(j).generation, 3);
   hubc_journal_close(j);
   size_t l4;
   char *d4 = reopen_dump(t.log, &l4);
@@ -803,8 +817,8 @@ static void r3_compaction_automatic(void **state) {
   hubc_journal *j = jopen_opts(t.log, HUBC_FSYNC_NEVER, 8192);
   hubc_store *s = sopen(j);
   churn(s, 40, 15);
-  assert_true(hubc__journal_compactions(j) >= 2);
-  assert_int_equal(hubc__journal_compact_failures(j), 0);
+  assert_true(jinfo(j).compactions >= 2);
+  assert_int_equal(jinfo(j).compact_failures, 0);
   long logsz = file_size(t.log), snapsz = file_size(t.snap);
   assert_true(snapsz > 0);
   /* Right after each commit: the log is under the threshold or not yet
@@ -974,7 +988,7 @@ static void failing_write_child(const char *path) {
   hubc_journal_close(j);
 
   CHILD_CHECK(hubc_journal_open(&j, path, &o) == 0);
-  CHILD_CHECK(hubc__journal_torn_bytes(j) == 0);
+  CHILD_CHECK(jinfo(j).torn_bytes == 0);
   so.persist = hubc_journal_persist(j);
   CHILD_CHECK(hubc_store_open(&s, &so) == 0);
   struct buf again = {NULL, 0, 0};
@@ -1050,6 +1064,635 @@ static void r3_failed_compaction_changes_nothing(void **state) {
   tdir_remove(&t);
 }
 
+/* ---- one store per handle (issue 9 #5) ------------------------------------ */
+
+static hubc_store *sopen_rc(hubc_journal *j, hubc_time (*clock)(void *), int *rc) {
+  hubc_store_options so;
+  assert_int_equal(hubc_store_options_init(&so, HUBC_STORE_OPTIONS_VERSION), 0);
+  so.clock = clock;
+  so.admin_email = ADMIN;
+  so.persist = hubc_journal_persist(j);
+  hubc_store *s = NULL;
+  *rc = hubc_store_open(&s, &so);
+  return s;
+}
+
+static hubc_time far_clock(void *payload) {
+  (void)payload;
+  return (hubc_time)253402300800LL; /* year 10000: refused by the open's clock check */
+}
+
+/* Both opens used to succeed; the second store then wrote its own ids and
+ * after a reopen the first store's contacts were gone. */
+static void r3_second_store_on_one_journal_is_busy(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  hubc_journal *j = jopen(t.log);
+  hubc_store *a = sopen(j);
+  hubc_id admin = admin_id(a);
+  create(a, admin, 1);
+  int rc;
+  hubc_store *b = sopen_rc(j, fixed_clock, &rc);
+  assert_int_equal(rc, HUBC_EBUSY);
+  assert_null(b);
+  assert_non_null(strstr(hubc_error_last(), "already in use by an open store"));
+  assert_non_null(strstr(hubc_error_last(), t.log));
+  create(a, admin, 2); /* the first store is unaffected */
+  size_t l1, l2;
+  char *d1 = dump_store(a, &l1);
+  hubc_store_close(a);
+  /* closed: the handle serves a new store, which sees everything */
+  b = sopen(j);
+  char *d2 = dump_store(b, &l2);
+  assert_dump_equal(d1, l1, d2, l2);
+  free(d2);
+  hubc_store_close(b);
+  hubc_journal_close(j);
+  d2 = reopen_dump(t.log, &l2);
+  assert_dump_equal(d1, l1, d2, l2);
+  free(d1);
+  free(d2);
+
+  /* A store whose open fails after its load leaves the handle free... */
+  j = jopen(t.log);
+  assert_null(sopen_rc(j, far_clock, &rc));
+  assert_int_not_equal(rc, 0);
+  assert_int_not_equal(rc, HUBC_EBUSY);
+  b = sopen(j);
+  hubc_store_close(b);
+  /* ... also when the loader's final checks fail (a history record 1000
+   * without 1..999) */
+  const hubc_persist *p = hubc_journal_persist(j);
+  rb r;
+  rb_start(&r);
+  rb_int(&r, 1, NOW); /* time */
+  rb_int(&r, 2, 1);   /* contact */
+  assert_int_equal(p->begin(p->userdata), 0);
+  assert_int_equal(p->put(p->userdata, HUBC_REC_HISTORY, 1000, r.b, r.n), 0);
+  assert_int_equal(p->commit(p->userdata), 0);
+  for (int k = 0; k < 2; k++) {
+    assert_null(sopen_rc(j, fixed_clock, &rc));
+    if (rc != HUBC_ECORRUPT) /* each time: not EBUSY the second time */
+      fail_msg("open %d: %d %s", k, rc, hubc_error_last());
+  }
+  hubc_journal_close(j);
+  tdir_remove(&t);
+}
+
+/* ---- logs without a valid header (issue 9 #7) ----------------------------- */
+
+/* Refused the same way each time, and the file is left as it was. */
+static void expect_corrupt_untouched(const char *path, const char *needle) {
+  size_t before_len, after_len;
+  unsigned char *before = read_file(path, &before_len);
+  for (int k = 0; k < 2; k++) expect_corrupt(path, HUBC_ECORRUPT, needle);
+  unsigned char *after = read_file(path, &after_len);
+  assert_int_equal(before_len, after_len);
+  if (before_len) assert_memory_equal(before, after, before_len);
+  free(before);
+  free(after);
+}
+
+/* A log of zeros used to be reset to a new, empty journal. */
+static void r3_zeroed_log_is_corrupt_not_new(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  static const size_t sizes[] = {1, 8, 27, 28, 29, 4096, 100000};
+  unsigned char *z = calloc(100000, 1);
+  assert_non_null(z);
+  for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+    write_file(t.log, z, sizes[i]);
+    expect_corrupt_untouched(t.log, "offset 0");
+    expect_corrupt(t.log, HUBC_ECORRUPT, "zeros");
+  }
+  free(z);
+
+  /* A log holding transactions whose header was wiped or damaged. */
+  assert_int_equal(unlink(t.log), 0);
+  hubc_journal *j = jopen(t.log);
+  hubc_store *s = sopen(j);
+  populate(s, 5);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+  size_t len;
+  unsigned char *b = read_file(t.log, &len);
+  memset(b, 0, HUBC__JOURNAL_HEADER_BYTES);
+  write_file(t.log, b, len);
+  expect_corrupt_untouched(t.log, "corrupt header at offset 0");
+  memcpy(b, "\x14\0\0\0\0\0\0\0HUBCJLOX", 16);
+  write_file(t.log, b, len);
+  expect_corrupt_untouched(t.log, "corrupt header at offset 0");
+  free(b);
+  tdir_remove(&t);
+}
+
+/* README "The bundled journal": a log cut inside its header is new when
+ * its bytes start the header this open would write, refused otherwise. */
+static void r3_log_cut_inside_header_is_new_only_if_ours(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  unsigned char h0[28], h1[28];
+  make_header(h0, "HUBCJLOG", 1, 0);
+  make_header(h1, "HUBCJLOG", 1, 1);
+  /* No snapshot: generation 0, the header of a log just created. */
+  for (size_t k = 1; k < 28; k++) {
+    for (int rep = 0; rep < 2; rep++) {
+      write_file(t.log, h0, k);
+      hubc_journal *j = jopen(t.log);
+      assert_int_equal(jinfo(j).log_bytes, 28);
+      hubc_journal_close(j);
+      size_t n;
+      unsigned char *b = read_file(t.log, &n);
+      assert_int_equal(n, 28);
+      assert_memory_equal(b, h0, 28);
+      free(b);
+    }
+  }
+  /* After a compaction (snapshot generation 1) the reset log's header. */
+  hubc_journal *j = jopen(t.log);
+  hubc_store *s = sopen(j);
+  populate(s, 10);
+  assert_int_equal(hubc_journal_compact(j), 0);
+  size_t l1, l2;
+  char *d1 = dump_store(s, &l1);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+  for (size_t k = 1; k < 28; k++) {
+    write_file(t.log, h1, k);
+    char *d2 = reopen_dump(t.log, &l2);
+    assert_dump_equal(d1, l1, d2, l2);
+    free(d2);
+    assert_int_equal(file_size(t.log), 28);
+  }
+  /* A generation-0 header cut short there was not written by this
+   * journal's reset (its checksum bytes differ from byte 4): refused. */
+  for (size_t k = 5; k < 28; k++) {
+    write_file(t.log, h0, k);
+    expect_corrupt_untouched(t.log, "offset 0");
+  }
+  write_file(t.log, "HUBCJLOG", 8);
+  expect_corrupt_untouched(t.log, "not a hubcontacts");
+  free(d1);
+  tdir_remove(&t);
+}
+
+/* ---- hubc_journal_get_info -------------------------------------------------- */
+
+static void r3_journal_info_reports_sizes_and_torn_bytes(void **state) {
+  (void)state;
+  hubc_journal_info i;
+  memset(&i, 0, sizeof i);
+  i.version = HUBC_JOURNAL_INFO_VERSION;
+  assert_int_equal(hubc_journal_get_info(NULL, NULL), HUBC_EINVAL);
+  assert_int_equal(hubc_journal_get_info(&i, NULL), HUBC_EINVAL);
+  assert_non_null(strstr(hubc_error_last(), "journal is NULL"));
+  struct tdir t;
+  tdir_make(&t);
+  hubc_journal *j = jopen(t.log);
+  i.version = 0;
+  assert_int_equal(hubc_journal_get_info(&i, j), HUBC_EVERSION);
+  i.version = HUBC_JOURNAL_INFO_VERSION + 1;
+  assert_int_equal(hubc_journal_get_info(&i, j), HUBC_EVERSION);
+  i = jinfo(j);
+  assert_int_equal(i.version, HUBC_JOURNAL_INFO_VERSION);
+  assert_int_equal(i.flags, 0);
+  assert_int_equal(i.torn_bytes, 0);
+  assert_int_equal(i.log_bytes, 28);
+  assert_int_equal(i.snapshot_bytes, 0);
+  assert_int_equal(i.generation, 0);
+  assert_int_equal(i.compactions, 0);
+  hubc_store *s = sopen(j);
+  populate(s, 10);
+  assert_int_equal(jinfo(j).log_bytes, (uint64_t)file_size(t.log));
+  assert_int_equal(hubc_journal_compact(j), 0);
+  create(s, admin_id(s), 77);
+  i = jinfo(j);
+  assert_int_equal(i.generation, 1);
+  assert_int_equal(i.compactions, 1);
+  assert_int_equal(i.snapshot_bytes, (uint64_t)file_size(t.snap));
+  assert_int_equal(i.log_bytes, (uint64_t)file_size(t.log));
+  hubc_store_close(s);
+  hubc_journal_close(j);
+  /* a torn tail: the host learns how much recovery dropped */
+  long size = file_size(t.log);
+  FILE *f = fopen(t.log, "ab");
+  assert_non_null(f);
+  assert_int_equal(fwrite("\x40\0\0\0\x01\x02\x03", 1, 7, f), 7);
+  assert_int_equal(fclose(f), 0);
+  j = jopen(t.log);
+  i = jinfo(j);
+  assert_int_equal(i.torn_bytes, 7);
+  assert_int_equal(i.log_bytes, (uint64_t)size);
+  assert_int_equal(i.compactions, 0); /* per handle */
+  assert_int_equal(i.generation, 1);  /* per journal */
+  hubc_journal_close(j);
+  tdir_remove(&t);
+}
+
+/* ---- a failed fdatasync ------------------------------------------------------ */
+
+enum { F_SYNC = 1, F_TRUNCATE = 2, F_OVERWRITE = 4 };
+static int g_fail_steps;
+
+static int fault_hook(const char *step) {
+  if ((g_fail_steps & F_SYNC) && strcmp(step, "fdatasync") == 0) return EIO;
+  if ((g_fail_steps & F_TRUNCATE) && strcmp(step, "truncate") == 0) return EIO;
+  if ((g_fail_steps & F_OVERWRITE) && strcmp(step, "overwrite") == 0) return EIO;
+  return 0;
+}
+
+/* A commit whose fdatasync fails is reported failed, so it must never
+ * come back at a reopen: the frame used to stay in the log when the undo
+ * truncate failed too, and the handle kept writing after a failed sync. */
+static void r3_failed_fdatasync_never_replays(void **state) {
+  (void)state;
+  static const int combos[] = {F_SYNC, F_SYNC | F_TRUNCATE, F_SYNC | F_TRUNCATE | F_OVERWRITE};
+  for (size_t c = 0; c < sizeof combos / sizeof *combos; c++) {
+    struct tdir t;
+    tdir_make(&t);
+    hubc_journal *j = jopen_opts(t.log, HUBC_FSYNC_EVERY_COMMIT, UINT64_MAX);
+    hubc_store *s = sopen(j);
+    hubc_id a = admin_id(s);
+    create(s, a, 1);
+    size_t l1, l2;
+    char *d1 = dump_store(s, &l1);
+    long size = file_size(t.log);
+    hubc__journal_fault = fault_hook;
+    g_fail_steps = combos[c];
+    const char *names[] = {"email"}, *values[] = {"failed@x.io"};
+    hubc_id id = 0;
+    assert_int_equal(hubc_contact_create(&id, s, a, NULL, names, values, 1), HUBC_EPERSIST);
+    assert_non_null(strstr(hubc_error_last(), "fdatasync"));
+    assert_non_null(strstr(hubc_error_last(), "close and reopen the journal"));
+    if (combos[c] & F_OVERWRITE) assert_non_null(strstr(hubc_error_last(), "may reappear"));
+    else assert_null(strstr(hubc_error_last(), "may reappear"));
+    g_fail_steps = 0; /* the disk is back, but the handle writes nothing more */
+    assert_true(jinfo(j).flags & HUBC_JOURNAL_FAILED);
+    values[0] = "later@x.io";
+    assert_int_equal(hubc_contact_create(&id, s, a, NULL, names, values, 1), HUBC_EPERSIST);
+    assert_non_null(strstr(hubc_error_last(), "an fdatasync failed"));
+    char *d2 = dump_store(s, &l2);
+    assert_dump_equal(d1, l1, d2, l2);
+    free(d2);
+    hubc_store_close(s);
+    hubc_journal_close(j); /* the F_OVERWRITE case removes the frame here */
+    hubc__journal_fault = NULL;
+    j = jopen(t.log);
+    assert_int_equal(jinfo(j).log_bytes, (uint64_t)size);
+    s = sopen(j);
+    d2 = dump_store(s, &l2);
+    assert_dump_equal(d1, l1, d2, l2);
+    hubc_id found = 0;
+    assert_int_equal(hubc_contact_find(&found, s, "failed@x.io"), HUBC_ENOTFOUND);
+    create(s, a, 2); /* a reopened journal writes again */
+    hubc_store_close(s);
+    hubc_journal_close(j);
+    free(d1);
+    free(d2);
+    tdir_remove(&t);
+  }
+}
+
+/* ---- read-only open (issue 9 #12) --------------------------------------------- */
+
+static hubc_journal *jopen_ro(const char *path, int *rc) {
+  hubc_journal_options o;
+  assert_int_equal(hubc_journal_options_init(&o, HUBC_JOURNAL_OPTIONS_VERSION), 0);
+  o.read_only = 1;
+  hubc_journal *j = NULL;
+  *rc = hubc_journal_open(&j, path, &o);
+  return j;
+}
+
+struct fstate {
+  int exists;
+  off_t size;
+  struct timespec mtime;
+  ino_t ino;
+};
+
+static struct fstate fstate_of(const char *path) {
+  struct fstate f;
+  memset(&f, 0, sizeof f);
+  struct stat st;
+  if (stat(path, &st) == 0) {
+    f.exists = 1;
+    f.size = st.st_size;
+    f.mtime = st.st_mtim;
+    f.ino = st.st_ino;
+  }
+  return f;
+}
+
+static void assert_fstate_same(const struct fstate *a, const struct fstate *b, const char *what) {
+  if (a->exists != b->exists || a->size != b->size || a->ino != b->ino ||
+      a->mtime.tv_sec != b->mtime.tv_sec || a->mtime.tv_nsec != b->mtime.tv_nsec)
+    fail_msg("%s changed (exists %d->%d, size %lld->%lld)", what, a->exists, b->exists,
+             (long long)a->size, (long long)b->size);
+}
+
+/* A journal with a snapshot, a log after it and a torn tail; leaves a stale
+ * temporary file. d (the store without the torn part) for the caller. */
+static char *make_ro_fixture(const struct tdir *t, size_t *len) {
+  hubc_journal *j = jopen(t->log);
+  hubc_store *s = sopen(j);
+  populate(s, 10);
+  assert_int_equal(hubc_journal_compact(j), 0);
+  create(s, admin_id(s), 500);
+  char *d = dump_store(s, len);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+  FILE *f = fopen(t->log, "ab");
+  assert_non_null(f);
+  assert_int_equal(fwrite("\x30\0\0\0\xde\xad\xbe", 1, 7, f), 7);
+  assert_int_equal(fclose(f), 0);
+  write_file(t->tmp, "left over", 9);
+  return d;
+}
+
+static void r3_read_only_open_changes_nothing(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  size_t l1, l2;
+  char *d1 = make_ro_fixture(&t, &l1);
+  struct fstate log0 = fstate_of(t.log), snap0 = fstate_of(t.snap), tmp0 = fstate_of(t.tmp),
+                dir0 = fstate_of(t.dir);
+  /* read-only media, as far as root can be told so */
+  assert_int_equal(chmod(t.log, 0444), 0);
+  assert_int_equal(chmod(t.snap, 0444), 0);
+  assert_int_equal(chmod(t.dir, 0555), 0);
+  int rc;
+  hubc_journal *j = jopen_ro(t.log, &rc);
+  if (rc) fail_msg("read-only open: %d %s", rc, hubc_error_last());
+  hubc_journal_info i = jinfo(j);
+  assert_int_equal(i.flags, HUBC_JOURNAL_READ_ONLY);
+  assert_int_equal(i.torn_bytes, 7); /* reported, not cut */
+  assert_int_equal(i.log_bytes, (uint64_t)log0.size - 7);
+  assert_int_equal(i.generation, 1);
+  /* a shared lock: readers share, a writer waits for them */
+  hubc_journal *k = jopen_ro(t.log, &rc);
+  assert_int_equal(rc, 0);
+  hubc_journal_close(k);
+  assert_int_equal(hubc_journal_open(&k, t.log, NULL), HUBC_EBUSY);
+  assert_non_null(strstr(hubc_error_last(), "read-only"));
+
+  hubc_store *s = sopen(j);
+  char *d2 = dump_store(s, &l2);
+  assert_dump_equal(d1, l1, d2, l2);
+  free(d2);
+  /* every change is refused, naming read-only, and nothing changes */
+  hubc_id a = admin_id(s), id = 0, found = 0;
+  const char *names[] = {"email"}, *values[] = {"new@x.io"};
+  assert_int_equal(hubc_contact_create(&id, s, a, NULL, names, values, 1), HUBC_EPERSIST);
+  assert_non_null(strstr(hubc_error_last(), "read-only"));
+  assert_int_equal(hubc_contact_find(&found, s, "c0@x.io"), 0);
+  assert_int_equal(hubc_contact_delete(s, a, found), HUBC_EPERSIST);
+  assert_non_null(strstr(hubc_error_last(), "read-only"));
+  d2 = dump_store(s, &l2);
+  assert_dump_equal(d1, l1, d2, l2);
+  free(d2);
+  assert_int_equal(hubc_journal_compact(j), HUBC_EREADONLY);
+  assert_non_null(strstr(hubc_error_last(), "read-only"));
+  hubc_store_close(s);
+  hubc_journal_close(j);
+
+  struct fstate log1 = fstate_of(t.log), snap1 = fstate_of(t.snap), tmp1 = fstate_of(t.tmp),
+                dir1 = fstate_of(t.dir);
+  assert_fstate_same(&log0, &log1, "the log");
+  assert_fstate_same(&snap0, &snap1, "the snapshot");
+  assert_fstate_same(&tmp0, &tmp1, "the temporary file");
+  assert_fstate_same(&dir0, &dir1, "the directory");
+  assert_int_equal(chmod(t.dir, 0700), 0);
+  assert_int_equal(chmod(t.log, 0600), 0);
+  assert_int_equal(chmod(t.snap, 0600), 0);
+
+  /* a writer holds it: a reader is busy too */
+  j = jopen(t.log);
+  assert_int_equal(jinfo(j).torn_bytes, 7); /* the read-write open cuts it */
+  assert_null(jopen_ro(t.log, &rc));
+  assert_int_equal(rc, HUBC_EBUSY);
+  hubc_journal_close(j);
+  free(d1);
+  tdir_remove(&t);
+}
+
+static hubc_time later_clock(void *payload) {
+  (void)payload;
+  return NOW + 60 * 86400;
+}
+
+/* What a read-write open would write or reset, a read-only one leaves. */
+static void r3_read_only_open_of_new_missing_and_stale_logs(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  int rc;
+  assert_null(jopen_ro(t.log, &rc));
+  assert_int_equal(rc, HUBC_ENOTFOUND);
+  assert_non_null(strstr(hubc_error_last(), "does not exist"));
+  assert_int_equal(file_size(t.log), -1); /* not created */
+
+  /* an empty log: nothing to read, no header written; a new store would
+   * need to write its first admin, so its open fails naming read-only */
+  write_file(t.log, "", 0);
+  hubc_journal *j = jopen_ro(t.log, &rc);
+  assert_int_equal(rc, 0);
+  assert_int_equal(jinfo(j).log_bytes, 0);
+  assert_null(sopen_rc(j, fixed_clock, &rc));
+  assert_int_equal(rc, HUBC_EPERSIST);
+  assert_non_null(strstr(hubc_error_last(), "read-only"));
+  hubc_journal_close(j);
+  assert_int_equal(file_size(t.log), 0);
+
+  /* a stale log (its snapshot is newer): read-write resets it, read-only
+   * ignores it */
+  j = jopen(t.log);
+  hubc_store *s = sopen(j);
+  populate(s, 8);
+  char saved[200];
+  snprintf(saved, sizeof saved, "%s/saved", t.dir);
+  copy_file(t.log, saved);
+  assert_int_equal(hubc_journal_compact(j), 0);
+  size_t l1, l2;
+  char *d1 = dump_store(s, &l1);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+  copy_file(saved, t.log);
+  struct fstate log0 = fstate_of(t.log);
+  j = jopen_ro(t.log, &rc);
+  assert_int_equal(rc, 0);
+  assert_int_equal(jinfo(j).log_bytes, 0);
+  s = sopen(j);
+  char *d2 = dump_store(s, &l2);
+  assert_dump_equal(d1, l1, d2, l2);
+  hubc_store_close(s);
+  /* past an update date (B1) even a read needs a write: refused the same way */
+  s = sopen_rc(j, later_clock, &rc);
+  assert_int_equal(rc, 0);
+  assert_int_equal(hubc_store_tick(s), HUBC_EPERSIST);
+  assert_non_null(strstr(hubc_error_last(), "read-only"));
+  hubc_store_close(s);
+  hubc_journal_close(j);
+  struct fstate log1 = fstate_of(t.log);
+  assert_fstate_same(&log0, &log1, "the stale log");
+  free(d1);
+  free(d2);
+  tdir_remove(&t);
+}
+
+/* Seccomp: in a child, any system call that could change a file kills the
+ * process. Returns 0, or -1 when filters are not available here. */
+static int forbid_file_changes(void) {
+#if defined(__x86_64__) && defined(SECCOMP_MODE_FILTER)
+  const char *preload = getenv("LD_PRELOAD");
+  if (preload && strstr(preload, "valgrind")) return -1; /* its own log writes */
+#ifdef SECCOMP_RET_KILL_PROCESS
+  const uint32_t kill = SECCOMP_RET_KILL_PROCESS;
+#else
+  const uint32_t kill = SECCOMP_RET_KILL;
+#endif
+  static const int deny[] = {SYS_pwrite64, SYS_pwritev,   SYS_pwritev2,   SYS_ftruncate, SYS_truncate,
+                             SYS_fsync,    SYS_fdatasync, SYS_fallocate,  SYS_unlink,    SYS_unlinkat,
+                             SYS_rename,   SYS_renameat,  SYS_renameat2,  SYS_creat,     SYS_mkdir,
+                             SYS_rmdir,    SYS_link,      SYS_linkat,     SYS_symlink,   SYS_chmod,
+                             SYS_fchmod,   SYS_utimensat, SYS_sync_file_range};
+  const uint32_t wflags = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND;
+  struct sock_filter f[80];
+  size_t n = 0;
+#define ST(c, k) f[n++] = (struct sock_filter)BPF_STMT(c, k)
+#define JMP(c, k, jt, jf) f[n++] = (struct sock_filter)BPF_JUMP(c, k, jt, jf)
+  ST(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+  JMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+  ST(BPF_RET | BPF_K, kill);
+  ST(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+  for (size_t i = 0; i < sizeof deny / sizeof *deny; i++) {
+    JMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)deny[i], 0, 1);
+    ST(BPF_RET | BPF_K, kill);
+  }
+  /* write: to stdout and stderr only */
+  JMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_write, 0, 4);
+  ST(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
+  JMP(BPF_JMP | BPF_JGT | BPF_K, 2, 0, 1);
+  ST(BPF_RET | BPF_K, kill);
+  ST(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  /* open and openat: for reading only */
+  JMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 0, 4);
+  ST(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2]));
+  JMP(BPF_JMP | BPF_JSET | BPF_K, wflags, 0, 1);
+  ST(BPF_RET | BPF_K, kill);
+  ST(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  JMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_open, 0, 4);
+  ST(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]));
+  JMP(BPF_JMP | BPF_JSET | BPF_K, wflags, 0, 1);
+  ST(BPF_RET | BPF_K, kill);
+  ST(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  ST(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+#undef ST
+#undef JMP
+  struct sock_fprog prog = {(unsigned short)n, f};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) return -1;
+  return 0;
+#else
+  return -1;
+#endif
+}
+
+#define NO_SECCOMP 77
+
+/* In a child under forbid_file_changes: opens the journal (read-only or
+ * not), a store on it, tries a change, reads, closes. */
+static void no_write_child(const char *path, int read_only) {
+  hubc_journal_options o;
+  CHILD_CHECK(hubc_journal_options_init(&o, HUBC_JOURNAL_OPTIONS_VERSION) == 0);
+  o.read_only = read_only;
+  if (forbid_file_changes() != 0) _exit(NO_SECCOMP);
+  hubc_journal *j = NULL;
+  CHILD_CHECK(hubc_journal_open(&j, path, &o) == 0);
+  CHILD_CHECK(jinfo(j).torn_bytes == 7);
+  hubc_store_options so;
+  CHILD_CHECK(hubc_store_options_init(&so, HUBC_STORE_OPTIONS_VERSION) == 0);
+  so.clock = fixed_clock;
+  so.admin_email = ADMIN;
+  so.persist = hubc_journal_persist(j);
+  hubc_store *s = NULL;
+  CHILD_CHECK(hubc_store_open(&s, &so) == 0);
+  const char *names[] = {"email"}, *values[] = {"new@x.io"};
+  hubc_id id = 0;
+  CHILD_CHECK(hubc_contact_create(&id, s, 1, NULL, names, values, 1) == HUBC_EPERSIST);
+  CHILD_CHECK(hubc_contact_find(&id, s, "c0@x.io") == 0);
+  CHILD_CHECK(hubc_journal_compact(j) == HUBC_EREADONLY);
+  hubc_store_close(s);
+  hubc_journal_close(j);
+  _exit(0);
+}
+
+static int run_no_write_child(const char *path, int read_only) {
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) no_write_child(path, read_only);
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  return status;
+}
+
+/* No write system call is even attempted by a read-only open, a store on
+ * it, a refused change or the closes (a read-only bind mount is not
+ * available here, and root writes through 0444 modes). */
+static void r3_read_only_attempts_no_write(void **state) {
+  (void)state;
+  struct tdir t;
+  tdir_make(&t);
+  size_t l1;
+  free(make_ro_fixture(&t, &l1));
+  int status = run_no_write_child(t.log, 1);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == NO_SECCOMP) {
+    tdir_remove(&t);
+    skip();
+  }
+  if (WIFSIGNALED(status))
+    fail_msg("the read-only child was killed by signal %d (SIGSYS: a write was attempted)",
+             WTERMSIG(status));
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  /* the filter bites: a read-write open (which cuts the torn tail) dies */
+  status = run_no_write_child(t.log, 0);
+  assert_true(WIFSIGNALED(status));
+  assert_int_equal(WTERMSIG(status), SIGSYS);
+  tdir_remove(&t);
+}
+
+/* Options version 1 (before read_only) stays accepted: init writes and
+ * open reads only its fields. */
+static void r3_journal_options_version_1_still_accepted(void **state) {
+  (void)state;
+  union {
+    hubc_journal_options o;
+    unsigned char b[sizeof(hubc_journal_options)];
+  } u;
+  memset(&u, 0xAA, sizeof u);
+  assert_int_equal(hubc_journal_options_init(&u.o, 1), 0);
+  assert_int_equal(u.o.version, 1);
+  assert_int_equal(u.o.fsync_policy, HUBC_FSYNC_EVERY_COMMIT);
+  size_t v1_end = offsetof(hubc_journal_options, auto_compact_bytes) + sizeof(uint64_t);
+  for (size_t i = v1_end; i < sizeof u; i++) assert_int_equal(u.b[i], 0xAA);
+  struct tdir t;
+  tdir_make(&t);
+  hubc_journal *j = NULL;
+  assert_int_equal(hubc_journal_open(&j, t.log, &u.o), 0); /* read_only's bytes are 0xAA: unread */
+  assert_int_equal(jinfo(j).flags, 0);
+  assert_int_equal(file_size(t.log), 28);
+  hubc_journal_close(j);
+  assert_int_equal(hubc_journal_options_init(&u.o, 0), HUBC_EVERSION);
+  assert_int_equal(hubc_journal_options_init(&u.o, HUBC_JOURNAL_OPTIONS_VERSION + 1), HUBC_EVERSION);
+  tdir_remove(&t);
+}
+
 /* ---- size and speed ----------------------------------------------------- */
 
 /* Reopening a large log: validation is one pass over a mapping. The size
@@ -1081,7 +1724,7 @@ static void r3_large_log_reopens_fast(void **state) {
   clock_gettime(CLOCK_MONOTONIC, &b);
   double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
   fprintf(stderr, "# journal reopen: %ld bytes, %d records, %.3f s\n", size, n, secs);
-  assert_int_equal(hubc__journal_torn_bytes(j), 0);
+  assert_int_equal(jinfo(j).torn_bytes, 0);
   clock_gettime(CLOCK_MONOTONIC, &a);
   assert_int_equal(hubc_journal_compact(j), 0);
   clock_gettime(CLOCK_MONOTONIC, &b);
@@ -1172,6 +1815,15 @@ int main(void) {
       cmocka_unit_test(r3_compaction_crash_states_load),
       cmocka_unit_test(r3_failed_write_is_epersist_store_unchanged),
       cmocka_unit_test(r3_failed_compaction_changes_nothing),
+      cmocka_unit_test(r3_second_store_on_one_journal_is_busy),
+      cmocka_unit_test(r3_zeroed_log_is_corrupt_not_new),
+      cmocka_unit_test(r3_log_cut_inside_header_is_new_only_if_ours),
+      cmocka_unit_test(r3_journal_info_reports_sizes_and_torn_bytes),
+      cmocka_unit_test(r3_failed_fdatasync_never_replays),
+      cmocka_unit_test(r3_read_only_open_changes_nothing),
+      cmocka_unit_test(r3_read_only_open_of_new_missing_and_stale_logs),
+      cmocka_unit_test(r3_read_only_attempts_no_write),
+      cmocka_unit_test(r3_journal_options_version_1_still_accepted),
       cmocka_unit_test(r3_large_log_reopens_fast),
       cmocka_unit_test(r3_fuzz_seeds),
   };
