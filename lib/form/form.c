@@ -362,18 +362,8 @@ static int load(hubc_loader *l, int64_t id, hubc__rd rd) {
     if (!(st = hubc__calloc(s->base, sizeof *st))) return hubc__err(HUBC_ENOMEM, "out of memory loading forms");
     l->stage[K] = st;
   }
-  if ((uint64_t)id > a->cap) {
-    size_t cap = a->cap;
-    if (hubc__grow(s->base, (void **)&a->v, &cap, (size_t)id, sizeof *a->v)) return HUBC_ENOMEM;
-    memset(a->v + a->cap, 0, (cap - a->cap) * sizeof *a->v);
-    a->cap = cap;
-  }
-  if ((uint64_t)id > st->cap) {
-    size_t cap = st->cap;
-    if (hubc__grow(s->base, (void **)&st->v, &cap, (size_t)id, sizeof *st->v)) return HUBC_ENOMEM;
-    memset(st->v + st->cap, 0, (cap - st->cap) * sizeof *st->v);
-    st->cap = cap;
-  }
+  if (hubc__grow_zeroed(s->base, (void **)&a->v, &a->cap, (size_t)id, sizeof *a->v)) return HUBC_ENOMEM;
+  if (hubc__grow_zeroed(s->base, (void **)&st->v, &st->cap, (size_t)id, sizeof *st->v)) return HUBC_ENOMEM;
   hubc__form f = {0};
   int rc = load_form(l, id, rd, &f, &st->v[id - 1]);
   if (rc) return rc;

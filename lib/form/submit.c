@@ -256,12 +256,7 @@ static int load(hubc_loader *l, int64_t id, hubc__rd rd) {
   hubc_store *s = l->s;
   hubc__forms *a = &s->forms;
   if (id < 1 || id > 0xffffffffLL) return hubc__corrupt(K, id, "bad submission id");
-  if ((uint64_t)id > a->subs_cap) {
-    size_t cap = a->subs_cap;
-    if (hubc__grow(s->base, (void **)&a->subs, &cap, (size_t)id, sizeof *a->subs)) return HUBC_ENOMEM;
-    memset(a->subs + a->subs_cap, 0, (cap - a->subs_cap) * sizeof *a->subs);
-    a->subs_cap = cap;
-  }
+  if (hubc__grow_zeroed(s->base, (void **)&a->subs, &a->subs_cap, (size_t)id, sizeof *a->subs)) return HUBC_ENOMEM;
   hubc__sub sub = {0};
   int64_t v;
   uint64_t tag;

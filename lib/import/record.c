@@ -87,12 +87,7 @@ static int load(hubc_loader *l, int64_t id, hubc__rd rd) {
   hubc_store *s = l->s;
   hubc__imports *a = &s->imports;
   if (id < 1 || id > 0xffffffffLL) return hubc__corrupt(K, id, "bad import id");
-  if ((uint64_t)id > a->cap) {
-    size_t cap = a->cap;
-    if (hubc__grow(s->base, (void **)&a->v, &cap, (size_t)id, sizeof *a->v)) return HUBC_ENOMEM;
-    memset(a->v + a->cap, 0, (cap - a->cap) * sizeof *a->v);
-    a->cap = cap;
-  }
+  if (hubc__grow_zeroed(s->base, (void **)&a->v, &a->cap, (size_t)id, sizeof *a->v)) return HUBC_ENOMEM;
   hubc__imp_rec r = {0};
   int64_t v, counts[6] = {0};
   uint64_t tag;

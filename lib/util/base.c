@@ -108,6 +108,13 @@ static void *pool_take(hubc__base *b, size_t n) {
   return p;
 }
 
+int hubc__grow_zeroed(hubc__base *b, void **arr, size_t *cap, size_t need, size_t elem) {
+  size_t old = *cap;
+  int rc = hubc__grow(b, arr, cap, need, elem);
+  if (!rc && *cap > old) memset((char *)*arr + old * elem, 0, (*cap - old) * elem);
+  return rc;
+}
+
 hubc__pool_mark hubc__pool_mark_get(const hubc__base *b) {
   hubc__pool_mark m = {b->chunks, b->chunks ? b->chunks->used : 0};
   return m;

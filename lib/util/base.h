@@ -52,6 +52,10 @@ static inline int hubc__grow(hubc__base *b, void **arr, size_t *cap, size_t need
   return need <= *cap ? 0 : hubc__grow_slow(b, arr, cap, need, elem);
 }
 
+/* hubc__grow, with the new elements zeroed: for tables indexed by an id
+ * that a loader fills in any order. */
+int hubc__grow_zeroed(hubc__base *b, void **arr, size_t *cap, size_t need, size_t elem);
+
 /* Blocks of up to HUBC__ARENA_MAX bytes from the slabs, larger from the
  * hook; free with the same size. */
 void *hubc__arena_alloc(hubc__base *b, size_t n);
