@@ -599,6 +599,31 @@ class JournalTest(unittest.TestCase):
             with self.assertRaisesRegex(hc.InvalidArgument, "no journal"):
                 store.compact()
 
+    def test_r3_read_only_journal_reads_and_refuses_every_change(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "store.journal")
+            with self.assertRaises(hc.NotFound):
+                hc.Store(journal=path, read_only=True)
+            with hc.Store(admin_email="admin@example.com", actor=ADMIN, journal=path) as store:
+                store.create_contact({"email": "a@example.com"}, marketing=True)
+                written = store.dump()
+                info = store.journal_info()
+                self.assertIsInstance(info, hc.JournalInfo)
+                self.assertEqual((info.flags, info.torn_bytes), (hc.JournalFlag(0), 0))
+                self.assertGreater(info.log_bytes, 0)
+            with hc.Store(actor=ADMIN, journal=path, read_only=True) as store:
+                self.assertEqual(store.dump(), written)
+                self.assertEqual(store.get_by_email("a@example.com").status, hc.Status.MARKETING)
+                with self.assertRaisesRegex(hc.PersistError, "read-only"):
+                    store.create_contact({"email": "b@example.com"})
+                self.assertEqual(store.dump(), written)
+                with self.assertRaises(hc.ReadOnly):
+                    store.compact()
+                self.assertIn(hc.JournalFlag.READ_ONLY, store.journal_info().flags)
+        with hc.Store(admin_email="admin@example.com") as store:
+            with self.assertRaisesRegex(hc.InvalidArgument, "no journal"):
+                store.journal_info()
+
     def test_r4a_journal_options_are_checked(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "store.journal")

@@ -26,8 +26,9 @@ from ._ffi import dec as _dec
 from .constants import (MAX_CLOCK_JUMP_DEFAULT, MAX_CONTACT_PROPERTIES,
                         MAX_EMAIL_BYTES, MAX_VALUE_BYTES, SYSTEM, Code,
                         Commitment, EventType, FsyncPolicy, ImportMode,
-                        ImportPhase, Perm, PropFlag, PropType, Select, Source,
-                        Status, Subscription, TierPolicy)
+                        ImportPhase, JournalFlag, Perm, PropFlag,
+                        PropType, Select, Source, Status, Subscription,
+                        TierPolicy)
 from .errors import (ActorRequired, Busy, Canceled, ConfirmMismatch, Corrupt,
                      Exists, HubcError, HubcIOError, InvalidArgument,
                      LimitExceeded, NotFound, OutOfMemory, PermissionDenied,
@@ -35,8 +36,8 @@ from .errors import (ActorRequired, Busy, Canceled, ConfirmMismatch, Corrupt,
                      TryAgain, VersionMismatch, strerror)
 from .importing import (ImportPlan, ImportProgress, ImportRecord,
                         ImportRowError, ImportSummary)
-from .models import (Billing, Contact, Event, HistoryEntry, Period,
-                     PropertyInfo, User)
+from .models import (Billing, Contact, Event, HistoryEntry, JournalInfo,
+                     Period, PropertyInfo, User)
 from .store import ContactIds, HistoryIterator, PeriodIterator, Store, UserIds
 
 __version__ = "1.0.0"
@@ -62,12 +63,12 @@ __all__ = [
     "Store", "ContactIds", "UserIds", "HistoryIterator", "PeriodIterator", "ImportPlan",
     # results
     "Contact", "User", "Event", "Billing", "Period", "HistoryEntry", "PropertyInfo",
-    "ImportSummary", "ImportRowError", "ImportRecord", "ImportProgress",
+    "ImportSummary", "ImportRowError", "ImportRecord", "ImportProgress", "JournalInfo",
     # constants
     "SYSTEM", "MAX_VALUE_BYTES", "MAX_CONTACT_PROPERTIES", "MAX_EMAIL_BYTES",
     "MAX_CLOCK_JUMP_DEFAULT", "Code", "Status", "Source", "Perm", "Select",
     "EventType", "FsyncPolicy", "Subscription", "Commitment", "TierPolicy", "PropType",
-    "PropFlag", "ImportMode", "ImportPhase",
+    "PropFlag", "ImportMode", "ImportPhase", "JournalFlag",
     # errors
     "HubcError", "InvalidArgument", "OutOfMemory", "NotFound", "Exists", "ReadOnly",
     "LimitExceeded", "PermissionDenied", "ConfirmMismatch", "TierUnavailable",

@@ -20,7 +20,8 @@ PERIOD_VERSION = 1
 EVENT_VERSION = 1
 HISTORY_ENTRY_VERSION = 1
 PROPERTY_INFO_VERSION = 1
-JOURNAL_OPTIONS_VERSION = 1
+JOURNAL_OPTIONS_VERSION = 2
+JOURNAL_INFO_VERSION = 1
 IMPORT_OPTIONS_VERSION = 1
 IMPORT_SUMMARY_VERSION = 1
 IMPORT_ERROR_VERSION = 1
@@ -149,6 +150,20 @@ class JournalOptions(Structure):
         ("fsync_policy", c_int),
         ("fsync_interval_ms", c_uint),
         ("auto_compact_bytes", c_uint64),
+        ("read_only", c_int),  # version 2
+    ]
+
+
+class JournalInfoStruct(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("flags", c_uint),
+        ("torn_bytes", c_uint64),
+        ("log_bytes", c_uint64),
+        ("snapshot_bytes", c_uint64),
+        ("generation", c_uint64),
+        ("compactions", c_uint64),
+        ("compact_failures", c_uint64),
     ]
 
 
@@ -386,6 +401,7 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "hubc_journal_persist": (c_void_p, [_P]),
     "hubc_journal_close": (None, [_P]),
     "hubc_journal_compact": (c_int, [_P]),
+    "hubc_journal_get_info": (c_int, [POINTER(JournalInfoStruct), _P]),
 }
 
 for _name, (_restype, _argtypes) in _SIGNATURES.items():

@@ -147,3 +147,9 @@ class ImportPhase(enum.IntEnum):
     READ = 0   # reading the files
     CHECK = 1  # parsing and validating rows
     APPLY = 2  # commit: writing contacts
+
+
+class JournalFlag(enum.IntFlag):
+    """hubc_journal_info.flags."""
+    READ_ONLY = 1  # opened with read_only
+    FAILED = 2     # a failed sync or compaction stopped writes: reopen

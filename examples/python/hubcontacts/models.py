@@ -10,8 +10,8 @@ from typing import Any, Optional, Union
 
 from . import _ffi
 from ._ffi import dec, hubc_id, lib
-from .constants import (Commitment, EventType, Perm, PropFlag, PropType,
-                        Source, Status, Subscription, TierPolicy)
+from .constants import (Commitment, EventType, JournalFlag, Perm, PropFlag,
+                        PropType, Source, Status, Subscription, TierPolicy)
 from .errors import check
 
 
@@ -234,3 +234,21 @@ class PropertyInfo:
         return cls(name=dec(info.name) or "", label=dec(info.label) or "",
                    type=_enum(PropType, info.type), flags=PropFlag(info.flags),
                    options=tuple(dec(info.options[i]) or "" for i in range(info.n_options)))
+
+
+@dataclass(frozen=True)
+class JournalInfo:
+    """The bundled journal's state (hubc_journal_info)."""
+    flags: JournalFlag
+    torn_bytes: int        # torn tail found at open: cut off (read-only: left, not read)
+    log_bytes: int         # valid bytes of the log, header included
+    snapshot_bytes: int    # 0: no snapshot yet
+    generation: int        # compactions over the journal's life
+    compactions: int       # done through this handle
+    compact_failures: int  # automatic ones that failed (their commit still succeeded)
+
+    @classmethod
+    def _from_c(cls, j: _ffi.JournalInfoStruct) -> "JournalInfo":
+        return cls(flags=JournalFlag(j.flags), torn_bytes=j.torn_bytes, log_bytes=j.log_bytes,
+                   snapshot_bytes=j.snapshot_bytes, generation=j.generation,
+                   compactions=j.compactions, compact_failures=j.compact_failures)

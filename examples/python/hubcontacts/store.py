@@ -16,8 +16,8 @@ from .constants import (Code, Commitment, FsyncPolicy, ImportMode, PropType,
 from .errors import ActorRequired, InvalidArgument, NotFound, check, error
 from .importing import (ImportPlan, ImportRecord, ProgressHandler, import_record,
                         plan_import)
-from .models import (Billing, Contact, HistoryEntry, Period, PropertyInfo,
-                     User)
+from .models import (Billing, Contact, HistoryEntry, JournalInfo, Period,
+                     PropertyInfo, User)
 
 T = TypeVar("T")
 Props = Union[Mapping[Any, Any], Iterable[tuple[Any, Any]]]
@@ -143,7 +143,9 @@ class Store:
     has seen is refused; 0 means 10 years.
     ``journal``: a file path for the bundled journal (R3); None keeps the
     store in memory only. ``fsync``, ``fsync_interval_ms`` and
-    ``auto_compact_bytes`` are its options (0: the library's default).
+    ``auto_compact_bytes`` are its options (0: the library's default);
+    ``read_only`` opens an existing journal without ever writing it (for
+    checks, backups, reports): every change then raises PersistError.
     ``alloc``: an allocator hook ``alloc(ptr, old_size, new_size) -> address``
     shaped like lua_Alloc (new_size 0 frees ptr and returns None; None for
     new_size > 0 is an allocation failure, reported as OutOfMemory).
@@ -170,6 +172,7 @@ class Store:
                  fsync: int = FsyncPolicy.EVERY_COMMIT,
                  fsync_interval_ms: int = 0,
                  auto_compact_bytes: int = 0,
+                 read_only: bool = False,
                  alloc: Optional[Allocator] = None) -> None:
         self._actor = None if actor is None else to_i64(actor, "actor")
         core = self._core = _Core(clock, alloc)
@@ -203,6 +206,7 @@ class Store:
             jopts.fsync_policy = to_int(fsync, "fsync")
             jopts.fsync_interval_ms = to_uint(fsync_interval_ms, "fsync_interval_ms")
             jopts.auto_compact_bytes = to_u64(auto_compact_bytes, "auto_compact_bytes")
+            jopts.read_only = 1 if read_only else 0
             j = c_void_p()
             check(lib.hubc_journal_open(byref(j), enc(os.fsdecode(journal), "journal"),
                                         byref(jopts)))
@@ -268,6 +272,17 @@ class Store:
             if core.journal is None:
                 raise InvalidArgument(Code.INVAL, "compact: the store has no journal")
             core.invoke(lib.hubc_journal_compact, core.journal)
+
+    def journal_info(self) -> JournalInfo:
+        """The journal's sizes, torn tail found at open, compactions and
+        flags (read-only, failed). Needs a store opened with ``journal``."""
+        core = self._core
+        out = _ffi.JournalInfoStruct(version=_ffi.JOURNAL_INFO_VERSION)
+        with core.gate.exclusive("journal info"):  # must not race with calls
+            if core.journal is None:
+                raise InvalidArgument(Code.INVAL, "journal info: the store has no journal")
+            core.invoke(lib.hubc_journal_get_info, byref(out), core.journal)
+        return JournalInfo._from_c(out)
 
     # ---- clock, tick, dump ------------------------------------------------
 
