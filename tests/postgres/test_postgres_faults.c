@@ -61,7 +61,7 @@ static int acct_open_rc(acct *a, const char *extra, char *err, size_t errlen) {
   o.persist = &a->p;
   rc = hubc_store_open(&a->s, &o);
   if (rc) {
-    snprintf(err, errlen, "store open: %s / %s", hubc_error_last(), persist_postgres_error(&a->p));
+    snprintf(err, errlen, "store open: %.240s / %.240s", hubc_error_last(), persist_postgres_error(&a->p));
     persist_postgres_free(&a->p);
   }
   return rc;

@@ -20,12 +20,6 @@
 /* Cleanup registry (gc_*) lives in testutil: a failing assertion leaves
  * by longjmp, the teardown releases what the test registered. */
 
-static void expect_same_dump(const char *before, hubc_store *s) {
-  char *after = gc_dump(s);
-  assert_string_equal(before, after);
-  gc_release(after);
-}
-
 static void piter_free_cb(void *p) { hubc_period_iterator_free(p); }
 static void hiter_free_cb(void *p) { hubc_history_iterator_free(p); }
 
@@ -431,7 +425,7 @@ static void b2_missed_update_dates_are_applied_once_each(void **state) {
   assert_int_equal(hubc_store_tick(f->s), 0);
   assert_int_equal(f->ev.n, 0);
   assert_int_equal(mem->commits, commits);
-  expect_same_dump(before, f->s);
+  tu_expect_dump(f->s, before, "the calls before");
 
   /* nor after a reopen */
   bclose(f);
@@ -440,7 +434,7 @@ static void b2_missed_update_dates_are_applied_once_each(void **state) {
   assert_int_equal(hubc_store_tick(f->s), 0);
   assert_int_equal(f->ev.n, 0);
   assert_int_equal(period_count(f->s), 3);
-  expect_same_dump(before, f->s);
+  tu_expect_dump(f->s, before, "the calls before");
   gc_release(before);
 }
 
@@ -743,7 +737,7 @@ static void b4_downgrade_request_needs_p2_and_a_user(void **state) {
   assert_true(contains(hubc_error_last(), "10"));
   assert_int_equal(hubc_billing_request_downgrade(f->s, ADMIN, 20), HUBC_EINVAL);
   assert_int_equal(hubc_billing_request_downgrade(NULL, ADMIN, 5), HUBC_EINVAL);
-  expect_same_dump(before, f->s);
+  tu_expect_dump(f->s, before, "the calls before");
   assert_int_equal(f->ev.n, 0);
   hubc_billing_info b;
   billing(f->s, &b);
@@ -867,7 +861,7 @@ static void b5_hard_cap_refuses_what_would_pass_the_cap(void **state) {
   assert_int_equal(hubc_contact_create(&id, f->s, HUBC_SYSTEM, &co, names, vx, 1), HUBC_ELIMIT);
   assert_int_equal(id, 0);
   assert_int_equal(f->ev.n, 0);
-  expect_same_dump(before, f->s);
+  tu_expect_dump(f->s, before, "the calls before");
   gc_release(before);
   assert_int_equal(status_of(f->s, spare), HUBC_NON_MARKETING);
   hubc_id found;
@@ -919,7 +913,7 @@ static void b5_hard_cap_defaults_to_the_tier(void **state) {
   char *before = gc_dump(f->s);
   assert_int_equal(hubc_contact_set_marketing(f->s, ADMIN, extra, HUBC_SOURCE_MANUAL, 1), HUBC_ELIMIT);
   assert_true(contains(hubc_error_last(), "5"));
-  expect_same_dump(before, f->s);
+  tu_expect_dump(f->s, before, "the calls before");
   gc_release(before);
   assert_int_equal(tier(f->s), 4);
 }

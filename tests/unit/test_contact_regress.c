@@ -48,13 +48,9 @@ static void bad_(int rc, int code, const char *needle, const char *call, int lin
 }
 #define BAD(code, needle, call) bad_((call), (code), (needle), #call, __LINE__)
 
-static void same_dump(hubc_store *s, const char *before, int line) {
-  char *now = tu_dump(s);
-  int same = strcmp(before, now) == 0;
-  free(now);
-  if (!same) fail_msg("line %d: the store changed", line);
-}
-#define SAME(s, before) same_dump((s), (before), __LINE__)
+#define SAME(s, before) tu_expect_dump((s), (before), "line " HUBC__STR(__LINE__))
+#define HUBC__STR(x) HUBC__STR2(x)
+#define HUBC__STR2(x) #x
 
 static hubc_store *open_store(tu_clock *clk) { return gc_store(tu_open(clk, NULL)); }
 

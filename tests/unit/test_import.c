@@ -109,7 +109,6 @@ static hubc_id contact(hubc_store *s, const char *email, const char *city, int m
   return id;
 }
 
-static void expect_unchanged(hubc_store *s, const char *before) { assert_string_equal(gc_dump(s), before); }
 
 /* ---- I7: plan, then commit with the typed confirmation ----------------------- */
 
@@ -142,7 +141,7 @@ static void test_I7_plan_counts_and_changes_nothing(void **state) {
   assert_int_equal(sum.projected_tier, 1000);
   assert_int_equal(sum.over_cap, 0);
   assert_int_equal(sum.import_id, 0);
-  expect_unchanged(s, before);
+  tu_expect_dump(s, before, "a refused import");
 }
 
 static void test_I7_wrong_confirmation_refused_then_right_one_commits(void **state) {
@@ -158,7 +157,7 @@ static void test_I7_wrong_confirmation_refused_then_right_one_commits(void **sta
   assert_int_equal(hubc_import_commit(&import_id, imp, 3), HUBC_ECONFIRM);
   assert_non_null(strstr(hubc_error_last(), "2"));
   assert_int_equal(import_id, 0);
-  expect_unchanged(s, before);
+  tu_expect_dump(s, before, "a refused import");
   assert_int_equal(hubc_import_commit(&import_id, imp, 2), 0);
   assert_true(import_id > 0);
   assert_int_equal(status_of(s, "a@x.it"), HUBC_MARKETING);
@@ -198,7 +197,7 @@ static void test_I7_store_changed_since_plan_confirms_the_new_number(void **stat
   char *before = gc_dump(s);
   assert_int_equal(hubc_import_commit(NULL, imp, 2), HUBC_ECONFIRM);
   assert_non_null(strstr(hubc_error_last(), "1"));
-  expect_unchanged(s, before);
+  tu_expect_dump(s, before, "a refused import");
   assert_int_equal(hubc_import_commit(NULL, imp, 1), 0);
   assert_int_equal(status_of(s, "z@x.it"), HUBC_MARKETING);
 }
@@ -228,7 +227,7 @@ static void test_I6_marketing_only_for_one_file_of_contacts(void **state) {
   o.other_objects = 0;
   assert_int_equal(hubc_import_plan(&imp, s, 1, &o), HUBC_EIO); /* now it reads, and names the file */
   assert_non_null(strstr(hubc_error_last(), "/nonexistent/a.csv"));
-  expect_unchanged(s, before);
+  tu_expect_dump(s, before, "a refused import");
 }
 
 static void test_I6_P2_marketing_option_needs_marketing_access(void **state) {
@@ -245,7 +244,7 @@ static void test_I6_P2_marketing_option_needs_marketing_access(void **state) {
   assert_int_equal(hubc_import_plan(&imp, s, u, &j->o), HUBC_EPERM);
   assert_non_null(strstr(hubc_error_last(), "P2"));
   assert_null(imp);
-  expect_unchanged(s, before);
+  tu_expect_dump(s, before, "a refused import");
   /* P4: the same user imports without the option */
   j->o.set_marketing = 0;
   imp = plan(s, u, j);
@@ -481,7 +480,7 @@ static void test_I3_limits_checked_before_anything_changes(void **state) {
       assert_non_null(strstr(hubc_error_last(), "1000 columns"));
     }
   }
-  expect_unchanged(s, before);
+  tu_expect_dump(s, before, "a refused import");
 }
 
 /* ---- I1, I5: file errors and row errors -------------------------------------------- */
@@ -635,7 +634,7 @@ static void test_I9_progress_reports_and_cancel_changes_nothing(void **state) {
     log.calls = 0;
     log.cancel_at = at;
     assert_int_equal(hubc_import_commit(NULL, imp, 0), HUBC_ECANCELED);
-    expect_unchanged(s, before);
+    tu_expect_dump(s, before, "a refused import");
   }
   /* and at several points of the plan */
   for (int at = 1; at <= plan_calls; at += plan_calls / 4 + 1) {
@@ -671,7 +670,7 @@ static void test_I8_persistence_failure_at_every_callback_changes_nothing(void *
     rc = hubc_import_commit(NULL, imp, 2);
     if (rc == 0) break;
     assert_int_equal(rc, k % 2 ? HUBC_EPERSIST : HUBC_EAGAIN);
-    expect_unchanged(s, before);
+    tu_expect_dump(s, before, "a refused import");
   }
   assert_true(k > 3); /* begin, puts, commit: each failed once */
   m->fail_at = 0;
@@ -704,7 +703,7 @@ static void test_B5_hard_cap_refuses_the_whole_import(void **state) {
   assert_int_equal(sum.over_cap, 1);
   assert_int_equal(hubc_import_commit(NULL, imp, 2), HUBC_ELIMIT);
   assert_non_null(strstr(hubc_error_last(), "3"));
-  expect_unchanged(s, before);
+  tu_expect_dump(s, before, "a refused import");
 }
 
 /* ---- R4: arguments ------------------------------------------------------------------ */

@@ -26,12 +26,6 @@ static hubc_contact *gc_contact(hubc_contact *c) { return gc_defer(contact_free_
 static void citer_free_cb(void *p) { hubc_contact_iterator_free(p); }
 static void hiter_free_cb(void *p) { hubc_history_iterator_free(p); }
 
-static void expect_same_dump(const char *before, hubc_store *s) {
-  char *after = gc_dump(s);
-  assert_string_equal(before, after);
-  gc_release(after);
-}
-
 /* ---- helpers ------------------------------------------------------------ */
 
 /* ev_log, ev_cb, ev_count: testutil */
@@ -243,7 +237,7 @@ static void m1_marketable_properties_for_each_state(void **state) {
     assert_int_equal(hubc_contact_update(f->s, ADMIN, id, names, values, 1), HUBC_EREADONLY);
     assert_true(contains(hubc_error_last(), ro[i]));
   }
-  expect_same_dump(before, f->s);
+  tu_expect_dump(f->s, before, "the calls before");
   gc_release(before);
 
   gc_release(non);
@@ -339,7 +333,7 @@ static void m3_set_marketing_on_marketing_is_a_noop_keeping_the_original_reason(
   assert_int_equal(rt, HUBC_SOURCE_INTEGRATION);
   assert_int_equal(rid, 5);
   expect_m1_id(f->s, id, "true", "false", "INTEGRATION", "5");
-  expect_same_dump(before, f->s);
+  tu_expect_dump(f->s, before, "the calls before");
   gc_release(before);
 }
 
@@ -391,7 +385,7 @@ static void m4_set_non_marketing_on_non_or_until_update_is_a_noop(void **state) 
   assert_int_equal(status_of(f->s, until), HUBC_MARKETING_UNTIL_UPDATE);
   assert_int_equal(hist_count(f->s, non), 0);
   assert_int_equal(hist_count(f->s, until), 2);
-  expect_same_dump(before, f->s);
+  tu_expect_dump(f->s, before, "the calls before");
   gc_release(before);
 }
 
@@ -426,7 +420,7 @@ static void m3_m4_refused_calls_change_nothing_and_raise_no_event(void **state) 
     assert_int_equal(call(NULL, ADMIN, id, HUBC_SOURCE_MANUAL, 1), HUBC_EINVAL);
   }
   assert_int_equal(f->ev.n, 0);
-  expect_same_dump(before, f->s);
+  tu_expect_dump(f->s, before, "the calls before");
   assert_int_equal(status_of(f->s, id), HUBC_NON_MARKETING);
   gc_release(before);
 }
@@ -1134,7 +1128,7 @@ static void d1_manual_creation_is_non_marketing_unless_asked(void **state) {
   o.marketing = 2;
   assert_int_equal(hubc_contact_create(&id, f->s, ADMIN, &o, names, values, 1), HUBC_EINVAL);
   assert_true(contains(hubc_error_last(), "marketing"));
-  expect_same_dump(before, f->s);
+  tu_expect_dump(f->s, before, "the calls before");
   assert_int_equal(f->ev.n, 0);
   gc_release(before);
 
@@ -1166,7 +1160,7 @@ static void d1_external_form_is_marketing_by_default_with_a_store_wide_switch(vo
   assert_int_equal(hubc_source_set_default(f->s, ADMIN, HUBC_SOURCE_EXTERNAL_FORM, 5, 1), HUBC_EINVAL);
   assert_true(contains(hubc_error_last(), "source id"));
   assert_int_equal(hubc_source_set_default(f->s, ADMIN, HUBC_SOURCE_EXTERNAL_FORM, 0, 2), HUBC_EINVAL);
-  expect_same_dump(before, f->s);
+  tu_expect_dump(f->s, before, "the calls before");
   gc_release(before);
 
   assert_int_equal(hubc_source_set_default(f->s, f->p2, HUBC_SOURCE_EXTERNAL_FORM, 0, 1), 0);
@@ -1244,7 +1238,7 @@ static void d1_fixed_sources_are_non_marketing_and_not_configurable(void **state
     assert_int_equal(hubc_source_set_default(f->s, ADMIN, fixed[i], 0, 1), HUBC_EINVAL);
     int on = -1;
     assert_int_equal(hubc_source_get_default(&on, f->s, fixed[i], 40 + (hubc_id)i), HUBC_EINVAL);
-    expect_same_dump(before, f->s);
+    tu_expect_dump(f->s, before, "the calls before");
     gc_release(before);
 
     /* still non-marketing after a refused attempt */
@@ -1292,7 +1286,7 @@ static void d1_form_import_and_marketing_with_other_sources_are_refused_by_creat
   assert_int_equal(hubc_contact_create(&id, f->s, ADMIN, &o, names, values, 1), HUBC_EVERSION);
   assert_int_equal(id, 0);
   assert_int_equal(f->ev.n, 0);
-  expect_same_dump(before, f->s);
+  tu_expect_dump(f->s, before, "the calls before");
   gc_release(before);
 }
 
@@ -1320,7 +1314,7 @@ static void d1_chatflow_and_integration_ids_must_be_positive(void **state) {
       assert_true(contains(hubc_error_last(), "source id"));
       assert_int_equal(id, 0);
     }
-  expect_same_dump(before, f->s);
+  tu_expect_dump(f->s, before, "the calls before");
 }
 
 /* ---- D2 ------------------------------------------------------------------ */
@@ -1346,7 +1340,7 @@ static void d2_changing_a_default_needs_a_user_with_p2(void **state) {
     assert_int_equal(hubc_source_get_default(&on, f->s, src[i], sid[i]), 0);
     assert_int_equal(on, !val[i]);
   }
-  expect_same_dump(before, f->s);
+  tu_expect_dump(f->s, before, "the calls before");
 
   /* nothing changed: the defaults still apply */
   assert_int_equal(status_of(f->s, create_src(f->s, HUBC_SYSTEM, HUBC_SOURCE_EXTERNAL_FORM, 0, 0, "a@example.com")),

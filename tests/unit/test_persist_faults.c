@@ -27,16 +27,6 @@ static void expect_msg(const char *needle) {
   if (!strstr(m, needle)) fail_msg("error message \"%s\" does not contain \"%s\"", m, needle);
 }
 
-static void expect_dump(hubc_store *s, const char *want, const char *what) {
-  char *now = tu_dump(s);
-  if (strcmp(now, want) != 0) {
-    fprintf(stderr, "--- expected (%s)\n%s--- actual\n%s", what, want, now);
-    free(now);
-    fail_msg("%s: dump differs", what);
-  }
-  free(now);
-}
-
 static int open_rc(hubc_store **out, tu_clock *clock, const hubc_persist *p) {
   hubc_store_options o;
   assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
@@ -286,7 +276,7 @@ static int run(env *e, const scenario *sc) {
 static void expect_reopen(env *e, const char *want, const char *what) {
   tu_clock c = e->clock;
   hubc_store *s2 = open_store(&c, &e->m.vtable);
-  expect_dump(s2, want, what);
+  tu_expect_dump(s2, want, what);
   hubc_store_close(s2);
 }
 
@@ -336,12 +326,12 @@ static void fault_scenario(const scenario *sc, int fail_code) {
     e.clock.now = T0; /* a tick's catch-up would run again on the next read */
     char what[160];
     snprintf(what, sizeof what, "%s, callback %ld/%ld failed (code %d)", sc->name, k, n, fail_code);
-    expect_dump(e.s, before, what);
+    tu_expect_dump(e.s, before, what);
     /* the same call without failure succeeds, with the reference result */
     rc = run(&e, sc);
     if (rc) fail_msg("%s: retry after failure at %ld: %d %s", sc->name, k, rc, hubc_error_last());
     snprintf(what, sizeof what, "%s, retried after callback %ld failed", sc->name, k);
-    expect_dump(e.s, want, what);
+    tu_expect_dump(e.s, want, what);
     expect_reopen(&e, want, what);
     recs_free(&committed);
     free(before);
@@ -378,7 +368,7 @@ static void r2_refused_calls_make_no_persistence_callback(void **state) {
   assert_int_equal(hubc_contact_set_non_marketing(e.s, ADMIN, e.c_non, HUBC_SOURCE_MANUAL, 0), 0);
   assert_int_equal(hubc_user_set_disabled(e.s, ADMIN, e.user, 0), 0);
   assert_int_equal(e.m.calls, calls0);
-  expect_dump(e.s, before, "refused calls");
+  tu_expect_dump(e.s, before, "refused calls");
   free(before);
   env_close(&e);
 }
@@ -545,7 +535,7 @@ static void r1_rich_store_round_trips_through_its_records(void **state) {
   char *want = tu_dump(s);
 
   hubc_store *s2 = open_store(&clock, &m.vtable);
-  expect_dump(s2, want, "reopened");
+  tu_expect_dump(s2, want, "reopened");
   /* the reopened store goes on exactly like the original: ids, pending
    * requests (M5 at the next update date), users */
   for (int k = 0; k < 2; k++) {
@@ -585,7 +575,7 @@ static void r1_records_load_in_any_order(void **state) {
       if (rc) fail_msg("order %d seed %llu: open %d %s", mode, (unsigned long long)seed, rc, hubc_error_last());
       char what[64];
       snprintf(what, sizeof what, "order %d seed %llu", mode, (unsigned long long)seed);
-      expect_dump(s2, want, what);
+      tu_expect_dump(s2, want, what);
       hubc_store_close(s2);
     }
   }
@@ -682,7 +672,7 @@ static void r1_replaying_every_transaction_in_order_rebuilds_the_store(void **st
   m.fail_at = 0;
   char *want = tu_dump(s);
   hubc_store *s2 = open_store(&clock, &l.vt);
-  expect_dump(s2, want, "log replay");
+  tu_expect_dump(s2, want, "log replay");
   hubc_store_close(s2);
   hubc_store_close(s);
   free(want);

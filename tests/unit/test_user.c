@@ -24,17 +24,6 @@ static void expect_msg(const char *needle) {
   if (!strstr(m, needle)) fail_msg("error message \"%s\" does not contain \"%s\"", m, needle);
 }
 
-/* The dump must equal `before` (nothing changed); frees nothing. */
-static void expect_same(hubc_store *s, const char *before, const char *what) {
-  char *now = tu_dump(s);
-  if (strcmp(now, before) != 0) {
-    fprintf(stderr, "--- before %s\n%s--- after\n%s", what, before, now);
-    free(now);
-    fail_msg("%s changed the store", what);
-  }
-  free(now);
-}
-
 /* A store with a fixed clock, admin user 1 and a tier above the first rung
  * (so a downgrade can be requested). */
 static hubc_store *open_store(tu_clock *clock, const char *admin_email) {
@@ -190,11 +179,11 @@ static void p1_create_needs_super_admin_or_manage_users(void **state) {
   expect_msg("add and edit users");
   expect_msg("p2@example.com");
   assert_int_equal(id, 77);
-  expect_same(f.s, before, "user create by a user without MANAGE_USERS");
+  tu_expect_dump(f.s, before, "user create by a user without MANAGE_USERS");
   /* SYSTEM changes no configuration */
   assert_int_equal(hubc_user_create(&id, f.s, HUBC_SYSTEM, "x@example.com"), HUBC_EPERM);
   expect_msg("SYSTEM");
-  expect_same(f.s, before, "user create by SYSTEM");
+  tu_expect_dump(f.s, before, "user create by SYSTEM");
   free(before);
   /* a MANAGE_USERS holder and a super admin may */
   assert_int_equal(hubc_user_create(&id, f.s, f.manager, "x@example.com"), 0);
@@ -248,7 +237,7 @@ static void p1_user_email_is_unique_and_normalized_like_c3(void **state) {
   expect_msg("254");
   assert_int_equal(hubc_user_create(&other, f.s, ADMIN, NULL), HUBC_EINVAL);
   expect_msg("NULL");
-  expect_same(f.s, before, "refused user creations");
+  tu_expect_dump(f.s, before, "refused user creations");
   free(before);
 
   /* lookups of unknown users */
@@ -359,7 +348,7 @@ static void p1_permission_flags_and_user_can(void **state) {
   assert_int_equal(hubc_user_set_super_admin(f.s, ADMIN, 999, 1), HUBC_ENOTFOUND);
   assert_int_equal(hubc_user_set_permissions(NULL, ADMIN, f.p2, 0), HUBC_EINVAL);
   assert_int_equal(hubc_user_get(NULL, f.s, 1), HUBC_EINVAL);
-  expect_same(f.s, before, "refused user changes");
+  tu_expect_dump(f.s, before, "refused user changes");
   free(before);
   fx_close(&f);
 }
@@ -406,7 +395,7 @@ static void p3_user_without_manage_users_cannot_change_permissions(void **state)
   expect_msg("SYSTEM");
   assert_int_equal(hubc_user_set_disabled(f.s, HUBC_SYSTEM, f.p2, 1), HUBC_EPERM);
   assert_int_equal(hubc_user_set_super_admin(f.s, HUBC_SYSTEM, f.p2, 1), HUBC_EPERM);
-  expect_same(f.s, before, "permission changes by users without MANAGE_USERS");
+  tu_expect_dump(f.s, before, "permission changes by users without MANAGE_USERS");
   free(before);
   fx_close(&f);
 }
@@ -425,7 +414,7 @@ static void p3_only_super_admins_grant_or_revoke_manage_users(void **state) {
   assert_int_equal(hubc_user_set_permissions(f.s, f.manager, m2, HUBC_PERM_DEFAULT), HUBC_EPERM);
   /* … or from themselves */
   assert_int_equal(hubc_user_set_permissions(f.s, f.manager, f.manager, HUBC_PERM_DEFAULT), HUBC_EPERM);
-  expect_same(f.s, before, "MANAGE_USERS changes by a manager");
+  tu_expect_dump(f.s, before, "MANAGE_USERS changes by a manager");
   free(before);
   /* a manager changes the other permissions of others */
   assert_int_equal(hubc_user_set_permissions(f.s, f.manager, f.p2, HUBC_PERM_IMPORT), 0);
@@ -460,7 +449,7 @@ static void p3_nobody_raises_their_own_rights_but_may_lower_them(void **state) {
                                              HUBC_PERM_EDIT_CONTACTS | HUBC_PERM_EDIT_WORKFLOWS |
                                                  HUBC_PERM_MANAGE_USERS),
                    HUBC_EPERM);
-  expect_same(f.s, before, "raising one's own rights");
+  tu_expect_dump(f.s, before, "raising one's own rights");
   free(before);
   /* lowering is fine, and raising back is then refused */
   assert_int_equal(hubc_user_set_permissions(f.s, f.manager, f.manager, mine & ~(unsigned)HUBC_PERM_IMPORT), 0);
@@ -485,7 +474,7 @@ static void p3_permission_change_applies_to_the_very_next_call(void **state) {
   char *before = tu_dump(f.s);
   assert_int_equal(hubc_contact_set_non_marketing(f.s, f.p2, f.c_non, HUBC_SOURCE_MANUAL, f.p2), HUBC_EPERM);
   expect_msg("marketing contact access");
-  expect_same(f.s, before, "set non-marketing after the revocation");
+  tu_expect_dump(f.s, before, "set non-marketing after the revocation");
   free(before);
   assert_int_equal(hubc_user_set_permissions(f.s, f.manager, f.p2, HUBC_PERM_DEFAULT), 0);
   assert_int_equal(hubc_contact_set_non_marketing(f.s, f.p2, f.c_non, HUBC_SOURCE_MANUAL, f.p2), 0);
@@ -514,7 +503,7 @@ static void p3_only_super_admins_change_the_super_admin_flag(void **state) {
   /* a manager neither disables nor enables a super admin */
   assert_int_equal(hubc_user_set_disabled(f.s, f.manager, f.boss2, 1), HUBC_EPERM);
   expect_msg("super admin");
-  expect_same(f.s, before, "super-admin changes by a manager");
+  tu_expect_dump(f.s, before, "super-admin changes by a manager");
   free(before);
   /* super admins promote and demote */
   assert_int_equal(hubc_user_set_super_admin(f.s, f.boss2, f.p2, 1), 0);
@@ -542,7 +531,7 @@ static void p3_last_enabled_super_admin_cannot_be_removed_or_disabled(void **sta
   expect_msg("last enabled super admin");
   assert_int_equal(hubc_user_set_disabled(f.s, ADMIN, ADMIN, 1), HUBC_EPERM);
   expect_msg("last enabled super admin");
-  expect_same(f.s, before, "removing the last enabled super admin");
+  tu_expect_dump(f.s, before, "removing the last enabled super admin");
   free(before);
   /* a disabled super admin may be demoted: ADMIN stays */
   assert_int_equal(hubc_user_set_super_admin(f.s, ADMIN, f.boss2, 0), 0);
@@ -553,7 +542,7 @@ static void p3_last_enabled_super_admin_cannot_be_removed_or_disabled(void **sta
   before = tu_dump(f.s);
   assert_int_equal(hubc_user_set_super_admin(f.s, f.p2, f.p2, 0), HUBC_EPERM);
   assert_int_equal(hubc_user_set_disabled(f.s, f.p2, f.p2, 1), HUBC_EPERM);
-  expect_same(f.s, before, "removing the last enabled super admin (2)");
+  tu_expect_dump(f.s, before, "removing the last enabled super admin (2)");
   free(before);
   assert_int_equal(hubc_user_set_disabled(f.s, f.p2, ADMIN, 0), 0);
   assert_int_equal(hubc_user_set_super_admin(f.s, ADMIN, f.p2, 0), 0);
@@ -653,7 +642,7 @@ static void p4_p6_permission_matrix_needs_marketing_access(void **state) {
         if (rc != HUBC_EPERM) fail_msg("%s without P2: %d (%s), expected HUBC_EPERM", row->name, rc, hubc_error_last());
         expect_msg("marketing contact access");
         expect_msg("nop2@example.com");
-        expect_same(f.s, before, row->name);
+        tu_expect_dump(f.s, before, row->name);
         assert_int_equal(history_count(f.s), hist_before);
       } else {
         if (rc != 0) fail_msg("%s with P2 (actor %lld): %d (%s)", row->name, (long long)actor, rc, hubc_error_last());
@@ -826,7 +815,7 @@ static void p1_disabled_and_unknown_actors_are_refused_everywhere(void **state) 
     char idtext[32];
     snprintf(idtext, sizeof idtext, "user %lld", (long long)f.boss2);
     expect_msg(idtext);
-    expect_same(f.s, before, row.name);
+    tu_expect_dump(f.s, before, row.name);
     /* a disabled user with P2 is refused as well (not a P2 problem) */
     assert_int_equal(hubc_user_set_disabled(f.s, ADMIN, f.p2, 1), 0);
     free(before);
@@ -834,7 +823,7 @@ static void p1_disabled_and_unknown_actors_are_refused_everywhere(void **state) 
     rc = row.call(&f, f.p2);
     if (rc != HUBC_EPERM) fail_msg("%s by disabled p2: %d (%s)", row.name, rc, hubc_error_last());
     expect_msg("disabled");
-    expect_same(f.s, before, row.name);
+    tu_expect_dump(f.s, before, row.name);
     assert_int_equal(hubc_user_set_disabled(f.s, ADMIN, f.p2, 0), 0);
     free(before);
     /* unknown actors */
@@ -846,7 +835,7 @@ static void p1_disabled_and_unknown_actors_are_refused_everywhere(void **state) 
         fail_msg("%s by unknown actor %lld: %d (%s)", row.name, (long long)unknown[k], rc, hubc_error_last());
       snprintf(idtext, sizeof idtext, "%lld", (long long)unknown[k]);
       expect_msg(idtext);
-      expect_same(f.s, before, row.name);
+      tu_expect_dump(f.s, before, row.name);
     }
     free(before);
     /* re-enabled, the same call works */
@@ -870,7 +859,7 @@ static void p1_disabled_user_cannot_re_enable_themselves(void **state) {
   char *before = tu_dump(f.s);
   assert_int_equal(hubc_user_set_disabled(f.s, f.manager, f.manager, 0), HUBC_EPERM);
   expect_msg("disabled");
-  expect_same(f.s, before, "self re-enable");
+  tu_expect_dump(f.s, before, "self re-enable");
   free(before);
   assert_int_equal(hubc_user_set_disabled(f.s, ADMIN, f.manager, 0), 0);
   hubc_id id;
@@ -928,7 +917,7 @@ static void p4_refused_calls_leak_nothing_and_change_nothing(void **state) {
   assert_null(strstr(hubc_error_last(), "exists"));
   assert_null(strstr(hubc_error_last(), "mk@example.com"));
   assert_int_equal(id, 0);
-  expect_same(f.s, before, "refused calls");
+  tu_expect_dump(f.s, before, "refused calls");
   free(before);
   fx_close(&f);
 }

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -73,6 +74,14 @@ char *tu_dump(hubc_store *s) {
   tu_buf b = {0};
   assert_int_equal(hubc_store_dump(s, tu_buf_write, &b), 0);
   return b.data;
+}
+
+void tu_expect_dump(hubc_store *s, const char *want, const char *what) {
+  char *now = tu_dump(s);
+  int same = strcmp(now, want) == 0;
+  if (!same) fprintf(stderr, "--- expected (%s)\n%s--- actual\n%s", what, want, now);
+  free(now); /* before failing: fail_msg does not return */
+  if (!same) fail_msg("%s: the store changed (dump differs)", what);
 }
 
 /* ---- in-memory backend ---- */

@@ -34,6 +34,9 @@ int tu_buf_write(void *payload, const char *data, size_t len); /* hubc_write_fn 
 void tu_buf_free(tu_buf *b);
 /* hubc_store_dump into a fresh NUL-terminated string (caller frees). */
 char *tu_dump(hubc_store *s);
+/* "Store unchanged": the dump must equal `want`; else both are printed and
+ * the test fails naming `what`. Frees what it allocates either way. */
+void tu_expect_dump(hubc_store *s, const char *want, const char *what);
 
 /* ---- in-memory persistence backend ---- */
 typedef struct tu_mem_rec {
