@@ -283,8 +283,10 @@ void hubc__sched_rollback(hubc_store *s) {
 
 void hubc__sched_commit(hubc_store *s) {
   hubc__sched *q = &s->sched;
-  memcpy(q->free_h + q->free_n, q->freed, q->freed_n * sizeof *q->freed);
-  q->free_n += q->freed_n;
+  if (q->freed_n) { /* freed is NULL until a transaction first reserves: no memcpy from NULL */
+    memcpy(q->free_h + q->free_n, q->freed, q->freed_n * sizeof *q->freed);
+    q->free_n += q->freed_n;
+  }
   q->freed_n = q->ops_n = 0;
 }
 
