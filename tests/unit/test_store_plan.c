@@ -67,6 +67,15 @@ static hubc_billing_info billing(hubc_store *s) {
   return b;
 }
 
+/* An event log released by the teardown, its events too (the store that
+ * fills it is registered after it, so it is closed first). */
+static void free_ev_log(void *p) {
+  free(((ev_log *)p)->ev);
+  free(p);
+}
+
+static ev_log *gc_ev_log(void) { return gc_defer(free_ev_log, calloc(1, sizeof(ev_log))); }
+
 /* Plans `r` and checks that the store did not change in any visible way;
  * the plan's error message goes to `said`. */
 static char said[512];
@@ -93,7 +102,7 @@ static void i7_plan_then_commit_gives_the_same_counts(void **state) {
   (void)state;
   tu_clock clock = {tu_time(2026, 3, 10, 12, 0, 0)};
   tu_mem *m = gc_mem();
-  ev_log *ev = gc_malloc(calloc(1, sizeof *ev));
+  ev_log *ev = gc_ev_log();
   hubc_store *s = open_with(&clock, m, HUBC_TIER_AUTO_UPGRADE, 0, NULL, 0, 10);
   assert_int_equal(hubc_store_set_event_callback(s, ev_cb, ev), 0);
   mark_range r = {3, 9, 0};
@@ -127,7 +136,7 @@ static void b4_plan_projects_the_auto_upgrade(void **state) {
   static const uint64_t ladder[] = {2, 4, 8};
   tu_clock clock = {tu_time(2026, 3, 10, 12, 0, 0)};
   tu_mem *m = gc_mem();
-  ev_log *ev = gc_malloc(calloc(1, sizeof *ev));
+  ev_log *ev = gc_ev_log();
   hubc_store *s = open_with(&clock, m, HUBC_TIER_AUTO_UPGRADE, 0, ladder, 3, 6);
   assert_int_equal(hubc_store_set_event_callback(s, ev_cb, ev), 0);
   mark_range r = {1, 6, 0}; /* 5 billable: past 2 and 4 */
@@ -147,7 +156,7 @@ static void b5_plan_reports_the_hard_cap_refusal_of_the_commit(void **state) {
   (void)state;
   tu_clock clock = {tu_time(2026, 3, 10, 12, 0, 0)};
   tu_mem *m = gc_mem();
-  ev_log *ev = gc_malloc(calloc(1, sizeof *ev));
+  ev_log *ev = gc_ev_log();
   hubc_store *s = open_with(&clock, m, HUBC_TIER_HARD_CAP, 4, NULL, 0, 8);
   assert_int_equal(hubc_store_set_event_callback(s, ev_cb, ev), 0);
   mark_range r = {1, 7, 0}; /* 6 > 4 */
@@ -174,7 +183,7 @@ static void r2_plan_of_a_failing_change_reports_it_and_changes_nothing(void **st
   (void)state;
   tu_clock clock = {tu_time(2026, 3, 10, 12, 0, 0)};
   tu_mem *m = gc_mem();
-  ev_log *ev = gc_malloc(calloc(1, sizeof *ev));
+  ev_log *ev = gc_ev_log();
   hubc_store *s = open_with(&clock, m, HUBC_TIER_AUTO_UPGRADE, 0, NULL, 0, 5);
   assert_int_equal(hubc_store_set_event_callback(s, ev_cb, ev), 0);
   mark_range r = {1, 5, 2};
