@@ -1738,7 +1738,7 @@ static void r3_large_log_reopens_fast(void **state) {
   fprintf(stderr, "# snapshot reopen: %.3f s\n",
           (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
   hubc_journal_close(j);
-  assert_true(secs < 1.0);
+  assert_true(secs < 1.0 * tu_time_factor()); /* 1 s in a plain build */
   tdir_remove(&t);
 }
 

@@ -108,4 +108,33 @@ tu_mem *gc_mem(void);                /* a fresh initialized backend */
 tu_buf *gc_buf(void);                /* a fresh empty buffer */
 char *gc_dump(hubc_store *s);        /* tu_dump, released by the teardown */
 
+/* ---- timing bounds ----
+ * How many times slower than a plain build a timing bound may be met:
+ * 1 plain, 10 under a sanitizer, 50 under valgrind (the CI runs the dev
+ * build's unit tests under memcheck). The plain build asserts the bounds as
+ * written; instrumented runs still check the behaviour. */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TU_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TU_SANITIZED 1
+#endif
+static inline double tu_time_factor(void) {
+#ifdef RUNNING_ON_VALGRIND
+  if (RUNNING_ON_VALGRIND) return 50.0;
+#endif
+#ifdef TU_SANITIZED
+  return 10.0;
+#else
+  return 1.0;
+#endif
+}
+
 #endif
