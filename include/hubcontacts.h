@@ -8,6 +8,7 @@
 #include "hubcontacts/errors.h"
 #include "hubcontacts/store.h"
 #include "hubcontacts/contact.h"
+#include "hubcontacts/query.h"
 #include "hubcontacts/user.h"
 #include "hubcontacts/import.h"
 #include "hubcontacts/form.h"

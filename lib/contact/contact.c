@@ -191,6 +191,8 @@ static int snapshot(hubc_contact **out, hubc_store *s, hubc__rec *r) {
   return 0;
 }
 
+int hubc__contact_snapshot(hubc_contact **out, hubc_store *s, hubc__rec *r) { return snapshot(out, s, r); }
+
 HUBC_API int hubc_contact_get(hubc_contact **out, hubc_store *s, hubc_id id) {
   if (!out) return hubc__err(HUBC_EINVAL, "get contact: out is NULL");
   *out = NULL;

@@ -201,6 +201,8 @@ int hubc__txn_finish(hubc_store *s, int rc);
 /* ---- contact table (contact/contact.c) --------------------------------- */
 /* Makes room for record ids up to `id`. */
 int hubc__slots_reserve(hubc_store *s, int64_t id);
+/* A snapshot of current record r (read lock held): for query iterators. */
+int hubc__contact_snapshot(hubc_contact **out, hubc_store *s, hubc__rec *r);
 
 /* ---- persistence (persist/codec.c, persist/load.c) ---------------------- */
 /* Encodes the current state of (kind, id) into s->scratch through the

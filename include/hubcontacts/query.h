@@ -1,0 +1,88 @@
+/* hubcontacts — selecting contacts: the filter language and query
+ * iterators (S1). The grammar is in the README ("Filter language"). */
+#ifndef HUBCONTACTS_QUERY_H
+#define HUBCONTACTS_QUERY_H
+
+#include "common.h"
+#include "contact.h"
+#include "store.h"
+
+HUBC_BEGIN_DECLS
+
+/* ---- filters (S1) ------------------------------------------------------- */
+
+/* A compiled filter: immutable, usable from several threads at once, with
+ * the store it was compiled for only. It may outlive the store (freeing it
+ * is then still safe). */
+typedef struct hubc_filter hubc_filter;
+
+/* Limits of a filter text (see the README). */
+#define HUBC_FILTER_MAX_BYTES 1048576 /* text length */
+#define HUBC_FILTER_MAX_DEPTH 64      /* nested parentheses and NOTs */
+
+/* Parses and compiles `text` against the store's property schema. Errors
+ * (HUBC_EINVAL) name the byte position, what was found and what was
+ * expected; an unknown property or enumeration option is HUBC_ENOTFOUND
+ * naming it; a value that does not fit its property's type
+ * (createdate > 'soon') is HUBC_EINVAL. */
+HUBC_API int hubc_filter_compile(hubc_filter **out, hubc_store *store, const char *text);
+HUBC_API void hubc_filter_free(hubc_filter *filter);
+
+/* Number of contacts the filter selects now. */
+HUBC_API int hubc_filter_count(uint64_t *out, hubc_store *store, const hubc_filter *filter);
+/* *out = 1 if contact `id` matches, else 0; HUBC_ENOTFOUND if there is no
+ * such contact. */
+HUBC_API int hubc_filter_matches(int *out, hubc_store *store, const hubc_filter *filter,
+                                 hubc_id id);
+
+/* ---- query iterators: ids or snapshots, sorted, paged ------------------- */
+
+#define HUBC_QUERY_OPTIONS_VERSION 1
+
+typedef struct hubc_query_options {
+  unsigned int version; /* HUBC_QUERY_OPTIONS_VERSION */
+  /* Property (name or label) to sort by; NULL: record id. Ties are broken
+   * by record id (ascending); contacts without a value come last in both
+   * directions. */
+  const char *sort_by;
+  int descending;       /* 0 ascending, 1 descending */
+  uint64_t limit;       /* at most this many results; 0: no limit */
+  /* Where to start: NULL or "" from the beginning, else a cursor from
+   * hubc_query_iterator_cursor of an iterator with the same sort. */
+  const char *cursor;
+} hubc_query_options;
+
+#define HUBC_QUERY_OPTIONS_INIT { HUBC_QUERY_OPTIONS_VERSION, NULL, 0, 0, NULL }
+HUBC_API int hubc_query_options_init(hubc_query_options *opts, unsigned int version);
+
+/* Contacts a filter selects (filter NULL: every contact). Ordered by
+ * record id (opts NULL or sort_by NULL), the iterator reads the store as
+ * it advances: contacts created or deleted meanwhile may or may not be
+ * seen, none twice. Sorted by a property, the selection and its order are
+ * fixed when the iterator is created; snapshots are then read when
+ * returned, and contacts deleted meanwhile are skipped. An iterator's
+ * next calls need its store open; free does not. */
+typedef struct hubc_query_iterator hubc_query_iterator;
+HUBC_API int hubc_query_iterator_new(hubc_query_iterator **out, hubc_store *store,
+                                     const hubc_filter *filter,
+                                     const hubc_query_options *opts);
+/* One record id, or HUBC_ITEROVER at the end. */
+HUBC_API int hubc_query_iterator_next(hubc_id *out, hubc_query_iterator *it);
+/* Up to `cap` ids (or snapshots, which the caller frees) per call, one
+ * read lock per batch: *n_out receives how many. Returns 0 while there
+ * are results (*n_out > 0), HUBC_ITEROVER (*n_out = 0) at the end. */
+HUBC_API int hubc_query_iterator_next_ids(size_t *n_out, hubc_id *ids, size_t cap,
+                                          hubc_query_iterator *it);
+HUBC_API int hubc_query_iterator_next_contacts(size_t *n_out, hubc_contact **out,
+                                               size_t cap, hubc_query_iterator *it);
+/* A cursor just after the last result returned so far (the start cursor
+ * before any): pass it as opts->cursor to continue from there. Stable:
+ * paging goes on from that sort position even if contacts change
+ * meanwhile. The string is owned by the iterator and valid until its next
+ * call or free; NULL (with HUBC_EINVAL) when it is NULL. */
+HUBC_API const char *hubc_query_iterator_cursor(hubc_query_iterator *it);
+HUBC_API void hubc_query_iterator_free(hubc_query_iterator *it);
+
+HUBC_END_DECLS
+
+#endif

@@ -1,0 +1,496 @@
+/* Filters (S1): the parse tree compiled once to a predicate over interned
+ * property ids and typed constants, then run over the records. */
+#include <stdio.h>
+#include <string.h>
+
+#include "query/query.h"
+#include "util/text.h"
+
+/* ---- values ------------------------------------------------------------- */
+
+static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c; }
+
+int hubc__qstr_cmp_ci(const char *a, size_t alen, const char *b, size_t blen) {
+  size_t n = alen < blen ? alen : blen;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char x = (unsigned char)lower(a[i]), y = (unsigned char)lower(b[i]);
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return alen < blen ? -1 : alen > blen;
+}
+
+static int digit(char c) { return c >= '0' && c <= '9'; }
+
+/* 10^e for |e| beyond the exact range, by squaring (no libm needed). */
+static long double pow10l_(int e) {
+  long double r = 1, b = 10;
+  unsigned u = (unsigned)(e < 0 ? -e : e);
+  for (; u; u >>= 1, b *= b)
+    if (u & 1) r *= b;
+  return e < 0 ? 1 / r : r;
+}
+
+double hubc__qnumber(const char *s) {
+  static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                               1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  int neg = *s == '-';
+  if (*s == '-' || *s == '+') s++;
+  uint64_t m = 0;
+  int exp = 0, nd = 0;
+  for (; digit(*s); s++) {
+    if (nd < 19) {
+      m = m * 10 + (uint64_t)(*s - '0');
+      nd += m != 0;
+    } else exp++;
+  }
+  if (*s == '.')
+    for (s++; digit(*s); s++)
+      if (nd < 19) {
+        m = m * 10 + (uint64_t)(*s - '0');
+        nd += m != 0;
+        exp--;
+      }
+  if (*s == 'e' || *s == 'E') {
+    s++;
+    int esign = *s == '-' ? -1 : 1, e = 0;
+    if (*s == '-' || *s == '+') s++;
+    for (; digit(*s) && e < 100000; s++) e = e * 10 + (*s - '0');
+    exp += esign * e;
+  }
+  if (m == 0) return 0.0;
+  /* one decimal value, one (m, exp): 3.5 and 3.50 give the same double */
+  while (m % 10 == 0) m /= 10, exp++;
+  double d;
+  if (m < (1ULL << 53) && exp >= -22 && exp <= 22)
+    d = exp < 0 ? (double)m / p10[-exp] : (double)m * p10[exp]; /* exact inputs: correctly rounded */
+  else
+    d = (double)((long double)m * pow10l_(exp));
+  return neg ? -d : d;
+}
+
+/* A stored field: its string value or enumeration option (the walk of
+ * hubc__rec_get, returning the option index rather than its text). */
+static int stored_field(const hubc__rec *r, uint32_t prop, const char **str, uint64_t *option) {
+  const unsigned char *p = hubc__rec_fields(r), *end = p + hubc__rec_flen(r);
+  while (p < end) {
+    size_t pos = 0;
+    uint64_t tag = *p;
+    if (*p < 0x80) pos = 1;
+    else hubc__varint_get(p, (size_t)(end - p), &pos, &tag);
+    p += pos;
+    uint32_t fp = (uint32_t)(tag >> 1);
+    if (fp > prop) return 0; /* sorted */
+    if (tag & 1) {
+      pos = 0;
+      hubc__varint_get(p, (size_t)(end - p), &pos, option);
+      p += pos;
+      if (fp == prop) {
+        *str = NULL;
+        return 1;
+      }
+    } else {
+      if (fp == prop) {
+        *str = (const char *)p;
+        return 1;
+      }
+      p += strlen((const char *)p) + 1;
+    }
+  }
+  return 0;
+}
+
+int hubc__qval_get(const hubc_store *s, const hubc__rec *r, uint32_t prop, int type, hubc__qval *v) {
+  if (prop >= HUBC__COMPUTED_FIRST && prop < HUBC__P_BUILTIN_COUNT) {
+    int marketing = r->status != HUBC_NON_MARKETING, reason = 0;
+    hubc_id reason_id = 0;
+    switch (prop) {
+    case HUBC__P_OBJECT_ID: v->d = (double)r->id; return 1;
+    case HUBC__P_CREATEDATE: v->i = hubc__rec_created(r); return 1;
+    case HUBC__P_LASTMODIFIED: v->i = r->modified; return 1;
+    case HUBC__P_MK_STATUS: v->i = marketing; return 1;
+    case HUBC__P_MK_UNTIL_RENEWAL: v->i = r->status == HUBC_MARKETING_UNTIL_UPDATE; return 1;
+    default: /* the reason, as hubc_contact_prop shows it */
+      if (marketing) hubc__status_reason(s, r->hist, &reason, &reason_id);
+      if (!reason) return 0;
+      if (prop == HUBC__P_MK_REASON_TYPE) v->s = hubc_source_name(reason);
+      else v->s = v->buf, v->i = reason_id, hubc__format_i64(v->buf, reason_id);
+      if (!v->s) return 0;
+      v->len = strlen(v->s);
+      return 1;
+    }
+  }
+  const char *str;
+  uint64_t option = 0;
+  if (!stored_field(r, prop, &str, &option)) return 0;
+  switch (type) {
+  case HUBC_PROP_ENUMERATION: v->i = (int64_t)option; return str == NULL;
+  case HUBC_PROP_NUMBER: v->d = hubc__qnumber(str); return 1;
+  case HUBC_PROP_BOOL: v->i = str[0] == 't'; return 1; /* stored as true/false */
+  case HUBC_PROP_DATETIME: return hubc__parse_datetime(str, &v->i) == 0;
+  default:
+    v->s = str;
+    v->len = strlen(str);
+    return 1;
+  }
+}
+
+/* ---- compiling ---------------------------------------------------------- */
+
+typedef struct compiler {
+  hubc_store *s;
+  const hubc__qtree *t;
+  hubc_filter *f;
+  size_t nodes_cap, consts_cap, strings_cap;
+} compiler;
+
+static const char *const op_names[] = {"=", "!=", "<", "<=", ">", ">="};
+
+static int nomem(void) { return hubc__err(HUBC_ENOMEM, "out of memory compiling a filter"); }
+
+/* Strings are stored by offset until the end (the buffer moves). */
+static int add_string(compiler *c, const char *s, size_t len, uint32_t *off) {
+  hubc_filter *f = c->f;
+  if (hubc__grow(c->s->base, (void **)&f->strings, &c->strings_cap, f->strings_len + len + 1, 1)) return nomem();
+  *off = (uint32_t)f->strings_len;
+  for (size_t i = 0; i < len; i++) f->strings[f->strings_len + i] = lower(s[i]);
+  f->strings[f->strings_len + len] = '\0';
+  f->strings_len += len + 1;
+  return 0;
+}
+
+/* A literal converted to property p's type (C4's rules): a quoted string
+ * converts to any type; a bare number fits numbers; TRUE/FALSE fit bools. */
+static int convert(compiler *c, const hubc__prop *p, const hubc__qlit *l, hubc__qconst *k) {
+  const char *text = c->t->strings + l->off;
+  memset(k, 0, sizeof *k);
+  switch (p->type) {
+  case HUBC_PROP_STRING:
+    if (l->kind == HUBC__QL_STRING) {
+      uint32_t off;
+      int rc = add_string(c, text, l->len, &off);
+      k->i = off; /* the offset until compile ends */
+      k->len = l->len;
+      return rc;
+    }
+    return hubc__err(HUBC_EINVAL, "filter: byte %u: property '%s' is a string: put the value in quotes", l->pos,
+                     p->name);
+  case HUBC_PROP_NUMBER:
+    if (l->kind == HUBC__QL_NUMBER || (l->kind == HUBC__QL_STRING && hubc__parse_number(text))) {
+      k->d = hubc__qnumber(text);
+      return 0;
+    }
+    break;
+  case HUBC_PROP_BOOL:
+    if (l->kind == HUBC__QL_TRUE || l->kind == HUBC__QL_FALSE) {
+      k->i = l->kind == HUBC__QL_TRUE;
+      return 0;
+    }
+    if (l->kind == HUBC__QL_STRING && hubc__parse_bool(text) >= 0) {
+      k->i = hubc__parse_bool(text);
+      return 0;
+    }
+    break;
+  case HUBC_PROP_DATETIME:
+    if (l->kind == HUBC__QL_STRING && hubc__parse_datetime(text, &k->i) == 0) return 0;
+    return hubc__err(HUBC_EINVAL,
+                     "filter: byte %u: property '%s' is a datetime: expected an ISO-8601 date in quotes "
+                     "('2024-03-21' or '2024-03-21T10:00:00Z'), found %s%.100s%s",
+                     l->pos, p->name, l->kind == HUBC__QL_STRING ? "'" : "",
+                     l->kind == HUBC__QL_TRUE ? "TRUE" : l->kind == HUBC__QL_FALSE ? "FALSE" : text,
+                     l->kind == HUBC__QL_STRING ? "'" : "");
+  case HUBC_PROP_ENUMERATION:
+    if (l->kind == HUBC__QL_STRING || l->kind == HUBC__QL_NUMBER) {
+      int o = hubc__schema_option(p, text);
+      if (o >= 0) {
+        k->i = o;
+        return 0;
+      }
+      char opts[200];
+      size_t used = 0;
+      opts[0] = '\0';
+      for (size_t i = 0; i < p->n_options && used + 8 < sizeof opts; i++) {
+        int w = snprintf(opts + used, sizeof opts - used, "%s%s", i ? ", " : "", p->options[i]);
+        used = w < 0 ? used : used + (size_t)w;
+      }
+      if (used >= sizeof opts) strcpy(opts + sizeof opts - 5, "…");
+      return hubc__err(HUBC_ENOTFOUND, "filter: byte %u: '%.100s' is not an option of property '%s' (options: %s)",
+                       l->pos, text, p->name, opts);
+    }
+    break;
+  }
+  const char *shown = l->kind == HUBC__QL_TRUE ? "TRUE" : l->kind == HUBC__QL_FALSE ? "FALSE" : text;
+  const char *q = l->kind == HUBC__QL_STRING ? "'" : "";
+  return hubc__err(HUBC_EINVAL, "filter: byte %u: %s%.100s%s is not a %s value (property '%s' is a %s)", l->pos, q,
+                   shown, q, hubc__type_name(p->type), p->name, hubc__type_name(p->type));
+}
+
+static int compile_node(compiler *c, uint32_t ast, size_t slot);
+
+/* Reserves n consecutive node slots; their first index in *first. */
+static int reserve_nodes(compiler *c, size_t n, size_t *first) {
+  hubc_filter *f = c->f;
+  if (hubc__grow(c->s->base, (void **)&f->nodes, &c->nodes_cap, f->n_nodes + n, sizeof *f->nodes)) return nomem();
+  *first = f->n_nodes;
+  memset(f->nodes + f->n_nodes, 0, n * sizeof *f->nodes);
+  f->n_nodes += n;
+  return 0;
+}
+
+static int compile_condition(compiler *c, const hubc__qast *a, hubc__qnode *out) {
+  const char *name = c->t->strings + a->name_off;
+  int prop = hubc__schema_find(c->s->schema, name);
+  if (prop < 0)
+    return hubc__err(HUBC_ENOTFOUND, "filter: byte %u: property '%.100s' does not exist", a->name_pos, name);
+  const hubc__prop *p = &c->s->schema->props[prop];
+  hubc__qnode n = {0};
+  n.prop = (uint32_t)prop;
+  n.type = p->type;
+  n.op = a->op;
+  switch (a->kind) {
+  case HUBC__QA_CMP:
+    n.kind = HUBC__QN_CMP;
+    if (a->op >= HUBC__QOP_LT && p->type == HUBC_PROP_BOOL)
+      return hubc__err(HUBC_EINVAL, "filter: byte %u: '%s' does not apply to bool property '%s' (use = or !=)",
+                       a->pos, op_names[a->op], p->name);
+    break;
+  case HUBC__QA_CONTAINS:
+  case HUBC__QA_STARTS:
+    n.kind = a->kind == HUBC__QA_CONTAINS ? HUBC__QN_CONTAINS : HUBC__QN_STARTS;
+    if (p->type != HUBC_PROP_STRING)
+      return hubc__err(HUBC_EINVAL, "filter: byte %u: %s applies to string properties; '%s' is a %s", a->pos,
+                       a->kind == HUBC__QA_CONTAINS ? "CONTAINS" : "STARTS WITH", p->name, hubc__type_name(p->type));
+    break;
+  case HUBC__QA_KNOWN:
+  case HUBC__QA_UNKNOWN:
+    n.kind = HUBC__QN_KNOWN;
+    n.negate = a->kind == HUBC__QA_UNKNOWN;
+    break;
+  default:
+    n.kind = HUBC__QN_IN;
+    n.negate = a->kind == HUBC__QA_NOT_IN;
+    break;
+  }
+  hubc_filter *f = c->f;
+  if (hubc__grow(c->s->base, (void **)&f->consts, &c->consts_cap, f->n_consts + a->n_lits, sizeof *f->consts))
+    return nomem();
+  n.a = (uint32_t)f->n_consts;
+  n.n = a->n_lits;
+  for (uint32_t i = 0; i < a->n_lits; i++) {
+    int rc = convert(c, p, &c->t->lits[a->lit + i], &f->consts[f->n_consts]);
+    if (rc) return rc;
+    f->n_consts++;
+  }
+  *out = n;
+  return 0;
+}
+
+static int compile_node(compiler *c, uint32_t ast, size_t slot) {
+  const hubc__qast *a = &c->t->nodes[ast - 1];
+  hubc__qnode n = {0};
+  int rc = 0;
+  switch (a->kind) {
+  case HUBC__QA_AND:
+  case HUBC__QA_OR:
+  case HUBC__QA_NOT: {
+    size_t count = 0, first;
+    for (uint32_t k = a->child; k; k = c->t->nodes[k - 1].next) count++;
+    if ((rc = reserve_nodes(c, count, &first))) return rc;
+    n.kind = a->kind == HUBC__QA_AND ? HUBC__QN_AND : a->kind == HUBC__QA_OR ? HUBC__QN_OR : HUBC__QN_NOT;
+    n.a = (uint32_t)first;
+    n.n = (uint32_t)count;
+    size_t i = 0;
+    for (uint32_t k = a->child; k && !rc; k = c->t->nodes[k - 1].next) rc = compile_node(c, k, first + i++);
+    break;
+  }
+  case HUBC__QA_IN_LIST:
+    return hubc__err(HUBC_ENOTFOUND, "filter: byte %u: list %llu does not exist (lists are not available yet)",
+                     a->pos, (unsigned long long)a->list);
+  case HUBC__QA_IN_VIEW:
+    return hubc__err(HUBC_ENOTFOUND, "filter: byte %u: view '%.100s' does not exist (saved views are not available yet)",
+                     a->pos, c->t->strings + c->t->lits[a->lit].off);
+  default: rc = compile_condition(c, a, &n); break;
+  }
+  if (!rc) c->f->nodes[slot] = n;
+  return rc;
+}
+
+static void filter_release(hubc__base *b, hubc_filter *f, size_t nodes_cap, size_t consts_cap, size_t strings_cap) {
+  hubc__free(b, f->nodes, nodes_cap * sizeof *f->nodes);
+  hubc__free(b, f->consts, consts_cap * sizeof *f->consts);
+  hubc__free(b, f->strings, strings_cap);
+  hubc__free(b, f, sizeof *f);
+}
+
+/* Shrinks the arrays to their sizes, so free needs no capacities. */
+static int shrink(hubc__base *b, void **p, size_t cap, size_t n, size_t elem) {
+  if (cap == n) return 0;
+  void *q = hubc__realloc(b, *p, cap * elem, n * elem);
+  if (!q && n) return nomem();
+  *p = n ? q : NULL;
+  return 0;
+}
+
+HUBC_API int hubc_filter_compile(hubc_filter **out, hubc_store *s, const char *text) {
+  if (!out) return hubc__err(HUBC_EINVAL, "compile filter: out is NULL");
+  *out = NULL;
+  if (!s) return hubc__err(HUBC_EINVAL, "compile filter: store is NULL");
+  if (!text) return hubc__err(HUBC_EINVAL, "compile filter: text is NULL");
+  size_t len = strnlen(text, (size_t)HUBC_FILTER_MAX_BYTES + 1);
+  if (len > HUBC_FILTER_MAX_BYTES)
+    return hubc__err(HUBC_ELIMIT, "filter: longer than %d bytes (limit)", HUBC_FILTER_MAX_BYTES);
+  hubc__qtree t;
+  int rc = hubc__filter_parse(&t, s->base, text, len);
+  if (rc) {
+    hubc__qtree_free(&t, s->base);
+    return rc;
+  }
+  hubc_filter *f = hubc__calloc(s->base, sizeof *f);
+  if (!f) {
+    hubc__qtree_free(&t, s->base);
+    return nomem();
+  }
+  compiler c = {s, &t, f, 0, 0, 0};
+  size_t root;
+  if ((rc = hubc__read_begin(s)) == 0) {
+    rc = reserve_nodes(&c, 1, &root);
+    if (!rc) rc = compile_node(&c, t.root, root);
+    hubc__read_end(s, rc);
+  }
+  hubc__qtree_free(&t, s->base);
+  if (!rc) rc = shrink(s->base, (void **)&f->nodes, c.nodes_cap, f->n_nodes, sizeof *f->nodes);
+  if (!rc) c.nodes_cap = f->n_nodes, rc = shrink(s->base, (void **)&f->consts, c.consts_cap, f->n_consts, sizeof *f->consts);
+  if (!rc) c.consts_cap = f->n_consts, rc = shrink(s->base, (void **)&f->strings, c.strings_cap, f->strings_len, 1);
+  if (!rc) c.strings_cap = f->strings_len;
+  if (rc) {
+    filter_release(s->base, f, c.nodes_cap, c.consts_cap, c.strings_cap);
+    return rc;
+  }
+  /* string constants: offsets into pointers, now that the buffer is final */
+  for (size_t i = 0; i < f->n_nodes; i++) {
+    const hubc__qnode *n = &f->nodes[i];
+    if (n->kind >= HUBC__QN_CMP && n->type == HUBC_PROP_STRING)
+      for (uint32_t k = n->a; k < n->a + n->n; k++) f->consts[k].s = f->strings + f->consts[k].i;
+  }
+  atomic_init(&f->refs, 1);
+  f->base = s->base;
+  hubc__base_ref(s->base);
+  *out = f;
+  return hubc__ok();
+}
+
+void hubc__filter_ref(const hubc_filter *cf) {
+  hubc_filter *f = (hubc_filter *)cf; /* the count is not part of what the filter means */
+  atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
+}
+
+HUBC_API void hubc_filter_free(hubc_filter *f) {
+  if (!f || atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1) return;
+  hubc__base *b = f->base;
+  filter_release(b, f, f->n_nodes, f->n_consts, f->strings_len);
+  hubc__base_unref(b);
+}
+
+int hubc__filter_check(const hubc_store *s, const hubc_filter *f, const char *what) {
+  if (f && f->base != s->base) return hubc__err(HUBC_EINVAL, "%s: the filter was compiled for another store", what);
+  return 0;
+}
+
+/* ---- evaluating --------------------------------------------------------- */
+
+static int contains_ci(const char *hay, size_t n, const char *needle, size_t m) {
+  if (m > n) return 0;
+  if (m == 0) return 1;
+  char first = needle[0]; /* constants are lowercased */
+  for (size_t i = 0; i + m <= n; i++)
+    if (lower(hay[i]) == first && hubc__qstr_cmp_ci(hay + i, m, needle, m) == 0) return 1;
+  return 0;
+}
+
+static int compare(const hubc__qnode *n, const hubc__qval *v, const hubc__qconst *k) {
+  switch (n->type) {
+  case HUBC_PROP_STRING: return hubc__qstr_cmp_ci(v->s, v->len, k->s, k->len);
+  case HUBC_PROP_NUMBER: return v->d < k->d ? -1 : v->d > k->d;
+  default: return v->i < k->i ? -1 : v->i > k->i;
+  }
+}
+
+static int eval(const hubc_store *s, const hubc_filter *f, const hubc__rec *r, const hubc__qnode *n) {
+  switch (n->kind) {
+  case HUBC__QN_AND:
+    for (uint32_t i = 0; i < n->n; i++)
+      if (!eval(s, f, r, &f->nodes[n->a + i])) return 0;
+    return 1;
+  case HUBC__QN_OR:
+    for (uint32_t i = 0; i < n->n; i++)
+      if (eval(s, f, r, &f->nodes[n->a + i])) return 1;
+    return 0;
+  case HUBC__QN_NOT: return !eval(s, f, r, &f->nodes[n->a]);
+  default: break;
+  }
+  hubc__qval v;
+  int known = hubc__qval_get(s, r, n->prop, n->type, &v);
+  if (n->kind == HUBC__QN_KNOWN) return known != n->negate;
+  if (!known) return 0; /* every comparison with an unknown value is false */
+  const hubc__qconst *k = &f->consts[n->a];
+  switch (n->kind) {
+  case HUBC__QN_CONTAINS: return contains_ci(v.s, v.len, k->s, k->len);
+  case HUBC__QN_STARTS: return v.len >= k->len && hubc__qstr_cmp_ci(v.s, k->len, k->s, k->len) == 0;
+  case HUBC__QN_IN:
+    for (uint32_t i = 0; i < n->n; i++)
+      if (compare(n, &v, &k[i]) == 0) return !n->negate;
+    return n->negate;
+  default: {
+    int c = compare(n, &v, k);
+    switch (n->op) {
+    case HUBC__QOP_EQ: return c == 0;
+    case HUBC__QOP_NE: return c != 0;
+    case HUBC__QOP_LT: return c < 0;
+    case HUBC__QOP_LE: return c <= 0;
+    case HUBC__QOP_GT: return c > 0;
+    default: return c >= 0;
+    }
+  }
+  }
+}
+
+int hubc__filter_eval(const hubc_store *s, const hubc_filter *f, const hubc__rec *r) {
+  return !f || eval(s, f, r, &f->nodes[0]);
+}
+
+static int check_args(const void *out, hubc_store *s, const hubc_filter *f, const char *what) {
+  if (!out) return hubc__err(HUBC_EINVAL, "%s: out is NULL", what);
+  if (!s) return hubc__err(HUBC_EINVAL, "%s: store is NULL", what);
+  if (!f) return hubc__err(HUBC_EINVAL, "%s: filter is NULL", what);
+  return hubc__filter_check(s, f, what);
+}
+
+HUBC_API int hubc_filter_count(uint64_t *out, hubc_store *s, const hubc_filter *f) {
+  int rc = check_args(out, s, f, "count filter");
+  if (rc) return rc;
+  *out = 0;
+  if ((rc = hubc__read_begin(s))) return rc;
+  uint64_t count = 0;
+  int64_t end = hubc__id_end(s);
+  for (int64_t id = 1; id < end; id++) {
+    if (id + 8 < end && s->recs[id + 8]) { /* records are scattered: fetch ahead */
+      const char *ahead = (const char *)s->recs[id + 8];
+      __builtin_prefetch(ahead);
+      __builtin_prefetch(ahead + 64);
+    }
+    const hubc__rec *r = s->recs[id];
+    if (r && eval(s, f, r, &f->nodes[0])) count++;
+  }
+  *out = count;
+  return hubc__read_end(s, 0);
+}
+
+HUBC_API int hubc_filter_matches(int *out, hubc_store *s, const hubc_filter *f, hubc_id id) {
+  int rc = check_args(out, s, f, "match filter");
+  if (rc) return rc;
+  *out = 0;
+  if ((rc = hubc__read_begin(s))) return rc;
+  const hubc__rec *r = hubc__contact_at(s, id);
+  if (!r) rc = hubc__err(HUBC_ENOTFOUND, "match filter: no contact with record id %lld", (long long)id);
+  else *out = eval(s, f, r, &f->nodes[0]);
+  return hubc__read_end(s, rc);
+}

@@ -1,0 +1,121 @@
+/* The filter language (S1): the parse tree with byte positions
+ * (parse.c), the compiled predicate (filter.c) and what the iterators
+ * (iter.c) share with it. */
+#ifndef HUBC_QUERY_QUERY_H
+#define HUBC_QUERY_QUERY_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* ---- parse tree --------------------------------------------------------- */
+
+enum {
+  HUBC__QA_AND = 1, HUBC__QA_OR, HUBC__QA_NOT,
+  HUBC__QA_CMP,      /* property op literal */
+  HUBC__QA_CONTAINS, HUBC__QA_STARTS,
+  HUBC__QA_KNOWN, HUBC__QA_UNKNOWN,
+  HUBC__QA_IN, HUBC__QA_NOT_IN, /* property [NOT] IN (literals) */
+  HUBC__QA_IN_LIST,  /* IN LIST n */
+  HUBC__QA_IN_VIEW   /* IN VIEW 'name' (the name is literal 0) */
+};
+enum { HUBC__QOP_EQ = 0, HUBC__QOP_NE, HUBC__QOP_LT, HUBC__QOP_LE, HUBC__QOP_GT, HUBC__QOP_GE };
+enum { HUBC__QL_STRING = 1, HUBC__QL_NUMBER, HUBC__QL_TRUE, HUBC__QL_FALSE };
+
+typedef struct hubc__qlit {
+  uint8_t kind;
+  uint32_t pos;  /* byte offset in the filter text */
+  uint32_t len;
+  uint32_t off;  /* strings + off: decoded ('' → '), NUL-terminated; a number's text */
+} hubc__qlit;
+
+typedef struct hubc__qast {
+  uint8_t kind, op;
+  uint32_t pos;         /* byte offset of the node's first token */
+  uint32_t child, next; /* first child, next sibling: node index + 1, 0 none */
+  uint32_t lit, n_lits; /* literals of a condition, in tree->lits */
+  uint32_t name_pos;    /* the property's byte offset */
+  uint32_t name_off;    /* strings + name_off: the property as written (decoded if quoted) */
+  uint64_t list;        /* IN LIST n */
+} hubc__qast;
+
+typedef struct hubc__qtree {
+  hubc__qast *nodes;
+  size_t n, cap;
+  hubc__qlit *lits;
+  size_t n_lits, lits_cap;
+  char *strings; /* decoded names and literals */
+  size_t strings_used, strings_cap;
+  uint32_t root; /* node index + 1 */
+} hubc__qtree;
+
+/* Parses text[0..len) (len ≤ HUBC_FILTER_MAX_BYTES). 0, or HUBC_EINVAL
+ * naming the byte position, what was found and what was expected. The
+ * tree is freed with hubc__qtree_free either way. */
+int hubc__filter_parse(hubc__qtree *t, hubc__base *b, const char *text, size_t len);
+void hubc__qtree_free(hubc__qtree *t, hubc__base *b);
+
+/* ---- compiled filter ---------------------------------------------------- */
+
+enum {
+  HUBC__QN_AND = 1, HUBC__QN_OR, HUBC__QN_NOT,
+  HUBC__QN_CMP, HUBC__QN_CONTAINS, HUBC__QN_STARTS, HUBC__QN_KNOWN, HUBC__QN_IN
+};
+
+/* A typed constant. Strings are lowercased (ASCII) for case-insensitive
+ * comparison; numbers are doubles; datetimes, bools (0/1) and
+ * enumeration options are integers. */
+typedef struct hubc__qconst {
+  double d;
+  int64_t i;
+  const char *s;
+  uint32_t len;
+} hubc__qconst;
+
+typedef struct hubc__qnode {
+  uint8_t kind, op, type; /* type: the property's (enum hubc_prop_type) */
+  uint8_t negate;         /* KNOWN: IS NOT KNOWN; IN: NOT IN */
+  uint32_t prop;
+  uint32_t a, n;          /* AND/OR/NOT: children nodes[a..a+n); others: consts[a..a+n) */
+} hubc__qnode;
+
+struct hubc_filter {
+  atomic_uint refs; /* the caller's, plus one per iterator using it */
+  hubc__base *base; /* identifies the store; keeps the allocator for free */
+  hubc__qnode *nodes;
+  size_t n_nodes;
+  hubc__qconst *consts;
+  size_t n_consts;
+  char *strings; /* lowercased string constants */
+  size_t strings_len;
+};
+
+/* A property's value on a record, typed (see hubc__qval_get). */
+typedef struct hubc__qval {
+  double d;
+  int64_t i;
+  const char *s;
+  size_t len;
+  char buf[24]; /* rendered computed values */
+} hubc__qval;
+
+/* The one accessor the evaluator reads values through: 1 and *v when the
+ * contact (current record r) has a value for prop (of type `type`), else
+ * 0. Needs the store's lock held. */
+int hubc__qval_get(const hubc_store *s, const hubc__rec *r, uint32_t prop, int type, hubc__qval *v);
+
+/* 1 if the current record r matches; f NULL matches every contact. Needs
+ * the store's lock held. */
+int hubc__filter_eval(const hubc_store *s, const hubc_filter *f, const hubc__rec *r);
+void hubc__filter_ref(const hubc_filter *f);
+/* Checks that f (may be NULL) belongs to store s; `what` names the call. */
+int hubc__filter_check(const hubc_store *s, const hubc_filter *f, const char *what);
+
+/* ASCII case-insensitive helpers shared by evaluation and sorting. */
+int hubc__qstr_cmp_ci(const char *a, size_t alen, const char *b, size_t blen);
+/* A decimal (already checked by hubc__parse_number) as a double: equal
+ * decimals give equal doubles (3.5 and 3.50). */
+double hubc__qnumber(const char *s);
+
+#endif
