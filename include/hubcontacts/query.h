@@ -1,5 +1,5 @@
 /* hubcontacts — selecting contacts: the filter language and query
- * iterators (S1). The grammar is in the README ("Filter language"). */
+ * iterators (S1), bulk set as marketing / non-marketing (S4, S5). The grammar is in the README ("Filter language"). */
 #ifndef HUBCONTACTS_QUERY_H
 #define HUBCONTACTS_QUERY_H
 
@@ -82,6 +82,63 @@ HUBC_API int hubc_query_iterator_next_contacts(size_t *n_out, hubc_contact **out
  * call or free; NULL (with HUBC_EINVAL) when it is NULL. */
 HUBC_API const char *hubc_query_iterator_cursor(hubc_query_iterator *it);
 HUBC_API void hubc_query_iterator_free(hubc_query_iterator *it);
+
+/* ---- bulk actions (S4, S5) ---------------------------------------------- */
+
+enum hubc_bulk_action {
+  HUBC_BULK_SET_MARKETING = 1,    /* M3 on each selected contact */
+  HUBC_BULK_SET_NON_MARKETING = 2 /* M4: pending until the update date */
+};
+
+#define HUBC_SELECTION_VERSION 1
+
+/* The contacts a bulk action applies to: a filter's, or explicit record
+ * ids (each must name a contact; repeats count once). Not both. */
+typedef struct hubc_selection {
+  unsigned int version;      /* HUBC_SELECTION_VERSION */
+  const hubc_filter *filter; /* NULL: use ids */
+  const hubc_id *ids;
+  size_t n_ids;
+} hubc_selection;
+
+#define HUBC_SELECTION_INIT { HUBC_SELECTION_VERSION, NULL, NULL, 0 }
+HUBC_API int hubc_selection_init(hubc_selection *sel, unsigned int version);
+
+#define HUBC_BULK_SUMMARY_VERSION 1
+
+typedef struct hubc_bulk_summary {
+  unsigned int version;     /* set by the caller: HUBC_BULK_SUMMARY_VERSION */
+  uint64_t selected;        /* contacts selected: the number to confirm */
+  uint64_t will_change;     /* of those, whose status the action changes */
+  uint64_t unchanged;
+  uint64_t billable_before; /* billable count before and after the action */
+  uint64_t billable_after;
+  uint64_t tier_before, tier_after; /* tier_after: AUTO_UPGRADE's projection */
+  uint64_t cap;             /* the HARD_CAP in force; 0 under AUTO_UPGRADE */
+  int cap_refused;          /* HARD_CAP refuses the commit (B5) */
+} hubc_bulk_summary;
+
+/* The dialog's numbers: runs the action on the selection as it is now and
+ * undoes it (nothing persisted, no event). Needs P2. A HARD_CAP refusal is
+ * reported in out->cap_refused, not as an error. */
+HUBC_API int hubc_bulk_plan(hubc_bulk_summary *out, hubc_store *store, hubc_id actor, int action,
+                            const hubc_selection *sel);
+/* Applies the action in one transaction, reason type BULK with the actor
+ * as reason id. The selection is evaluated again; `confirm` must be the
+ * number of contacts it selects now, else HUBC_ECONFIRM naming that
+ * number, and nothing changes. out may be NULL. Needs P2; HARD_CAP or a
+ * persistence failure leaves everything as it was. */
+HUBC_API int hubc_bulk_commit(hubc_bulk_summary *out, hubc_store *store, hubc_id actor, int action,
+                              const hubc_selection *sel, uint64_t confirm);
+
+enum hubc_filter_preset {
+  /* The clean-up wizard's "unengaged contacts" (S5): billable contacts that
+   * are hard-bounced or opted out of email (M8). */
+  HUBC_PRESET_UNENGAGED = 1
+};
+/* The filter text of a preset (compile it with hubc_filter_compile); NULL
+ * with HUBC_EINVAL for an unknown preset. */
+HUBC_API const char *hubc_filter_preset_text(int preset);
 
 HUBC_END_DECLS
 

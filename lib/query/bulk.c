@@ -1,0 +1,177 @@
+/* Bulk "set as marketing" / "set as non-marketing" on a selection (S4, S5):
+ * plan and commit run the same change through the transaction's plan mode
+ * (store/plan.h), so the dialog's numbers are what the commit does. The
+ * selection is evaluated inside the call: a commit re-reads it and checks
+ * the typed confirmation against what it selects then. */
+#include <string.h>
+
+#include "marketing/billing.h"
+#include "marketing/status.h"
+#include "query/query.h"
+#include "store/plan.h"
+#include "util/text.h"
+
+HUBC_API int hubc_selection_init(hubc_selection *sel, unsigned int version) {
+  if (!sel) return hubc__err(HUBC_EINVAL, "selection: sel is NULL");
+  if (version != HUBC_SELECTION_VERSION)
+    return hubc__err(HUBC_EVERSION, "selection: version %u is not supported (expected %d)", version,
+                     HUBC_SELECTION_VERSION);
+  memset(sel, 0, sizeof *sel);
+  sel->version = version;
+  return hubc__ok();
+}
+
+/* The unengaged-contacts preset of the clean-up wizard (S5, M8). */
+static const char unengaged[] =
+  "hs_marketable_status = TRUE AND (hs_email_hard_bounced = TRUE OR hs_email_optout = TRUE)";
+
+HUBC_API const char *hubc_filter_preset_text(int preset) {
+  if (preset == HUBC_PRESET_UNENGAGED) return unengaged;
+  hubc__err(HUBC_EINVAL, "filter preset: unknown preset %d", preset);
+  return NULL;
+}
+
+typedef struct bulk {
+  const hubc_selection *sel;
+  int target; /* 1: M3, 0: M4 */
+  int confirm_given;
+  uint64_t confirm;
+  uint64_t selected;
+  int64_t *ids; /* the contacts whose status changes */
+  size_t n_ids, ids_cap;
+  uint64_t tier_before;
+  hubc__outlook outlook; /* billing once the change is applied (what finalize decides by) */
+} bulk;
+
+static int will_change(const hubc__rec *r, int target) {
+  return target ? r->status != HUBC_MARKETING : r->status == HUBC_MARKETING;
+}
+
+static int add_change(hubc_store *s, bulk *b, int64_t id) {
+  if (hubc__grow(s->base, (void **)&b->ids, &b->ids_cap, b->n_ids + 1, sizeof *b->ids))
+    return hubc__err(HUBC_ENOMEM, "bulk: out of memory selecting %zu contacts", b->n_ids + 1);
+  b->ids[b->n_ids++] = id;
+  return 0;
+}
+
+/* Evaluates the selection now: b->selected, and b->ids the ones to change
+ * (in id order for a filter, in the given order for ids). */
+static int select_now(hubc_store *s, bulk *b) {
+  const hubc_selection *sel = b->sel;
+  int rc = 0;
+  if (sel->filter) {
+    int64_t end = hubc__id_end(s);
+    for (int64_t id = 1; id < end && !rc; id++) {
+      const hubc__rec *r = s->recs[id];
+      if (!r || !hubc__filter_eval(s, sel->filter, r)) continue;
+      b->selected++;
+      if (will_change(r, b->target)) rc = add_change(s, b, id);
+    }
+    return rc;
+  }
+  /* explicit ids: each must name a contact; repeats count once (a bitmap
+   * over the id range, not a set of pairs) */
+  int64_t end = hubc__id_end(s);
+  size_t bytes = (size_t)(end + 7) / 8;
+  unsigned char *seen = hubc__calloc(s->base, bytes);
+  if (!seen && bytes) return hubc__err(HUBC_ENOMEM, "bulk: out of memory checking %zu ids", sel->n_ids);
+  for (size_t i = 0; i < sel->n_ids && !rc; i++) {
+    int64_t id = sel->ids[i];
+    const hubc__rec *r = hubc__contact_at(s, id);
+    if (!r) {
+      rc = hubc__err(HUBC_ENOTFOUND, "bulk: ids[%zu]: no contact with record id %lld (deleted or never created)", i,
+                     (long long)id);
+      break;
+    }
+    if (seen[id / 8] & (1u << (id % 8))) continue;
+    seen[id / 8] |= (unsigned char)(1u << (id % 8));
+    b->selected++;
+    if (will_change(r, b->target)) rc = add_change(s, b, id);
+  }
+  hubc__free(s->base, seen, bytes);
+  return rc;
+}
+
+static int bulk_change(hubc_store *s, void *ctx) {
+  bulk *b = ctx;
+  b->tier_before = s->billing.bill.tier;
+  int rc = select_now(s, b);
+  if (rc) return rc;
+  if (b->confirm_given && b->confirm != b->selected)
+    return hubc__err(HUBC_ECONFIRM,
+                     "bulk: the confirmation says %llu contacts but the selection holds %llu now; type %llu to "
+                     "confirm; nothing changed",
+                     (unsigned long long)b->confirm, (unsigned long long)b->selected,
+                     (unsigned long long)b->selected);
+  if ((rc = hubc__status_reserve(s, b->n_ids))) return rc;
+  for (size_t i = 0; i < b->n_ids && !rc; i++)
+    rc = hubc__status_apply(s, b->ids[i], b->target, HUBC_SOURCE_BULK, s->txn.actor);
+  if (!rc) hubc__billing_outlook(s, &b->outlook);
+  return rc;
+}
+
+static int check_call(const hubc_bulk_summary *out, int out_required, hubc_store *s, int action,
+                      const hubc_selection *sel, const char *what) {
+  if (out_required && !out) return hubc__err(HUBC_EINVAL, "%s: out is NULL", what);
+  if (out && out->version != HUBC_BULK_SUMMARY_VERSION)
+    return hubc__err(HUBC_EVERSION, "%s: summary version %u is not supported (expected %d)", what, out->version,
+                     HUBC_BULK_SUMMARY_VERSION);
+  if (!s) return hubc__err(HUBC_EINVAL, "%s: store is NULL", what);
+  if (action != HUBC_BULK_SET_MARKETING && action != HUBC_BULK_SET_NON_MARKETING)
+    return hubc__err(HUBC_EINVAL, "%s: unknown action %d", what, action);
+  if (!sel) return hubc__err(HUBC_EINVAL, "%s: selection is NULL", what);
+  if (sel->version != HUBC_SELECTION_VERSION)
+    return hubc__err(HUBC_EVERSION, "%s: selection version %u is not supported (expected %d)", what, sel->version,
+                     HUBC_SELECTION_VERSION);
+  if (sel->filter && sel->n_ids)
+    return hubc__err(HUBC_EINVAL, "%s: the selection gives both a filter and ids; give one", what);
+  if (sel->n_ids && !sel->ids) return hubc__err(HUBC_EINVAL, "%s: ids is NULL with n_ids = %zu", what, sel->n_ids);
+  return hubc__filter_check(s, sel->filter, what);
+}
+
+static void fill(hubc_bulk_summary *out, const bulk *b) {
+  unsigned int version = out->version;
+  memset(out, 0, sizeof *out);
+  out->version = version;
+  out->selected = b->selected;
+  out->will_change = b->n_ids;
+  out->unchanged = b->selected - b->n_ids;
+  out->billable_before = b->outlook.before;
+  out->billable_after = b->outlook.after;
+  out->tier_before = b->tier_before;
+  out->tier_after = b->outlook.tier;
+  out->cap = b->outlook.cap;
+  out->cap_refused = b->outlook.refused;
+}
+
+/* Runs the change planned (commit == 0) or committed: one code path. */
+static int run(hubc_bulk_summary *out, hubc_store *s, hubc_id actor, int action, const hubc_selection *sel,
+               int commit, uint64_t confirm) {
+  const char *what = action == HUBC_BULK_SET_MARKETING ? "bulk set marketing" : "bulk set non-marketing";
+  int rc = check_call(out, !commit, s, action, sel, what);
+  if (rc) return rc;
+  bulk b;
+  memset(&b, 0, sizeof b);
+  b.sel = sel;
+  b.target = action == HUBC_BULK_SET_MARKETING;
+  b.confirm_given = commit;
+  b.confirm = confirm;
+  hubc__plan plan;
+  rc = hubc__run(s, actor, HUBC_PERM_MARKETING_ACCESS, what, bulk_change, &b, commit ? NULL : &plan);
+  if (!commit) {
+    if (rc == HUBC_ELIMIT && plan.cap_refused) rc = hubc__ok(); /* an answer of the plan, not its failure */
+  }
+  if (!rc && out) fill(out, &b);
+  hubc__free(s->base, b.ids, b.ids_cap * sizeof *b.ids);
+  return rc;
+}
+
+HUBC_API int hubc_bulk_plan(hubc_bulk_summary *out, hubc_store *s, hubc_id actor, int action,
+                            const hubc_selection *sel) {
+  return run(out, s, actor, action, sel, 0, 0);
+}
+
+HUBC_API int hubc_bulk_commit(hubc_bulk_summary *out, hubc_store *s, hubc_id actor, int action,
+                              const hubc_selection *sel, uint64_t confirm) {
+  return run(out, s, actor, action, sel, 1, confirm);
+}
