@@ -103,6 +103,7 @@ static inline size_t tag_at(const unsigned char *p, const unsigned char *end, ui
     return 1;
   }
   size_t pos = 0;
+  *tag = 0; /* stored fields were checked at load: never left unset, but say so (Release -Werror) */
   hubc__varint_get(p, (size_t)(end - p), &pos, tag);
   return pos;
 }
