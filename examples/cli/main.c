@@ -246,6 +246,15 @@ void session_close(session *s) {
 
 /* ---- init ------------------------------------------------------------------------------- */
 
+/* Seconds of a UTC civil date (proleptic Gregorian; no timegm in POSIX). */
+static hubc_time utc_date(int y, int m, int d) {
+  y -= m <= 2;
+  int era = (y >= 0 ? y : y - 399) / 400;
+  int yoe = y - era * 400, mp = (m + 9) % 12;
+  int doy = (153 * mp + 2) / 5 + d - 1, doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return ((hubc_time)era * 146097 + doe - 719468) * 86400;
+}
+
 static int pick(const char *v, const char *const *names, int n) {
   for (int i = 0; i < n; i++)
     if (!strcmp(v, names[i])) return i;
@@ -278,12 +287,10 @@ int cmd_init(int argc, char **argv, session *s) {
     } else if ((v = arg_value(argc, argv, &i, "--cap"))) {
       if (parse_u64(v, &st.cap)) return usage_error("init", "--cap needs a whole number, not '%s'", v);
     } else if ((v = arg_value(argc, argv, &i, "--start"))) {
-      struct tm tm = {0};
-      if (sscanf(v, "%d-%d-%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+      int y, m, d;
+      if (sscanf(v, "%d-%d-%d", &y, &m, &d) != 3 || y < 1 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
         return usage_error("init", "--start needs YYYY-MM-DD, not '%s'", v);
-      tm.tm_year -= 1900;
-      tm.tm_mon -= 1;
-      st.anchor = (hubc_time)timegm(&tm);
+      st.anchor = utc_date(y, m, d);
     } else {
       return usage_error("init", "unknown argument '%s'", argv[i]);
     }
