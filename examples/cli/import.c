@@ -103,16 +103,19 @@ int cmd_import(int argc, char **argv, session *s) {
   hubc_import_options o;
   hubc_import_options_init(&o, HUBC_IMPORT_OPTIONS_VERSION);
   uint64_t yes = 0;
-  int have_yes = 0;
+  int have_yes = 0, plan_only = 0;
   const char *v;
   for (int i = 1; i < argc; i++) {
     if (arg_is(argv[i], "--help")) {
       puts("usage: hubc import FILE… [--marketing] [--mode create-and-update|create|update] [--map COLUMN=PROPERTY]…\n"
-           "                   [--delimiter ,|;|tab] [--yes N]\n"
+           "                   [--delimiter ,|;|tab] [--yes N | --plan]\n"
            "Plans the import, shows what it will do, asks you to type the number of contacts it sets as marketing\n"
            "(--yes N answers for scripts; a wrong number is refused), then commits all valid rows at once.\n"
-           "Skipped rows go to FILE.errors.csv. Ctrl-C cancels: nothing is imported.");
+           "--plan only shows the plan (with --json: as JSON). Skipped rows go to FILE.errors.csv.\n"
+           "Ctrl-C cancels: nothing is imported.");
       return EXIT_OK;
+    } else if (arg_is(argv[i], "--plan")) {
+      plan_only = 1;
     } else if (arg_is(argv[i], "--marketing")) {
       o.set_marketing = 1;
     } else if ((v = arg_value(argc, argv, &i, "--mode"))) {
@@ -166,8 +169,23 @@ int cmd_import(int argc, char **argv, session *s) {
   }
   hubc_import_summary m = {.version = HUBC_IMPORT_SUMMARY_VERSION};
   hubc_import_summary_get(imp, &m);
-  if (!s->json) print_plan(&m, imp, o.set_marketing);
+  if (plan_only && s->json) {
+    printf("{\"rows\": %llu, \"to_create\": %llu, \"to_update\": %llu, \"merged\": %llu, \"skipped\": %llu, "
+           "\"unmapped_columns\": %llu, \"to_set_marketing\": %llu, \"billable_before\": %llu, "
+           "\"projected_billable\": %llu, \"projected_tier\": %llu, \"over_cap\": %s}\n",
+           (unsigned long long)m.rows, (unsigned long long)m.to_create, (unsigned long long)m.to_update,
+           (unsigned long long)m.merged, (unsigned long long)m.skipped, (unsigned long long)m.unmapped_columns,
+           (unsigned long long)m.to_set_marketing, (unsigned long long)m.billable_before,
+           (unsigned long long)m.projected_billable, (unsigned long long)m.projected_tier, m.over_cap ? "true" : "false");
+  } else if (!s->json) {
+    print_plan(&m, imp, o.set_marketing);
+  }
   if (hubc_import_error_count(imp)) print_errors(imp, 10);
+  if (plan_only) {
+    hubc_import_free(imp);
+    session_close(s);
+    return EXIT_OK;
+  }
   if (!have_yes) {
     char prompt[200];
     snprintf(prompt, sizeof prompt, "Type the number of contacts to set as marketing (%llu) to import: ",
