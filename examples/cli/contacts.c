@@ -220,11 +220,11 @@ int cmd_contacts(int argc, char **argv, session *s) {
 int cmd_set_marketing(int argc, char **argv, session *s) {
   int non = arg_is(argv[0], "set-non-marketing");
   const char *filter = NULL, *ids = NULL, *v;
-  int unengaged = 0, have_yes = 0;
+  int unengaged = 0, have_yes = 0, plan_only = 0;
   uint64_t yes = 0;
   for (int i = 1; i < argc; i++) {
     if (arg_is(argv[i], "--help")) {
-      printf("usage: hubc %s (--filter EXPR | --ids ID,ID,… %s) [--yes N]\n"
+      printf("usage: hubc %s (--filter EXPR | --ids ID,ID,… %s) [--yes N | --plan]\n"
              "Shows how many contacts are selected and what changes, asks you to type the number selected\n"
              "(--yes N for scripts; a wrong number is refused), then applies it to all at once.%s\n",
              argv[0], non ? "| --unengaged" : "",
@@ -235,6 +235,7 @@ int cmd_set_marketing(int argc, char **argv, session *s) {
     } else if ((v = arg_value(argc, argv, &i, "--filter"))) filter = v;
     else if ((v = arg_value(argc, argv, &i, "--ids"))) ids = v;
     else if (non && arg_is(argv[i], "--unengaged")) unengaged = 1;
+    else if (arg_is(argv[i], "--plan")) plan_only = 1;
     else if ((v = arg_value(argc, argv, &i, "--yes"))) {
       if (parse_u64(v, &yes)) return usage_error(argv[0], "--yes needs a number, not '%s'", v);
       have_yes = 1;
@@ -269,12 +270,17 @@ int cmd_set_marketing(int argc, char **argv, session *s) {
   hubc_bulk_summary m = {.version = HUBC_BULK_SUMMARY_VERSION};
   int rc = hubc_bulk_plan(&m, s->store, s->actor, action, &sel);
   if (rc) code = fail(rc, argv[0]);
-  if (!code && !s->json)
+  if (!code && plan_only && s->json)
+    printf("{\"selected\": %llu, \"will_change\": %llu, \"billable_before\": %llu, \"billable_after\": %llu, "
+           "\"tier_after\": %llu, \"cap_refused\": %s}\n",
+           (unsigned long long)m.selected, (unsigned long long)m.will_change, (unsigned long long)m.billable_before,
+           (unsigned long long)m.billable_after, (unsigned long long)m.tier_after, m.cap_refused ? "true" : "false");
+  else if (!code && !s->json)
     printf("selected        %llu\nwill change     %llu\nbillable        %llu -> %llu (tier %llu)%s\n",
            (unsigned long long)m.selected, (unsigned long long)m.will_change, (unsigned long long)m.billable_before,
            (unsigned long long)m.billable_after, (unsigned long long)m.tier_after,
            m.cap_refused ? "  REFUSED: above the hard cap" : "");
-  if (!code && !have_yes) {
+  if (!code && !have_yes && !plan_only) {
     char prompt[200];
     snprintf(prompt, sizeof prompt, "Type the number of contacts selected (%llu) to confirm: ",
              (unsigned long long)m.selected);
@@ -283,7 +289,7 @@ int cmd_set_marketing(int argc, char **argv, session *s) {
       code = g_interrupted ? EXIT_INTERRUPT : EXIT_CONFIRM;
     }
   }
-  if (!code) {
+  if (!code && !plan_only) {
     rc = hubc_bulk_commit(&m, s->store, s->actor, action, &sel, yes);
     if (rc) code = fail(rc, argv[0]);
     else if (s->json)

@@ -184,6 +184,15 @@ static int exists(const char *path) {
   return stat(path, &st) == 0 || stat(snap, &st) == 0;
 }
 
+/* HUBC_CLOCK (UTC seconds) replaces the system clock: for tests and demos
+ * that need update dates to pass. */
+static hubc_time env_clock(void *payload) {
+  (void)payload;
+  return (hubc_time)strtoll(getenv("HUBC_CLOCK"), NULL, 10);
+}
+
+static int note_written;
+
 static int open_with(session *s, const settings *st, int read_only) {
   hubc_journal_options jo;
   hubc_journal_options_init(&jo, HUBC_JOURNAL_OPTIONS_VERSION);
@@ -205,13 +214,14 @@ static int open_with(session *s, const settings *st, int read_only) {
   o.renewal_anchor = st->anchor;
   o.hard_cap = st->cap;
   o.persist = hubc_journal_persist(s->journal);
+  if (getenv("HUBC_CLOCK")) o.clock = env_clock;
   if ((rc = hubc_store_open(&s->store, &o))) {
     int code = fail(rc, "open store");
     hubc_journal_close(s->journal);
     s->journal = NULL;
     return code;
   }
-  if (!read_only) note_write(s->path);
+  if (!read_only) note_write(s->path), note_written = 1;
   const char *who = g_as ? g_as : st->admin;
   hubc_user *u;
   if ((rc = hubc_user_get_by_email(&u, s->store, who))) {
@@ -240,6 +250,12 @@ int session_open(session *s, int read_only) {
 void session_close(session *s) {
   if (s->store) hubc_store_close(s->store);
   if (s->journal) hubc_journal_close(s->journal);
+  if (note_written) {
+    char p[4096];
+    note_path(p, sizeof p, s->path);
+    unlink(p);
+    note_written = 0;
+  }
   s->store = NULL;
   s->journal = NULL;
 }
@@ -266,7 +282,7 @@ int cmd_init(int argc, char **argv, session *s) {
   static const char *const commits[] = {"monthly", "annual"};
   static const char *const policies[] = {"auto-upgrade", "hard-cap"};
   settings st = {0};
-  st.anchor = (hubc_time)time(NULL);
+  st.anchor = getenv("HUBC_CLOCK") ? (hubc_time)strtoll(getenv("HUBC_CLOCK"), NULL, 10) : (hubc_time)time(NULL);
   const char *v;
   for (int i = 1; i < argc; i++) {
     if (arg_is(argv[i], "--help")) {
@@ -475,6 +491,7 @@ static void usage(FILE *f) {
   fprintf(f, "usage: hubc [--store PATH] [--as EMAIL] [--json] COMMAND [ARGS]   (COMMAND --help for more)\n\n");
   for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-18s %s\n", COMMANDS[i].name, COMMANDS[i].help);
   fprintf(f, "\nThe store is --store, else $HUBC_STORE, else ./contacts.hubc (a journal; PATH.settings beside it).\n"
+             "$HUBC_CLOCK (UTC seconds) replaces the clock, for tests and demos.\n"
              "Exit codes: 0 ok, 1 refused (message), 2 usage, 3 confirmation, 4 store in use, 5 no store,\n"
              "130 interrupted (nothing changed).\n");
 }
