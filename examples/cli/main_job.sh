@@ -7,6 +7,7 @@ set -eu
 hubc=$1
 data=$2
 dir=${3:-$(mktemp -d)}
+mkdir -p "$dir"
 export HUBC_STORE="$dir/contacts.hubc"
 rm -f "$HUBC_STORE" "$HUBC_STORE.snap" "$HUBC_STORE.settings"
 cp "$data" "$dir/sample.csv"
