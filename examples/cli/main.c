@@ -225,7 +225,7 @@ static int open_with(session *s, const settings *st, int read_only) {
   const char *who = g_as ? g_as : st->admin;
   hubc_user *u;
   if ((rc = hubc_user_get_by_email(&u, s->store, who))) {
-    fprintf(stderr, "hubc: no user %s in this store (hubc users list)\n", who);
+    fprintf(stderr, "hubc: user %s: %s\n", who, hubc_error_last());
     session_close(s);
     return EXIT_USAGE;
   }
