@@ -112,7 +112,7 @@ static int report(int argc, char **argv, session *s) {
     else return usage_error("billing", "unknown argument '%s'", argv[i]);
   }
   if (!svg_path && !csv) return usage_error("billing", "report needs --svg FILE or --csv");
-  int code = session_open(s, 1);
+  int code = session_open(s, 0);
   if (code) return code;
   static periods p;
   hubc_billing_info now = {.version = HUBC_BILLING_INFO_VERSION};
@@ -153,7 +153,7 @@ int cmd_billing(int argc, char **argv, session *s) {
   }
   if (argc >= 2 && arg_is(argv[1], "report")) return report(argc, argv, s);
   if (argc > 1) return usage_error("billing", "unknown argument '%s'", argv[1]);
-  int code = session_open(s, 1);
+  int code = session_open(s, 0);
   if (code) return code;
   code = summary(s);
   session_close(s);
@@ -172,7 +172,7 @@ int cmd_history(int argc, char **argv, session *s) {
       return usage_error("history", "expected a record id, not '%s'", argv[i]);
     }
   }
-  int code = session_open(s, 1);
+  int code = session_open(s, 0);
   if (code) return code;
   int rc = hubc_history_export(s->store, id, write_file, stdout);
   if (rc) code = fail(rc, "history");

@@ -32,8 +32,9 @@ typedef struct session {
 extern volatile sig_atomic_t g_interrupted;
 
 /* Opening: an existing store (EXIT_NOSTORE if none) as the configured
- * admin or --as user; read_only for reports and checks. Returns an exit
- * code; on success *s is ready and closed by session_close. */
+ * admin or --as user. read_only only for `check`: reading commands open
+ * for writing, since a call may have update dates to apply (B2). Returns an
+ * exit code; on success *s is ready and closed by session_close. */
 int session_open(session *s, int read_only);
 void session_close(session *s);
 

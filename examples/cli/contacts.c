@@ -84,7 +84,7 @@ static int list(int argc, char **argv, session *s) {
   }
   if (!nc)
     for (; nc < sizeof DEFAULT_COLS / sizeof *DEFAULT_COLS; nc++) cols[nc] = DEFAULT_COLS[nc];
-  int code = session_open(s, 1);
+  int code = session_open(s, 0);
   if (code) return code;
   hubc_filter *f = NULL;
   if ((code = compile(&f, s, filter ? filter : "hs_object_id IS KNOWN"))) {
@@ -131,7 +131,7 @@ static int list(int argc, char **argv, session *s) {
 
 /* One contact by id or email: every property. */
 static int show(const char *key, session *s, int find_only) {
-  int code = session_open(s, 1);
+  int code = session_open(s, 0);
   if (code) return code;
   hubc_contact *c = NULL;
   hubc_id id;

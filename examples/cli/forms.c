@@ -37,7 +37,7 @@ int cmd_forms(int argc, char **argv, session *s) {
   int code, rc = 0;
   hubc_id id = 0;
   if (arg_is(sub, "list") && argc == 2) {
-    if ((code = session_open(s, 1))) return code;
+    if ((code = session_open(s, 0))) return code;
     hubc_form_iterator *it;
     if ((rc = hubc_form_iterator_new(&it, s->store))) code = fail(rc, "forms list");
     hubc_form *f;

@@ -351,7 +351,7 @@ int cmd_users(int argc, char **argv, session *s) {
     puts("usage: hubc users list | hubc users create EMAIL");
     return argc < 2 ? EXIT_USAGE : EXIT_OK;
   }
-  int code = session_open(s, arg_is(argv[1], "list"));
+  int code = session_open(s, 0);
   if (code) return code;
   int rc = 0;
   if (arg_is(argv[1], "create") && argc == 3) {
