@@ -215,7 +215,7 @@ int hubc__cs_begin(hubc__cs *cs, hubc_store *s, const hubc__cs_opts *o, const ch
   cs->first_id = s->next_id;
   cs->reached = NULL;
   cs->reached_words = 0;
-  cs->created = cs->updated = cs->merged = cs->marked = 0;
+  cs->created = cs->updated = cs->merged = cs->marked = cs->unchanged = 0;
   cs->props = n <= 16 ? cs->props_stack : hubc__alloc(s->base, n * sizeof *cs->props);
   cs->ch = n <= 16 ? cs->ch_stack : hubc__alloc(s->base, n * sizeof *cs->ch);
   if (!cs->props || !cs->ch) return hubc__err(HUBC_ENOMEM, "out of memory reading %zu properties", n);
@@ -321,6 +321,7 @@ static int update(hubc__cs *cs, hubc__rec *target, size_t nch, int *outcome) {
     cs->marked++;
   }
   if (merged) cs->merged++;
+  else if (!r && !mark) cs->unchanged++; /* I7: the plan counts what the commit changes */
   else cs->updated++;
   *outcome = merged ? HUBC__CS_MERGED : HUBC__CS_UPDATED;
   return 0;

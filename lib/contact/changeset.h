@@ -61,6 +61,7 @@ typedef struct hubc__cs {
   size_t fail_col;     /* after a failed row: the column it failed on, or SIZE_MAX */
   size_t created, updated, merged, marked; /* rows created / updating an older contact first /
                                               merged into a contact reached before; contacts marked */
+  size_t unchanged;    /* rows reaching an older contact first that change nothing (not in updated) */
   char email[HUBC__EMAIL_BUF];
   uint32_t props_stack[16];
   hubc__change ch_stack[16];

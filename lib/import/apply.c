@@ -114,7 +114,7 @@ int hubc__import_apply(hubc_import *imp, hubc_id import_id) {
   hubc_store *s = imp->store;
   hubc__import_errors_clear(imp, &imp->match_errs);
   hubc_import_summary *sum = &imp->sum;
-  sum->to_create = sum->to_update = sum->merged = sum->to_set_marketing = 0;
+  sum->to_create = sum->to_update = sum->unchanged = sum->merged = sum->to_set_marketing = 0;
   imp->prog.rows_done = 0;
   imp->prog.bytes_done = 0;
   size_t next = 0;
@@ -148,6 +148,7 @@ int hubc__import_apply(hubc_import *imp, hubc_id import_id) {
     }
     sum->to_create += cs.created;
     sum->to_update += cs.updated;
+    sum->unchanged += cs.unchanged;
     sum->merged += cs.merged;
     sum->to_set_marketing += cs.marked;
     hubc__cs_end(&cs);

@@ -706,6 +706,117 @@ static void test_B5_hard_cap_refuses_the_whole_import(void **state) {
   tu_expect_dump(s, before, "a refused import");
 }
 
+
+/* ---- review: adversarial cases ------------------------------------------------- */
+
+/* I7: a matched contact whose values are already so is "unchanged", not an
+ * update: the plan's counts must say what the commit will change. */
+static void test_I7_matched_contact_already_so_counts_as_unchanged(void **state) {
+  (void)state;
+  tu_clock clk = {tu_time(2024, 3, 1, 10, 0, 0)};
+  hubc_store *s = gc_store(tu_open(&clk, NULL));
+  contact(s, "a@x.it", "Roma", 0);
+  contact(s, "b@x.it", "Roma", 0);
+  job *j = job_new("email,city\na@x.it,Roma\nb@x.it,Milano\n", NULL);
+  hubc_import *imp = plan(s, 1, j);
+  hubc_import_summary sum = summary(imp);
+  assert_int_equal(sum.to_update, 1);
+  assert_int_equal(sum.unchanged, 1);
+  hubc_id id = 0;
+  assert_int_equal(hubc_import_commit(&id, imp, 0), 0);
+  sum = summary(imp);
+  assert_int_equal(sum.to_update, 1);
+  assert_int_equal(sum.unchanged, 1);
+  hubc_import_record r = {.version = HUBC_IMPORT_RECORD_VERSION};
+  assert_int_equal(hubc_import_record_get(s, id, &r), 0);
+  assert_int_equal(r.updated, 1);
+}
+
+/* I1: a quoted field with a comma, a doubled quote and a line break that
+ * straddles the reader's 1 MiB chunk boundary, from a file and a callback. */
+static void test_I1_quoted_field_across_the_read_chunk_boundary(void **state) {
+  (void)state;
+  tu_clock clk = {tu_time(2024, 3, 1, 10, 0, 0)};
+  hubc_store *s = gc_store(tu_open(&clk, NULL));
+  const size_t chunk = (size_t)1 << 20;
+  const char *head = "email,city,note\n"; /* note is unmapped: the padding needs no value check */
+  size_t pad = chunk - strlen(head) - strlen("a@x.it,") - 3; /* the quote opens 3 bytes before the edge */
+  char *csv = gc_malloc(malloc(chunk * 2));
+  size_t n = 0;
+  n += (size_t)sprintf(csv + n, "%s", head);
+  n += (size_t)sprintf(csv + n, "p@x.it,,");
+  memset(csv + n, 'x', pad - strlen("p@x.it,,") - 1);
+  n += pad - strlen("p@x.it,,") - 1;
+  csv[n++] = '\n';
+  n += (size_t)sprintf(csv + n, "a@x.it,\"Ro, \"\"ma\"\"\r\nsud\",\r\nb@x.it,Bari,\r\n");
+  assert_true(n > chunk);
+  assert_memory_equal(csv + chunk - 3, "\"Ro", 3);
+  char path[] = "/tmp/hubc_review_chunkXXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, csv, n), (ssize_t)n);
+  close(fd);
+  for (int by_path = 0; by_path < 2; by_path++) {
+    job *j = job_new(NULL, NULL);
+    csv[n] = '\0';
+    j->srcs[0] = (src){csv, n, 0};
+    const char *files[] = {path};
+    if (by_path) {
+      j->o.files = files;
+      j->o.read = NULL;
+    }
+    hubc_import *imp = plan(s, 1, j);
+    hubc_import_summary sum = summary(imp);
+    assert_int_equal(sum.rows, 3);
+    assert_int_equal(sum.skipped, 0);
+    assert_int_equal(sum.to_create, 3);
+    assert_int_equal(hubc_import_commit(NULL, imp, 0), 0);
+    assert_string_equal(prop_of(s, "a@x.it", "city"), "Ro, \"ma\"\r\nsud");
+    assert_string_equal(prop_of(s, "b@x.it", "city"), "Bari");
+    if (!by_path) { /* the second run updates nothing */
+      hubc_store_close(s);
+      gc_release(s);
+      s = gc_store(tu_open(&clk, NULL));
+    }
+  }
+  unlink(path);
+}
+
+/* R2/I10/F5: imports and submissions survive a reopen exactly. */
+static void test_I10_F5_imports_and_submissions_survive_reopen(void **state) {
+  (void)state;
+  tu_clock clk = {tu_time(2024, 3, 1, 10, 0, 0)};
+  tu_mem *m = gc_mem();
+  hubc_store *s = gc_store(tu_open(&clk, &m->vtable));
+  contact(s, "a@x.it", NULL, 0);
+  job *j = job_new("email,city\na@x.it,Roma\nn@x.it,\"Bari\nsud\"\nbad,x\n", NULL);
+  j->o.set_marketing = 1;
+  hubc_import *imp = plan(s, 1, j);
+  assert_int_equal(hubc_import_commit(NULL, imp, 2), 0);
+  const char *props[] = {"email", "city"};
+  hubc_id form = 0;
+  assert_int_equal(hubc_form_create(&form, s, 1, "F\xc3\xa9", props, NULL, NULL, 2), 0);
+  const char *names[] = {"email", "city"}, *v1[] = {"z@x.it", "Roma"}, *v2[] = {"a@x.it", ""};
+  assert_int_equal(hubc_form_submit(NULL, NULL, s, form, names, v1, 2), 0);
+  const char *np[] = {"email", "firstname"};
+  assert_int_equal(hubc_form_update(s, 1, form, "G", np, NULL, NULL, 2), 0);
+  assert_int_equal(hubc_form_submit(NULL, NULL, s, form, names, v2, 2), HUBC_EINVAL); /* city left the form */
+  assert_int_equal(hubc_form_submit(NULL, NULL, s, form, np, v2, 2), 0);
+  char *want = gc_dump(s);
+  hubc_store *again = gc_store(tu_open(&clk, &m->vtable));
+  assert_string_equal(gc_dump(again), want);
+  hubc_submission_iterator *it;
+  assert_int_equal(hubc_submission_iterator_new(&it, again, form, 0, 0), 0);
+  hubc_submission sub = {.version = HUBC_SUBMISSION_VERSION};
+  assert_int_equal(hubc_submission_iterator_next(&sub, it), 0);
+  assert_int_equal(sub.n, 1); /* the blank firstname is not recorded */
+  assert_int_equal(hubc_submission_iterator_next(&sub, it), 0);
+  assert_int_equal(sub.n, 2);
+  assert_string_equal(sub.values[1], "Roma");
+  assert_int_equal(hubc_submission_iterator_next(&sub, it), HUBC_ITEROVER);
+  hubc_submission_iterator_free(it);
+}
+
 /* ---- R4: arguments ------------------------------------------------------------------ */
 
 static void test_R4_import_arguments(void **state) {
@@ -761,6 +872,9 @@ int main(void) {
     cmocka_unit_test_teardown(test_I8_persistence_failure_at_every_callback_changes_nothing, gc_teardown),
     cmocka_unit_test_teardown(test_B5_hard_cap_refuses_the_whole_import, gc_teardown),
     cmocka_unit_test_teardown(test_R4_import_arguments, gc_teardown),
+    cmocka_unit_test_teardown(test_I7_matched_contact_already_so_counts_as_unchanged, gc_teardown),
+    cmocka_unit_test_teardown(test_I1_quoted_field_across_the_read_chunk_boundary, gc_teardown),
+    cmocka_unit_test_teardown(test_I10_F5_imports_and_submissions_survive_reopen, gc_teardown),
   };
   return cmocka_run_group_tests_name("import", tests, NULL, NULL);
 }
