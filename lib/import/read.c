@@ -268,7 +268,9 @@ static int read_rows(hubc_import *imp, const hubc_import_options *o, uint32_t fi
   }
   if (!rc) {
     for (size_t i = 0; i < row.n; i++) f->header[i] = field[i];
-    rc = map_header(imp, o, f);
+    /* the schema is the store's: read under its lock, refused once closed (R4) */
+    rc = hubc__read_begin(imp->store);
+    if (!rc) rc = hubc__read_end(imp->store, map_header(imp, o, f));
   }
   uint64_t next_report = 4096;
   while (!rc) {

@@ -817,6 +817,25 @@ static void test_I10_F5_imports_and_submissions_survive_reopen(void **state) {
   hubc_submission_iterator_free(it);
 }
 
+
+/* R4: a plan on a store closed while an iterator keeps its handle is an
+ * error, and reads nothing of the freed store (the header mapping looked
+ * up the freed schema without entering the store: AddressSanitizer). */
+static void test_R4_plan_on_a_closed_store_is_an_error(void **state) {
+  (void)state;
+  tu_clock clk = {tu_time(2024, 3, 1, 10, 0, 0)};
+  hubc_store *s = tu_open(&clk, NULL);
+  hubc_form_iterator *it;
+  assert_int_equal(hubc_form_iterator_new(&it, s), 0);
+  hubc_store_close(s);
+  job *j = job_new("email,city\na@x.it,Roma\n", NULL);
+  hubc_import *imp = NULL;
+  assert_int_equal(hubc_import_plan(&imp, s, 1, &j->o), HUBC_EINVAL);
+  assert_non_null(strstr(hubc_error_last(), "closed"));
+  assert_null(imp);
+  hubc_form_iterator_free(it);
+}
+
 /* ---- R4: arguments ------------------------------------------------------------------ */
 
 static void test_R4_import_arguments(void **state) {
@@ -875,6 +894,7 @@ int main(void) {
     cmocka_unit_test_teardown(test_I7_matched_contact_already_so_counts_as_unchanged, gc_teardown),
     cmocka_unit_test_teardown(test_I1_quoted_field_across_the_read_chunk_boundary, gc_teardown),
     cmocka_unit_test_teardown(test_I10_F5_imports_and_submissions_survive_reopen, gc_teardown),
+    cmocka_unit_test_teardown(test_R4_plan_on_a_closed_store_is_an_error, gc_teardown),
   };
   return cmocka_run_group_tests_name("import", tests, NULL, NULL);
 }
