@@ -25,6 +25,14 @@
 
 HUBC_BEGIN_DECLS
 
+/* Arguments (R4, R5): a NULL pointer argument is refused with HUBC_EINVAL
+ * and a message naming it; a function that returns a value rather than a
+ * status code then returns 0 or NULL, with hubc_error_last_code() set.
+ * Exceptions are documented beside each function as "<name> may be NULL".
+ * *_free and *_close accept NULL; a callback's `void *payload` is passed to
+ * it unread and may be NULL. tests/api_null checks all of this from the
+ * headers. */
+
 /* Record ids (contacts, users, history entries, …): > 0, never reused. */
 typedef int64_t hubc_id;
 /* UTC seconds since 1970-01-01. */

@@ -29,7 +29,8 @@ enum hubc_prop_flags {
 #define HUBC_MAX_EMAIL_BYTES 254       /* C3 */
 
 /* Defines a custom property. name: [a-z0-9_], 1–100 bytes, not a built-in.
- * options/n_options only for ENUMERATION (each non-empty, unique). */
+ * label may be NULL (the name serves as label). options/n_options only for
+ * ENUMERATION (each non-empty, unique). */
 HUBC_API int hubc_property_define(hubc_store *store, hubc_id actor,
                                   const char *name, const char *label, int type,
                                   const char *const *options, size_t n_options);
@@ -107,8 +108,9 @@ typedef struct hubc_create_options {
 HUBC_API int hubc_create_options_init(hubc_create_options *opts, unsigned int version);
 
 /* Creates a contact from parallel name/value arrays (names are internal
- * names or labels). opts NULL: manual, non-marketing. Empty values are
- * ignored. FORM and IMPORT contacts come from their own calls. */
+ * names or labels). opts may be NULL: manual, non-marketing. out_id may be
+ * NULL (the id is not wanted). Empty values are ignored. FORM and IMPORT
+ * contacts come from their own calls. */
 HUBC_API int hubc_contact_create(hubc_id *out_id, hubc_store *store, hubc_id actor,
                                  const hubc_create_options *opts,
                                  const char *const *names, const char *const *values,
@@ -116,8 +118,9 @@ HUBC_API int hubc_contact_create(hubc_id *out_id, hubc_store *store, hubc_id act
 
 /* Creates n_rows contacts in one transaction, all or none (one persistence
  * commit). Columns are shared: row r's values are values[r * n_names +
- * k] for names[k]. Errors name the row (0-based). out_ids, if not NULL,
- * receives n_rows ids (zeros on failure). */
+ * k] for names[k]. Errors name the row (0-based). out_ids may be NULL;
+ * else it receives n_rows ids (zeros on failure). opts may be NULL (as for
+ * hubc_contact_create). */
 HUBC_API int hubc_contact_create_batch(hubc_id *out_ids, hubc_store *store, hubc_id actor,
                                        const hubc_create_options *opts,
                                        const char *const *names, size_t n_names,
@@ -159,9 +162,15 @@ HUBC_API const char *hubc_contact_prop(const hubc_contact *contact, const char *
 HUBC_API size_t hubc_contact_prop_count(const hubc_contact *contact);
 HUBC_API int hubc_contact_prop_at(const char **name, const char **value,
                                   const hubc_contact *contact, size_t index);
+/* The marketing status (enum hubc_marketing_status), or HUBC_EINVAL. */
 HUBC_API int hubc_contact_status(const hubc_contact *contact);
+/* Why the contact has its marketing status (reason type and id; 0, 0 when
+ * non-marketing). reason_type and reason_id may be NULL: only the other is
+ * wanted. */
 HUBC_API int hubc_contact_reason(int *reason_type, hubc_id *reason_id,
                                  const hubc_contact *contact);
+/* How the contact was created (D1). source and source_id may be NULL: only
+ * the other is wanted. */
 HUBC_API int hubc_contact_source(int *source, hubc_id *source_id,
                                  const hubc_contact *contact);
 HUBC_API hubc_time hubc_contact_created(const hubc_contact *contact);

@@ -179,10 +179,10 @@ typedef struct hubc_event {
   hubc_id submission;   /* SUBMISSION: the recorded submission's id */
 } hubc_event;
 
+typedef void (HUBC_CALLBACK *hubc_event_fn)(void *payload, const hubc_event *event);
 /* Events of a call are delivered after it commits, on the calling thread,
  * without the store lock held; the callback must not call into the same
- * store (HUBC_EBUSY). fn NULL unregisters. */
-typedef void (HUBC_CALLBACK *hubc_event_fn)(void *payload, const hubc_event *event);
+ * store (HUBC_EBUSY). fn may be NULL: unregisters. */
 HUBC_API int hubc_store_set_event_callback(hubc_store *store, hubc_event_fn fn,
                                            void *payload);
 

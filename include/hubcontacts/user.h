@@ -22,7 +22,8 @@ enum hubc_permission {
 typedef struct hubc_user hubc_user; /* an immutable snapshot */
 
 /* Creates a user with HUBC_PERM_DEFAULT; needs a super admin or
- * MANAGE_USERS. Emails are unique as contact emails are (C3). */
+ * MANAGE_USERS. Emails are unique as contact emails are (C3). out_id may
+ * be NULL (the id is not wanted). */
 HUBC_API int hubc_user_create(hubc_id *out_id, hubc_store *store, hubc_id actor,
                               const char *email);
 /* P3: super admins and MANAGE_USERS holders change permissions; only super

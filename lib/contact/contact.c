@@ -334,12 +334,16 @@ HUBC_API void hubc_contact_free(hubc_contact *c) {
   hubc__schema_unref(schema);
 }
 
-HUBC_API hubc_id hubc_contact_id(const hubc_contact *c) { return c ? c->id : 0; }
+HUBC_API hubc_id hubc_contact_id(const hubc_contact *c) { return c ? c->id : hubc__null_arg("contact id", "contact"); }
 HUBC_API int hubc_contact_status(const hubc_contact *c) {
   return c ? c->status : hubc__err(HUBC_EINVAL, "contact status: contact is NULL");
 }
-HUBC_API hubc_time hubc_contact_created(const hubc_contact *c) { return c ? hubc__rec_created(c->rec) : 0; }
-HUBC_API hubc_time hubc_contact_modified(const hubc_contact *c) { return c ? c->modified : 0; }
+HUBC_API hubc_time hubc_contact_created(const hubc_contact *c) {
+  return c ? hubc__rec_created(c->rec) : hubc__null_arg("contact created", "contact");
+}
+HUBC_API hubc_time hubc_contact_modified(const hubc_contact *c) {
+  return c ? c->modified : hubc__null_arg("contact modified", "contact");
+}
 
 HUBC_API int hubc_contact_reason(int *type, hubc_id *id, const hubc_contact *c) {
   if (!c) return hubc__err(HUBC_EINVAL, "contact reason: contact is NULL");
@@ -406,7 +410,7 @@ HUBC_API const char *hubc_contact_prop(const hubc_contact *c, const char *name) 
 }
 
 HUBC_API size_t hubc_contact_prop_count(const hubc_contact *c) {
-  if (!c) return 0;
+  if (!c) return (size_t)hubc__null_arg("contact prop count", "contact");
   size_t n = hubc__rec_count(c->rec);
   for (uint32_t p = HUBC__COMPUTED_FIRST; p < HUBC__P_BUILTIN_COUNT; p++)
     if (computed(c, p)) n++;

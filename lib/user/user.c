@@ -209,14 +209,24 @@ HUBC_API void hubc_user_free(hubc_user *u) {
   hubc__base_unref(b);
 }
 
-HUBC_API hubc_id hubc_user_id(const hubc_user *u) { return u ? u->id : 0; }
-HUBC_API const char *hubc_user_email(const hubc_user *u) { return u ? u->email : NULL; }
-HUBC_API unsigned int hubc_user_permissions(const hubc_user *u) { return u ? u->perms : 0; }
-HUBC_API int hubc_user_is_super_admin(const hubc_user *u) { return u ? u->super_admin : 0; }
-HUBC_API int hubc_user_is_disabled(const hubc_user *u) { return u ? u->disabled : 0; }
+/* Getters given NULL set HUBC_EINVAL and return 0 / NULL (R4, R5). */
+HUBC_API hubc_id hubc_user_id(const hubc_user *u) { return u ? u->id : hubc__null_arg("user id", "user"); }
+HUBC_API const char *hubc_user_email(const hubc_user *u) {
+  return u ? u->email : (hubc__null_arg("user email", "user"), NULL);
+}
+HUBC_API unsigned int hubc_user_permissions(const hubc_user *u) {
+  return u ? u->perms : (unsigned)hubc__null_arg("user permissions", "user");
+}
+HUBC_API int hubc_user_is_super_admin(const hubc_user *u) {
+  return u ? u->super_admin : hubc__null_arg("user is super admin", "user");
+}
+HUBC_API int hubc_user_is_disabled(const hubc_user *u) {
+  return u ? u->disabled : hubc__null_arg("user is disabled", "user");
+}
 
 HUBC_API int hubc_user_can(const hubc_user *u, unsigned int perm) {
-  if (!u || u->disabled || perm == 0 || (perm & ~HUBC_PERM_ALL)) return 0;
+  if (!u) return hubc__null_arg("user can", "user");
+  if (u->disabled || perm == 0 || (perm & ~HUBC_PERM_ALL)) return 0;
   return u->super_admin || (u->perms & perm) == perm;
 }
 

@@ -15,5 +15,12 @@ int hubc__err(int code, const char *fmt, ...)
 /* Marks the current call as successful (clears the message). */
 int hubc__ok(void);
 
+/* A getter given a NULL handle (R4, R5): sets HUBC_EINVAL "<call>: <arg> is
+ * NULL" and returns 0 for the getter to return as its value. */
+static inline int hubc__null_arg(const char *call, const char *arg) {
+  hubc__err(HUBC_EINVAL, "%s: %s is NULL", call, arg);
+  return 0;
+}
+
 
 #endif
