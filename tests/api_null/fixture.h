@@ -32,11 +32,14 @@ typedef struct fx {
   hubc_period_iterator *piter;
   hubc_history_iterator *hiter;
   hubc_journal *journal;
+  hubc_import *import; /* planned from csv: one good row, one bad */
   hubc_loader *loader; /* set inside a load callback */
-  char dir[64], jpath[96], newpath[96];
+  char dir[64], jpath[96], newpath[96], csv[96];
+  const char *files[1];
   hubc_store_options sopts;
   hubc_create_options copts;
   hubc_journal_options jopts;
+  hubc_import_options iopts;
   unsigned char bytes[8];
   /* outputs */
   hubc_store *o_store;
@@ -47,6 +50,11 @@ typedef struct fx {
   hubc_period_iterator *o_piter;
   hubc_history_iterator *o_hiter;
   hubc_journal *o_journal;
+  hubc_import *o_import;
+  hubc_import_options o_iopts;
+  hubc_import_error ierr;
+  hubc_import_summary isum;
+  hubc_import_record irec;
   hubc_store_options o_sopts;
   hubc_create_options o_copts;
   hubc_journal_options o_jopts;
@@ -101,11 +109,20 @@ static void fx_init_structs(fx *f) {
   f->hist.version = HUBC_HISTORY_ENTRY_VERSION;
   f->binfo.version = HUBC_BILLING_INFO_VERSION;
   f->pinfo.version = HUBC_PROPERTY_INFO_VERSION;
+  f->ierr.version = HUBC_IMPORT_ERROR_VERSION;
+  f->isum.version = HUBC_IMPORT_SUMMARY_VERSION;
+  f->irec.version = HUBC_IMPORT_RECORD_VERSION;
+  assert_int_equal(hubc_import_options_init(&f->iopts, HUBC_IMPORT_OPTIONS_VERSION), 0);
+  f->files[0] = f->csv;
+  f->iopts.files = f->files;
+  f->iopts.n_files = 1;
   memcpy(f->bytes, "\x01\x00\x00\x00", 4);
 }
 
-/* with_journal: only functions that take one open it (it syncs to disk). */
-static fx *fx_open(int with_journal) {
+/* What only some functions need: a journal (it syncs to disk), an import. */
+enum { FX_JOURNAL = 1, FX_IMPORT = 2 };
+
+static fx *fx_open(int needs) {
   fx *f = calloc(1, sizeof *f);
   assert_non_null(f);
   f->clk.now = tu_time(2024, 3, 10, 12, 0, 0);
@@ -114,6 +131,11 @@ static fx *fx_open(int with_journal) {
   assert_non_null(mkdtemp(f->dir));
   snprintf(f->jpath, sizeof f->jpath, "%s/journal", f->dir);
   snprintf(f->newpath, sizeof f->newpath, "%s/new", f->dir);
+  snprintf(f->csv, sizeof f->csv, "%s/in.csv", f->dir);
+  FILE *csv = fopen(f->csv, "w");
+  assert_non_null(csv);
+  fputs("email,firstname\nb@example.com,B\nnot-an-email,C\n", csv);
+  fclose(csv);
   assert_int_equal(hubc_store_open(&f->store, &f->sopts), 0);
   f->contact_id = tu_contact(f->store, 1, "a@example.com", "A");
   assert_int_equal(hubc_contact_set_marketing(f->store, 1, f->contact_id, HUBC_SOURCE_MANUAL, 1), 0);
@@ -124,7 +146,8 @@ static fx *fx_open(int with_journal) {
   assert_int_equal(hubc_user_iterator_new(&f->uiter, f->store), 0);
   assert_int_equal(hubc_period_iterator_new(&f->piter, f->store), 0);
   assert_int_equal(hubc_history_iterator_new(&f->hiter, f->store, f->contact_id), 0);
-  if (with_journal) assert_int_equal(hubc_journal_open(&f->journal, f->jpath, &f->jopts), 0);
+  if (needs & FX_JOURNAL) assert_int_equal(hubc_journal_open(&f->journal, f->jpath, &f->jopts), 0);
+  if (needs & FX_IMPORT) assert_int_equal(hubc_import_plan(&f->import, f->store, 1, &f->iopts), 0);
   return f;
 }
 
@@ -150,6 +173,8 @@ static void fx_close(fx *f) {
   hubc_user_free(f->o_user);
   hubc_store_close(f->o_store);
   hubc_journal_close(f->o_journal);
+  hubc_import_free(f->o_import);
+  hubc_import_free(f->import);
   hubc_contact_iterator_free(f->citer);
   hubc_user_iterator_free(f->uiter);
   hubc_period_iterator_free(f->piter);

@@ -54,6 +54,14 @@ BY_TYPE = {
     "hubc_billing_info *": "&f->binfo",
     "hubc_property_info *": "&f->pinfo",
     "hubc_loader *": "f->loader",
+    "hubc_import *": "f->import",
+    "const hubc_import *": "f->import",
+    "hubc_import **": "&f->o_import",
+    "const hubc_import_options *": "&f->iopts",
+    "hubc_import_options *": "&f->o_iopts",
+    "hubc_import_error *": "&f->ierr",
+    "hubc_import_summary *": "&f->isum",
+    "hubc_import_record *": "&f->irec",
     "const void *": "f->bytes",
     "void *": "f",
     "hubc_write_fn": "fx_write",
@@ -84,7 +92,8 @@ SCALAR_BY_NAME = {
     "len": "4", "tier": "0", "permissions": "HUBC_PERM_DEFAULT", "permission": "HUBC_PERM_EDIT_CONTACTS",
     "super_admin": "1", "disabled": "0",
 }
-FN_POINTER_TYPES = {"hubc_write_fn", "hubc_event_fn", "hubc_clock_fn", "hubc_alloc_fn"}
+FN_POINTER_TYPES = {"hubc_write_fn", "hubc_event_fn", "hubc_clock_fn", "hubc_alloc_fn", "hubc_read_fn",
+                    "hubc_progress_fn"}
 PASS_THROUGH = {("void *", "payload"), ("void *", "userdata")}
 
 
@@ -192,21 +201,25 @@ def main():
         c.append("  static const int ptrs[] = {%s};" % ", ".join(str(i) for i in ptrs))
         c.append("  static const int optional[] = {%s};" % ", ".join("1" if i in opt else "0" for i in ptrs))
         c.append("  static const char *const pname[] = {%s};" % ", ".join('"%s"' % params[i][1] for i in ptrs))
-        journal = any(t.startswith("hubc_journal ") or t.startswith("const hubc_journal ") for t, _ in params)
-        c.append("  run(\"%s\", call_%s, %d, %d, %d, ptrs, optional, pname, %d);"
-                 % (name, name, 1 if ret == "void" else 0, 1 if needs_loader else 0, 1 if journal else 0,
+        needs = []  # fixture parts only some functions use (fixture.h FX_*)
+        if any(re.match(r"(const )?hubc_journal \*$", t) for t, _ in params):
+            needs.append("FX_JOURNAL")
+        if any(re.match(r"(const )?hubc_import \*$", t) for t, _ in params):
+            needs.append("FX_IMPORT")
+        c.append("  run(\"%s\", call_%s, %d, %d, %s, ptrs, optional, pname, %d);"
+                 % (name, name, 1 if ret == "void" else 0, 1 if needs_loader else 0, " | ".join(needs) or "0",
                     len(ptrs)))
         c.append("}")
         c.append("")
         tests.append("R4_null_%s" % name)
     runner = r'''
 /* One function: the control call, then NULL in each pointer argument. */
-static void run(const char *fn, fx_call_fn call, int is_void, int in_load, int journal, const int *ptrs,
+static void run(const char *fn, fx_call_fn call, int is_void, int in_load, int needs, const int *ptrs,
                 const int *optional, const char *const *pname, int n) {
   for (int k = -1; k < n; k++) {
     if (k < 0 && is_void) continue; /* freeing the fixture's object is no control */
     int at = k < 0 ? -1 : ptrs[k];
-    fx *f = fx_open(journal);
+    fx *f = fx_open(needs);
     result r = {0, 0, ""};
     r.code = 12345; /* "not called": a load callback that never ran */
     if (in_load) fx_run_in_load(f, call, at, &r);
