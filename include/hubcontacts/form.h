@@ -16,12 +16,14 @@ typedef struct hubc_form hubc_form; /* an immutable snapshot */
  * property's label) and whether it is required (nonzero). The email field
  * is always present and required: a form without one gets it first. The
  * switch "set contacts created as marketing contacts" starts on (F1, D1).
- * Needs a user (forms are configuration). labels and required may be NULL. */
+ * Needs a user (forms are configuration). labels and required may be NULL;
+ * out_id may be NULL. */
 HUBC_API int hubc_form_create(hubc_id *out_id, hubc_store *store, hubc_id actor, const char *name,
                               const char *const *properties, const char *const *labels,
                               const int *required, size_t n_fields);
-/* Replaces the name (NULL keeps it) and, when properties is not NULL, the
- * fields. Submissions already recorded keep what they were. */
+/* Replaces the name and the fields. name may be NULL (kept); properties may
+ * be NULL (the fields are kept); labels and required may be NULL (as for
+ * hubc_form_create). Submissions already recorded keep what they were. */
 HUBC_API int hubc_form_update(hubc_store *store, hubc_id actor, hubc_id form_id, const char *name,
                               const char *const *properties, const char *const *labels,
                               const int *required, size_t n_fields);
@@ -39,8 +41,8 @@ HUBC_API const char *hubc_form_name(const hubc_form *form);
 HUBC_API int hubc_form_marketing(const hubc_form *form);   /* 1 on, 0 off, -1 NULL */
 HUBC_API int hubc_form_is_deleted(const hubc_form *form);  /* 1 deleted, 0 not, -1 NULL */
 HUBC_API size_t hubc_form_field_count(const hubc_form *form);
-/* Field i: its property's internal name, label and required flag; any out
- * may be NULL. Borrowed until the snapshot is freed. */
+/* Field i: its property's internal name, label and required flag; property,
+ * label and required may be NULL. Borrowed until the snapshot is freed. */
 HUBC_API int hubc_form_field_at(const char **property, const char **label, int *required,
                                 const hubc_form *form, size_t index);
 
@@ -62,12 +64,13 @@ HUBC_API void hubc_form_iterator_free(hubc_form_iterator *it);
  * was not; with it off a new contact is NON_MARKETING and an existing one
  * keeps its status. A form never lowers a status. The submission is
  * recorded (F5) and raised as a HUBC_EVENT_SUBMISSION event. HARD_CAP
- * refuses it whole (B5). Outputs may be NULL. */
+ * refuses it whole (B5). out_contact and out_submission may be NULL. */
 HUBC_API int hubc_form_submit(hubc_id *out_contact, hubc_id *out_submission, hubc_store *store,
                               hubc_id form_id, const char *const *names, const char *const *values, size_t n);
 /* A non-HubSpot form (F6): any writable properties, source EXTERNAL_FORM
  * with the host's id of the form (> 0), marketing by the store-wide switch
- * (hubc_source_set_default with HUBC_SOURCE_EXTERNAL_FORM, id 0). */
+ * (hubc_source_set_default with HUBC_SOURCE_EXTERNAL_FORM, id 0).
+ * out_contact and out_submission may be NULL. */
 HUBC_API int hubc_form_submit_external(hubc_id *out_contact, hubc_id *out_submission, hubc_store *store,
                                        hubc_id external_form_id, const char *const *names,
                                        const char *const *values, size_t n);

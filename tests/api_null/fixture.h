@@ -33,6 +33,11 @@ typedef struct fx {
   hubc_history_iterator *hiter;
   hubc_journal *journal;
   hubc_import *import; /* planned from csv: one good row, one bad */
+  hubc_id form_id;
+  hubc_form *form;
+  hubc_form_iterator *fiter;
+  hubc_submission_iterator *siter;
+  int required[1];
   hubc_loader *loader; /* set inside a load callback */
   char dir[64], jpath[96], newpath[96], csv[96];
   const char *files[1];
@@ -51,6 +56,10 @@ typedef struct fx {
   hubc_history_iterator *o_hiter;
   hubc_journal *o_journal;
   hubc_import *o_import;
+  hubc_form *o_form;
+  hubc_form_iterator *o_fiter;
+  hubc_submission_iterator *o_siter;
+  hubc_submission sub;
   hubc_import_options o_iopts;
   hubc_import_error ierr;
   hubc_import_summary isum;
@@ -80,6 +89,7 @@ static const char *const fx_names[] = {"email"};
 static const char *const fx_values[] = {"new@example.com"};
 static const char *const fx_emails[] = {"a@example.com"};
 static const char *const fx_options[] = {"one"};
+static const char *const fx_labels[] = {"Email"};
 
 static int fx_write(void *payload, const char *data, size_t len) {
   (void)payload, (void)data, (void)len;
@@ -112,6 +122,8 @@ static void fx_init_structs(fx *f) {
   f->ierr.version = HUBC_IMPORT_ERROR_VERSION;
   f->isum.version = HUBC_IMPORT_SUMMARY_VERSION;
   f->irec.version = HUBC_IMPORT_RECORD_VERSION;
+  f->sub.version = HUBC_SUBMISSION_VERSION;
+  f->required[0] = 1;
   assert_int_equal(hubc_import_options_init(&f->iopts, HUBC_IMPORT_OPTIONS_VERSION), 0);
   f->files[0] = f->csv;
   f->iopts.files = f->files;
@@ -120,7 +132,7 @@ static void fx_init_structs(fx *f) {
 }
 
 /* What only some functions need: a journal (it syncs to disk), an import. */
-enum { FX_JOURNAL = 1, FX_IMPORT = 2 };
+enum { FX_JOURNAL = 1, FX_IMPORT = 2, FX_FORM = 4 };
 
 static fx *fx_open(int needs) {
   fx *f = calloc(1, sizeof *f);
@@ -148,6 +160,12 @@ static fx *fx_open(int needs) {
   assert_int_equal(hubc_history_iterator_new(&f->hiter, f->store, f->contact_id), 0);
   if (needs & FX_JOURNAL) assert_int_equal(hubc_journal_open(&f->journal, f->jpath, &f->jopts), 0);
   if (needs & FX_IMPORT) assert_int_equal(hubc_import_plan(&f->import, f->store, 1, &f->iopts), 0);
+  if (needs & FX_FORM) {
+    assert_int_equal(hubc_form_create(&f->form_id, f->store, 1, "Contact us", fx_names, NULL, NULL, 1), 0);
+    assert_int_equal(hubc_form_get(&f->form, f->store, f->form_id), 0);
+    assert_int_equal(hubc_form_iterator_new(&f->fiter, f->store), 0);
+    assert_int_equal(hubc_submission_iterator_new(&f->siter, f->store, f->form_id, 0, 0), 0);
+  }
   return f;
 }
 
@@ -174,6 +192,12 @@ static void fx_close(fx *f) {
   hubc_store_close(f->o_store);
   hubc_journal_close(f->o_journal);
   hubc_import_free(f->o_import);
+  hubc_form_free(f->o_form);
+  hubc_form_iterator_free(f->o_fiter);
+  hubc_submission_iterator_free(f->o_siter);
+  hubc_form_free(f->form);
+  hubc_form_iterator_free(f->fiter);
+  hubc_submission_iterator_free(f->siter);
   hubc_import_free(f->import);
   hubc_contact_iterator_free(f->citer);
   hubc_user_iterator_free(f->uiter);

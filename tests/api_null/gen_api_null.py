@@ -62,6 +62,15 @@ BY_TYPE = {
     "hubc_import_error *": "&f->ierr",
     "hubc_import_summary *": "&f->isum",
     "hubc_import_record *": "&f->irec",
+    "hubc_form *": "f->form",
+    "const hubc_form *": "f->form",
+    "hubc_form **": "&f->o_form",
+    "hubc_form_iterator *": "f->fiter",
+    "hubc_form_iterator **": "&f->o_fiter",
+    "hubc_submission_iterator *": "f->siter",
+    "hubc_submission_iterator **": "&f->o_siter",
+    "hubc_submission *": "&f->sub",
+    "const int *": "f->required",
     "const void *": "f->bytes",
     "void *": "f",
     "hubc_write_fn": "fx_write",
@@ -83,6 +92,8 @@ BY_TYPE_NAME = {
     ("const char *const *", "values"): "fx_values",
     ("const char *const *", "emails"): "fx_emails",
     ("const char *const *", "options"): "fx_options",
+    ("const char *const *", "properties"): "fx_names",
+    ("const char *const *", "labels"): "fx_labels",
 }
 SCALAR_BY_NAME = {
     "actor": "1", "id": "f->contact_id", "contact": "f->contact_id", "user": "f->user2",
@@ -90,7 +101,7 @@ SCALAR_BY_NAME = {
     "source_id": "1", "marketing": "1", "reason_type": "HUBC_SOURCE_MANUAL", "reason_id": "1",
     "kind": "HUBC_REC_CONTACT", "index": "0", "n": "1", "n_names": "1", "n_rows": "1", "n_options": "1",
     "len": "4", "tier": "0", "permissions": "HUBC_PERM_DEFAULT", "permission": "HUBC_PERM_EDIT_CONTACTS",
-    "super_admin": "1", "disabled": "0",
+    "super_admin": "1", "disabled": "0", "form_id": "f->form_id", "external_form_id": "1", "n_fields": "1",
 }
 FN_POINTER_TYPES = {"hubc_write_fn", "hubc_event_fn", "hubc_clock_fn", "hubc_alloc_fn", "hubc_read_fn",
                     "hubc_progress_fn"}
@@ -206,6 +217,8 @@ def main():
             needs.append("FX_JOURNAL")
         if any(re.match(r"(const )?hubc_import \*$", t) for t, _ in params):
             needs.append("FX_IMPORT")
+        if name.startswith(("hubc_form_", "hubc_submission_")):
+            needs.append("FX_FORM")
         c.append("  run(\"%s\", call_%s, %d, %d, %s, ptrs, optional, pname, %d);"
                  % (name, name, 1 if ret == "void" else 0, 1 if needs_loader else 0, " | ".join(needs) or "0",
                     len(ptrs)))
