@@ -60,6 +60,7 @@ typedef struct fx {
   hubc_form_iterator *o_fiter;
   hubc_submission_iterator *o_siter;
   hubc_submission sub;
+  hubc_journal_info jinfo;
   hubc_import_options o_iopts;
   hubc_import_error ierr;
   hubc_import_summary isum;
@@ -123,6 +124,7 @@ static void fx_init_structs(fx *f) {
   f->isum.version = HUBC_IMPORT_SUMMARY_VERSION;
   f->irec.version = HUBC_IMPORT_RECORD_VERSION;
   f->sub.version = HUBC_SUBMISSION_VERSION;
+  f->jinfo.version = HUBC_JOURNAL_INFO_VERSION;
   f->required[0] = 1;
   assert_int_equal(hubc_import_options_init(&f->iopts, HUBC_IMPORT_OPTIONS_VERSION), 0);
   f->files[0] = f->csv;

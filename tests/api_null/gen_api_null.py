@@ -34,6 +34,8 @@ BY_TYPE = {
     "const hubc_journal_options *": "&f->jopts",
     "hubc_journal_options *": "&f->o_jopts",
     "hubc_journal *": "f->journal",
+    "const hubc_journal *": "f->journal",
+    "hubc_journal_info *": "&f->jinfo",
     "hubc_journal **": "&f->o_journal",
     "hubc_contact *": "f->contact",
     "const hubc_contact *": "f->contact",
