@@ -55,14 +55,15 @@ typedef struct hubc_query_options {
 #define HUBC_QUERY_OPTIONS_INIT { HUBC_QUERY_OPTIONS_VERSION, NULL, 0, 0, NULL }
 HUBC_API int hubc_query_options_init(hubc_query_options *opts, unsigned int version);
 
-/* Contacts a filter selects (filter NULL: every contact). Ordered by
- * record id (opts NULL or sort_by NULL), the iterator reads the store as
+typedef struct hubc_query_iterator hubc_query_iterator;
+
+/* Contacts a filter selects; filter may be NULL (every contact) and opts
+ * may be NULL (the defaults). Ordered by record id (no opts or sort_by), the iterator reads the store as
  * it advances: contacts created or deleted meanwhile may or may not be
  * seen, none twice. Sorted by a property, the selection and its order are
  * fixed when the iterator is created; snapshots are then read when
  * returned, and contacts deleted meanwhile are skipped. An iterator's
  * next calls need its store open; free does not. */
-typedef struct hubc_query_iterator hubc_query_iterator;
 HUBC_API int hubc_query_iterator_new(hubc_query_iterator **out, hubc_store *store,
                                      const hubc_filter *filter,
                                      const hubc_query_options *opts);

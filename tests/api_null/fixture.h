@@ -37,6 +37,10 @@ typedef struct fx {
   hubc_form *form;
   hubc_form_iterator *fiter;
   hubc_submission_iterator *siter;
+  hubc_filter *filter; /* "email IS KNOWN" */
+  hubc_query_options qopts;
+  hubc_query_iterator *qiter;
+  hubc_selection sel; /* the filter */
   int required[1];
   hubc_loader *loader; /* set inside a load callback */
   char dir[64], jpath[96], newpath[96], csv[96];
@@ -60,6 +64,11 @@ typedef struct fx {
   hubc_form_iterator *o_fiter;
   hubc_submission_iterator *o_siter;
   hubc_submission sub;
+  hubc_filter *o_filter;
+  hubc_query_options o_qopts;
+  hubc_query_iterator *o_qiter;
+  hubc_selection o_sel;
+  hubc_bulk_summary bsum;
   hubc_journal_info jinfo;
   hubc_import_options o_iopts;
   hubc_import_error ierr;
@@ -125,6 +134,9 @@ static void fx_init_structs(fx *f) {
   f->irec.version = HUBC_IMPORT_RECORD_VERSION;
   f->sub.version = HUBC_SUBMISSION_VERSION;
   f->jinfo.version = HUBC_JOURNAL_INFO_VERSION;
+  f->bsum.version = HUBC_BULK_SUMMARY_VERSION;
+  assert_int_equal(hubc_query_options_init(&f->qopts, HUBC_QUERY_OPTIONS_VERSION), 0);
+  assert_int_equal(hubc_selection_init(&f->sel, HUBC_SELECTION_VERSION), 0);
   f->required[0] = 1;
   assert_int_equal(hubc_import_options_init(&f->iopts, HUBC_IMPORT_OPTIONS_VERSION), 0);
   f->files[0] = f->csv;
@@ -160,6 +172,9 @@ static fx *fx_open(int needs) {
   assert_int_equal(hubc_user_iterator_new(&f->uiter, f->store), 0);
   assert_int_equal(hubc_period_iterator_new(&f->piter, f->store), 0);
   assert_int_equal(hubc_history_iterator_new(&f->hiter, f->store, f->contact_id), 0);
+  assert_int_equal(hubc_filter_compile(&f->filter, f->store, "email IS KNOWN"), 0);
+  assert_int_equal(hubc_query_iterator_new(&f->qiter, f->store, f->filter, &f->qopts), 0);
+  f->sel.filter = f->filter;
   if (needs & FX_JOURNAL) assert_int_equal(hubc_journal_open(&f->journal, f->jpath, &f->jopts), 0);
   if (needs & FX_IMPORT) assert_int_equal(hubc_import_plan(&f->import, f->store, 1, &f->iopts), 0);
   if (needs & FX_FORM) {
@@ -197,6 +212,10 @@ static void fx_close(fx *f) {
   hubc_form_free(f->o_form);
   hubc_form_iterator_free(f->o_fiter);
   hubc_submission_iterator_free(f->o_siter);
+  hubc_query_iterator_free(f->o_qiter);
+  hubc_filter_free(f->o_filter);
+  hubc_query_iterator_free(f->qiter);
+  hubc_filter_free(f->filter);
   hubc_form_free(f->form);
   hubc_form_iterator_free(f->fiter);
   hubc_submission_iterator_free(f->siter);
