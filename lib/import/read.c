@@ -66,7 +66,10 @@ int hubc__import_error(hubc_import *imp, hubc__imp_errs *errs, size_t file, uint
     e->nfields = nfields;
     for (size_t i = 0; i < nfields; i++)
       if (!(e->fields[i] = dup_n(imp->base, fields[i], strlen(fields[i])))) {
-        errs->n++; /* so that clearing frees what was copied */
+        /* not kept half-copied: the error file reads every field */
+        for (size_t k = 0; k < i; k++) hubc__free(imp->base, e->fields[k], strlen(e->fields[k]) + 1);
+        hubc__free(imp->base, e->fields, nfields * sizeof *e->fields);
+        hubc__free(imp->base, e->message, strlen(e->message) + 1);
         return hubc__err(HUBC_ENOMEM, "out of memory recording a row error");
       }
   }

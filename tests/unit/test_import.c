@@ -836,6 +836,34 @@ static void test_R4_plan_on_a_closed_store_is_an_error(void **state) {
   hubc_form_iterator_free(it);
 }
 
+
+/* R2/I5: a commit failing on memory at any allocation changes nothing and
+ * leaves an import whose error file can still be written (a row error
+ * half-copied when memory ran out held NULL fields). */
+static void test_I5_commit_out_of_memory_then_error_file(void **state) {
+  (void)state;
+  tu_clock clk = {tu_time(2024, 3, 1, 10, 0, 0)};
+  static tu_alloc al; /* outlives the test: the teardown closes the store */
+  al = (tu_alloc){0};
+  hubc_store *s = gc_store(tu_open_alloc(&clk, &al, NULL));
+  job *j = job_new("email,city,firstname\nnot-an-email,Roma,Anna\nb@x.it,Bari,Bea\n", NULL);
+  hubc_import *imp = plan(s, 1, j);
+  char *before = gc_dump(s);
+  int rc = 1;
+  for (size_t k = 1; rc && k < 200; k++) {
+    al.fail_at = al.count + k;
+    rc = hubc_import_commit(NULL, imp, 0);
+    al.fail_at = 0;
+    if (rc) {
+      assert_int_equal(rc, HUBC_ENOMEM);
+      tu_expect_dump(s, before, "an import out of memory");
+    }
+    tu_buf *b = gc_buf();
+    assert_int_equal(hubc_import_write_errors(imp, 0, tu_buf_write, b), 0);
+  }
+  assert_int_equal(rc, 0);
+}
+
 /* ---- R4: arguments ------------------------------------------------------------------ */
 
 static void test_R4_import_arguments(void **state) {
@@ -895,6 +923,7 @@ int main(void) {
     cmocka_unit_test_teardown(test_I1_quoted_field_across_the_read_chunk_boundary, gc_teardown),
     cmocka_unit_test_teardown(test_I10_F5_imports_and_submissions_survive_reopen, gc_teardown),
     cmocka_unit_test_teardown(test_R4_plan_on_a_closed_store_is_an_error, gc_teardown),
+    cmocka_unit_test_teardown(test_I5_commit_out_of_memory_then_error_file, gc_teardown),
   };
   return cmocka_run_group_tests_name("import", tests, NULL, NULL);
 }
