@@ -185,7 +185,11 @@ enum hubc_select {
   HUBC_SELECT_MARKETING = 2,
   HUBC_SELECT_UNTIL_UPDATE = 3,
   HUBC_SELECT_NON_MARKETING = 4,
-  HUBC_SELECT_UNREACHABLE = 5 /* billable but opted out or hard-bounced (M8) */
+  HUBC_SELECT_UNREACHABLE = 5, /* billable but opted out or hard-bounced (M8) */
+  /* Emails stored by a version before C3 covered Unicode that lookups no
+   * longer reach: refused by today's rule, or equal under it to another
+   * contact's (which lookups find). Change or remove them (README, C3). */
+  HUBC_SELECT_LEGACY_EMAIL = 6
 };
 
 typedef struct hubc_contact_iterator hubc_contact_iterator;

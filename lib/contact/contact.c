@@ -452,7 +452,7 @@ HUBC_API int hubc_contact_iterator_new(hubc_contact_iterator **out, hubc_store *
   if (!out) return hubc__err(HUBC_EINVAL, "contact iterator: out is NULL");
   *out = NULL;
   if (!s) return hubc__err(HUBC_EINVAL, "contact iterator: store is NULL");
-  if (select < HUBC_SELECT_ALL || select > HUBC_SELECT_UNREACHABLE)
+  if (select < HUBC_SELECT_ALL || select > HUBC_SELECT_LEGACY_EMAIL)
     return hubc__err(HUBC_EINVAL, "contact iterator: unknown selection %d", select);
   hubc_contact_iterator *it = hubc__alloc(s->base, sizeof *it);
   if (!it) return hubc__err(HUBC_ENOMEM, "out of memory creating a contact iterator");
@@ -473,6 +473,11 @@ static int selected(const hubc_store *s, const hubc__rec *r, int select) {
   case HUBC_SELECT_MARKETING: return r->status == HUBC_MARKETING;
   case HUBC_SELECT_UNTIL_UPDATE: return r->status == HUBC_MARKETING_UNTIL_UPDATE;
   case HUBC_SELECT_NON_MARKETING: return r->status == HUBC_NON_MARKETING;
+  case HUBC_SELECT_LEGACY_EMAIL: { /* C3: what today's rule would not store */
+    const char *e = hubc__rec_email(r), *why;
+    char norm[HUBC__EMAIL_BUF];
+    return e && (hubc__email_normalize(e, norm, &why) < 0 || strcmp(norm, e) != 0);
+  }
   default: { /* M8: billable but unreachable */
     if (!billable) return 0;
     const char *o = hubc__rec_get(r, s->schema, HUBC__P_OPTOUT);

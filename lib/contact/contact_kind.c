@@ -110,6 +110,52 @@ static int load_del(hubc_loader *l, int64_t id) {
   return stage_push(l, id, NULL);
 }
 
+/* Indexes and counts contact id (its record r is in the table). */
+static int place_one(hubc_store *s, int64_t id, hubc__rec *r) {
+  const char *email = hubc__rec_email(r);
+  if (email && hubc__eidx_find(s, email, strlen(email)))
+    return hubc__corrupt(K, id, "email already used by another contact");
+  s->recs[id] = NULL; /* counted and indexed by the move */
+  hubc__slot empty = {0}, slot = {r, r->modified, 0, r->status};
+  hubc__slot_move(s, id, &empty, &slot);
+  return 0;
+}
+
+/* C3: an address stored before the rule covered Unicode (only ASCII was
+ * lowercased) that today's rule writes differently. If today's form is
+ * free, the contact takes it (its record is rewritten in memory, and in the
+ * backend at its next change). If today's rule refuses the address, or
+ * another contact already has today's form, the address is kept and indexed
+ * as stored: nothing is lost, but lookups, which normalize, reach the other
+ * contact (HUBC_SELECT_LEGACY_EMAIL lists these). */
+static int place_legacy(hubc_store *s, int64_t id) {
+  hubc__rec *r = s->recs[id];
+  const char *email = hubc__rec_email(r), *why;
+  char norm[HUBC__EMAIL_BUF];
+  int n = hubc__email_normalize(email, norm, &why);
+  if (n >= 0 && !hubc__eidx_find(s, norm, (size_t)n)) {
+    const unsigned char *fields = hubc__rec_fields(r);
+    size_t len = hubc__rec_flen(r);
+    hubc__field f;
+    size_t n_fields, n_typed;
+    if (hubc__rec_field(fields, len, 0, &f) || hubc__rec_shape(fields, len, NULL, &n_fields, &n_typed))
+      return hubc__corrupt(K, id, "malformed properties");
+    size_t head = hubc__rec_put_field(NULL, HUBC__P_EMAIL, norm, (size_t)n, -1);
+    /* like the record it replaces: indexed without the schema for now */
+    hubc__rec *x = hubc__rec_new_like(s->base, r, head + len - f.size, n_fields, 0);
+    if (!x) return hubc__err(HUBC_ENOMEM, "out of memory loading contact %lld", (long long)id);
+    unsigned char *w = (unsigned char *)hubc__rec_fields(x);
+    hubc__rec_put_field(w, HUBC__P_EMAIL, norm, (size_t)n, -1);
+    memcpy(w + head, fields + f.size, len - f.size);
+    hubc__rec_seal(x, NULL);
+    x->modified = r->modified;
+    x->status = r->status;
+    hubc__rec_unref(s->base, r);
+    s->recs[id] = r = x;
+  }
+  return place_one(s, id, r);
+}
+
 /* Places staged contacts (last put or delete of an id wins), then builds
  * the email index and counts. */
 static int place(hubc_loader *l, stage *st) {
@@ -133,17 +179,31 @@ static int place(hubc_loader *l, stage *st) {
   for (int64_t id = 1; id <= max; id++) live += s->recs[id] != NULL;
   if ((rc = hubc__eidx_reserve(s, live))) return rc;
   if (max >= s->next_id) s->next_id = max + 1;
-  for (int64_t id = 1; id <= max; id++) {
+  int64_t *legacy = NULL;
+  size_t n_legacy = 0, legacy_cap = 0;
+  for (int64_t id = 1; id <= max && !rc; id++) {
     hubc__rec *r = s->recs[id];
     if (!r) continue;
     const char *email = hubc__rec_email(r);
-    if (email && hubc__eidx_find(s, email, strlen(email)))
-      return hubc__corrupt(K, id, "email already used by another contact");
-    s->recs[id] = NULL; /* counted and indexed by the move */
-    hubc__slot empty = {0}, slot = {r, r->modified, 0, r->status};
-    hubc__slot_move(s, id, &empty, &slot);
+    if (email) {
+      char norm[HUBC__EMAIL_BUF];
+      const char *why;
+      int non_ascii = 0;
+      if (hubc__email_normalize_ascii(email, norm, &non_ascii, &why) < 0 || strcmp(norm, email) != 0) {
+        rc = hubc__corrupt(K, id, "email is not a normalized address");
+        break;
+      }
+      if (non_ascii && (hubc__email_normalize(email, norm, &why) < 0 || strcmp(norm, email) != 0)) {
+        if (!(rc = hubc__grow(s->base, (void **)&legacy, &legacy_cap, n_legacy + 1, sizeof *legacy)))
+          legacy[n_legacy++] = id;
+        continue; /* placed after every address already in today's form */
+      }
+    }
+    rc = place_one(s, id, r);
   }
-  return 0;
+  for (size_t i = 0; i < n_legacy && !rc; i++) rc = place_legacy(s, legacy[i]);
+  hubc__free(s->base, legacy, legacy_cap * sizeof *legacy);
+  return rc;
 }
 
 /* A stored value is as the create and update calls store it (C4); values
@@ -189,12 +249,7 @@ static int check_fields(hubc_store *s) {
     for (size_t pos = 0; pos < len; pos += f.size, n++) {
       hubc__rec_field(fields, len, pos, &f);
       const hubc__prop *p = f.prop < sc->n ? &sc->props[f.prop] : NULL;
-      if (f.prop == HUBC__P_EMAIL) {
-        char norm[HUBC__EMAIL_BUF];
-        const char *why;
-        if (hubc__email_normalize(f.value ? f.value : "", norm, &why) < 0 || strcmp(norm, f.value) != 0)
-          return hubc__corrupt(K, id, "email is not a normalized address");
-      }
+      /* emails were checked by place() */
       if (!p || (p->flags & HUBC_PROP_COMPUTED) || (f.value == NULL) != (p->type == HUBC_PROP_ENUMERATION) ||
           (!f.value && f.option >= p->n_options) || (f.value && strlen(f.value) > HUBC_MAX_VALUE_BYTES))
         return hubc__corrupt(K, id, "property does not match the schema");

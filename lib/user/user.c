@@ -301,7 +301,12 @@ static int load(hubc_loader *l, int64_t id, hubc__rd r) {
       if (len > HUBC_MAX_EMAIL_BYTES || memchr(body.p, 0, len)) return hubc__corrupt(K, id, "bad email");
       memcpy(raw, body.p, len);
       raw[len] = '\0';
-      if (hubc__email_normalize(raw, email, &why) < 0) return hubc__corrupt(K, id, "bad email");
+      int non_ascii;
+      /* C3: an address stored before the rule covered Unicode that today's
+       * rule refuses loads as the older rule wrote it */
+      if (hubc__email_normalize(raw, email, &why) < 0 &&
+          hubc__email_normalize_ascii(raw, email, &non_ascii, &why) < 0)
+        return hubc__corrupt(K, id, "bad email");
       if (!(u.email = hubc__pool_strdup(s->base, email, strlen(email))))
         return hubc__err(HUBC_ENOMEM, "out of memory loading the store");
     } else if (tag >= HUBC__T_U_PERMS && tag <= HUBC__T_U_DISABLED) {
@@ -341,6 +346,12 @@ static int user_cmp(const void *a, const void *b) {
   return c ? c : (x->id > y->id) - (x->id < y->id);
 }
 
+static int has_non_ascii(const char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s >= 0x80) return 1;
+  return 0;
+}
+
 static int check_users(hubc_store *s) {
   size_t n = 0, admins = 0, cap = (size_t)s->users.next;
   user_key *keys = hubc__alloc(s->base, cap * sizeof *keys);
@@ -354,8 +365,10 @@ static int check_users(hubc_store *s) {
   }
   qsort(keys, n, sizeof *keys, user_cmp);
   int rc = 0;
+  /* Two non-ASCII addresses stored before C3 covered Unicode may be one
+   * address today: both users load, lookups find the lower id. */
   for (size_t k = 1; k < n && !rc; k++)
-    if (strcmp(keys[k - 1].email, keys[k].email) == 0)
+    if (strcmp(keys[k - 1].email, keys[k].email) == 0 && !has_non_ascii(keys[k].email))
       rc = hubc__corrupt(K, keys[k].id, "email already used by another user");
   hubc__free(s->base, keys, cap * sizeof *keys);
   if (!rc && !admins) rc = hubc__err(HUBC_ECORRUPT, "stored users include no enabled super admin");

@@ -12,12 +12,21 @@
 /* 1 if s[0..len) is valid UTF-8 without NUL bytes. */
 int hubc__utf8_valid(const char *s, size_t len);
 
-/* C3: trims surrounding white space, lowercases ASCII, validates syntax.
- * Writes the normalized email (NUL-terminated) to out, which must hold
- * HUBC__EMAIL_BUF bytes (whole 8-byte words are stored), and returns its
- * length, or -1 with the reason in *why. */
+/* C3: trims surrounding ASCII white space, validates syntax, refuses white
+ * space, separators, controls, format characters and unassigned code points
+ * anywhere, lowercases ASCII and, when there are non-ASCII bytes, applies
+ * full Unicode case folding and NFC (utf8proc). The result is at most
+ * HUBC_MAX_EMAIL_BYTES. Writes the normalized email (NUL-terminated) to out,
+ * which must hold HUBC__EMAIL_BUF bytes (whole 8-byte words are stored), and
+ * returns its length, or -1 with the reason in *why (a static or
+ * thread-local string, valid until the thread's next call). */
 #define HUBC__EMAIL_BUF (HUBC_MAX_EMAIL_BYTES + 8)
 int hubc__email_normalize(const char *in, char *out, const char **why);
+/* The rule before C3 covered Unicode (ASCII lowercasing only, non-ASCII
+ * bytes kept), which addresses stored by older versions follow. *non_ascii
+ * tells whether the address has non-ASCII bytes: without any, both rules
+ * give the same result. */
+int hubc__email_normalize_ascii(const char *in, char *out, int *non_ascii, const char **why);
 
 uint32_t hubc__hash(const char *s, size_t len);
 /* ASCII case-insensitive hash/compare (property names and labels). */

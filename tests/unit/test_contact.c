@@ -1115,7 +1115,7 @@ static void m6_iterators_select_by_marketing_status(void **state) {
   assert_ids(f->s, HUBC_SELECT_NON_MARKETING, non, 3);
   assert_ids(f->s, HUBC_SELECT_UNREACHABLE, NULL, 0);
   hubc_contact_iterator *it = (hubc_contact_iterator *)&it;
-  refused(f->s, hubc_contact_iterator_new(&it, f->s, HUBC_SELECT_UNREACHABLE + 1), HUBC_EINVAL, NULL, NULL);
+  refused(f->s, hubc_contact_iterator_new(&it, f->s, HUBC_SELECT_LEGACY_EMAIL + 1), HUBC_EINVAL, NULL, NULL);
   assert_null(it);
   refused(f->s, hubc_contact_iterator_new(&it, f->s, -1), HUBC_EINVAL, NULL, NULL);
   hubc_contact *c = NULL;

@@ -1063,7 +1063,7 @@ static void m8_select_unreachable_lists_billable_opted_out_or_bounced(void **sta
   (void)d;
 
   hubc_contact_iterator *it = NULL;
-  assert_int_equal(hubc_contact_iterator_new(&it, f->s, 6), HUBC_EINVAL);
+  assert_int_equal(hubc_contact_iterator_new(&it, f->s, HUBC_SELECT_LEGACY_EMAIL + 1), HUBC_EINVAL);
   assert_null(it);
   assert_int_equal(hubc_contact_iterator_new(&it, f->s, -1), HUBC_EINVAL);
 }
