@@ -81,12 +81,13 @@ HUBC_API int hubc_import_summary_get(const hubc_import *imp, hubc_import_summary
 }
 
 static const hubc__imp_err *error_at(const hubc_import *imp, size_t i) {
-  return i < imp->read_errs.n + imp->match_errs.n ? imp->order[i] : NULL;
+  return i < imp->order_n ? imp->order[i] : NULL;
 }
 
 /* The errors in file order: both lists are, so one merge. */
 static int order_errors(hubc_import *imp) {
   size_t n = imp->read_errs.n + imp->match_errs.n;
+  imp->order_n = 0; /* the lists changed: nothing is listed until merged again */
   int rc = hubc__grow(imp->base, (void **)&imp->order, &imp->order_cap, n, sizeof *imp->order);
   if (rc) return rc;
   const hubc__imp_errs *a = &imp->read_errs, *b = &imp->match_errs;
@@ -96,6 +97,7 @@ static int order_errors(hubc_import *imp) {
                                             (a->e[i].file == b->e[j].file && a->e[i].line <= b->e[j].line)));
     imp->order[k] = take_a ? &a->e[i++] : &b->e[j++];
   }
+  imp->order_n = n;
   return 0;
 }
 
@@ -194,7 +196,7 @@ HUBC_API size_t hubc_import_error_count(const hubc_import *imp) {
     return 0;
   }
   hubc__ok();
-  return imp->read_errs.n + imp->match_errs.n;
+  return imp->order_n; /* what error_at lists */
 }
 
 HUBC_API int hubc_import_error_at(const hubc_import *imp, size_t i, hubc_import_error *out) {

@@ -62,7 +62,7 @@ struct hubc_import {
   hubc__imp_errs read_errs;  /* found reading: the same at every commit */
   hubc__imp_errs match_errs; /* found matching against the store: redone each time */
   const hubc__imp_err **order; /* both lists merged in file order */
-  size_t order_cap;
+  size_t order_n, order_cap;   /* order_n: entries valid (0 while a merge failed) */
   char **unmapped;       /* "file: column" */
   size_t n_unmapped;
   hubc_import_summary sum;
