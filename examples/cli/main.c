@@ -333,6 +333,7 @@ int cmd_init(int argc, char **argv, session *s) {
       printf("}\n");
   else printf("created %s (admin %s, %s, %s, %s)\n", s->path, st.admin, subs[st.subscription],
               commits[st.commitment], policies[st.policy]);
+  session_close(s);
   return EXIT_OK;
 }
 

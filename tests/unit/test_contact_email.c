@@ -192,7 +192,7 @@ static void c3_many_lookups_and_users_follow_the_unicode_rule(void **state) {
 static void c3_length_bound_applies_to_the_normalized_form(void **state) {
   (void)state;
   hubc_store *s = open_mem();
-  char in[1200], composed[600];
+  char in[1300], composed[600]; /* in: up to 400 * 3 bytes + "@x.it" */
   size_t n = 0, m = 0;
   for (int i = 0; i < 100; i++) { /* a + U+0300 (3 bytes) composes into à (2 bytes) */
     memcpy(in + n, "a\xcc\x80", 3), n += 3;
