@@ -212,7 +212,7 @@ int hubc__cs_begin(hubc__cs *cs, hubc_store *s, const hubc__cs_opts *o, const ch
   cs->s = s;
   cs->o = *o;
   cs->n = n;
-  cs->first_id = s->next_id;
+  cs->first_id = s->contacts.next_id;
   cs->reached = NULL;
   cs->reached_words = 0;
   cs->created = cs->updated = cs->merged = cs->marked = cs->unchanged = 0;
@@ -235,7 +235,7 @@ void hubc__cs_end(hubc__cs *cs) {
 int hubc__cs_reserve(hubc__cs *cs, size_t rows) {
   hubc_store *s = cs->s;
   if (!rows) return 0;
-  int64_t last = rows > 0xffffffffu ? INT64_MAX : s->next_id + (int64_t)rows - 1;
+  int64_t last = rows > 0xffffffffu ? INT64_MAX : s->contacts.next_id + (int64_t)rows - 1;
   if (last > 0xffffffffLL) last = 0xffffffffLL; /* rows past the last id fail one by one, naming the limit */
   size_t per_row = cs->o.mark_created || cs->o.mark_matched ? 2 : 1;
   int rc = hubc__slots_reserve(s, last);
@@ -265,13 +265,13 @@ static int create(hubc__cs *cs, size_t nch, hubc_id *out_id) {
   hubc_store *s = cs->s;
   hubc__rec *r;
   rec_meta meta = {s->txn.now, cs->o.source, cs->o.source_id};
-  int64_t id = s->next_id;
+  int64_t id = s->contacts.next_id;
   int rc;
   if ((rc = hubc__slots_reserve(s, id)) || (rc = hubc__txn_reserve(s, 2)) || (rc = hubc__eidx_reserve(s, 1)) ||
       (rc = hubc__status_reserve(s, 1)) || (rc = merge(s, NULL, &meta, cs->o.policy, cs->ch, nch, &r)))
     return rc;
   hubc__slot slot = {r, s->txn.now, 0, HUBC_NON_MARKETING};
-  s->next_id++;
+  s->contacts.next_id++;
   hubc__txn_slot(s, id, &slot);
   if (cs->o.mark_created) {
     hubc__status_apply(s, id, 1, cs->o.source, cs->o.source_id);

@@ -14,15 +14,15 @@
 
 int hubc__slots_reserve(hubc_store *s, int64_t id) {
   if (id > MAX_ID) return hubc__err(HUBC_ELIMIT, "a store holds at most %lld contact ids", MAX_ID);
-  if ((size_t)id < s->recs_cap) return 0;
-  size_t cap = s->recs_cap ? s->recs_cap : 64;
+  if ((size_t)id < s->contacts.cap) return 0;
+  size_t cap = s->contacts.cap ? s->contacts.cap : 64;
   while (cap <= (size_t)id) cap *= 2;
   hubc__rec **t = hubc__calloc(s->base, cap * sizeof *t); /* zeroed lazily, see hubc__calloc */
   if (!t) return hubc__err(HUBC_ENOMEM, "out of memory growing the contact table to %zu ids", cap);
-  if (s->recs_cap) memcpy(t, s->recs, s->recs_cap * sizeof *t);
-  hubc__free(s->base, s->recs, s->recs_cap * sizeof *s->recs);
-  s->recs = t;
-  s->recs_cap = cap;
+  if (s->contacts.cap) memcpy(t, s->contacts.recs, s->contacts.cap * sizeof *t);
+  hubc__free(s->base, s->contacts.recs, s->contacts.cap * sizeof *s->contacts.recs);
+  s->contacts.recs = t;
+  s->contacts.cap = cap;
   return 0;
 }
 
@@ -199,7 +199,7 @@ HUBC_API int hubc_contact_get(hubc_contact **out, hubc_store *s, hubc_id id) {
   int rc = hubc__read_begin(s);
   if (rc) return rc;
   rc = slot_of(s, id, "get contact");
-  if (!rc) rc = snapshot(out, s, s->recs[id]);
+  if (!rc) rc = snapshot(out, s, s->contacts.recs[id]);
   return hubc__read_end(s, rc);
 }
 
@@ -263,9 +263,9 @@ static int chunk_prefetch(probe_chunk *c, const hubc_store *s, const char *const
     int len = normalize_probe(emails[base + k], c->email[k], what, base + k);
     if (len < 0) return len;
     c->hash[k] = hubc__hash(c->email[k], (size_t)len);
-    hubc__eidx_prefetch_slot(&s->eidx, c->hash[k]);
+    hubc__eidx_prefetch_slot(&s->contacts.eidx, c->hash[k]);
   }
-  for (size_t k = 0; k < n; k++) hubc__eidx_prefetch_rec(&s->eidx, c->hash[k]);
+  for (size_t k = 0; k < n; k++) hubc__eidx_prefetch_rec(&s->contacts.eidx, c->hash[k]);
   return 0;
 }
 
@@ -285,7 +285,7 @@ static int lookup_many(hubc_store *s, void *out, size_t out_size, const char *co
     size_t m = n - base < PROBE_CHUNK ? n - base : PROBE_CHUNK;
     rc = chunk_prefetch(&c, s, emails, base, m, what);
     for (size_t k = 0; k < m && !rc; k++) {
-      hubc__rec *r = hubc__eidx_probe(&s->eidx, c.email[k], c.hash[k]);
+      hubc__rec *r = hubc__eidx_probe(&s->contacts.eidx, c.email[k], c.hash[k]);
       if (r) rc = put(s, out, base + k, r);
     }
   }
@@ -322,7 +322,7 @@ HUBC_API int hubc_contact_count(uint64_t *out, hubc_store *s) {
   if (!out) return hubc__err(HUBC_EINVAL, "count contacts: out is NULL");
   int rc = hubc__read_begin(s);
   if (rc) return rc;
-  *out = s->n_contacts;
+  *out = s->contacts.n;
   return hubc__read_end(s, 0);
 }
 
@@ -494,7 +494,7 @@ HUBC_API int hubc_contact_iterator_next(hubc_id *out, hubc_contact_iterator *it)
   if (rc) return rc;
   rc = HUBC_ITEROVER;
   for (; it->next < hubc__id_end(s); it->next++) {
-    const hubc__rec *r = s->recs[it->next];
+    const hubc__rec *r = s->contacts.recs[it->next];
     if (r && selected(s, r, it->select)) {
       *out = it->next++;
       rc = 0;

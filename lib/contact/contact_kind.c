@@ -11,7 +11,7 @@
 #define K HUBC_REC_CONTACT
 
 static int encode(hubc_store *s, int64_t id, hubc__wr *w) {
-  const hubc__rec *r = s->recs[id];
+  const hubc__rec *r = s->contacts.recs[id];
   if (!r) return 1; /* deleted */
   int source;
   int64_t source_id;
@@ -115,7 +115,7 @@ static int place_one(hubc_store *s, int64_t id, hubc__rec *r) {
   const char *email = hubc__rec_email(r);
   if (email && hubc__eidx_find(s, email, strlen(email)))
     return hubc__corrupt(K, id, "email already used by another contact");
-  s->recs[id] = NULL; /* counted and indexed by the move */
+  s->contacts.recs[id] = NULL; /* counted and indexed by the move */
   hubc__slot empty = {0}, slot = {r, r->modified, 0, r->status};
   hubc__slot_move(s, id, &empty, &slot);
   return 0;
@@ -129,7 +129,7 @@ static int place_one(hubc_store *s, int64_t id, hubc__rec *r) {
  * as stored: nothing is lost, but lookups, which normalize, reach the other
  * contact (HUBC_SELECT_LEGACY_EMAIL lists these). */
 static int place_legacy(hubc_store *s, int64_t id) {
-  hubc__rec *r = s->recs[id];
+  hubc__rec *r = s->contacts.recs[id];
   const char *email = hubc__rec_email(r), *why;
   char norm[HUBC__EMAIL_BUF];
   int n = hubc__email_normalize(email, norm, &why);
@@ -151,7 +151,7 @@ static int place_legacy(hubc_store *s, int64_t id) {
     x->modified = r->modified;
     x->status = r->status;
     hubc__rec_unref(s->base, r);
-    s->recs[id] = r = x;
+    s->contacts.recs[id] = r = x;
   }
   return place_one(s, id, r);
 }
@@ -165,24 +165,24 @@ static int place(hubc_loader *l, stage *st) {
   for (size_t i = 0; i < st->n; i++)
     if (st->v[i].rec && st->v[i].id > max) max = st->v[i].id;
   /* META, placed before, set the stored next id */
-  if (l->seen[HUBC_REC_META] && max >= s->next_id)
+  if (l->seen[HUBC_REC_META] && max >= s->contacts.next_id)
     return hubc__corrupt(K, max, "id at or above the stored next record id");
   int rc = max ? hubc__slots_reserve(s, max) : 0;
   if (rc) return rc;
   for (size_t i = 0; i < st->n; i++) { /* arrival order: later wins */
     staged *c = &st->v[i];
     if (c->id > max) continue; /* a delete of an id never live */
-    hubc__rec_unref(s->base, s->recs[c->id]);
-    s->recs[c->id] = c->rec;
+    hubc__rec_unref(s->base, s->contacts.recs[c->id]);
+    s->contacts.recs[c->id] = c->rec;
     c->rec = NULL; /* owned by the table now */
   }
-  for (int64_t id = 1; id <= max; id++) live += s->recs[id] != NULL;
+  for (int64_t id = 1; id <= max; id++) live += s->contacts.recs[id] != NULL;
   if ((rc = hubc__eidx_reserve(s, live))) return rc;
-  if (max >= s->next_id) s->next_id = max + 1;
+  if (max >= s->contacts.next_id) s->contacts.next_id = max + 1;
   int64_t *legacy = NULL;
   size_t n_legacy = 0, legacy_cap = 0;
   for (int64_t id = 1; id <= max && !rc; id++) {
-    hubc__rec *r = s->recs[id];
+    hubc__rec *r = s->contacts.recs[id];
     if (!r) continue;
     const char *email = hubc__rec_email(r);
     if (email) {
@@ -221,7 +221,7 @@ static int typed_ok(int type, const char *v) {
 /* A loaded record holding numbers or dates, rebuilt with their binary
  * forms in its index (the schema is known now). */
 static int index_typed(hubc_store *s, int64_t id, size_t n, size_t t) {
-  hubc__rec *old = s->recs[id];
+  hubc__rec *old = s->contacts.recs[id];
   size_t flen = hubc__rec_flen(old);
   hubc__rec *r = hubc__rec_new_like(s->base, old, flen, n, t);
   if (!r) return hubc__err(HUBC_ENOMEM, "out of memory loading contact %lld", (long long)id);
@@ -232,7 +232,7 @@ static int index_typed(hubc_store *s, int64_t id, size_t n, size_t t) {
   r->hist = old->hist;
   r->status = old->status;
   if (hubc__rec_email(old)) hubc__eidx_replace(s, old, r);
-  s->recs[id] = r;
+  s->contacts.recs[id] = r;
   hubc__rec_unref(s->base, old);
   return 0;
 }
@@ -241,7 +241,7 @@ static int index_typed(hubc_store *s, int64_t id, size_t n, size_t t) {
 static int check_fields(hubc_store *s) {
   const hubc__schema *sc = s->schema;
   for (int64_t id = 1; id < hubc__id_end(s); id++) {
-    hubc__rec *rec = s->recs[id];
+    hubc__rec *rec = s->contacts.recs[id];
     if (!rec) continue;
     hubc__field f;
     const unsigned char *fields = hubc__rec_fields(rec);
@@ -281,7 +281,7 @@ static int check(hubc_store *s) {
   uint64_t count[3] = {0, 0, 0}, live = 0, with_email = 0;
   int rc = 0;
   for (int64_t id = 1; id < hubc__id_end(s) && !rc; id++) {
-    const hubc__rec *r = s->recs[id];
+    const hubc__rec *r = s->contacts.recs[id];
     if (!r) continue;
     live++;
     count[r->status]++;
@@ -293,10 +293,10 @@ static int check(hubc_store *s) {
         rc = hubc__err(HUBC_ECORRUPT, "check: contact %lld is not found by its email", (long long)id);
     }
   }
-  if (!rc && (live != s->n_contacts || memcmp(count, s->count, sizeof count) != 0))
+  if (!rc && (live != s->contacts.n || memcmp(count, s->contacts.count, sizeof count) != 0))
     rc = hubc__err(HUBC_ECORRUPT, "check: counts differ from a recount");
-  if (!rc && with_email != s->eidx.n)
-    rc = hubc__err(HUBC_ECORRUPT, "check: the email index holds %zu entries for %llu emails", s->eidx.n,
+  if (!rc && with_email != s->contacts.eidx.n)
+    rc = hubc__err(HUBC_ECORRUPT, "check: the email index holds %zu entries for %llu emails", s->contacts.eidx.n,
                    (unsigned long long)with_email);
   return rc;
 }
@@ -304,7 +304,7 @@ static int check(hubc_store *s) {
 static int dump(const hubc_store *s, hubc__out *o) {
   const hubc__schema *sc = s->schema;
   for (int64_t id = 1; id < hubc__id_end(s) && !o->failed; id++) {
-    const hubc__rec *r = s->recs[id];
+    const hubc__rec *r = s->contacts.recs[id];
     if (!r) continue;
     int rtype = 0;
     hubc_id rid = 0;
@@ -331,19 +331,19 @@ static int dump(const hubc_store *s, hubc__out *o) {
 
 static void free_area(hubc_store *s) {
   hubc__base *b = s->base;
-  for (int64_t id = 1; id < hubc__id_end(s); id++) hubc__rec_unref(b, s->recs[id]);
-  hubc__free(b, s->recs, s->recs_cap * sizeof *s->recs);
+  for (int64_t id = 1; id < hubc__id_end(s); id++) hubc__rec_unref(b, s->contacts.recs[id]);
+  hubc__free(b, s->contacts.recs, s->contacts.cap * sizeof *s->contacts.recs);
   hubc__eidx_free(s);
 }
 
-static void txn_begin(hubc_store *s) { s->next_id_mark = s->next_id; }
+static void txn_begin(hubc_store *s) { s->contacts.next_id_mark = s->contacts.next_id; }
 
 static void undo(hubc_store *s, const hubc__undo *u) {
   hubc__slot_move(s, u->id, &u->u.slot.to, &u->u.slot.from);
   if (u->u.slot.to.rec && u->u.slot.to.rec != u->u.slot.from.rec) hubc__rec_unref(s->base, u->u.slot.to.rec);
 }
 
-static void txn_rollback(hubc_store *s) { s->next_id = s->next_id_mark; }
+static void txn_rollback(hubc_store *s) { s->contacts.next_id = s->contacts.next_id_mark; }
 
 /* Releases the versions the transaction superseded. */
 static void txn_commit(hubc_store *s) {

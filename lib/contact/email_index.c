@@ -16,7 +16,7 @@ static uint64_t entry_of(uint32_t h, const hubc__rec *r) {
 }
 
 int hubc__eidx_reserve(hubc_store *s, size_t extra) {
-  hubc__eidx *x = &s->eidx;
+  hubc__eidx *x = &s->contacts.eidx;
   size_t cap = x->slots ? x->mask + 1 : 0;
   if ((x->n + extra) * 4 <= cap * 3) return 0;
   size_t ncap = cap ? cap : 1024;
@@ -38,11 +38,11 @@ int hubc__eidx_reserve(hubc_store *s, size_t extra) {
 }
 
 hubc__rec *hubc__eidx_find(const hubc_store *s, const char *email, size_t len) {
-  return hubc__eidx_probe(&s->eidx, email, hubc__hash(email, len));
+  return hubc__eidx_probe(&s->contacts.eidx, email, hubc__hash(email, len));
 }
 
 void hubc__eidx_insert(hubc_store *s, hubc__rec *r) {
-  hubc__eidx *x = &s->eidx;
+  hubc__eidx *x = &s->contacts.eidx;
   uint32_t h = rec_hash(r);
   size_t pos = h & x->mask;
   while (x->slots[pos]) pos = (pos + 1) & x->mask;
@@ -60,13 +60,13 @@ static size_t slot_of(const hubc__eidx *x, const hubc__rec *r) {
 }
 
 void hubc__eidx_replace(hubc_store *s, const hubc__rec *old, hubc__rec *r) {
-  hubc__eidx *x = &s->eidx;
+  hubc__eidx *x = &s->contacts.eidx;
   size_t i = slot_of(x, old);
   if (i != SIZE_MAX) x->slots[i] = (x->slots[i] & HUBC__EIDX_TAG_MASK) | entry_of(0, r); /* same email, same tag */
 }
 
 void hubc__eidx_remove(hubc_store *s, const hubc__rec *r) {
-  hubc__eidx *x = &s->eidx;
+  hubc__eidx *x = &s->contacts.eidx;
   size_t mask = x->mask, i = slot_of(x, r);
   if (i == SIZE_MAX) return;
   /* backward-shift deletion keeps every probe chain unbroken */
@@ -82,6 +82,6 @@ void hubc__eidx_remove(hubc_store *s, const hubc__rec *r) {
 }
 
 void hubc__eidx_free(hubc_store *s) {
-  hubc__free(s->base, s->eidx.slots, s->eidx.slots ? (s->eidx.mask + 1) * sizeof *s->eidx.slots : 0);
-  s->eidx = (hubc__eidx){0};
+  hubc__free(s->base, s->contacts.eidx.slots, s->contacts.eidx.slots ? (s->contacts.eidx.mask + 1) * sizeof *s->contacts.eidx.slots : 0);
+  s->contacts.eidx = (hubc__eidx){0};
 }

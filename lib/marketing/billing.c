@@ -229,7 +229,7 @@ static int pass_update_date(hubc_store *s, hubc_time T) {
   if (n) qsort(s->status.pending, n, sizeof *s->status.pending, id_cmp); /* pending is NULL until first used */
   for (size_t i = 0; i < n; i++) {
     int64_t id = s->status.pending[i];
-    if (!s->recs[id] || s->recs[id]->status != HUBC_MARKETING_UNTIL_UPDATE) continue;
+    if (!s->contacts.recs[id] || s->contacts.recs[id]->status != HUBC_MARKETING_UNTIL_UPDATE) continue;
     if ((rc = hubc__status_reserve(s, 1))) return rc;
     hubc__status_apply(s, id, -1, HUBC_SOURCE_UPDATE_DATE, 0);
   }
@@ -271,9 +271,9 @@ HUBC_API int hubc_billing_get(hubc_billing_info *out, hubc_store *s) {
   hubc_time now = hubc__now_locked(s);
   if ((rc = hubc__clock_check(s, now, "billing info"))) return hubc__read_end(s, rc);
   out->billable = HUBC__BILLABLE(s);
-  out->marketing = s->count[HUBC_MARKETING];
-  out->until_update = s->count[HUBC_MARKETING_UNTIL_UPDATE];
-  out->non_marketing = s->count[HUBC_NON_MARKETING];
+  out->marketing = s->contacts.count[HUBC_MARKETING];
+  out->until_update = s->contacts.count[HUBC_MARKETING_UNTIL_UPDATE];
+  out->non_marketing = s->contacts.count[HUBC_NON_MARKETING];
   out->tier = s->billing.bill.tier;
   out->cap = s->billing.policy == HUBC_TIER_HARD_CAP ? (s->billing.hard_cap ? s->billing.hard_cap : s->billing.bill.tier) : 0;
   out->tier_policy = s->billing.policy;

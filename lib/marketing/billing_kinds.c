@@ -13,7 +13,7 @@
 static int meta_encode(hubc_store *s, int64_t id, hubc__wr *w) {
   (void)id;
   const hubc__bill *b = &s->billing.bill;
-  hubc__wr_num(w, HUBC__T_META_NEXT_ID, s->next_id);
+  hubc__wr_num(w, HUBC__T_META_NEXT_ID, s->contacts.next_id);
   hubc__wr_num(w, HUBC__T_META_NEXT_USER, s->users.next);
   hubc__wr_num(w, HUBC__T_META_TIER, (int64_t)b->tier);
   hubc__wr_num(w, HUBC__T_META_PERIOD_START, b->period_start);
@@ -82,7 +82,7 @@ static int meta_finish_load(hubc_loader *l, int rc) {
   hubc_store *s = l->s;
   meta_stage *st = l->stage[HUBC_REC_META];
   if (!st) return rc;
-  if (!rc && st->next_id > s->next_id) s->next_id = st->next_id; /* the table grows when ids are used */
+  if (!rc && st->next_id > s->contacts.next_id) s->contacts.next_id = st->next_id; /* the table grows when ids are used */
   if (!rc && st->next_user > s->users.next) rc = hubc__users_extend(s, st->next_user);
   hubc__free(s->base, st, sizeof *st);
   l->stage[HUBC_REC_META] = NULL;
@@ -102,9 +102,9 @@ static int meta_dump(const hubc_store *s, hubc__out *o) {
       (long long)hubc__sched_get(s, HUBC_REC_META, 1)->due);
   hubc__out_printf(
       o, "counts contacts=%llu marketing=%llu until_update=%llu non_marketing=%llu next_id=%lld next_user=%lld\n",
-      (unsigned long long)s->n_contacts, (unsigned long long)s->count[HUBC_MARKETING],
-      (unsigned long long)s->count[HUBC_MARKETING_UNTIL_UPDATE], (unsigned long long)s->count[HUBC_NON_MARKETING],
-      (long long)s->next_id, (long long)s->users.next);
+      (unsigned long long)s->contacts.n, (unsigned long long)s->contacts.count[HUBC_MARKETING],
+      (unsigned long long)s->contacts.count[HUBC_MARKETING_UNTIL_UPDATE], (unsigned long long)s->contacts.count[HUBC_NON_MARKETING],
+      (long long)s->contacts.next_id, (long long)s->users.next);
   return 0;
 }
 

@@ -101,7 +101,7 @@ static int place(hubc_store *s, stage *st) {
     }
   }
   for (int64_t id = 1; id < hubc__id_end(s); id++)
-    if (s->recs[id] && s->recs[id]->status == HUBC_MARKETING_UNTIL_UPDATE) {
+    if (s->contacts.recs[id] && s->contacts.recs[id]->status == HUBC_MARKETING_UNTIL_UPDATE) {
       if ((rc = hubc__grow(s->base, (void **)&a->pending, &a->pending_cap, a->pending_n + 1, sizeof *a->pending)))
         return rc;
       a->pending[a->pending_n++] = id;
@@ -126,7 +126,7 @@ static int check(hubc_store *s) {
   const hubc__status *a = &s->status;
   int rc = 0;
   for (int64_t id = 1; id < hubc__id_end(s) && !rc; id++) {
-    const hubc__rec *r = s->recs[id];
+    const hubc__rec *r = s->contacts.recs[id];
     if (!r) continue;
     for (uint32_t h = r->hist, first = 1; h && !rc; h = a->hist[h - 1].prev, first = 0) {
       const hubc__hist *e = &a->hist[h - 1];

@@ -62,7 +62,7 @@ static int select_now(hubc_store *s, bulk *b) {
   if (sel->filter) {
     int64_t end = hubc__id_end(s);
     for (int64_t id = 1; id < end && !rc; id++) {
-      const hubc__rec *r = s->recs[id];
+      const hubc__rec *r = s->contacts.recs[id];
       if (!r || !hubc__filter_eval(s, sel->filter, r)) continue;
       b->selected++;
       if (will_change(r, b->target)) rc = add_change(s, b, id);

@@ -472,12 +472,12 @@ HUBC_API int hubc_filter_count(uint64_t *out, hubc_store *s, const hubc_filter *
   uint64_t count = 0;
   int64_t end = hubc__id_end(s);
   for (int64_t id = 1; id < end; id++) {
-    if (id + 8 < end && s->recs[id + 8]) { /* records are scattered: fetch ahead */
-      const char *ahead = (const char *)s->recs[id + 8];
+    if (id + 8 < end && s->contacts.recs[id + 8]) { /* records are scattered: fetch ahead */
+      const char *ahead = (const char *)s->contacts.recs[id + 8];
       __builtin_prefetch(ahead);
       __builtin_prefetch(ahead + 64);
     }
-    const hubc__rec *r = s->recs[id];
+    const hubc__rec *r = s->contacts.recs[id];
     if (r && eval(s, f, r, &f->nodes[0])) count++;
   }
   *out = count;

@@ -119,7 +119,7 @@ static int collect_sorted(hubc_query_iterator *it, hubc_store *s) {
   size_t keep = it->limit && it->limit < SIZE_MAX ? (size_t)it->limit : SIZE_MAX;
   int64_t end = hubc__id_end(s);
   for (int64_t id = 1; id < end; id++) {
-    hubc__rec *r = s->recs[id];
+    hubc__rec *r = s->contacts.recs[id];
     if (!r || !hubc__filter_eval(s, it->filter, r)) continue;
     qitem x = {id, r, {{0}, NULL, 0, 0}};
     key_of(s, it, r, &x.key);
@@ -343,7 +343,7 @@ static int step(hubc_query_iterator *it, hubc_store *s, int64_t *id, hubc__rec *
     while (it->next > 0 && it->next < end) {
       int64_t at = it->next;
       it->next += it->desc ? -1 : 1;
-      hubc__rec *r = s->recs[at];
+      hubc__rec *r = s->contacts.recs[at];
       if (r && hubc__filter_eval(s, it->filter, r)) {
         *id = at;
         *rec = r;

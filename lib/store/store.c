@@ -100,7 +100,7 @@ HUBC_API int hubc_store_open(hubc_store **out, const hubc_store_options *opts) {
   b->dtor_arg = s;
   s->clock = o->clock ? o->clock : system_clock;
   s->clock_payload = o->clock ? o->clock_payload : NULL;
-  s->next_id = 1;
+  s->contacts.next_id = 1;
   s->users.next = 1;
   s->max_jump = o->max_clock_jump ? o->max_clock_jump : HUBC_MAX_CLOCK_JUMP_DEFAULT;
   if (o->persist) {

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "contact/contacts.h"
 #include "contact/email_index.h"
 #include "contact/record.h"
 #include "hubcontacts.h"
@@ -86,15 +87,7 @@ struct hubc_store {
   /* one sub-struct per area, each declared beside its .c files */
   hubc__schema *schema, *schema_mark; /* properties (schema/) */
 
-  /* contacts (contact/) */
-  hubc__rec **recs;  /* current record version by record id; [0] unused */
-  size_t recs_cap;
-  int64_t next_id;   /* next record id */
-  int64_t next_id_mark;
-  hubc__eidx eidx;   /* email → current record (contact/email_index.h) */
-  uint64_t count[3]; /* contacts per status (M6) */
-  uint64_t n_contacts;
-
+  hubc__contacts contacts; /* contact/contacts.h */
   hubc__status status;   /* marketing/status.h */
   hubc__billing billing; /* marketing/billing.h */
   hubc__sources sources; /* marketing/source.h */
@@ -113,7 +106,7 @@ struct hubc_store {
 
 static inline hubc__slot hubc__slot_at(const hubc_store *s, int64_t id) {
   hubc__slot sl = {0};
-  hubc__rec *r = s->recs[id];
+  hubc__rec *r = s->contacts.recs[id];
   if (r) {
     sl.rec = r;
     sl.modified = r->modified;
@@ -126,15 +119,15 @@ static inline hubc__slot hubc__slot_at(const hubc_store *s, int64_t id) {
 /* End of the id range held in the table: ids at or above it are unused
  * (the table grows when ids are assigned, not when a stored counter says). */
 static inline int64_t hubc__id_end(const hubc_store *s) {
-  return s->next_id < (int64_t)s->recs_cap ? s->next_id : (int64_t)s->recs_cap;
+  return s->contacts.next_id < (int64_t)s->contacts.cap ? s->contacts.next_id : (int64_t)s->contacts.cap;
 }
 
 /* The live contact with this id, or NULL. */
 static inline hubc__rec *hubc__contact_at(const hubc_store *s, int64_t id) {
-  return id > 0 && id < hubc__id_end(s) ? s->recs[id] : NULL;
+  return id > 0 && id < hubc__id_end(s) ? s->contacts.recs[id] : NULL;
 }
 
-#define HUBC__BILLABLE(s) ((s)->count[HUBC_MARKETING] + (s)->count[HUBC_MARKETING_UNTIL_UPDATE])
+#define HUBC__BILLABLE(s) ((s)->contacts.count[HUBC_MARKETING] + (s)->contacts.count[HUBC_MARKETING_UNTIL_UPDATE])
 
 /* ---- call entry/exit (store/txn.c) -------------------------------------- */
 

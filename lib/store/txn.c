@@ -96,18 +96,18 @@ void hubc__slot_move(hubc_store *s, int64_t id, const hubc__slot *from, const hu
     }
   }
   if (from->rec) {
-    s->count[from->status]--;
-    s->n_contacts--;
+    s->contacts.count[from->status]--;
+    s->contacts.n--;
   }
   if (to->rec) {
-    s->count[to->status]++;
-    s->n_contacts++;
+    s->contacts.count[to->status]++;
+    s->contacts.n++;
     to->rec->modified = to->modified;
     to->rec->id = (uint32_t)id;
     to->rec->hist = to->hist;
     to->rec->status = to->status;
   }
-  s->recs[id] = to->rec;
+  s->contacts.recs[id] = to->rec;
 }
 
 void hubc__txn_dirty(hubc_store *s, int kind, int64_t id) {
@@ -355,8 +355,8 @@ int hubc__write_end(hubc_store *s, int rc) {
 /* ---- plans (store/plan.h) ---------------------------------------------- */
 
 static void plan_counts(const hubc_store *s, uint64_t *contacts, uint64_t count[3], uint64_t *billable) {
-  *contacts = s->n_contacts;
-  memcpy(count, s->count, sizeof s->count);
+  *contacts = s->contacts.n;
+  memcpy(count, s->contacts.count, sizeof s->contacts.count);
   *billable = HUBC__BILLABLE(s);
 }
 

@@ -26,7 +26,7 @@ static void define(hubc_store *s, const char *name, int type) {
 }
 
 /* The contact's current record (tests run single-threaded). */
-static const hubc__rec *rec_of(hubc_store *s, hubc_id id) { return s->recs[id]; }
+static const hubc__rec *rec_of(hubc_store *s, hubc_id id) { return s->contacts.recs[id]; }
 
 static void test_C4_numbers_and_dates_are_kept_in_binary_form(void **state) {
   (void)state;
