@@ -73,8 +73,19 @@ static int check_value(const hubc__prop *p, uint32_t prop, const char *v, hubc__
 
 static size_t entry_size(const hubc__change *c) { return hubc__rec_put_field(NULL, c->prop, c->value, c->len, c->option); }
 
+/* C6 (writable) and no property twice, over resolved properties. */
+static int check_props(hubc_store *s, const uint32_t *props, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const hubc__prop *p = &s->schema->props[props[i]];
+    if (p->flags & HUBC_PROP_READONLY) return hubc__err(HUBC_EREADONLY, "property '%s' is read-only", p->name);
+    for (size_t j = 0; j < i; j++)
+      if (props[j] == props[i]) return hubc__err(HUBC_EINVAL, "property '%s' is given twice", p->name);
+  }
+  return 0;
+}
+
 /* Resolves property names (internal names or labels) once per call, so a
- * batch pays for it once: C2 (exists), C6 (writable), no name twice. */
+ * batch pays for it once: C2 (exists), then check_props. */
 static int resolve(hubc_store *s, const char *const *names, size_t n, uint32_t *props) {
   for (size_t i = 0; i < n; i++) {
     if (!names[i]) return hubc__err(HUBC_EINVAL, "property name %zu is NULL", i);
@@ -82,13 +93,9 @@ static int resolve(hubc_store *s, const char *const *names, size_t n, uint32_t *
     if (prop < 0 && !hubc__utf8_valid(names[i], strlen(names[i])))
       return hubc__err(HUBC_EINVAL, "property name %zu is not valid UTF-8", i);
     if (prop < 0) return hubc__err(HUBC_ENOTFOUND, "property '%.100s' does not exist", names[i]);
-    const hubc__prop *p = &s->schema->props[prop];
-    if (p->flags & HUBC_PROP_READONLY) return hubc__err(HUBC_EREADONLY, "property '%s' is read-only", p->name);
-    for (size_t j = 0; j < i; j++)
-      if (props[j] == (uint32_t)prop) return hubc__err(HUBC_EINVAL, "property '%s' is given twice", p->name);
     props[i] = (uint32_t)prop;
   }
-  return 0;
+  return check_props(s, props, n);
 }
 
 /* Validates values into sorted changes (blank: NULL or empty; removes
@@ -208,7 +215,7 @@ static int merge(hubc_store *s, const hubc__rec *old, const rec_meta *meta, unsi
   return 0;
 }
 
-int hubc__cs_begin(hubc__cs *cs, hubc_store *s, const hubc__cs_opts *o, const char *const *names, size_t n) {
+static int begin(hubc__cs *cs, hubc_store *s, const hubc__cs_opts *o, size_t n) {
   cs->s = s;
   cs->o = *o;
   cs->n = n;
@@ -219,7 +226,19 @@ int hubc__cs_begin(hubc__cs *cs, hubc_store *s, const hubc__cs_opts *o, const ch
   cs->props = n <= 16 ? cs->props_stack : hubc__alloc(s->base, n * sizeof *cs->props);
   cs->ch = n <= 16 ? cs->ch_stack : hubc__alloc(s->base, n * sizeof *cs->ch);
   if (!cs->props || !cs->ch) return hubc__err(HUBC_ENOMEM, "out of memory reading %zu properties", n);
-  return resolve(s, names, n, cs->props);
+  return 0;
+}
+
+int hubc__cs_begin(hubc__cs *cs, hubc_store *s, const hubc__cs_opts *o, const char *const *names, size_t n) {
+  int rc = begin(cs, s, o, n);
+  return rc ? rc : resolve(s, names, n, cs->props);
+}
+
+int hubc__cs_begin_props(hubc__cs *cs, hubc_store *s, const hubc__cs_opts *o, const uint32_t *props, size_t n) {
+  int rc = begin(cs, s, o, n);
+  if (rc) return rc;
+  memcpy(cs->props, props, n * sizeof *props);
+  return check_props(s, cs->props, n);
 }
 
 void hubc__cs_end(hubc__cs *cs) {

@@ -71,6 +71,9 @@ typedef struct hubc__cs {
  * checked: exist, writable (C6), none twice). Needs the write lock and a
  * transaction. Always pair with hubc__cs_end, even on failure. */
 int hubc__cs_begin(hubc__cs *cs, hubc_store *s, const hubc__cs_opts *o, const char *const *names, size_t n);
+/* The same over properties already resolved (a form's fields): skips the
+ * name lookups a one-row caller would pay on every call. */
+int hubc__cs_begin_props(hubc__cs *cs, hubc_store *s, const hubc__cs_opts *o, const uint32_t *props, size_t n);
 /* Makes room for `rows` more rows at once (contact table, email index,
  * undo log, history): a bulk caller pays for growth once. Optional. */
 int hubc__cs_reserve(hubc__cs *cs, size_t rows);

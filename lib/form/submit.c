@@ -22,7 +22,7 @@ typedef struct submit {
   int external;
   const char *const *names, *const *values;
   size_t n;
-  const char **cols; /* the changeset's columns: property internal names */
+  uint32_t *props; /* the changeset's columns: each field's property */
   hubc_id contact, submission;
 } submit;
 
@@ -42,16 +42,16 @@ static int check_fields(hubc_store *s, submit *x, const hubc__form *f, const cha
       return hubc__err(HUBC_EINVAL, "%s: field '%.100s' is not %s", what, x->names[i],
                        f ? "a field of this form" : "a writable property");
     for (size_t j = 0; j < i; j++)
-      if (hubc__schema_find(schema, x->names[j]) == p) /* one rule for repeats: refused */
+      if (x->props[j] == (uint32_t)p) /* one rule for repeats: refused */
         return hubc__err(HUBC_EINVAL, "%s: field '%s' is given twice", what, schema->props[p].name);
-    x->cols[i] = schema->props[p].name;
+    x->props[i] = (uint32_t)p;
     has_email |= p == HUBC__P_EMAIL && *x->values[i];
   }
   for (uint32_t k = 0; f && k < f->n_fields; k++) {
     if (!f->required[k]) continue;
     int given = 0;
     for (size_t i = 0; i < x->n && !given; i++)
-      given = x->cols[i] == schema->props[f->props[k]].name && *x->values[i];
+      given = x->props[i] == f->props[k] && *x->values[i];
     if (!given)
       return hubc__err(HUBC_EINVAL, "%s: required field '%s' (%s) is missing", what, schema->props[f->props[k]].name,
                        f->labels[k]);
@@ -62,16 +62,18 @@ static int check_fields(hubc_store *s, submit *x, const hubc__form *f, const cha
 
 /* The recorded values: "name\0value\0" for each non-empty value. */
 static const char *pool_values(hubc_store *s, const submit *x, uint16_t *count) {
+  const hubc__prop *props = s->schema->props;
   size_t len = 0, n = 0;
   for (size_t i = 0; i < x->n; i++)
-    if (*x->values[i]) len += strlen(x->cols[i]) + strlen(x->values[i]) + 2;
+    if (*x->values[i]) len += strlen(props[x->props[i]].name) + strlen(x->values[i]) + 2;
   char *buf = hubc__alloc(s->base, len + 1);
   if (!buf) return NULL;
   size_t o = 0;
   for (size_t i = 0; i < x->n; i++) {
     if (!*x->values[i]) continue;
-    size_t a = strlen(x->cols[i]) + 1, b = strlen(x->values[i]) + 1;
-    memcpy(buf + o, x->cols[i], a);
+    const char *name = props[x->props[i]].name;
+    size_t a = strlen(name) + 1, b = strlen(x->values[i]) + 1;
+    memcpy(buf + o, name, a);
     memcpy(buf + o + a, x->values[i], b);
     o += a + b;
     n++;
@@ -105,7 +107,7 @@ static int apply(hubc_store *s, void *ctx) {
                      .source_id = x->form,
                      .mark_created = mark,
                      .mark_matched = mark}; /* F4: never lowers: only raises to MARKETING */
-  rc = hubc__cs_begin(&cs, s, &o, x->cols, x->n);
+  rc = hubc__cs_begin_props(&cs, s, &o, x->props, x->n);
   if (!rc) rc = hubc__cs_row(&cs, 0, x->values, &x->contact, NULL);
   hubc__cs_end(&cs);
   if (rc) {
@@ -138,14 +140,14 @@ static int submit_common(hubc_id *out_contact, hubc_id *out_sub, hubc_store *s, 
   if (form <= 0) return hubc__err(HUBC_EINVAL, "%s: form id %lld is invalid (must be > 0)", what, (long long)form);
   if (n && (!names || !values)) return hubc__err(HUBC_EINVAL, "%s: names or values is NULL with n = %zu", what, n);
   if (n > MAX_VALUES) return hubc__err(HUBC_ELIMIT, "%s: %zu fields (at most %d)", what, n, MAX_VALUES);
-  const char *cols_stack[16];
-  const char **cols = cols_stack;
-  if (n > 16 && !(cols = hubc__alloc(s->base, n * sizeof *cols)))
+  uint32_t props_stack[16];
+  uint32_t *props = props_stack;
+  if (n > 16 && !(props = hubc__alloc(s->base, n * sizeof *props)))
     return hubc__err(HUBC_ENOMEM, "out of memory submitting a form");
-  submit x = {form, external, names, values, n, cols, 0, 0};
+  submit x = {form, external, names, values, n, props, 0, 0};
   /* P5: forms act as SYSTEM, under the switches their editors set */
   int rc = hubc__run(s, HUBC_SYSTEM, 0, what, apply, &x, NULL);
-  if (cols != cols_stack) hubc__free(s->base, cols, n * sizeof *cols);
+  if (props != props_stack) hubc__free(s->base, props, n * sizeof *props);
   if (rc) return rc;
   if (out_contact) *out_contact = x.contact;
   if (out_sub) *out_sub = x.submission;
