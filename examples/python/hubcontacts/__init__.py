@@ -23,10 +23,11 @@ Results are copies (dataclasses): they never refer to library memory.
 
 from ._ffi import LIBRARY_NAME, lib, library_candidates
 from ._ffi import dec as _dec
-from .constants import (MAX_CLOCK_JUMP_DEFAULT, MAX_CONTACT_PROPERTIES,
-                        MAX_EMAIL_BYTES, MAX_VALUE_BYTES, SYSTEM, Code,
-                        Commitment, EventType, FsyncPolicy, ImportMode,
-                        ImportPhase, JournalFlag, Perm, PropFlag,
+from .constants import (FILTER_MAX_BYTES, FILTER_MAX_DEPTH,
+                        MAX_CLOCK_JUMP_DEFAULT, MAX_CONTACT_PROPERTIES,
+                        MAX_EMAIL_BYTES, MAX_VALUE_BYTES, SYSTEM, BulkAction,
+                        Code, Commitment, EventType, FsyncPolicy, ImportMode,
+                        ImportPhase, JournalFlag, Perm, Preset, PropFlag,
                         PropType, Select, Source, Status, Subscription,
                         TierPolicy)
 from .errors import (ActorRequired, Busy, Canceled, ConfirmMismatch, Corrupt,
@@ -34,10 +35,13 @@ from .errors import (ActorRequired, Busy, Canceled, ConfirmMismatch, Corrupt,
                      LimitExceeded, NotFound, OutOfMemory, PermissionDenied,
                      PersistError, ReadOnly, StoreClosed, TierUnavailable,
                      TryAgain, VersionMismatch, strerror)
+from .forms import Form, FormField, Forms, Submission, SubmissionIterator, Submitted
 from .importing import (ImportPlan, ImportProgress, ImportRecord,
                         ImportRowError, ImportSummary)
 from .models import (Billing, Contact, Event, HistoryEntry, JournalInfo,
                      Period, PropertyInfo, User)
+from .query import (Bulk, BulkSummary, Filter, Page, QueryContacts, QueryIds,
+                    preset_text)
 from .store import ContactIds, HistoryIterator, PeriodIterator, Store, UserIds
 
 __version__ = "1.0.0"
@@ -61,20 +65,22 @@ def source_name(source: int) -> "str | None":
 __all__ = [
     # the store and its iterators
     "Store", "ContactIds", "UserIds", "HistoryIterator", "PeriodIterator", "ImportPlan",
+    "Forms", "Form", "SubmissionIterator", "Filter", "QueryIds", "QueryContacts", "Bulk",
     # results
     "Contact", "User", "Event", "Billing", "Period", "HistoryEntry", "PropertyInfo",
     "ImportSummary", "ImportRowError", "ImportRecord", "ImportProgress", "JournalInfo",
+    "FormField", "Submission", "Submitted", "Page", "BulkSummary",
     # constants
     "SYSTEM", "MAX_VALUE_BYTES", "MAX_CONTACT_PROPERTIES", "MAX_EMAIL_BYTES",
-    "MAX_CLOCK_JUMP_DEFAULT", "Code", "Status", "Source", "Perm", "Select",
+    "MAX_CLOCK_JUMP_DEFAULT", "FILTER_MAX_BYTES", "FILTER_MAX_DEPTH", "Code", "Status", "Source", "Perm", "Select",
     "EventType", "FsyncPolicy", "Subscription", "Commitment", "TierPolicy", "PropType",
-    "PropFlag", "ImportMode", "ImportPhase", "JournalFlag",
+    "PropFlag", "ImportMode", "ImportPhase", "JournalFlag", "BulkAction", "Preset",
     # errors
     "HubcError", "InvalidArgument", "OutOfMemory", "NotFound", "Exists", "ReadOnly",
     "LimitExceeded", "PermissionDenied", "ConfirmMismatch", "TierUnavailable",
     "PersistError", "TryAgain", "Busy", "Corrupt", "HubcIOError", "Canceled",
     "VersionMismatch", "StoreClosed", "ActorRequired",
     # functions
-    "version", "strerror", "status_name", "source_name", "library_candidates",
+    "version", "strerror", "status_name", "source_name", "preset_text", "library_candidates",
     "LIBRARY_NAME", "lib",
 ]

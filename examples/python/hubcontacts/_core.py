@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from ctypes import byref, c_void_p
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Generic, Optional, TypeVar
 
 from . import _ffi
 from ._ffi import INT64_MIN, dec, lib, to_i64
@@ -22,6 +22,8 @@ from .models import Event
 Clock = Callable[[], int]
 Allocator = Callable[[Optional[int], int, int], Optional[int]]
 EventHandler = Callable[[Event], Any]
+
+T = TypeVar("T")
 
 _STORE = object()  # stands for the store handle in _Core.call's arguments
 
@@ -305,3 +307,35 @@ class _Handle:
                 self._release()
         except StoreClosed:  # the store freed it
             self._h = None
+
+
+class _Iterator(_Handle, Generic[T]):
+    """A library iterator: freed at exhaustion, on close(), or when the
+    store closes (next() then raises StoreClosed)."""
+
+    _next: Any = None
+
+    def __iter__(self) -> "_Iterator[T]":
+        return self
+
+    def __enter__(self) -> "_Iterator[T]":
+        return self
+
+    def _step(self) -> Optional[T]:
+        raise NotImplementedError
+
+    def __next__(self) -> T:
+        if self._h is None:
+            raise StopIteration
+        with self._core.gate, self._lock:
+            if self._h is None:
+                raise StopIteration
+            try:
+                item = self._step()
+            except BaseException:
+                self._release()
+                raise
+            if item is None:
+                self._release()
+                raise StopIteration
+            return item

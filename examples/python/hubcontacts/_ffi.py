@@ -7,7 +7,7 @@ import ctypes
 import ctypes.util
 import operator
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_int, c_int64,
                     c_size_t, c_uint, c_uint64, c_void_p)
 from typing import Any, Callable, Optional, Union
@@ -17,7 +17,7 @@ STORE_OPTIONS_VERSION = 2
 CREATE_OPTIONS_VERSION = 1
 BILLING_INFO_VERSION = 1
 PERIOD_VERSION = 1
-EVENT_VERSION = 1
+EVENT_VERSION = 2
 HISTORY_ENTRY_VERSION = 1
 PROPERTY_INFO_VERSION = 1
 JOURNAL_OPTIONS_VERSION = 2
@@ -26,6 +26,10 @@ IMPORT_OPTIONS_VERSION = 1
 IMPORT_SUMMARY_VERSION = 1
 IMPORT_ERROR_VERSION = 1
 IMPORT_RECORD_VERSION = 1
+SUBMISSION_VERSION = 1
+QUERY_OPTIONS_VERSION = 1
+SELECTION_VERSION = 1
+BULK_SUMMARY_VERSION = 1
 SUPPORTED_MAJOR = 1
 
 hubc_id = c_int64
@@ -115,6 +119,7 @@ class EventStruct(Structure):
         ("threshold", c_uint),
         ("period_start", hubc_time),
         ("period_end", hubc_time),
+        ("submission", hubc_id),  # version 2: SUBMISSION events
     ]
 
 
@@ -251,6 +256,55 @@ class ImportRecordStruct(Structure):
         ("set_as_marketing", c_uint64),
         ("skipped", c_uint64),
         ("merged", c_uint64),
+    ]
+
+
+
+class SubmissionStruct(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("id", hubc_id),
+        ("form_id", hubc_id),
+        ("external", c_int),
+        ("contact", hubc_id),
+        ("time", hubc_time),
+        ("n", c_size_t),
+        ("names", POINTER(c_char_p)),
+        ("values", POINTER(c_char_p)),
+    ]
+
+
+class QueryOptions(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("sort_by", c_char_p),
+        ("descending", c_int),
+        ("limit", c_uint64),
+        ("cursor", c_char_p),
+    ]
+
+
+class Selection(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("filter", c_void_p),
+        ("ids", POINTER(hubc_id)),
+        ("n_ids", c_size_t),
+    ]
+
+
+class BulkSummaryStruct(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("selected", c_uint64),
+        ("will_change", c_uint64),
+        ("unchanged", c_uint64),
+        ("billable_before", c_uint64),
+        ("billable_after", c_uint64),
+        ("tier_before", c_uint64),
+        ("tier_after", c_uint64),
+        ("cap", c_uint64),
+        ("cap_refused", c_int),
     ]
 
 # --------------------------------------------------------------------------
@@ -395,6 +449,50 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "hubc_import_write_errors": (c_int, [_P, c_size_t, WRITE_FN, c_void_p]),
     "hubc_import_free": (None, [_P]),
     "hubc_import_record_get": (c_int, [_P, hubc_id, POINTER(ImportRecordStruct)]),
+    # form.h
+    "hubc_form_create": (c_int, [POINTER(hubc_id), _P, hubc_id, c_char_p, _NAMES, _NAMES,
+                                 POINTER(c_int), c_size_t]),
+    "hubc_form_update": (c_int, [_P, hubc_id, hubc_id, c_char_p, _NAMES, _NAMES,
+                                 POINTER(c_int), c_size_t]),
+    "hubc_form_set_marketing": (c_int, [_P, hubc_id, hubc_id, c_int]),
+    "hubc_form_delete": (c_int, [_P, hubc_id, hubc_id]),
+    "hubc_form_get": (c_int, [_PP, _P, hubc_id]),
+    "hubc_form_free": (None, [_P]),
+    "hubc_form_id": (hubc_id, [_P]),
+    "hubc_form_name": (c_char_p, [_P]),
+    "hubc_form_marketing": (c_int, [_P]),
+    "hubc_form_is_deleted": (c_int, [_P]),
+    "hubc_form_field_count": (c_size_t, [_P]),
+    "hubc_form_field_at": (c_int, [POINTER(c_char_p), POINTER(c_char_p), POINTER(c_int),
+                                   _P, c_size_t]),
+    "hubc_form_iterator_new": (c_int, [_PP, _P]),
+    "hubc_form_iterator_next": (c_int, [_PP, _P]),
+    "hubc_form_iterator_free": (None, [_P]),
+    "hubc_form_submit": (c_int, [POINTER(hubc_id), POINTER(hubc_id), _P, hubc_id, _NAMES,
+                                 _NAMES, c_size_t]),
+    "hubc_form_submit_external": (c_int, [POINTER(hubc_id), POINTER(hubc_id), _P, hubc_id,
+                                          _NAMES, _NAMES, c_size_t]),
+    "hubc_submission_iterator_new": (c_int, [_PP, _P, hubc_id, c_int, hubc_id]),
+    "hubc_submission_iterator_next": (c_int, [POINTER(SubmissionStruct), _P]),
+    "hubc_submission_iterator_free": (None, [_P]),
+    # query.h
+    "hubc_filter_compile": (c_int, [_PP, _P, c_char_p]),
+    "hubc_filter_free": (None, [_P]),
+    "hubc_filter_count": (c_int, [POINTER(c_uint64), _P, _P]),
+    "hubc_filter_matches": (c_int, [POINTER(c_int), _P, _P, hubc_id]),
+    "hubc_query_options_init": (c_int, [POINTER(QueryOptions), c_uint]),
+    "hubc_query_iterator_new": (c_int, [_PP, _P, _P, POINTER(QueryOptions)]),
+    "hubc_query_iterator_next_ids": (c_int, [POINTER(c_size_t), POINTER(hubc_id), c_size_t, _P]),
+    "hubc_query_iterator_next_contacts": (c_int, [POINTER(c_size_t), POINTER(c_void_p),
+                                                  c_size_t, _P]),
+    "hubc_query_iterator_cursor": (c_char_p, [_P]),
+    "hubc_query_iterator_free": (None, [_P]),
+    "hubc_selection_init": (c_int, [POINTER(Selection), c_uint]),
+    "hubc_bulk_plan": (c_int, [POINTER(BulkSummaryStruct), _P, hubc_id, c_int,
+                               POINTER(Selection)]),
+    "hubc_bulk_commit": (c_int, [POINTER(BulkSummaryStruct), _P, hubc_id, c_int,
+                                 POINTER(Selection), c_uint64]),
+    "hubc_filter_preset_text": (c_char_p, [c_int]),
     # journal.h
     "hubc_journal_options_init": (c_int, [POINTER(JournalOptions), c_uint]),
     "hubc_journal_open": (c_int, [_PP, c_char_p, POINTER(JournalOptions)]),
@@ -460,6 +558,7 @@ INT64_MIN = -(1 << 63)
 
 Text = Union[str, bytes]
 PathLike = Union[str, bytes, "os.PathLike[str]"]
+Props = Union[Mapping[Any, Any], Iterable[tuple[Any, Any]]]
 
 
 def enc(value: Any, what: str) -> Optional[bytes]:
@@ -496,3 +595,13 @@ def str_array(items: Any, what: str, item: str) -> tuple[Any, int]:
                         f"{type(items).__name__}")
     encoded = [enc(e, f"{item} in row {i}") for i, e in enumerate(items)]
     return (c_char_p * max(len(encoded), 1))(*encoded), len(encoded)
+
+
+def pairs(props: Props, allow_none: bool) -> tuple[Any, Any, int]:
+    """{name: value} (or pairs) -> (names array, values array, n)."""
+    items = list(props.items() if isinstance(props, Mapping) else props)
+    names = [enc(k, "property name") for k, _ in items]
+    values = [enc("" if v is None and not allow_none else v, f"property {k!r}")
+              for k, v in items]
+    n = len(items)
+    return (c_char_p * max(n, 1))(*names), (c_char_p * max(n, 1))(*values), n

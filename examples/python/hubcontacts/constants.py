@@ -13,6 +13,8 @@ MAX_VALUE_BYTES: Final = 65536       # C4
 MAX_CONTACT_PROPERTIES: Final = 1000  # C4
 MAX_EMAIL_BYTES: Final = 254          # C3
 MAX_CLOCK_JUMP_DEFAULT: Final = 315576000  # B2a: 10 years of 365.25 days
+FILTER_MAX_BYTES: Final = 1048576  # S1: a filter text
+FILTER_MAX_DEPTH: Final = 64       # S1: nested parentheses and NOTs
 
 
 class Code(enum.IntEnum):
@@ -91,6 +93,18 @@ class EventType(enum.IntEnum):
     TIER_UPGRADE = 3    # B4
     TIER_DOWNGRADE = 4  # a downgrade request applied at renewal
     PERIOD_CLOSED = 5   # B2, B3
+    SUBMISSION = 6      # a form was submitted (F5): reason FORM or EXTERNAL_FORM
+
+
+class BulkAction(enum.IntEnum):
+    """enum hubc_bulk_action (S4, S5)."""
+    SET_MARKETING = 1      # M3 on each selected contact
+    SET_NON_MARKETING = 2  # M4: pending until the update date
+
+
+class Preset(enum.IntEnum):
+    """enum hubc_filter_preset: filters the product offers ready-made."""
+    UNENGAGED = 1  # S5: billable contacts that are hard-bounced or opted out (M8)
 
 
 class Subscription(enum.IntEnum):

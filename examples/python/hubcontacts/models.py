@@ -139,6 +139,7 @@ class Event:
     threshold: int
     period_start: int
     period_end: int
+    submission: int = 0  # SUBMISSION: the recorded submission's id (F5)
 
     @classmethod
     def _from_c(cls, ev: _ffi.EventStruct) -> "Event":
@@ -149,7 +150,8 @@ class Event:
             reason_type=_reason(ev.reason_type), reason_id=ev.reason_id,
             actor=ev.actor, billable=ev.billable, tier=ev.tier,
             old_tier=ev.old_tier, threshold=ev.threshold,
-            period_start=ev.period_start, period_end=ev.period_end)
+            period_start=ev.period_start, period_end=ev.period_end,
+            submission=ev.submission if ev.version >= 2 else 0)
 
 
 @dataclass(frozen=True)

@@ -2,61 +2,32 @@
 
 from __future__ import annotations
 
+import builtins
 import ctypes
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from ctypes import POINTER, byref, c_char_p, c_int, c_size_t, c_uint64, c_void_p
-from typing import Any, Generic, Optional, TypeVar, Union
+from typing import Any, Optional, Union
 
 from . import _ffi
-from ._core import _STORE, Allocator, Clock, EventHandler, _Core, _Handle
-from ._ffi import enc, hubc_id, lib, str_array, to_i64, to_int, to_u64, to_uint
-from .constants import (Code, Commitment, FsyncPolicy, ImportMode, PropType,
+from ._core import _STORE, Allocator, Clock, EventHandler, _Core, _Iterator
+from ._ffi import Props, enc, hubc_id, lib, str_array, to_i64, to_int, to_u64, to_uint
+from ._ffi import pairs as _pairs
+from .constants import (BulkAction, Code, Commitment, FsyncPolicy, ImportMode, PropType,
                         Select, Source, Subscription, TierPolicy)
 from .errors import ActorRequired, InvalidArgument, NotFound, check, error
+from .forms import Forms
 from .importing import (ImportPlan, ImportRecord, ProgressHandler, import_record,
                         plan_import)
 from .models import (Billing, Contact, HistoryEntry, JournalInfo, Period,
                      PropertyInfo, User)
+from .query import (Bulk, Filter, Page, QueryContacts, QueryIds, Selection, _page,
+                    _query, preset_text)
 
-T = TypeVar("T")
-Props = Union[Mapping[Any, Any], Iterable[tuple[Any, Any]]]
 
 # --------------------------------------------------------------------------
 # iterators
 # --------------------------------------------------------------------------
-
-
-class _Iterator(_Handle, Generic[T]):
-    """A library iterator: freed at exhaustion, on close(), or when the
-    store closes (next() then raises StoreClosed)."""
-
-    _next: Any = None
-
-    def __iter__(self) -> "_Iterator[T]":
-        return self
-
-    def __enter__(self) -> "_Iterator[T]":
-        return self
-
-    def _step(self) -> Optional[T]:
-        raise NotImplementedError
-
-    def __next__(self) -> T:
-        if self._h is None:
-            raise StopIteration
-        with self._core.gate, self._lock:
-            if self._h is None:
-                raise StopIteration
-            try:
-                item = self._step()
-            except BaseException:
-                self._release()
-                raise
-            if item is None:
-                self._release()
-                raise StopIteration
-            return item
 
 
 class _IdIterator(_Iterator[int]):
@@ -110,15 +81,6 @@ def _create_options(marketing: bool, source: Optional[int], source_id: int) -> _
     opts.marketing = 1 if marketing else 0
     return opts
 
-
-def _pairs(props: Props, allow_none: bool) -> tuple[Any, Any, int]:
-    """{name: value} (or pairs) -> (names array, values array, n)."""
-    items = list(props.items() if isinstance(props, Mapping) else props)
-    names = [enc(k, "property name") for k, _ in items]
-    values = [enc("" if v is None and not allow_none else v, f"property {k!r}")
-              for k, v in items]
-    n = len(items)
-    return (c_char_p * max(n, 1))(*names), (c_char_p * max(n, 1))(*values), n
 
 # --------------------------------------------------------------------------
 # the store
@@ -602,6 +564,74 @@ class Store:
                 out.append(self.import_record(len(out) + 1))
             except NotFound:
                 return out
+
+    # ---- forms (F1–F6) ---------------------------------------------------------
+
+    @builtins.property  # the name `property` is a method of this class
+    def forms(self) -> Forms:
+        """The store's forms: ``store.forms.create(...)``, ``.get(id)``,
+        iteration, external submissions and submission listings."""
+        return Forms(self)
+
+    # ---- selecting contacts (S1) and bulk actions (S4, S5) ----------------------
+
+    def filter(self, text: _ffi.Text) -> Filter:
+        """Compiles a filter (S1; grammar in the README). A parse error
+        (InvalidArgument) names the byte position, what was found and what
+        was expected; an unknown property or option is NotFound naming it;
+        a value of the wrong type (``createdate > 'soon'``) InvalidArgument."""
+        core = self._core
+        b = enc(text, "filter")
+        with core.gate:  # registered before close() can run
+            h = core.make(lib.hubc_filter_free, lib.hubc_filter_compile, b)
+            return Filter(self, h, _ffi.dec(b) or "")
+
+    def filter_preset(self, preset: int) -> Filter:
+        """A preset's filter compiled (Preset.UNENGAGED: billable contacts
+        that are hard-bounced or opted out, the clean-up wizard's, S5)."""
+        return self.filter(preset_text(preset))
+
+    def query_ids(self, filter: Optional[Filter] = None, *, sort_by: Optional[_ffi.Text] = None,
+                  descending: bool = False, limit: int = 0,
+                  cursor: Optional[str] = None) -> QueryIds:
+        """Record ids a filter selects (None: every contact), fetched a batch
+        per library call. Without ``sort_by`` in id order, read as the
+        iterator advances; sorted by a property (name or label; ties by id,
+        contacts without a value last), the selection and its order are
+        fixed when the query starts. ``limit`` 0: no limit. ``cursor``: from
+        a query with the same sort (``.cursor``, Page.cursor): continue
+        strictly after that position."""
+        return _query(self, QueryIds, filter, sort_by, descending, limit, cursor)
+
+    def query_contacts(self, filter: Optional[Filter] = None, *,
+                       sort_by: Optional[_ffi.Text] = None, descending: bool = False,
+                       limit: int = 0, cursor: Optional[str] = None) -> QueryContacts:
+        """The contacts themselves, as query_ids, read in batches of
+        snapshots (one library call per batch); deleted ones are skipped."""
+        return _query(self, QueryContacts, filter, sort_by, descending, limit, cursor)
+
+    def page(self, size: int, filter: Optional[Filter] = None, *,
+             sort_by: Optional[_ffi.Text] = None, descending: bool = False,
+             cursor: Optional[str] = None) -> Page:
+        """One page of a contacts table: up to ``size`` contacts after
+        ``cursor`` (None: from the start), and the next page's cursor (None
+        after the last page). Pages neither repeat nor skip contacts when
+        others change in between."""
+        return _page(self, filter, size, sort_by, descending, cursor)
+
+    def bulk_set_marketing(self, selection: Selection, *, actor: Optional[int] = None) -> Bulk:
+        """Bulk "set as marketing contacts" (S4) on a Filter, a filter text
+        or record ids: ``.plan()`` gives the numbers, ``.commit(confirm=n)``
+        applies it. Needs P2."""
+        return Bulk(self, BulkAction.SET_MARKETING, selection,
+                    self._who(actor, "bulk set marketing"))
+
+    def bulk_set_non_marketing(self, selection: Selection, *,
+                               actor: Optional[int] = None) -> Bulk:
+        """Bulk "set as non-marketing" (S5): M4 on each selected contact
+        (MARKETING ones stay billable until the update date). Needs P2."""
+        return Bulk(self, BulkAction.SET_NON_MARKETING, selection,
+                    self._who(actor, "bulk set non-marketing"))
 
     # ---- users -----------------------------------------------------------------
 
