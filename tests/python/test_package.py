@@ -88,13 +88,20 @@ class ReadmeTest(unittest.TestCase):
         with open(readme, encoding="utf-8") as f:
             text = f.read()
         section = text[text.index("\n## Python\n"):]
-        code = section[section.index("```python\n") + len("```python\n"):]
-        code = code[:code.index("```")]
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        lines = r.stdout.splitlines()
+        section = section[:section.index("\n## ", 1)]
+        snippets = [part[:part.index("```")] for part in section.split("```python\n")[1:]]
+        outputs = []
+        for code in snippets:
+            r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            outputs.append(r.stdout.splitlines())
+        self.assertEqual(len(outputs), 2)
+        lines = outputs[0]
         self.assertEqual(lines[:2], ["true 1", "[9, None]"])
         self.assertIn("record id 1", lines[2])
+        # forms, filter and bulk (F4, S1, S4): what the comments say
+        self.assertEqual(outputs[1], ["MARKETING", "['Roma']",
+                                      "['p0@example.com', 'p1@example.com']", "5", "6"])
         # and the paths it tells a user to use exist once the demo preset ran
         self.assertIn("build/release/lib/libhubcontacts.so.1", section)
         self.assertIn("examples/python", section)
