@@ -53,11 +53,21 @@ def main() -> None:
             for _ in store.iter_contacts():
                 pass
 
+        def query_contacts():
+            for _ in store.query_contacts():
+                pass
+
+        def query_ids():
+            for _ in store.query_ids():
+                pass
+
         print(f"{n} contacts, {len(store.get(1))} properties each (stored + computed)")
         for name, fn in [("get_many (batches of 1000 emails)", get_many),
                          ("find_many (ids only, batches of 1000)", find_many),
                          ("contacts() (iterator + one get per id)", contacts),
-                         ("iter_contacts() (ids only)", ids)]:
+                         ("iter_contacts() (ids only)", ids),
+                         ("query_contacts() (256 snapshots per call)", query_contacts),
+                         ("query_ids() (4096 ids per call)", query_ids)]:
             wall, cpu = best(fn, n)
             print(f"  {name:42s} {wall:>10,.0f} contacts/s  ({cpu:>10,.0f} per CPU second)")
 

@@ -90,6 +90,10 @@ class QueryTest(unittest.TestCase):
         self.assertLessEqual(ids.calls, 3)  # 4096 per call, then the end
         self.assertEqual(len(list(self.store.query_contacts(limit=600))), 600)
         self.assertLessEqual(snaps.calls, 4)  # 256 per call, then the end
+        # store.contacts() reads every contact through the batched query too
+        gets = CallCounter(self, "hubc_contact_get")
+        self.assertEqual([c.id for c in self.store.contacts()], list(self.store.iter_contacts()))
+        self.assertEqual(gets.calls, 0)
 
     def test_s1_sorting_limit_and_descending(self):
         q = self.store.query_contacts(self.store.filter("city = 'Roma'"), sort_by="First Name",

@@ -412,8 +412,14 @@ class Store:
         return self.iter_contacts()
 
     def contacts(self, select: int = Select.ALL) -> Iterator[Contact]:
-        """The contacts themselves, in id order (one snapshot each: the
-        library has no batch read by id; by email, use get_many)."""
+        """The contacts themselves, in id order. Every contact (Select.ALL)
+        is read in batches (query_contacts); another selection reads one
+        snapshot per id (the library has no batch read by id; by email, use
+        get_many)."""
+        if to_int(select, "select") == Select.ALL:
+            with self.query_contacts() as batched:
+                yield from batched
+            return
         with self.iter_contacts(select) as ids:
             for cid in ids:
                 try:
