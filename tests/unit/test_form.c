@@ -1,4 +1,5 @@
 /* Forms and submissions (F1–F6, D1/D2 for forms, B5, P5, R2). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -505,6 +506,58 @@ static void test_F3_F4_random_submissions_match_a_model(void **state) {
   assert_int_equal(bi.billable, billable);
 }
 
+/* F2: a submission racing the form's deletion either lands whole before the
+ * delete or is refused naming the deletion; none is half-applied, none lands
+ * after. The submitter runs in a thread while the main thread deletes. */
+typedef struct race {
+  hubc_store *s;
+  hubc_id form;
+  int ok, refused, other; /* calls by outcome */
+} race;
+
+static void *race_submitter(void *arg) {
+  race *r = arg;
+  char email[64];
+  for (int i = 0; i < 200000 && !r->refused; i++) {
+    snprintf(email, sizeof email, "racer%d@x.it", i);
+    const char *n[] = {"email", "city"}, *v[] = {email, "Roma"};
+    int rc = hubc_form_submit(NULL, NULL, r->s, r->form, n, v, 2);
+    if (rc == 0) r->ok++;
+    else if (rc == HUBC_ENOTFOUND && strstr(hubc_error_last(), "deleted")) r->refused++;
+    else r->other++;
+  }
+  return NULL;
+}
+
+static void test_F2_submission_racing_the_form_deletion(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_store(&clk);
+  race r = {s, newsletter(s), 0, 0, 0};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, race_submitter, &r), 0);
+  for (uint64_t n = 0; n < 50;) /* let some submissions land first */
+    assert_int_equal(hubc_contact_count(&n, s), 0);
+  assert_int_equal(hubc_form_delete(s, 1, r.form), 0);
+  pthread_join(t, NULL);
+  assert_int_equal(r.other, 0);
+  assert_int_equal(r.refused, 1); /* the submitter stops at its first refusal */
+  uint64_t contacts;
+  assert_int_equal(hubc_contact_count(&contacts, s), 0);
+  assert_int_equal(contacts, (uint64_t)r.ok); /* each landed call made one contact, no refused one did */
+  hubc_submission_iterator *it;
+  assert_int_equal(hubc_submission_iterator_new(&it, s, r.form, 0, 0), 0);
+  hubc_submission sub = {.version = HUBC_SUBMISSION_VERSION};
+  int listed = 0;
+  while (hubc_submission_iterator_next(&sub, it) == 0) listed++;
+  hubc_submission_iterator_free(it);
+  assert_int_equal(listed, r.ok);
+  /* and after the deletion, nothing more lands */
+  char *before = gc_dump(s);
+  assert_int_equal(submit3(s, r.form, "late@x.it", "Late", "Roma", NULL), HUBC_ENOTFOUND);
+  assert_string_equal(gc_dump(s), before);
+}
+
 static void test_R4_form_getters_on_NULL(void **state) {
   (void)state;
   assert_int_equal(hubc_form_id(NULL), 0);
@@ -530,6 +583,7 @@ int main(void) {
     cmocka_unit_test_teardown(test_F1_D2_switch_needs_P2, gc_teardown),
     cmocka_unit_test_teardown(test_F2_invalid_submissions_change_nothing_and_name_the_field, gc_teardown),
     cmocka_unit_test_teardown(test_F3_F4_new_contact_is_marketing_with_form_reason, gc_teardown),
+    cmocka_unit_test_teardown(test_F2_submission_racing_the_form_deletion, gc_teardown),
     cmocka_unit_test_teardown(test_F3_existing_contact_found_by_email_values_overwrite_blanks_keep, gc_teardown),
     cmocka_unit_test_teardown(test_F4_switch_on_raises_non_and_until_update_keeps_marketing_reason, gc_teardown),
     cmocka_unit_test_teardown(test_F4_switch_off_new_non_marketing_existing_keep_never_lowered, gc_teardown),
