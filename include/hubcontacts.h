@@ -12,6 +12,7 @@
 #include "hubcontacts/user.h"
 #include "hubcontacts/import.h"
 #include "hubcontacts/form.h"
+#include "hubcontacts/workflow.h"
 #include "hubcontacts/sys/persist.h"
 #include "hubcontacts/journal.h"
 

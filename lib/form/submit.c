@@ -11,6 +11,7 @@
 #include "store/plan.h"
 #include "store/store.h"
 #include "util/text.h"
+#include "workflow/engine.h"
 
 #define K HUBC_REC_SUBMISSION
 #define MAX_VALUES 1000 /* C4: a contact's properties */
@@ -128,7 +129,7 @@ static int apply(hubc_store *s, void *ctx) {
                    .reason_type = o.source, .reason_id = x->form, .actor = HUBC_SYSTEM,
                    .submission = x->submission};
   hubc__txn_event(s, &ev);
-  return 0;
+  return x->external ? 0 : hubc__engine_submission(s, x->form, x->contact); /* W2 */
 }
 
 static int submit_common(hubc_id *out_contact, hubc_id *out_sub, hubc_store *s, hubc_id form, int external,

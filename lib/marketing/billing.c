@@ -6,6 +6,7 @@
 #include "store/store.h"
 #include "user/perm.h"
 #include "util/text.h"
+#include "workflow/engine.h"
 
 static const uint64_t default_ladder[] = {1000, 2000, 5000, 10000, 20000, 50000, 100000};
 static const unsigned thresholds[] = {75, 90, 98, 100}; /* 100 means "above 100 %" */
@@ -260,7 +261,8 @@ int hubc__billing_fire(hubc_store *s, const hubc__timer *t) {
 HUBC_API int hubc_store_tick(hubc_store *s) {
   int rc = hubc__read_begin(s); /* applies what is due */
   if (rc) return rc;
-  return hubc__read_end(s, 0);
+  hubc__read_end(s, 0);
+  return hubc__engine_run(s); /* W3: workflow steps that came due */
 }
 
 HUBC_API int hubc_billing_get(hubc_billing_info *out, hubc_store *s) {

@@ -7,7 +7,7 @@
 
 extern const hubc__kind hubc__kind_meta, hubc__kind_property, hubc__kind_user, hubc__kind_switch,
     hubc__kind_period, hubc__kind_contact, hubc__kind_history, hubc__kind_import,
-    hubc__kind_form, hubc__kind_submission;
+    hubc__kind_form, hubc__kind_submission, hubc__kind_workflow, hubc__kind_enrollment, hubc__kind_workflow_log;
 
 const hubc__kind *const hubc__kinds[] = {
     &hubc__kind_meta,   /* marketing/billing_kinds.c: counters, billing state */
@@ -20,6 +20,9 @@ const hubc__kind *const hubc__kinds[] = {
     &hubc__kind_import, /* import/record.c */
     &hubc__kind_form,   /* form/form.c */
     &hubc__kind_submission, /* form/submit.c: after forms and contacts */
+    &hubc__kind_workflow, /* workflow/workflow.c: after forms */
+    &hubc__kind_enrollment, /* workflow/engine.c: after workflows */
+    &hubc__kind_workflow_log, /* workflow/engine.c: after enrollments */
 };
 const size_t hubc__kinds_n = sizeof hubc__kinds / sizeof *hubc__kinds;
 

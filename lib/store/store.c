@@ -4,6 +4,7 @@
 
 #include "journal/journal_internal.h"
 #include "store/store.h"
+#include "workflow/engine.h"
 
 HUBC_API int hubc_version_number(void) { return HUBC_VERSION_NUMBER; }
 HUBC_API const char *hubc_version_string(void) { return HUBC_VERSION_STRING; }
@@ -124,6 +125,7 @@ HUBC_API int hubc_store_open(hubc_store **out, const hubc_store_options *opts) {
     rc = hubc__txn_finish(s, hubc__users_bootstrap(s, o->admin_email));
     if (rc) goto fail_loaded;
   }
+  if ((rc = hubc__engine_opened(s))) goto fail_loaded; /* stored trigger filters, compiled as by a call */
   *out = s;
   return hubc__ok();
 fail_loaded:

@@ -20,6 +20,7 @@
 #include "store/kind.h"
 #include "store/schedule.h"
 #include "user/user.h"
+#include "workflow/workflows.h"
 #include "schema/schema.h"
 #include "util/base.h"
 #include "util/error.h"
@@ -94,6 +95,7 @@ struct hubc_store {
   hubc__users users;     /* user/user.h */
   hubc__imports imports; /* import/records.h */
   hubc__forms forms;     /* form/forms.h */
+  hubc__workflows workflows; /* workflow/workflows.h */
 
   hubc__sched sched; /* the due queue (store/schedule.h) */
   hubc__txn txn;

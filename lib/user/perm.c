@@ -25,6 +25,10 @@ const hubc__perm_row hubc__perms[] = {
     {HUBC__OP_IMPORT, "import", HUBC_PERM_IMPORT, 1, 0, 0, 0, 0},
     {HUBC__OP_IMPORT_MARKETING, "import as marketing", HUBC_PERM_MARKETING_ACCESS, 1, 0, HUBC_SOURCE_IMPORT,
      HUBC__RID_RECORD, 0},
+    {HUBC__OP_WORKFLOW_EDIT, "edit workflow", HUBC_PERM_EDIT_WORKFLOWS, 0, 0, 0, 0, 0},
+    /* the status changes themselves are the engine's, as SYSTEM with (WORKFLOW, workflow id) */
+    {HUBC__OP_WORKFLOW_STATUS_ACTION, "add a set marketing contact status action", HUBC_PERM_MARKETING_ACCESS, 0, 0,
+     0, 0, 0},
 };
 const size_t hubc__perms_n = sizeof hubc__perms / sizeof *hubc__perms;
 

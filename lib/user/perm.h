@@ -27,7 +27,9 @@ enum hubc__op {
   HUBC__OP_SOURCE_SET_DEFAULT,
   HUBC__OP_REQUEST_DOWNGRADE,
   HUBC__OP_IMPORT,
-  HUBC__OP_IMPORT_MARKETING /* an import with the marketing option (I6, P2) */
+  HUBC__OP_IMPORT_MARKETING, /* an import with the marketing option (I6, P2) */
+  HUBC__OP_WORKFLOW_EDIT,    /* create, update, (de)activate, delete a workflow (P1) */
+  HUBC__OP_WORKFLOW_STATUS_ACTION /* a workflow definition adding "set marketing contact status" (W4, P2) */
 };
 
 /* Which id a status change records with the row's reason type. */

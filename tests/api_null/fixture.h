@@ -38,6 +38,12 @@ typedef struct fx {
   hubc_form_iterator *fiter;
   hubc_submission_iterator *siter;
   hubc_filter *filter; /* "email IS KNOWN" */
+  hubc_id workflow_id; /* inactive; workflow 2 is active with the contact enrolled (enrollment 1) */
+  hubc_workflow *workflow;
+  hubc_workflow_iterator *witer;
+  hubc_enrollment_iterator *eiter;
+  hubc_wf_log_iterator *liter;
+  hubc_workflow_def wdef;
   hubc_query_options qopts;
   hubc_query_iterator *qiter;
   hubc_selection sel; /* the filter */
@@ -64,6 +70,14 @@ typedef struct fx {
   hubc_form_iterator *o_fiter;
   hubc_submission_iterator *o_siter;
   hubc_submission sub;
+  hubc_workflow *o_workflow;
+  hubc_workflow_iterator *o_witer;
+  hubc_enrollment_iterator *o_eiter;
+  hubc_wf_log_iterator *o_liter;
+  hubc_workflow_def o_wdef;
+  hubc_wf_action o_wact;
+  hubc_enrollment enr;
+  hubc_wf_log wlog;
   hubc_filter *o_filter;
   hubc_query_options o_qopts;
   hubc_query_iterator *o_qiter;
@@ -106,6 +120,10 @@ static int fx_write(void *payload, const char *data, size_t len) {
   return 0;
 }
 static void fx_event(void *payload, const hubc_event *e) { (void)payload, (void)e; }
+static int fx_wf_action(void *payload, const hubc_wf_call *call) {
+  (void)payload, (void)call;
+  return 0;
+}
 
 static void fx_clear_error(void) {
   hubc_store_options o; /* a call that succeeds clears the last error */
@@ -123,6 +141,7 @@ static void fx_init_structs(fx *f) {
   f->sopts.clock = tu_clock_fn;
   f->sopts.clock_payload = &f->clk;
   f->sopts.admin_email = "admin@example.com";
+  f->sopts.subscription = HUBC_SUBSCRIPTION_PROFESSIONAL; /* workflows (W1) */
   assert_int_equal(hubc_create_options_init(&f->copts, HUBC_CREATE_OPTIONS_VERSION), 0);
   assert_int_equal(hubc_journal_options_init(&f->jopts, HUBC_JOURNAL_OPTIONS_VERSION), 0);
   f->period.version = HUBC_PERIOD_VERSION;
@@ -135,6 +154,12 @@ static void fx_init_structs(fx *f) {
   f->sub.version = HUBC_SUBMISSION_VERSION;
   f->jinfo.version = HUBC_JOURNAL_INFO_VERSION;
   f->bsum.version = HUBC_BULK_SUMMARY_VERSION;
+  assert_int_equal(hubc_workflow_def_init(&f->wdef, HUBC_WORKFLOW_DEF_VERSION), 0);
+  f->wdef.name = "W";
+  assert_int_equal(hubc_workflow_def_init(&f->o_wdef, HUBC_WORKFLOW_DEF_VERSION), 0);
+  f->o_wact.version = HUBC_WF_ACTION_VERSION;
+  f->enr.version = HUBC_ENROLLMENT_VERSION;
+  f->wlog.version = HUBC_WF_LOG_VERSION;
   assert_int_equal(hubc_query_options_init(&f->qopts, HUBC_QUERY_OPTIONS_VERSION), 0);
   assert_int_equal(hubc_selection_init(&f->sel, HUBC_SELECTION_VERSION), 0);
   f->required[0] = 1;
@@ -146,7 +171,7 @@ static void fx_init_structs(fx *f) {
 }
 
 /* What only some functions need: a journal (it syncs to disk), an import. */
-enum { FX_JOURNAL = 1, FX_IMPORT = 2, FX_FORM = 4 };
+enum { FX_JOURNAL = 1, FX_IMPORT = 2, FX_FORM = 4, FX_WORKFLOW = 8 };
 
 static fx *fx_open(int needs) {
   fx *f = calloc(1, sizeof *f);
@@ -183,6 +208,19 @@ static fx *fx_open(int needs) {
     assert_int_equal(hubc_form_iterator_new(&f->fiter, f->store), 0);
     assert_int_equal(hubc_submission_iterator_new(&f->siter, f->store, f->form_id, 0, 0), 0);
   }
+  if (needs & FX_WORKFLOW) {
+    hubc_workflow_def d = f->wdef;
+    hubc_id active;
+    assert_int_equal(hubc_workflow_create(&f->workflow_id, f->store, 1, &f->wdef), 0);
+    d.trigger_filter = "email IS KNOWN";
+    d.enroll_existing = 1;
+    assert_int_equal(hubc_workflow_create(&active, f->store, 1, &d), 0);
+    assert_int_equal(hubc_workflow_activate(f->store, 1, active), 0);
+    assert_int_equal(hubc_workflow_get(&f->workflow, f->store, f->workflow_id), 0);
+    assert_int_equal(hubc_workflow_iterator_new(&f->witer, f->store), 0);
+    assert_int_equal(hubc_enrollment_iterator_new(&f->eiter, f->store, 0, 0), 0);
+    assert_int_equal(hubc_wf_log_iterator_new(&f->liter, f->store, 1), 0);
+  }
   return f;
 }
 
@@ -213,6 +251,14 @@ static void fx_close(fx *f) {
   hubc_form_iterator_free(f->o_fiter);
   hubc_submission_iterator_free(f->o_siter);
   hubc_query_iterator_free(f->o_qiter);
+  hubc_workflow_free(f->o_workflow);
+  hubc_workflow_iterator_free(f->o_witer);
+  hubc_enrollment_iterator_free(f->o_eiter);
+  hubc_wf_log_iterator_free(f->o_liter);
+  hubc_workflow_free(f->workflow);
+  hubc_workflow_iterator_free(f->witer);
+  hubc_enrollment_iterator_free(f->eiter);
+  hubc_wf_log_iterator_free(f->liter);
   hubc_filter_free(f->o_filter);
   hubc_query_iterator_free(f->qiter);
   hubc_filter_free(f->filter);

@@ -82,6 +82,21 @@ BY_TYPE = {
     "const hubc_selection *": "&f->sel",
     "hubc_selection *": "&f->o_sel",
     "hubc_bulk_summary *": "&f->bsum",
+    "hubc_workflow *": "f->workflow",
+    "const hubc_workflow *": "f->workflow",
+    "hubc_workflow **": "&f->o_workflow",
+    "hubc_workflow_iterator *": "f->witer",
+    "hubc_workflow_iterator **": "&f->o_witer",
+    "const hubc_workflow_def *": "&f->wdef",
+    "hubc_workflow_def *": "&f->o_wdef",
+    "hubc_wf_action *": "&f->o_wact",
+    "hubc_enrollment *": "&f->enr",
+    "hubc_enrollment_iterator *": "f->eiter",
+    "hubc_enrollment_iterator **": "&f->o_eiter",
+    "hubc_wf_log *": "&f->wlog",
+    "hubc_wf_log_iterator *": "f->liter",
+    "hubc_wf_log_iterator **": "&f->o_liter",
+    "hubc_wf_action_fn": "fx_wf_action",
     "const int *": "f->required",
     "const void *": "f->bytes",
     "void *": "f",
@@ -117,9 +132,10 @@ SCALAR_BY_NAME = {
     "len": "4", "tier": "0", "permissions": "HUBC_PERM_DEFAULT", "permission": "HUBC_PERM_EDIT_CONTACTS",
     "super_admin": "1", "disabled": "0", "form_id": "f->form_id", "external_form_id": "1", "n_fields": "1",
     "cap": "1", "action": "HUBC_BULK_SET_MARKETING", "preset": "HUBC_PRESET_UNENGAGED",
+    "workflow_id": "f->workflow_id", "enrollment_id": "1", "first_wait": "0", "max_wait": "0",
 }
 FN_POINTER_TYPES = {"hubc_write_fn", "hubc_event_fn", "hubc_clock_fn", "hubc_alloc_fn", "hubc_read_fn",
-                    "hubc_progress_fn"}
+                    "hubc_progress_fn", "hubc_wf_action_fn"}
 PASS_THROUGH = {("void *", "payload"), ("void *", "userdata")}
 
 
@@ -234,6 +250,8 @@ def main():
             needs.append("FX_IMPORT")
         if name.startswith(("hubc_form_", "hubc_submission_")):
             needs.append("FX_FORM")
+        if name.startswith(("hubc_workflow_", "hubc_enrollment_", "hubc_wf_")):
+            needs.append("FX_WORKFLOW")
         c.append("  run(\"%s\", call_%s, %d, %d, %s, ptrs, optional, pname, %d);"
                  % (name, name, 1 if ret == "void" else 0, 1 if needs_loader else 0, " | ".join(needs) or "0",
                     len(ptrs)))

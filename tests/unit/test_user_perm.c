@@ -31,6 +31,7 @@ static void fx_open(fx *f) {
   o.clock_payload = &f->clock;
   o.admin_email = "admin@example.com";
   o.tier = 5000; /* a downgrade can be requested */
+  o.subscription = HUBC_SUBSCRIPTION_PROFESSIONAL; /* workflows (W1) */
   assert_int_equal(hubc_store_open(&f->s, &o), 0);
   gc_store(f->s);
   f->c_non = tu_contact(f->s, ADMIN, "non@example.com", "Non");
@@ -128,6 +129,24 @@ static int run_import(fx *f, hubc_id actor, int marketing) {
 static int op_import(fx *f, hubc_id actor) { return run_import(f, actor, 0); }
 static int op_import_marketing(fx *f, hubc_id actor) { return run_import(f, actor, 1); }
 
+static int create_workflow(fx *f, hubc_id actor, int status_action) {
+  hubc_wf_action a;
+  hubc_wf_action_init(&a, HUBC_WF_ACTION_VERSION);
+  a.type = status_action ? HUBC_WF_SET_STATUS : HUBC_WF_SET_PROPERTY;
+  a.marketing = 1;
+  a.property = "city";
+  a.value = "Roma";
+  const hubc_wf_action *acts[] = {&a};
+  hubc_workflow_def d;
+  hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);
+  d.name = "W";
+  d.actions = acts;
+  d.n_actions = 1;
+  return hubc_workflow_create(NULL, f->s, actor, &d);
+}
+static int op_workflow_edit(fx *f, hubc_id actor) { return create_workflow(f, actor, 0); }
+static int op_workflow_status(fx *f, hubc_id actor) { return create_workflow(f, actor, 1); }
+
 enum { NONE, NON, MK, BORN }; /* the contact whose status a call changes */
 
 static const struct {
@@ -152,6 +171,8 @@ static const struct {
     {HUBC__OP_REQUEST_DOWNGRADE, op_downgrade, 0, NONE, NULL},
     {HUBC__OP_IMPORT, op_import, 0, NONE, NULL},
     {HUBC__OP_IMPORT_MARKETING, op_import_marketing, HUBC_PERM_IMPORT, BORN, "import"},
+    {HUBC__OP_WORKFLOW_EDIT, op_workflow_edit, 0, NONE, NULL},
+    {HUBC__OP_WORKFLOW_STATUS_ACTION, op_workflow_status, HUBC_PERM_EDIT_WORKFLOWS, NONE, "edit workflow"},
 };
 
 static hubc_history_entry last_history(hubc_store *s, size_t *n) {

@@ -20,12 +20,15 @@ enum hubc_record_kind {
   HUBC_REC_SWITCH = 7,   /* id: source type; all its switches */
   HUBC_REC_IMPORT = 8,   /* id: import id (I10) */
   HUBC_REC_FORM = 9,     /* id: form id (F1) */
-  HUBC_REC_SUBMISSION = 10 /* id: submission id (F5) */
+  HUBC_REC_SUBMISSION = 10, /* id: submission id (F5) */
+  HUBC_REC_WORKFLOW = 11,   /* id: workflow id (W2) */
+  HUBC_REC_ENROLLMENT = 12, /* id: enrollment id (W3) */
+  HUBC_REC_WORKFLOW_LOG = 13 /* id: enrollment history sequence number (W6) */
 };
 /* The largest kind this header names. A backend stores whatever kind it
  * is handed (later versions add kinds above it); the library itself goes
  * by its own table of kinds, never by this value. */
-#define HUBC_REC_KIND_MAX 10
+#define HUBC_REC_KIND_MAX 13
 
 /* Handed to load(): push every stored record, in any order; a later put of
  * the same (kind, id) replaces an earlier one and del removes it (so a

@@ -1,0 +1,76 @@
+/* The workflow area's part of the store (W1–W7): definitions, enrollments
+ * with their history, the host actions registered at run time and the
+ * engine's ready list; embedded in struct hubc_store. */
+#ifndef HUBC_WORKFLOW_WORKFLOWS_H
+#define HUBC_WORKFLOW_WORKFLOWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hubcontacts/workflow.h"
+
+struct hubc_filter;
+
+typedef struct hubc__wact {
+  int64_t secs;         /* DELAY: seconds, or the time when `until` */
+  const char *value;    /* SET_PROPERTY (pooled) */
+  const char *name;     /* HOST (pooled) */
+  const char *payload;  /* HOST (pooled, "" if none) */
+  uint32_t prop;        /* SET_PROPERTY: property index */
+  uint8_t type, marketing, until;
+} hubc__wact;
+
+typedef struct hubc__wf {
+  const char *name;         /* pooled; NULL: no workflow with this id */
+  const char *filter_text;  /* pooled, or NULL */
+  struct hubc_filter *filter; /* compiled filter_text (owned by the area's list) */
+  const hubc__wact *acts;   /* pooled */
+  int64_t form;             /* trigger form, 0 none */
+  uint32_t n_acts;
+  uint8_t active, deleted, enroll_existing, reenroll;
+} hubc__wf;
+
+typedef struct hubc__enr {
+  hubc_time enrolled, due;
+  uint32_t wf, contact;
+  uint32_t step, attempt;
+  uint32_t log;  /* newest history entry (index + 1) */
+  uint32_t prev; /* older enrollment of the same (workflow, contact), id; 0 none */
+  uint8_t state; /* enum hubc_enrollment_state */
+} hubc__enr;
+
+typedef struct hubc__wlog {
+  hubc_time time, wait, until;
+  const char *msg; /* pooled */
+  uint32_t enr, prev, step, attempt;
+  int16_t code;
+  uint8_t event;
+} hubc__wlog;
+
+typedef struct hubc__whost {
+  char *name;
+  hubc_wf_action_fn fn;
+  void *payload;
+  int marketing;
+} hubc__whost;
+
+typedef struct hubc__workflows {
+  hubc__wf *v; /* by id - 1 */
+  size_t n, cap, n_mark;
+  hubc__enr *enr; /* by id - 1 */
+  size_t enr_n, enr_cap, enr_mark;
+  hubc__wlog *log; /* by id - 1 */
+  size_t log_n, log_cap, log_mark;
+  uint64_t *index; /* (workflow, contact) key -> newest enrollment: open addressing, key 0 empty */
+  uint32_t *index_val;
+  size_t index_mask, index_n;
+  uint32_t *ready; /* enrollments whose timer fired, waiting for the engine */
+  size_t ready_head, ready_n, ready_cap, ready_mark;
+  struct hubc_filter **filters; /* every compiled trigger filter, freed at close */
+  size_t filters_n, filters_cap;
+  hubc__whost *hosts;
+  size_t hosts_n, hosts_cap;
+  hubc_time first_wait, max_wait; /* W6 */
+} hubc__workflows;
+
+#endif

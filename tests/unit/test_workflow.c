@@ -1,0 +1,836 @@
+/* Workflows (W1–W7, P2 for W4, R1/R2 for enrollments). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hubcontacts.h"
+#include "testutil.h"
+
+#define ADMIN 1
+
+static hubc_store *open_sub(tu_clock *clk, int subscription, const hubc_persist *p) {
+  hubc_store_options o;
+  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o.clock = tu_clock_fn;
+  o.clock_payload = clk;
+  o.admin_email = "admin@example.com";
+  o.subscription = subscription;
+  o.persist = p;
+  hubc_store *s = NULL;
+  int rc = hubc_store_open(&s, &o);
+  if (rc) fail_msg("open: %d %s", rc, hubc_error_last());
+  return gc_store(s);
+}
+
+static hubc_store *open_pro(tu_clock *clk, const hubc_persist *p) {
+  clk->now = tu_time(2024, 3, 1, 10, 0, 0);
+  return open_sub(clk, HUBC_SUBSCRIPTION_PROFESSIONAL, p);
+}
+
+/* A form "Signup" (email, city) with its marketing switch off, so that only
+ * the workflow changes statuses. */
+static hubc_id signup_form(hubc_store *s) {
+  const char *props[] = {"city"};
+  hubc_id id;
+  assert_int_equal(hubc_form_create(&id, s, ADMIN, "Signup", props, NULL, NULL, 1), 0);
+  assert_int_equal(hubc_form_set_marketing(s, ADMIN, id, 0), 0);
+  return id;
+}
+
+static int submit(hubc_store *s, hubc_id form, const char *email, hubc_id *contact) {
+  const char *n[] = {"email", "city"}, *v[] = {email, "Roma"};
+  return hubc_form_submit(contact, NULL, s, form, n, v, 2);
+}
+
+static hubc_wf_action act_status(int marketing) {
+  hubc_wf_action a;
+  hubc_wf_action_init(&a, HUBC_WF_ACTION_VERSION);
+  a.type = HUBC_WF_SET_STATUS;
+  a.marketing = marketing;
+  return a;
+}
+static hubc_wf_action act_prop(const char *p, const char *v) {
+  hubc_wf_action a;
+  hubc_wf_action_init(&a, HUBC_WF_ACTION_VERSION);
+  a.type = HUBC_WF_SET_PROPERTY;
+  a.property = p;
+  a.value = v;
+  return a;
+}
+static hubc_wf_action act_delay(hubc_time secs) {
+  hubc_wf_action a;
+  hubc_wf_action_init(&a, HUBC_WF_ACTION_VERSION);
+  a.type = HUBC_WF_DELAY;
+  a.seconds = secs;
+  return a;
+}
+static hubc_wf_action act_host(const char *name, const char *payload) {
+  hubc_wf_action a;
+  hubc_wf_action_init(&a, HUBC_WF_ACTION_VERSION);
+  a.type = HUBC_WF_HOST;
+  a.name = name;
+  a.payload = payload;
+  return a;
+}
+
+/* Creates a workflow from n actions; form/filter triggers as given. */
+static int create_wf(hubc_id *id, hubc_store *s, hubc_id actor, hubc_id form, const char *filter,
+                     const hubc_wf_action *acts, size_t n) {
+  const hubc_wf_action *ptrs[16];
+  for (size_t i = 0; i < n; i++) ptrs[i] = &acts[i];
+  hubc_workflow_def d;
+  hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);
+  d.name = "Welcome";
+  d.trigger_form = form;
+  d.trigger_filter = filter;
+  d.actions = ptrs;
+  d.n_actions = n;
+  return hubc_workflow_create(id, s, actor, &d);
+}
+
+static int status_of(hubc_store *s, hubc_id id) {
+  hubc_contact *c;
+  assert_int_equal(hubc_contact_get(&c, s, id), 0);
+  int st = hubc_contact_status(c);
+  hubc_contact_free(c);
+  return st;
+}
+
+static const char *prop_of(hubc_store *s, hubc_id id, const char *prop) {
+  hubc_contact *c;
+  assert_int_equal(hubc_contact_get(&c, s, id), 0);
+  const char *v = hubc_contact_prop(c, prop);
+  char *copy = gc_malloc(strdup(v ? v : "(unset)"));
+  hubc_contact_free(c);
+  return copy;
+}
+
+static hubc_enrollment enrollment(hubc_store *s, hubc_id id) {
+  hubc_enrollment e;
+  memset(&e, 0, sizeof e);
+  e.version = HUBC_ENROLLMENT_VERSION;
+  assert_int_equal(hubc_enrollment_get(&e, s, id), 0);
+  return e;
+}
+
+static size_t enrollments(hubc_store *s, hubc_id wf, hubc_id contact) {
+  hubc_enrollment_iterator *it;
+  assert_int_equal(hubc_enrollment_iterator_new(&it, s, wf, contact), 0);
+  hubc_enrollment e;
+  e.version = HUBC_ENROLLMENT_VERSION;
+  size_t n = 0;
+  while (hubc_enrollment_iterator_next(&e, it) == 0) n++;
+  hubc_enrollment_iterator_free(it);
+  return n;
+}
+
+/* The history of an enrollment: up to cap entries (messages copied). */
+typedef struct hist {
+  hubc_wf_log e[32];
+  char msg[32][128];
+  size_t n;
+} hist;
+
+static void history(hist *h, hubc_store *s, hubc_id enr) {
+  hubc_wf_log_iterator *it;
+  assert_int_equal(hubc_wf_log_iterator_new(&it, s, enr), 0);
+  h->n = 0;
+  hubc_wf_log l;
+  l.version = HUBC_WF_LOG_VERSION;
+  while (h->n < 32 && hubc_wf_log_iterator_next(&l, it) == 0) {
+    h->e[h->n] = l;
+    snprintf(h->msg[h->n], sizeof h->msg[h->n], "%s", l.message);
+    h->n++;
+  }
+  hubc_wf_log_iterator_free(it);
+}
+
+static size_t count_event(const hist *h, int event) {
+  size_t n = 0;
+  for (size_t i = 0; i < h->n; i++) n += h->e[i].event == event;
+  return n;
+}
+
+/* ---- W1 ------------------------------------------------------------------------- */
+
+static void test_W1_starter_refuses_create_and_activate(void **state) {
+  (void)state;
+  tu_clock clk = {tu_time(2024, 3, 1, 10, 0, 0)};
+  tu_mem *m = gc_mem();
+  hubc_store *s = open_sub(&clk, HUBC_SUBSCRIPTION_STARTER, &m->vtable);
+  hubc_wf_action a = act_status(1);
+  char *before = gc_dump(s);
+  hubc_id id = 99;
+  assert_int_equal(create_wf(&id, s, ADMIN, 0, NULL, &a, 1), HUBC_ETIER);
+  assert_int_equal(id, 0);
+  assert_non_null(strstr(hubc_error_last(), "STARTER"));
+  assert_string_equal(gc_dump(s), before);
+  gc_release(s);
+  /* made on PROFESSIONAL, reopened on STARTER: activation is refused */
+  s = open_sub(&clk, HUBC_SUBSCRIPTION_PROFESSIONAL, &m->vtable);
+  assert_int_equal(create_wf(&id, s, ADMIN, 0, NULL, &a, 1), 0);
+  gc_release(s);
+  s = open_sub(&clk, HUBC_SUBSCRIPTION_STARTER, &m->vtable);
+  before = gc_dump(s);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, id), HUBC_ETIER);
+  assert_string_equal(gc_dump(s), before);
+  gc_release(s);
+  s = open_sub(&clk, HUBC_SUBSCRIPTION_ENTERPRISE, &m->vtable);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, id), 0);
+}
+
+/* ---- W2, W4: a form submission enrolls; set marketing contact status ---------------- */
+
+static void test_W2_W4_form_submission_enrolls_and_sets_marketing_with_workflow_reason(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  hubc_id form = signup_form(s), wf, c;
+  hubc_wf_action a = act_status(1);
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, &a, 1), 0);
+  /* inactive: a submission enrolls nobody */
+  assert_int_equal(submit(s, form, "early@x.it", &c), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(enrollments(s, wf, 0), 0);
+  assert_int_equal(status_of(s, c), HUBC_NON_MARKETING);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  assert_int_equal(enrollments(s, wf, c), 1);
+  assert_int_equal(status_of(s, c), HUBC_NON_MARKETING); /* the engine runs on tick (W3) */
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(status_of(s, c), HUBC_MARKETING);
+  hubc_contact *ct;
+  assert_int_equal(hubc_contact_get(&ct, s, c), 0);
+  int type;
+  hubc_id rid;
+  assert_int_equal(hubc_contact_reason(&type, &rid, ct), 0);
+  hubc_contact_free(ct);
+  assert_int_equal(type, HUBC_SOURCE_WORKFLOW);
+  assert_int_equal(rid, wf);
+  hubc_enrollment e = enrollment(s, 1);
+  assert_int_equal(e.state, HUBC_ENROLLMENT_FINISHED);
+  assert_int_equal(e.contact, c);
+  /* re-enrollment is off by default: a second submission does not enroll */
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(enrollments(s, wf, c), 1);
+}
+
+static void test_W4_non_marketing_action_is_M4_pending_until_update(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  hubc_id form = signup_form(s), wf, c;
+  assert_int_equal(hubc_form_set_marketing(s, ADMIN, form, 1), 0);
+  hubc_wf_action a = act_status(0);
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, &a, 1), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  assert_int_equal(status_of(s, c), HUBC_MARKETING);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(status_of(s, c), HUBC_MARKETING_UNTIL_UPDATE);
+}
+
+static void test_W4_status_action_needs_P2_other_edits_need_edit_workflows(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  hubc_id no_p2, no_wf;
+  assert_int_equal(hubc_user_create(&no_p2, s, ADMIN, "nop2@example.com"), 0);
+  assert_int_equal(hubc_user_set_permissions(s, ADMIN, no_p2, HUBC_PERM_EDIT_WORKFLOWS), 0);
+  assert_int_equal(hubc_user_create(&no_wf, s, ADMIN, "nowf@example.com"), 0);
+  assert_int_equal(hubc_user_set_permissions(s, ADMIN, no_wf, HUBC_PERM_MARKETING_ACCESS), 0);
+  hubc_wf_action st = act_status(1), pr = act_prop("city", "Milano");
+  char *before = gc_dump(s);
+  hubc_id id;
+  assert_int_equal(create_wf(&id, s, no_p2, 0, NULL, &st, 1), HUBC_EPERM);
+  assert_non_null(strstr(hubc_error_last(), "set marketing contact status"));
+  assert_int_equal(create_wf(&id, s, no_wf, 0, NULL, &pr, 1), HUBC_EPERM);
+  assert_non_null(strstr(hubc_error_last(), "edit workflows"));
+  assert_int_equal(create_wf(&id, s, HUBC_SYSTEM, 0, NULL, &pr, 1), HUBC_EPERM);
+  assert_string_equal(gc_dump(s), before);
+  assert_int_equal(create_wf(&id, s, no_p2, 0, NULL, &pr, 1), 0); /* no status action: no P2 needed */
+  /* adding one by an update needs P2 too */
+  hubc_workflow_def d;
+  hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);
+  const hubc_wf_action *ptrs[] = {&pr, &st};
+  d.name = "Welcome";
+  d.actions = ptrs;
+  d.n_actions = 2;
+  before = gc_dump(s);
+  assert_int_equal(hubc_workflow_update(s, no_p2, id, &d), HUBC_EPERM);
+  assert_string_equal(gc_dump(s), before);
+  assert_int_equal(hubc_workflow_update(s, ADMIN, id, &d), 0);
+}
+
+/* ---- W2: filter triggers -------------------------------------------------------------- */
+
+static void test_W2_filter_trigger_is_an_edge_and_enroll_existing_at_activation(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  hubc_id early = tu_contact(s, ADMIN, "early@x.it", "E");
+  const char *n[] = {"city"}, *roma[] = {"Roma"}, *milano[] = {"Milano"}, *first[] = {"Ann"};
+  assert_int_equal(hubc_contact_update(s, ADMIN, early, n, roma, 1), 0);
+  hubc_wf_action a = act_prop("jobtitle", "Romano");
+  hubc_id wf, wf2;
+  assert_int_equal(create_wf(&wf, s, ADMIN, 0, "city = 'Roma'", &a, 1), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(enrollments(s, wf, 0), 0); /* enroll_existing off: already meeting it is not an edge */
+  hubc_id c = tu_contact(s, ADMIN, "anna@x.it", "Anna");
+  assert_int_equal(enrollments(s, wf, c), 0);
+  assert_int_equal(hubc_contact_update(s, ADMIN, c, n, roma, 1), 0); /* starts to meet it */
+  assert_int_equal(enrollments(s, wf, c), 1);
+  const char *fn[] = {"firstname"};
+  assert_int_equal(hubc_contact_update(s, ADMIN, c, fn, first, 1), 0); /* still meets it: no edge */
+  assert_int_equal(hubc_contact_update(s, ADMIN, early, fn, first, 1), 0);
+  assert_int_equal(enrollments(s, wf, 0), 1);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_string_equal(prop_of(s, c, "jobtitle"), "Romano");
+  assert_string_equal(prop_of(s, early, "jobtitle"), "(unset)");
+  /* leaves and meets it again: re-enrollment is off */
+  assert_int_equal(hubc_contact_update(s, ADMIN, c, n, milano, 1), 0);
+  assert_int_equal(hubc_contact_update(s, ADMIN, c, n, roma, 1), 0);
+  assert_int_equal(enrollments(s, wf, c), 1);
+  /* enroll_existing: a second workflow enrolls both at activation */
+  const hubc_wf_action *ptrs[] = {&a};
+  hubc_workflow_def d;
+  hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);
+  d.name = "Existing";
+  d.trigger_filter = "city = 'Roma'";
+  d.enroll_existing = 1;
+  d.actions = ptrs;
+  d.n_actions = 1;
+  assert_int_equal(hubc_workflow_create(&wf2, s, ADMIN, &d), 0);
+  assert_int_equal(enrollments(s, wf2, 0), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf2), 0);
+  assert_int_equal(enrollments(s, wf2, 0), 2);
+  assert_int_equal(enrollments(s, wf2, early), 1);
+}
+
+static void test_W2_reenroll_switch_allows_a_new_enrollment_after_the_last_ended(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  hubc_id form = signup_form(s), wf, c;
+  hubc_wf_action a = act_prop("jobtitle", "x");
+  const hubc_wf_action *ptrs[] = {&a};
+  hubc_workflow_def d;
+  hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);
+  d.name = "Again";
+  d.trigger_form = form;
+  d.reenroll = 1;
+  d.actions = ptrs;
+  d.n_actions = 1;
+  assert_int_equal(hubc_workflow_create(&wf, s, ADMIN, &d), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0); /* the first is still running: not again */
+  assert_int_equal(enrollments(s, wf, c), 1);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  assert_int_equal(enrollments(s, wf, c), 2);
+}
+
+/* ---- W3: order and delays ------------------------------------------------------------ */
+
+static void test_W3_actions_run_in_order_and_delays_follow_the_store_clock(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  hubc_id form = signup_form(s), wf, c;
+  hubc_wf_action acts[] = {act_prop("jobtitle", "step1"), act_delay(86400), act_prop("jobtitle", "step3"),
+                           act_status(1)};
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 4), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  hubc_time t0 = clk.now;
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_string_equal(prop_of(s, c, "jobtitle"), "step1");
+  hubc_enrollment e = enrollment(s, 1);
+  assert_int_equal(e.step, 2);
+  assert_int_equal(e.due, t0 + 86400);
+  clk.now = t0 + 86399;
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_string_equal(prop_of(s, c, "jobtitle"), "step1");
+  clk.now = t0 + 86400;
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_string_equal(prop_of(s, c, "jobtitle"), "step3");
+  assert_int_equal(status_of(s, c), HUBC_MARKETING);
+  hist h;
+  history(&h, s, 1);
+  int want[] = {HUBC_WF_LOG_ENROLLED, HUBC_WF_LOG_DONE, HUBC_WF_LOG_WAITING, HUBC_WF_LOG_DONE, HUBC_WF_LOG_DONE,
+                HUBC_WF_LOG_FINISHED};
+  assert_int_equal(h.n, 6);
+  for (size_t i = 0; i < 6; i++) assert_int_equal(h.e[i].event, want[i]);
+  assert_int_equal(h.e[2].until, t0 + 86400);
+  assert_int_equal(h.e[4].time, t0 + 86400);
+}
+
+/* ---- W5: marketing host actions ---------------------------------------------------------- */
+
+typedef struct host_log {
+  int calls;
+  hubc_id contacts[16];
+  char payload[64];
+  int fail_first; /* fail this many calls */
+  hubc_store *store; /* to try re-entering */
+  int reenter_rc;
+} host_log;
+
+static int host_cb(void *payload, const hubc_wf_call *call) {
+  host_log *l = payload;
+  if (l->store) {
+    hubc_contact *c = NULL;
+    l->reenter_rc = hubc_contact_get(&c, l->store, call->contact);
+    hubc_contact_free(c);
+  }
+  if (l->calls < 16) l->contacts[l->calls] = call->contact;
+  l->calls++;
+  snprintf(l->payload, sizeof l->payload, "%s", call->payload);
+  return l->calls <= l->fail_first ? -7 : 0;
+}
+
+static void test_W5_marketing_host_action_skips_non_marketing_contacts(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  host_log mk = {0}, plain = {0};
+  assert_int_equal(hubc_workflow_register_action(s, "send marketing email", 1, host_cb, &mk), 0);
+  assert_int_equal(hubc_workflow_register_action(s, "notify owner", 0, host_cb, &plain), 0);
+  hubc_id form = signup_form(s), wf, non, yes;
+  hubc_wf_action acts[] = {act_host("send marketing email", "welcome-1"), act_host("notify owner", "n")};
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 2), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "non@x.it", &non), 0); /* switch off: NON_MARKETING */
+  assert_int_equal(hubc_form_set_marketing(s, ADMIN, form, 1), 0);
+  assert_int_equal(submit(s, form, "yes@x.it", &yes), 0);
+  assert_int_equal(status_of(s, yes), HUBC_MARKETING);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(mk.calls, 1);
+  assert_int_equal(mk.contacts[0], yes);
+  assert_string_equal(mk.payload, "welcome-1");
+  assert_int_equal(plain.calls, 2); /* a non-marketing action runs for both */
+  hist h;
+  history(&h, s, 1); /* non's enrollment */
+  assert_int_equal(count_event(&h, HUBC_WF_LOG_SKIPPED), 1);
+  assert_int_equal(h.e[1].event, HUBC_WF_LOG_SKIPPED);
+  assert_string_equal(h.msg[1], "non-marketing contact");
+  assert_int_equal(h.e[h.n - 1].event, HUBC_WF_LOG_FINISHED);
+}
+
+/* ---- W6: retries ------------------------------------------------------------------------- */
+
+/* A backend that answers AGAIN to the next `again` puts of a contact. */
+typedef struct flaky {
+  tu_mem mem;
+  hubc_persist vt;
+  int again;
+  int contact_puts_refused;
+} flaky;
+
+static int flaky_put(void *u, int kind, hubc_id id, const void *b, size_t n) {
+  flaky *f = u;
+  if (kind == HUBC_REC_CONTACT && f->again > 0) {
+    f->again--;
+    f->contact_puts_refused++;
+    return HUBC_EAGAIN;
+  }
+  return f->mem.vtable.put(f->mem.vtable.userdata, kind, id, b, n);
+}
+static int flaky_begin(void *u) { flaky *f = u; return f->mem.vtable.begin(f->mem.vtable.userdata); }
+static int flaky_commit(void *u) { flaky *f = u; return f->mem.vtable.commit(f->mem.vtable.userdata); }
+static int flaky_rollback(void *u) { flaky *f = u; return f->mem.vtable.rollback(f->mem.vtable.userdata); }
+static int flaky_del(void *u, int kind, hubc_id id) { flaky *f = u; return f->mem.vtable.del(f->mem.vtable.userdata, kind, id); }
+static int flaky_load(void *u, hubc_loader *l) { flaky *f = u; return f->mem.vtable.load(f->mem.vtable.userdata, l); }
+
+static void flaky_free(void *p) { tu_mem_free(&((flaky *)p)->mem); free(p); }
+
+static flaky *flaky_new(void) {
+  flaky *f = calloc(1, sizeof *f);
+  tu_mem_init(&f->mem);
+  f->vt = f->mem.vtable;
+  f->vt.userdata = f;
+  f->vt.begin = flaky_begin;
+  f->vt.put = flaky_put;
+  f->vt.del = flaky_del;
+  f->vt.commit = flaky_commit;
+  f->vt.rollback = flaky_rollback;
+  f->vt.load = flaky_load;
+  f->vt.close = NULL;
+  gc_defer(flaky_free, f);
+  return f;
+}
+
+static void test_W6_persistence_again_three_times_then_applied_once_waits_1_2_4_min(void **state) {
+  (void)state;
+  tu_clock clk;
+  flaky *f = flaky_new();
+  hubc_store *s = open_pro(&clk, &f->vt);
+  hubc_id form = signup_form(s), wf, c;
+  hubc_wf_action a = act_status(1);
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, &a, 1), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  hubc_time t0 = clk.now;
+  f->again = 3;
+  hubc_time at[] = {t0, t0 + 60, t0 + 180, t0 + 420};
+  for (int i = 0; i < 4; i++) {
+    clk.now = at[i] - 1; /* not yet due */
+    if (i) assert_int_equal(hubc_store_tick(s), 0);
+    assert_int_equal(status_of(s, c), HUBC_NON_MARKETING);
+    clk.now = at[i];
+    assert_int_equal(hubc_store_tick(s), 0);
+  }
+  assert_int_equal(f->contact_puts_refused, 3);
+  assert_int_equal(status_of(s, c), HUBC_MARKETING);
+  hist h;
+  history(&h, s, 1);
+  assert_int_equal(count_event(&h, HUBC_WF_LOG_FAILED), 3);
+  assert_int_equal(count_event(&h, HUBC_WF_LOG_DONE), 1);
+  hubc_time waits[] = {60, 120, 240};
+  for (size_t i = 0; i < 3; i++) {
+    const hubc_wf_log *l = &h.e[1 + i];
+    assert_int_equal(l->event, HUBC_WF_LOG_FAILED);
+    assert_int_equal(l->attempt, i + 1);
+    assert_int_equal(l->code, HUBC_EAGAIN);
+    assert_int_equal(l->wait, waits[i]);
+    assert_int_equal(l->time, at[i]);
+  }
+  assert_int_equal(h.e[4].event, HUBC_WF_LOG_DONE);
+  assert_int_equal(h.e[4].attempt, 4);
+  /* applied once: one status change in the contact's history */
+  hubc_history_iterator *it;
+  assert_int_equal(hubc_history_iterator_new(&it, s, c), 0);
+  hubc_history_entry e;
+  e.version = HUBC_HISTORY_ENTRY_VERSION;
+  int n = 0;
+  while (hubc_history_iterator_next(&e, it) == 0) n++, assert_int_equal(e.reason_type, HUBC_SOURCE_WORKFLOW);
+  hubc_history_iterator_free(it);
+  assert_int_equal(n, 1);
+  /* and what was stored says the same */
+  char *want = gc_dump(s);
+  hubc_store *again = open_sub(&clk, HUBC_SUBSCRIPTION_PROFESSIONAL, &f->vt);
+  assert_string_equal(gc_dump(again), want);
+}
+
+static void test_W6_host_failures_retry_doubling_capped_and_reentry_is_busy(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  host_log l = {0};
+  l.fail_first = 9;
+  l.store = s;
+  assert_int_equal(hubc_workflow_register_action(s, "crm sync", 0, host_cb, &l), 0);
+  hubc_id form = signup_form(s), wf, c;
+  hubc_wf_action a = act_host("crm sync", "{}");
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, &a, 1), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  hubc_time waits[] = {60, 120, 240, 480, 960, 1920, 3600, 3600, 3600};
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(l.reenter_rc, HUBC_EBUSY); /* R6: no deadlock */
+  for (int i = 0; i < 9; i++) {
+    clk.now += waits[i];
+    assert_int_equal(hubc_store_tick(s), 0);
+  }
+  assert_int_equal(l.calls, 10);
+  hist h;
+  history(&h, s, 1);
+  assert_int_equal(count_event(&h, HUBC_WF_LOG_FAILED), 9);
+  for (int i = 0; i < 9; i++) assert_int_equal(h.e[1 + i].wait, waits[i]);
+  assert_int_equal(h.e[10].event, HUBC_WF_LOG_DONE);
+  assert_int_equal(h.e[10].attempt, 10);
+  assert_int_equal(enrollment(s, 1).state, HUBC_ENROLLMENT_FINISHED);
+}
+
+static void test_W6_retry_waits_are_configurable(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  assert_int_equal(hubc_workflow_set_retry(s, 10, 25), 0);
+  assert_int_equal(hubc_workflow_set_retry(s, 30, 20), HUBC_EINVAL);
+  assert_int_equal(hubc_workflow_set_retry(s, -1, 0), HUBC_EINVAL);
+  host_log l = {0};
+  l.fail_first = 3;
+  assert_int_equal(hubc_workflow_register_action(s, "x", 0, host_cb, &l), 0);
+  hubc_id form = signup_form(s), wf, c;
+  hubc_wf_action a = act_host("x", NULL);
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, &a, 1), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(hubc_store_tick(s), 0);
+    clk.now += 25;
+  }
+  hist h;
+  history(&h, s, 1);
+  assert_int_equal(h.e[1].wait, 10);
+  assert_int_equal(h.e[2].wait, 20);
+  assert_int_equal(h.e[3].wait, 25);
+  assert_int_equal(h.e[4].event, HUBC_WF_LOG_DONE);
+}
+
+static void test_W6_hard_cap_is_retried_until_room(void **state) {
+  (void)state;
+  tu_clock clk = {tu_time(2024, 3, 1, 10, 0, 0)};
+  hubc_store_options o;
+  hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION);
+  o.clock = tu_clock_fn;
+  o.clock_payload = &clk;
+  o.admin_email = "admin@example.com";
+  o.subscription = HUBC_SUBSCRIPTION_PROFESSIONAL;
+  o.tier_policy = HUBC_TIER_HARD_CAP;
+  o.hard_cap = 1;
+  hubc_store *s;
+  assert_int_equal(hubc_store_open(&s, &o), 0);
+  gc_store(s);
+  hubc_id full = tu_contact(s, ADMIN, "full@x.it", "F");
+  assert_int_equal(hubc_contact_set_marketing(s, ADMIN, full, HUBC_SOURCE_MANUAL, 0), 0);
+  hubc_id form = signup_form(s), wf, c;
+  hubc_wf_action a = act_status(1);
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, &a, 1), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(status_of(s, c), HUBC_NON_MARKETING);
+  hist h;
+  history(&h, s, 1);
+  assert_int_equal(h.e[1].event, HUBC_WF_LOG_FAILED);
+  assert_int_equal(h.e[1].code, HUBC_ELIMIT);
+  assert_int_equal(hubc_contact_delete(s, ADMIN, full), 0); /* room again */
+  clk.now += 60;
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(status_of(s, c), HUBC_MARKETING);
+}
+
+static void test_W6_contact_deleted_ends_the_enrollment_with_the_reason(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  hubc_id form = signup_form(s), wf, c;
+  hubc_wf_action acts[] = {act_delay(3600), act_status(1)};
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 2), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(hubc_contact_delete(s, ADMIN, c), 0);
+  clk.now += 3600;
+  assert_int_equal(hubc_store_tick(s), 0);
+  hubc_enrollment e = enrollment(s, 1);
+  assert_int_equal(e.state, HUBC_ENROLLMENT_ENDED);
+  hist h;
+  history(&h, s, 1);
+  assert_int_equal(h.e[h.n - 1].event, HUBC_WF_LOG_ENDED);
+  assert_string_equal(h.msg[h.n - 1], "contact deleted");
+}
+
+/* ---- W7 -------------------------------------------------------------------------------- */
+
+static void test_W7_deactivate_stops_pending_and_reactivation_resumes(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  hubc_id form = signup_form(s), wf, c;
+  hubc_wf_action acts[] = {act_delay(3600), act_prop("jobtitle", "done")};
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 2), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(hubc_workflow_deactivate(s, ADMIN, wf), 0);
+  clk.now += 7200;
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_string_equal(prop_of(s, c, "jobtitle"), "(unset)");
+  assert_int_equal(enrollment(s, 1).state, HUBC_ENROLLMENT_ACTIVE);
+  /* editing an active workflow is refused; an inactive one may be edited */
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_string_equal(prop_of(s, c, "jobtitle"), "done");
+  hubc_workflow_def d;
+  hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);
+  d.name = "Renamed";
+  char *before = gc_dump(s);
+  assert_int_equal(hubc_workflow_update(s, ADMIN, wf, &d), HUBC_EINVAL);
+  assert_non_null(strstr(hubc_error_last(), "deactivate"));
+  assert_string_equal(gc_dump(s), before);
+}
+
+static void test_W7_delete_ends_enrollments_and_keeps_history(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  hubc_id form = signup_form(s), wf, c;
+  hubc_wf_action acts[] = {act_delay(3600), act_status(1)};
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 2), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(hubc_workflow_delete(s, ADMIN, wf), 0);
+  clk.now += 3600;
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(status_of(s, c), HUBC_NON_MARKETING);
+  hubc_workflow *w;
+  assert_int_equal(hubc_workflow_get(&w, s, wf), 0);
+  assert_int_equal(hubc_workflow_is_deleted(w), 1);
+  assert_int_equal(hubc_workflow_is_active(w), 0);
+  hubc_workflow_free(w);
+  assert_int_equal(enrollment(s, 1).state, HUBC_ENROLLMENT_ENDED);
+  hist h;
+  history(&h, s, 1);
+  assert_int_equal(h.n, 3); /* enrolled, waiting, ended */
+  assert_string_equal(h.msg[2], "workflow deleted");
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), HUBC_ENOTFOUND);
+}
+
+/* ---- bad input ------------------------------------------------------------------------- */
+
+static void test_W2_bad_definitions_are_refused_naming_the_action(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  char *before = gc_dump(s);
+  hubc_id id;
+  assert_int_equal(create_wf(&id, s, ADMIN, 0, "city = 'Roma' AND", NULL, 0), HUBC_EINVAL);
+  assert_non_null(strstr(hubc_error_last(), "trigger filter"));
+  assert_non_null(strstr(hubc_error_last(), "17")); /* the position */
+  struct {
+    hubc_wf_action a;
+    int code;
+    const char *says;
+  } bad[] = {
+      {act_host("nope", NULL), HUBC_ENOTFOUND, "action 1 (host action)"},
+      {act_delay(-5), HUBC_EINVAL, "action 1 (delay)"},
+      {act_delay((hubc_time)400 * 365 * 86400), HUBC_ELIMIT, "action 1 (delay)"},
+      {act_prop("hs_object_id", "5"), HUBC_EREADONLY, "action 1 (set property)"},
+      {act_prop("no_such", "5"), HUBC_ENOTFOUND, "action 1 (set property)"},
+      {act_prop("lifecyclestage", "astronaut"), HUBC_EINVAL, "action 1 (set property)"},
+      {act_status(2), HUBC_EINVAL, "action 1 (set marketing contact status)"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    hubc_wf_action acts[] = {act_status(1), bad[i].a};
+    int rc = create_wf(&id, s, ADMIN, 0, NULL, acts, 2);
+    if (rc != bad[i].code) fail_msg("case %zu: %d (%s)", i, rc, hubc_error_last());
+    if (!strstr(hubc_error_last(), bad[i].says)) fail_msg("case %zu: '%s' lacks '%s'", i, hubc_error_last(), bad[i].says);
+  }
+  assert_int_equal(create_wf(&id, s, ADMIN, 42, NULL, NULL, 0), HUBC_ENOTFOUND);
+  assert_int_equal(hubc_workflow_create(&id, s, ADMIN, NULL), HUBC_EINVAL);
+  assert_string_equal(gc_dump(s), before);
+}
+
+/* ---- persistence ------------------------------------------------------------------------ */
+
+static void test_W3_R1_reopen_resumes_enrollments_with_their_timers(void **state) {
+  (void)state;
+  tu_clock clk;
+  tu_mem *m = gc_mem();
+  hubc_store *s = open_pro(&clk, &m->vtable);
+  hubc_id form = signup_form(s), wf, c;
+  hubc_wf_action acts[] = {act_prop("jobtitle", "one"), act_delay(600), act_status(1)};
+  hubc_workflow_def d;
+  const hubc_wf_action *ptrs[] = {&acts[0], &acts[1], &acts[2]};
+  hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);
+  d.name = "Nurture";
+  d.trigger_form = form;
+  d.trigger_filter = "city = 'Milano'";
+  d.actions = ptrs;
+  d.n_actions = 3;
+  assert_int_equal(hubc_workflow_create(&wf, s, ADMIN, &d), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(enrollment(s, 1).step, 2);
+  char *want = gc_dump(s);
+  gc_release(s);
+  s = open_sub(&clk, HUBC_SUBSCRIPTION_PROFESSIONAL, &m->vtable);
+  assert_string_equal(gc_dump(s), want);
+  clk.now += 599;
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(status_of(s, c), HUBC_NON_MARKETING);
+  clk.now += 1;
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(status_of(s, c), HUBC_MARKETING);
+  assert_int_equal(enrollment(s, 1).state, HUBC_ENROLLMENT_FINISHED);
+  /* the stored filter trigger works after the reopen */
+  hubc_id other = tu_contact(s, ADMIN, "o@x.it", "O");
+  const char *n[] = {"city"}, *v[] = {"Milano"};
+  assert_int_equal(hubc_contact_update(s, ADMIN, other, n, v, 1), 0);
+  assert_int_equal(enrollments(s, wf, other), 1);
+  hubc_workflow *w;
+  assert_int_equal(hubc_workflow_get(&w, s, wf), 0);
+  hubc_workflow_def got;
+  hubc_workflow_def_init(&got, HUBC_WORKFLOW_DEF_VERSION);
+  assert_int_equal(hubc_workflow_definition(&got, w), 0);
+  assert_string_equal(got.name, "Nurture");
+  assert_string_equal(got.trigger_filter, "city = 'Milano'");
+  assert_int_equal(got.n_actions, 3);
+  assert_int_equal(got.actions[1]->type, HUBC_WF_DELAY);
+  assert_int_equal(got.actions[1]->seconds, 600);
+  assert_string_equal(got.actions[0]->property, "jobtitle");
+  hubc_workflow_free(w);
+}
+
+static void test_R2_persistence_failure_at_every_callback_of_activation(void **state) {
+  (void)state;
+  tu_clock clk;
+  tu_mem *m = gc_mem();
+  hubc_store *s = open_pro(&clk, &m->vtable);
+  for (int i = 0; i < 3; i++) tu_contact(s, ADMIN, i == 0 ? "a@x.it" : i == 1 ? "b@x.it" : "c@x.it", "Roma");
+  hubc_wf_action a = act_status(1);
+  const hubc_wf_action *ptrs[] = {&a};
+  hubc_workflow_def d;
+  hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);
+  d.name = "All";
+  d.trigger_filter = "firstname = 'Roma'";
+  d.enroll_existing = 1;
+  d.actions = ptrs;
+  d.n_actions = 1;
+  hubc_id wf;
+  assert_int_equal(hubc_workflow_create(&wf, s, ADMIN, &d), 0);
+  char *before = gc_dump(s);
+  long k = 1;
+  int rc;
+  for (;; k++) {
+    m->fail_at = m->calls + k;
+    m->fail_code = k % 2 ? -1 : HUBC_EAGAIN;
+    rc = hubc_workflow_activate(s, ADMIN, wf);
+    if (rc == 0) break;
+    assert_int_equal(rc, k % 2 ? HUBC_EPERSIST : HUBC_EAGAIN);
+    assert_string_equal(gc_dump(s), before);
+  }
+  m->fail_at = 0;
+  assert_int_equal(enrollments(s, wf, 0), 3);
+  assert_int_equal(hubc_store_tick(s), 0);
+  char *after = gc_dump(s);
+  hubc_store *again = open_sub(&clk, HUBC_SUBSCRIPTION_PROFESSIONAL, &m->vtable);
+  assert_string_equal(gc_dump(again), after);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(test_W1_starter_refuses_create_and_activate, gc_teardown),
+      cmocka_unit_test_teardown(test_W2_W4_form_submission_enrolls_and_sets_marketing_with_workflow_reason, gc_teardown),
+      cmocka_unit_test_teardown(test_W4_non_marketing_action_is_M4_pending_until_update, gc_teardown),
+      cmocka_unit_test_teardown(test_W4_status_action_needs_P2_other_edits_need_edit_workflows, gc_teardown),
+      cmocka_unit_test_teardown(test_W2_filter_trigger_is_an_edge_and_enroll_existing_at_activation, gc_teardown),
+      cmocka_unit_test_teardown(test_W2_reenroll_switch_allows_a_new_enrollment_after_the_last_ended, gc_teardown),
+      cmocka_unit_test_teardown(test_W3_actions_run_in_order_and_delays_follow_the_store_clock, gc_teardown),
+      cmocka_unit_test_teardown(test_W5_marketing_host_action_skips_non_marketing_contacts, gc_teardown),
+      cmocka_unit_test_teardown(test_W6_persistence_again_three_times_then_applied_once_waits_1_2_4_min, gc_teardown),
+      cmocka_unit_test_teardown(test_W6_host_failures_retry_doubling_capped_and_reentry_is_busy, gc_teardown),
+      cmocka_unit_test_teardown(test_W6_retry_waits_are_configurable, gc_teardown),
+      cmocka_unit_test_teardown(test_W6_hard_cap_is_retried_until_room, gc_teardown),
+      cmocka_unit_test_teardown(test_W6_contact_deleted_ends_the_enrollment_with_the_reason, gc_teardown),
+      cmocka_unit_test_teardown(test_W7_deactivate_stops_pending_and_reactivation_resumes, gc_teardown),
+      cmocka_unit_test_teardown(test_W7_delete_ends_enrollments_and_keeps_history, gc_teardown),
+      cmocka_unit_test_teardown(test_W2_bad_definitions_are_refused_naming_the_action, gc_teardown),
+      cmocka_unit_test_teardown(test_W3_R1_reopen_resumes_enrollments_with_their_timers, gc_teardown),
+      cmocka_unit_test_teardown(test_R2_persistence_failure_at_every_callback_of_activation, gc_teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
