@@ -233,7 +233,7 @@ int hubc__engine_activated(hubc_store *s, uint32_t wf) {
   const hubc__wf *w = &a->v[wf - 1];
   if (!w->enroll_existing || !w->filter) return 0;
   for (int64_t id = 1; id < hubc__id_end(s); id++) {
-    const hubc__rec *r = s->recs[id];
+    const hubc__rec *r = s->contacts.recs[id];
     if (!r || !hubc__filter_eval(s, w->filter, r)) continue;
     int rc = enroll(s, wf, (uint32_t)id, "activation");
     if (rc) return rc;
@@ -392,7 +392,7 @@ static int step(hubc_store *s, uint32_t eid, int *what, hostcall *hc) {
     const hubc__whost *h = NULL;
     for (size_t i = 0; i < a->hosts_n && !h; i++)
       if (strcmp(a->hosts[i].name, x->name) == 0) h = &a->hosts[i];
-    if (h && h->marketing && s->recs[e.contact]->status == HUBC_NON_MARKETING) { /* W5 */
+    if (h && h->marketing && s->contacts.recs[e.contact]->status == HUBC_NON_MARKETING) { /* W5 */
       le.event = HUBC_WF_LOG_SKIPPED;
       le.msg = "non-marketing contact";
       break;
