@@ -16,10 +16,11 @@ static void sort_changes(hubc__change *c, size_t n) {
   }
 }
 
-/* Validates one value against its property (C3, C4) and fills c. `email`
- * (HUBC__EMAIL_BUF bytes) receives the normalized email. */
-static int check_value(const hubc__prop *p, uint32_t prop, const char *v, hubc__change *c, char *email) {
-  size_t len = strlen(v);
+/* Validates one value of len bytes against its property (C3, C4) and
+ * fills c. `email` (HUBC__EMAIL_BUF bytes) receives the normalized email.
+ * `utf8_checked`: the caller's reader already refused invalid UTF-8 and NUL. */
+static int check_value(const hubc__prop *p, uint32_t prop, const char *v, size_t len, int utf8_checked,
+                       hubc__change *c, char *email) {
   c->prop = prop;
   c->option = -1;
   c->value = v;
@@ -27,7 +28,7 @@ static int check_value(const hubc__prop *p, uint32_t prop, const char *v, hubc__
   if (len > HUBC_MAX_VALUE_BYTES)
     return hubc__err(HUBC_ELIMIT, "property '%s': value of %zu bytes exceeds the limit of %d bytes", p->name, len,
                      HUBC_MAX_VALUE_BYTES);
-  if (!hubc__utf8_valid(v, len)) return hubc__err(HUBC_EINVAL, "property '%s': value is not valid UTF-8", p->name);
+  if (!utf8_checked && !hubc__utf8_valid(v, len)) return hubc__err(HUBC_EINVAL, "property '%s': value is not valid UTF-8", p->name);
   if (prop == HUBC__P_EMAIL) {
     const char *why;
     int n = hubc__email_normalize(v, email, &why);
@@ -100,8 +101,8 @@ static int resolve(hubc_store *s, const char *const *names, size_t n, uint32_t *
 
 /* Validates values into sorted changes (blank: NULL or empty; removes
  * when `blank_removes`, else skipped). */
-static int collect(hubc_store *s, const uint32_t *props, const char *const *values, size_t n, int blank_removes,
-                   hubc__change *out, size_t *out_n, char *email, size_t *bad) {
+static int collect(hubc_store *s, const uint32_t *props, const char *const *values, const uint32_t *lens, size_t n,
+                   int blank_removes, hubc__change *out, size_t *out_n, char *email, size_t *bad) {
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     const char *v = values[i];
@@ -112,7 +113,8 @@ static int collect(hubc_store *s, const uint32_t *props, const char *const *valu
       out[k++].value = NULL;
       continue;
     }
-    int rc = check_value(&s->schema->props[props[i]], props[i], v, &out[k], email);
+    int rc = check_value(&s->schema->props[props[i]], props[i], v, lens ? lens[i] : strlen(v), lens != NULL, &out[k],
+                         email);
     if (rc) {
       *bad = i;
       return rc;
@@ -140,9 +142,10 @@ static int keeps(unsigned policy, const hubc__field *f, const hubc__change *c) {
 
 /* New record version = old's fields (or, with old NULL, a new contact with
  * `meta`) merged with changes under `policy`. *out is NULL when nothing
- * changes. */
+ * changes. With `dry` set, only decides: *dry is 1 when something would
+ * change, and nothing is built. */
 static int merge(hubc_store *s, const hubc__rec *old, const rec_meta *meta, unsigned policy, const hubc__change *ch,
-                 size_t nch, hubc__rec **out) {
+                 size_t nch, hubc__rec **out, int *dry) {
   size_t size = 0, count = 0, typed = 0, i, pos;
   const hubc__schema *sc = s->schema->typed ? s->schema : NULL; /* NULL: no field has a binary form */
   int indexing = 0; /* whether the index holds more than its 1-byte footer */
@@ -156,12 +159,17 @@ static int merge(hubc_store *s, const hubc__rec *old, const rec_meta *meta, unsi
     unsigned char *w = NULL, *w0 = NULL;
     if (pass == 1) {
       if (old && !changed) {
-        *out = NULL;
+        if (dry) *dry = 0;
+        else *out = NULL;
         return 0;
       }
       if (count > HUBC_MAX_CONTACT_PROPERTIES)
         return hubc__err(HUBC_ELIMIT, "a contact holds at most %d properties (this one would hold %zu)",
                          HUBC_MAX_CONTACT_PROPERTIES, count);
+      if (dry) {
+        *dry = 1;
+        return 0;
+      }
       hubc__rec *r = old ? hubc__rec_new_like(s->base, old, size, count, typed)
                          : hubc__rec_new(s->base, meta->created, meta->source, meta->source_id, size, count, typed);
       if (!r) return hubc__err(HUBC_ENOMEM, "out of memory building a contact record of %zu bytes", size);
@@ -264,20 +272,22 @@ int hubc__cs_reserve(hubc__cs *cs, size_t rows) {
   return rc;
 }
 
-/* Whether a row of this changeset reached contact id before; marks it. */
+/* Whether a row of this changeset reached contact id before. */
 static int reached_before(hubc__cs *cs, int64_t id) {
   if (id >= cs->first_id) return 1; /* created by an earlier row */
-  size_t w = (size_t)id / 64;
   if (!cs->reached) {
     size_t words = (size_t)cs->first_id / 64 + 1;
     cs->reached = hubc__calloc(cs->s->base, words * sizeof *cs->reached);
     if (!cs->reached) return -1;
     cs->reached_words = words;
   }
-  uint64_t bit = 1ULL << (id % 64);
-  int before = (cs->reached[w] & bit) != 0;
-  cs->reached[w] |= bit;
-  return before;
+  return (cs->reached[(size_t)id / 64] >> (id % 64)) & 1;
+}
+
+/* Marks contact id reached: by a row that succeeded, so that a refused row
+ * (create-only, C5) leaves the next row reaching it refused too. */
+static void reach(hubc__cs *cs, int64_t id) {
+  if (id < cs->first_id) cs->reached[(size_t)id / 64] |= 1ULL << (id % 64);
 }
 
 static int create(hubc__cs *cs, size_t nch, hubc_id *out_id) {
@@ -287,7 +297,7 @@ static int create(hubc__cs *cs, size_t nch, hubc_id *out_id) {
   int64_t id = s->contacts.next_id;
   int rc;
   if ((rc = hubc__slots_reserve(s, id)) || (rc = hubc__txn_reserve(s, 2)) || (rc = hubc__eidx_reserve(s, 1)) ||
-      (rc = hubc__status_reserve(s, 1)) || (rc = merge(s, NULL, &meta, cs->o.policy, cs->ch, nch, &r)))
+      (rc = hubc__status_reserve(s, 1)) || (rc = merge(s, NULL, &meta, cs->o.policy, cs->ch, nch, &r, NULL)))
     return rc;
   hubc__slot slot = {r, s->txn.now, 0, HUBC_NON_MARKETING};
   s->contacts.next_id++;
@@ -321,7 +331,7 @@ static int update(hubc__cs *cs, hubc__rec *target, size_t nch, int *outcome) {
   hubc__rec *r;
   int rc;
   if ((rc = hubc__txn_reserve(s, 2)) || (rc = hubc__eidx_reserve(s, 1)) || (mark && (rc = hubc__status_reserve(s, 1))) ||
-      (rc = merge(s, target, NULL, cs->o.policy, cs->ch, nch, &r)))
+      (rc = merge(s, target, NULL, cs->o.policy, cs->ch, nch, &r, NULL)))
     return rc;
   if (r) {
     const char *e = hubc__rec_email(r);
@@ -339,6 +349,7 @@ static int update(hubc__cs *cs, hubc__rec *target, size_t nch, int *outcome) {
     hubc__status_apply(s, id, 1, cs->o.source, cs->o.source_id);
     cs->marked++;
   }
+  if (cs->o.policy & HUBC__CS_MERGE_DUPLICATES) reach(cs, id);
   if (merged) cs->merged++;
   else if (!r && !mark) cs->unchanged++; /* I7: the plan counts what the commit changes */
   else cs->updated++;
@@ -346,13 +357,27 @@ static int update(hubc__cs *cs, hubc__rec *target, size_t nch, int *outcome) {
   return 0;
 }
 
+int hubc__cs_check(hubc__cs *cs, const char *const *values, const uint32_t *lens, size_t *nch) {
+  *nch = 0;
+  cs->fail_col = SIZE_MAX;
+  return collect(cs->s, cs->props, values, lens, cs->n, (cs->o.policy & HUBC__CS_POLICY_MASK) == HUBC__CS_OVERWRITE,
+                 cs->ch, nch, cs->email, &cs->fail_col);
+}
+
+int hubc__cs_would_change(hubc__cs *cs, const hubc__rec *target, size_t nch, int *changed) {
+  return merge(cs->s, target, NULL, cs->o.policy, cs->ch, nch, NULL, changed);
+}
+
 int hubc__cs_row(hubc__cs *cs, hubc_id id, const char *const *values, hubc_id *out_id, int *outcome) {
+  return hubc__cs_row_n(cs, id, values, NULL, out_id, outcome);
+}
+
+int hubc__cs_row_n(hubc__cs *cs, hubc_id id, const char *const *values, const uint32_t *lens, hubc_id *out_id,
+                   int *outcome) {
   hubc_store *s = cs->s;
   size_t nch = 0;
   int done = 0;
-  cs->fail_col = SIZE_MAX;
-  int rc = collect(s, cs->props, values, cs->n, (cs->o.policy & HUBC__CS_POLICY_MASK) == HUBC__CS_OVERWRITE, cs->ch,
-                   &nch, cs->email, &cs->fail_col);
+  int rc = hubc__cs_check(cs, values, lens, &nch);
   if (rc) return rc;
   /* changes are sorted and email is property 0 */
   const char *email = nch && cs->ch[0].prop == HUBC__P_EMAIL ? cs->ch[0].value : NULL;

@@ -82,6 +82,20 @@ int hubc__cs_reserve(hubc__cs *cs, size_t rows);
  * (C3). Outcome (HUBC__CS_*) and the contact's id in *outcome, *out_id
  * (either may be NULL). Errors name the property; the store is unchanged. */
 int hubc__cs_row(hubc__cs *cs, hubc_id id, const char *const *values, hubc_id *out_id, int *outcome);
+/* The same with the values' lengths, from a reader that already refused
+ * invalid UTF-8 and NUL bytes in them (the import's): neither is looked
+ * for again. */
+int hubc__cs_row_n(hubc__cs *cs, hubc_id id, const char *const *values, const uint32_t *lens, hubc_id *out_id,
+                   int *outcome);
+/* What a row would do, without doing it (the import's plan, I7), in two
+ * steps that cs_row also takes: validate the values (lens as in
+ * cs_row_n, or NULL) into the row's sorted changes, *nch of them (errors
+ * name the property and set fail_col; the normalized email, if any, is
+ * cs->ch[0] then); and, for a row reaching the existing contact `target`,
+ * whether merging them would change it (*changed), or the error it
+ * would fail with. */
+int hubc__cs_check(hubc__cs *cs, const char *const *values, const uint32_t *lens, size_t *nch);
+int hubc__cs_would_change(hubc__cs *cs, const hubc__rec *target, size_t nch, int *changed);
 void hubc__cs_end(hubc__cs *cs);
 
 #endif

@@ -1,6 +1,9 @@
 /* Matching and applying an import's rows through the contact changeset
- * (I4, I6, I10): one code path for the plan (apply, count, undo) and the
- * commit (apply, check the confirmation, persist) (I7, I8). */
+ * (I4, I6, I10). The commit applies them (check the confirmation, persist;
+ * I7, I8). The plan projects them when it can answer exactly by reading
+ * the store (one file matched by email): the same validation and the same
+ * decisions as the changeset, nothing built and nothing to undo; otherwise
+ * it applies them and undoes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +40,9 @@ typedef struct file_run {
   size_t *col;       /* changeset column → file column */
   const char **names;
   const char **vals;
+  uint32_t *lens;    /* of vals */
   char **cells;      /* the row's values by file column */
+  uint32_t *cell_len;
 } file_run;
 
 static void run_free(file_run *r) {
@@ -46,7 +51,9 @@ static void run_free(file_run *r) {
   hubc__free(b, r->col, nc * sizeof *r->col);
   hubc__free(b, r->names, nc * sizeof *r->names);
   hubc__free(b, r->vals, nc * sizeof *r->vals);
+  hubc__free(b, r->lens, nc * sizeof *r->lens);
   hubc__free(b, r->cells, nc * sizeof *r->cells);
+  hubc__free(b, r->cell_len, nc * sizeof *r->cell_len);
 }
 
 static int run_init(file_run *r, hubc_import *imp, size_t fi) {
@@ -61,8 +68,11 @@ static int run_init(file_run *r, hubc_import *imp, size_t fi) {
   r->col = hubc__alloc(b, nc * sizeof *r->col);
   r->names = hubc__alloc(b, nc * sizeof *r->names);
   r->vals = hubc__alloc(b, nc * sizeof *r->vals);
+  r->lens = hubc__alloc(b, nc * sizeof *r->lens);
   r->cells = hubc__alloc(b, nc * sizeof *r->cells);
-  if (!r->col || !r->names || !r->vals || !r->cells) return hubc__err(HUBC_ENOMEM, "out of memory applying an import");
+  r->cell_len = hubc__alloc(b, nc * sizeof *r->cell_len);
+  if (!r->col || !r->names || !r->vals || !r->lens || !r->cells || !r->cell_len)
+    return hubc__err(HUBC_ENOMEM, "out of memory applying an import");
   for (size_t c = 0; c < nc; c++) {
     int32_t p = f->prop[c];
     if (p < 0 || p == HUBC__P_OBJECT_ID || (schema->props[p].flags & HUBC_PROP_READONLY)) continue;
@@ -72,79 +82,126 @@ static int run_init(file_run *r, hubc_import *imp, size_t fi) {
   return 0;
 }
 
-/* One row: its cells, the read-only and Record ID columns, then the
- * changeset. Returns 0 (applied or skipped with an error recorded) or a
- * fatal error. */
-static int run_row(file_run *r, hubc__cs *cs, const hubc__imp_row *row) {
+/* A row's packed values into cells (and their lengths). */
+static void row_cells(const hubc__imp_file *f, const hubc__imp_row *row, char **cells, uint32_t *lens) {
+  char *p = f->buf + row->off;
+  for (size_t c = 0; c < f->ncols; c++) {
+    size_t n = strlen(p);
+    cells[c] = p;
+    if (lens) lens[c] = (uint32_t)n;
+    p += n + 1;
+  }
+}
+
+/* The row's cells, then the checks of the read-only and Record ID columns
+ * (*id: the Record ID, 0 if none). Returns 0, 1 when the row is skipped
+ * (its error recorded), or a fatal error. */
+static int row_begin(file_run *r, const hubc__imp_row *row, hubc_id *id) {
   hubc_import *imp = r->imp;
   const hubc__imp_file *f = r->f;
   const hubc__schema *schema = imp->store->schema;
-  char *p = f->buf + row->off;
-  for (size_t c = 0; c < f->ncols; c++) {
-    r->cells[c] = p;
-    p += strlen(p) + 1;
-  }
-  hubc_id id = 0;
+  row_cells(f, row, r->cells, r->cell_len);
+  *id = 0;
   for (size_t c = 0; c < f->ncols; c++) {
     int32_t prop = f->prop[c];
     if (prop < 0 || !*r->cells[c]) continue;
     if (prop == HUBC__P_OBJECT_ID) {
-      if (parse_record_id(r->cells[c], &id) == 0) continue;
-      return hubc__import_error(imp, &imp->match_errs, r->fi, row->line, c, HUBC_EINVAL, r->cells, f->ncols,
-                                "'%.100s' is not a record id (a positive whole number)", r->cells[c]);
+      if (parse_record_id(r->cells[c], id) == 0) continue;
+      int rc = hubc__import_error(imp, &imp->match_errs, r->fi, row->line, c, HUBC_EINVAL, r->cells, f->ncols,
+                                  "'%.100s' is not a record id (a positive whole number)", r->cells[c]);
+      return rc ? rc : 1;
     }
-    if (schema->props[prop].flags & HUBC_PROP_READONLY)
-      return hubc__import_error(imp, &imp->match_errs, r->fi, row->line, c, HUBC_EREADONLY, r->cells, f->ncols,
-                                "property '%s' is read-only; the column must be blank or unmapped",
-                                schema->props[prop].name);
+    if (schema->props[prop].flags & HUBC_PROP_READONLY) {
+      int rc = hubc__import_error(imp, &imp->match_errs, r->fi, row->line, c, HUBC_EREADONLY, r->cells, f->ncols,
+                                  "property '%s' is read-only; the column must be blank or unmapped",
+                                  schema->props[prop].name);
+      return rc ? rc : 1;
+    }
   }
-  for (size_t k = 0; k < r->n; k++) r->vals[k] = r->cells[r->col[k]];
-  int rc = hubc__cs_row(cs, id, r->vals, NULL, NULL);
+  for (size_t k = 0; k < r->n; k++) {
+    r->vals[k] = r->cells[r->col[k]];
+    r->lens[k] = r->cell_len[r->col[k]];
+  }
+  return 0;
+}
+
+/* Records a changeset's row-level error rc (0 and non-row errors pass
+ * through): the column it names, else the row's. */
+static int row_failed(file_run *r, const hubc__cs *cs, const hubc__imp_row *row, hubc_id id, int rc) {
   if (!rc || !row_level(rc)) return rc;
   char msg[512];
   snprintf(msg, sizeof msg, "%s", hubc_error_last());
   size_t col = cs->fail_col < r->n ? r->col[cs->fail_col] : SIZE_MAX;
-  if (col == SIZE_MAX && rc == HUBC_ENOTFOUND && id) col = f->id_col;
-  return hubc__import_error(imp, &imp->match_errs, r->fi, row->line, col, rc, r->cells, f->ncols, "%s", msg);
+  if (col == SIZE_MAX && rc == HUBC_ENOTFOUND && id) col = r->f->id_col;
+  return hubc__import_error(r->imp, &r->imp->match_errs, r->fi, row->line, col, rc, r->cells, r->f->ncols, "%s",
+                            msg);
+}
+
+/* One row through the changeset. Returns 0 (applied or skipped with an
+ * error recorded) or a fatal error. */
+static int run_row(file_run *r, hubc__cs *cs, const hubc__imp_row *row) {
+  hubc_id id;
+  int rc = row_begin(r, row, &id);
+  if (rc) return rc == 1 ? 0 : rc;
+  return row_failed(r, cs, row, id, hubc__cs_row_n(cs, id, r->vals, r->lens, NULL, NULL));
+}
+
+static hubc__cs_opts cs_opts(const hubc_import *imp, hubc_id import_id) {
+  return (hubc__cs_opts){
+    .policy = HUBC__CS_NONEMPTY | HUBC__CS_FORWARD | HUBC__CS_MERGE_DUPLICATES,
+    .mode = imp->mode == HUBC_IMPORT_CREATE_ONLY   ? HUBC__CS_CREATE_ONLY
+            : imp->mode == HUBC_IMPORT_UPDATE_ONLY ? HUBC__CS_UPDATE_ONLY
+                                                   : HUBC__CS_CREATE_OR_UPDATE,
+    .source = HUBC_SOURCE_IMPORT,
+    .source_id = import_id,
+    .mark_created = imp->set_marketing,
+    .mark_matched = imp->set_marketing,
+  };
+}
+
+static void counts_clear(hubc_import *imp) {
+  hubc__import_errors_clear(imp, &imp->match_errs);
+  hubc_import_summary *sum = &imp->sum;
+  sum->to_create = sum->to_update = sum->unchanged = sum->merged = sum->to_set_marketing = 0;
+  imp->prog.rows_done = 0;
+  imp->prog.bytes_done = 0;
+}
+
+/* Progress every 4,096 rows, and at the end of the rows. */
+static int row_done(hubc_import *imp) {
+  imp->prog.rows_done++;
+  return (imp->prog.rows_done & 4095) == 0 ? hubc__import_progress(imp, HUBC_IMPORT_PHASE_APPLY) : 0;
+}
+
+static int rows_end(hubc_import *imp, int rc) {
+  imp->sum.skipped = imp->read_errs.n + imp->match_errs.n;
+  if (rc) return rc;
+  imp->prog.bytes_done = imp->prog.bytes_total;
+  return hubc__import_progress(imp, HUBC_IMPORT_PHASE_APPLY);
 }
 
 /* Applies every valid row inside the current transaction; fills the
  * summary's counts. */
 int hubc__import_apply(hubc_import *imp, hubc_id import_id) {
   hubc_store *s = imp->store;
-  hubc__import_errors_clear(imp, &imp->match_errs);
   hubc_import_summary *sum = &imp->sum;
-  sum->to_create = sum->to_update = sum->unchanged = sum->merged = sum->to_set_marketing = 0;
-  imp->prog.rows_done = 0;
-  imp->prog.bytes_done = 0;
-  size_t next = 0;
+  counts_clear(imp);
   int rc = 0;
   for (size_t fi = 0; fi < imp->n_files && !rc; fi++) {
+    const hubc__imp_file *f = &imp->files[fi];
     file_run r;
     hubc__cs cs;
-    hubc__cs_opts o = {
-      .policy = HUBC__CS_NONEMPTY | HUBC__CS_FORWARD | HUBC__CS_MERGE_DUPLICATES,
-      .mode = imp->mode == HUBC_IMPORT_CREATE_ONLY   ? HUBC__CS_CREATE_ONLY
-              : imp->mode == HUBC_IMPORT_UPDATE_ONLY ? HUBC__CS_UPDATE_ONLY
-                                                     : HUBC__CS_CREATE_OR_UPDATE,
-      .source = HUBC_SOURCE_IMPORT,
-      .source_id = import_id,
-      .mark_created = imp->set_marketing,
-      .mark_matched = imp->set_marketing,
-    };
-    size_t end = next;
-    while (end < imp->n_rows && imp->rows[end].file == fi) end++;
+    hubc__cs_opts o = cs_opts(imp, import_id);
     rc = run_init(&r, imp, fi);
     if (rc) {
       run_free(&r);
       break;
     }
     rc = hubc__cs_begin(&cs, s, &o, r.names, r.n); /* paired with cs_end whatever it returns */
-    if (!rc) rc = hubc__cs_reserve(&cs, end - next);
-    for (; !rc && next < end; next++) {
-      rc = run_row(&r, &cs, &imp->rows[next]);
-      imp->prog.rows_done++;
-      if (!rc && (imp->prog.rows_done & 4095) == 0) rc = hubc__import_progress(imp, HUBC_IMPORT_PHASE_APPLY);
+    if (!rc) rc = hubc__cs_reserve(&cs, f->row_end - f->row_begin);
+    for (size_t i = f->row_begin; !rc && i < f->row_end; i++) {
+      rc = run_row(&r, &cs, &imp->rows[i]);
+      if (!rc) rc = row_done(imp);
     }
     sum->to_create += cs.created;
     sum->to_update += cs.updated;
@@ -153,12 +210,160 @@ int hubc__import_apply(hubc_import *imp, hubc_id import_id) {
     sum->to_set_marketing += cs.marked;
     hubc__cs_end(&cs);
     run_free(&r);
-    next = end;
   }
-  sum->skipped = imp->read_errs.n + imp->match_errs.n;
-  if (!rc) {
-    imp->prog.bytes_done = imp->prog.bytes_total;
-    rc = hubc__import_progress(imp, HUBC_IMPORT_PHASE_APPLY);
+  return rows_end(imp, rc);
+}
+
+/* ---- the plan's projection (I7) ------------------------------------------------ */
+
+/* The contacts the file would create, by email: open addressing over
+ * [32-bit hash][32-bit index + 1 of the creating row], sized once for every
+ * row. A hit is confirmed by normalizing the creating row's email again
+ * (rare: only repeated emails and hash collisions). */
+typedef struct created_set {
+  uint64_t *slot;
+  size_t mask;
+} created_set;
+
+/* The creating row of this normalized email, or SIZE_MAX; *pos is where
+ * to insert it. */
+static size_t created_find(const created_set *t, file_run *r, uint32_t h, const char *email, size_t *pos,
+                           char *other) {
+  const hubc_import *imp = r->imp;
+  for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
+    uint64_t e = t->slot[i];
+    if (!e) {
+      *pos = i;
+      return SIZE_MAX;
+    }
+    if ((uint32_t)(e >> 32) != h) continue;
+    size_t row = (size_t)(uint32_t)e - 1;
+    const char *p = r->f->buf + imp->rows[row].off; /* to the email cell */
+    for (size_t c = 0; c < r->f->email_col; c++) p += strlen(p) + 1;
+    const char *why;
+    if (hubc__email_normalize(p, other, &why) >= 0 && strcmp(other, email) == 0) return row;
   }
-  return rc;
+}
+
+typedef struct projection {
+  file_run r;
+  hubc__cs cs;
+  created_set created;
+  uint64_t *reached;   /* bit per existing contact a row reached */
+  size_t reached_words;
+  size_t email_k;      /* the email column among the changeset's */
+  char *other;         /* HUBC__EMAIL_BUF bytes */
+  int64_t *delta;
+} projection;
+
+/* What hubc__cs_row would do with row i (changeset.c decides it the same
+ * way), counted without applying it: 0, a row-level error (message set,
+ * cs.fail_col its column), or 1 when the row is out of this projection's
+ * reach. */
+static int project_row(projection *pj, size_t i) {
+  hubc_store *s = pj->r.imp->store;
+  hubc__cs *cs = &pj->cs;
+  hubc_import_summary *sum = &pj->r.imp->sum;
+  size_t nch;
+  int rc = hubc__cs_check(cs, pj->r.vals, pj->r.lens, &nch);
+  if (rc) return rc;
+  const char *email = nch && cs->ch[0].prop == HUBC__P_EMAIL ? cs->ch[0].value : NULL;
+  hubc__rec *target = NULL;
+  size_t pos = 0;
+  uint32_t h = 0;
+  if (email) {
+    h = hubc__hash(email, cs->ch[0].len);
+    target = hubc__eidx_probe(&s->eidx, email, h);
+    if (!target && created_find(&pj->created, &pj->r, h, email, &pos, pj->other) != SIZE_MAX) {
+      sum->merged++; /* into a contact an earlier row creates */
+      return 0;
+    }
+  }
+  if (target) {
+    int64_t id = target->id;
+    uint64_t bit = 1ULL << (id % 64);
+    if (pj->reached[id / 64] & bit) {
+      sum->merged++;
+      return 0;
+    }
+    if (cs->o.mode == HUBC__CS_CREATE_ONLY) {
+      cs->fail_col = pj->email_k;
+      return hubc__err(HUBC_EEXISTS, "a contact with email '%s' already exists (record id %lld)",
+                       hubc__rec_email(target), (long long)id);
+    }
+    if (hubc__rec_count(target) + cs->n > HUBC_MAX_CONTACT_PROPERTIES)
+      return 1; /* the rows merging into it next would need it merged */
+    int changed = 0, mark = cs->o.mark_matched && target->status != HUBC_MARKETING;
+    if ((rc = hubc__cs_would_change(cs, target, nch, &changed))) return rc;
+    pj->reached[id / 64] |= bit;
+    if (mark) {
+      sum->to_set_marketing++;
+      pj->delta[target->status]--;
+      pj->delta[HUBC_MARKETING]++;
+    }
+    if (changed || mark) sum->to_update++;
+    else sum->unchanged++;
+    return 0;
+  }
+  if (cs->o.mode == HUBC__CS_UPDATE_ONLY) {
+    if (!email) return hubc__err(HUBC_ENOTFOUND, "no record id or email to find the contact by");
+    cs->fail_col = pj->email_k;
+    return hubc__err(HUBC_ENOTFOUND, "no contact with email '%s'", email);
+  }
+  if (email) pj->created.slot[pos] = (uint64_t)h << 32 | (uint64_t)(i + 1);
+  sum->to_create++;
+  pj->delta[3]++;
+  pj->delta[cs->o.mark_created ? HUBC_MARKETING : HUBC_NON_MARKETING]++;
+  if (cs->o.mark_created) sum->to_set_marketing++;
+  return 0;
+}
+
+int hubc__import_project(hubc_import *imp, int64_t delta[4]) {
+  hubc_store *s = imp->store;
+  memset(delta, 0, 4 * sizeof *delta);
+  if (imp->n_files != 1) return 1; /* a later file meets the earlier ones' contacts as built */
+  const hubc__imp_file *f = &imp->files[0];
+  size_t nrows = f->row_end - f->row_begin;
+  if (f->id_col != SIZE_MAX || nrows >= UINT32_MAX || s->next_id + (int64_t)nrows > 0xffffffffLL)
+    return 1; /* Record IDs, and rows that may run out of ids, are left to the changeset */
+  counts_clear(imp);
+  projection pj;
+  memset(&pj, 0, sizeof pj);
+  pj.cs.s = s; /* hubc__cs_end is safe from here on */
+  pj.delta = delta;
+  pj.email_k = SIZE_MAX;
+  size_t cap = 16;
+  while (cap < nrows * 2) cap *= 2; /* load at most 1/2 */
+  hubc__cs_opts o = cs_opts(imp, 0);
+  int rc = run_init(&pj.r, imp, 0);
+  if (!rc) rc = hubc__cs_begin(&pj.cs, s, &o, pj.r.names, pj.r.n);
+  for (size_t k = 0; k < pj.r.n; k++)
+    if (pj.r.col[k] == f->email_col) pj.email_k = k;
+  if (!rc && f->email_col != SIZE_MAX) {
+    pj.created.slot = hubc__calloc(imp->base, cap * sizeof *pj.created.slot);
+    pj.created.mask = cap - 1;
+    pj.reached_words = (size_t)s->next_id / 64 + 1;
+    pj.reached = hubc__calloc(imp->base, pj.reached_words * sizeof *pj.reached);
+    pj.other = hubc__alloc(imp->base, HUBC__EMAIL_BUF);
+    if (!pj.created.slot || !pj.reached || !pj.other)
+      rc = hubc__err(HUBC_ENOMEM, "out of memory planning an import of %zu rows", nrows);
+  }
+  for (size_t i = f->row_begin; !rc && i < f->row_end; i++) {
+    const hubc__imp_row *row = &imp->rows[i];
+    hubc_id id;
+    rc = row_begin(&pj.r, row, &id);
+    if (!rc) {
+      rc = project_row(&pj, i);
+      if (rc == 1) break;
+      rc = row_failed(&pj.r, &pj.cs, row, id, rc);
+    } else if (rc == 1) rc = 0; /* skipped, its error recorded */
+    if (!rc) rc = row_done(imp);
+  }
+  if (rc == 1) counts_clear(imp);
+  hubc__cs_end(&pj.cs);
+  run_free(&pj.r);
+  hubc__free(imp->base, pj.created.slot, pj.created.slot ? cap * sizeof *pj.created.slot : 0);
+  hubc__free(imp->base, pj.reached, pj.reached_words * sizeof *pj.reached);
+  hubc__free(imp->base, pj.other, pj.other ? HUBC__EMAIL_BUF : 0);
+  return rc == 1 ? 1 : rows_end(imp, rc);
 }

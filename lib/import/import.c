@@ -104,8 +104,9 @@ static int order_errors(hubc_import *imp) {
 /* ---- plan and commit (I7, I8) ---------------------------------------------------- */
 
 /* Runs the rows inside a transaction of the import's actor: a plan reads
- * what the commit would do (store/plan.h: the billing finalize included)
- * and undoes it; a commit checks the confirmation and persists. */
+ * what the commit would do (store/plan.h: the billing finalize included),
+ * projected without applying when it can be (apply.c), else applied and
+ * undone; a commit checks the confirmation and persists. */
 static int run(hubc_import *imp, int commit, uint64_t confirm, hubc_id *out_id) {
   hubc_store *s = imp->store;
   const char *what = commit ? "commit import" : "plan import";
@@ -118,8 +119,15 @@ static int run(hubc_import *imp, int commit, uint64_t confirm, hubc_id *out_id) 
   hubc_import_summary *sum = &imp->sum;
   sum->billable_before = HUBC__BILLABLE(s);
   hubc_id import_id = 0;
+  int64_t delta[4];
+  int projected = 0;
   rc = hubc__import_begin_record(s, &import_id);
-  if (!rc) rc = hubc__import_apply(imp, import_id);
+  if (!rc && !commit) {
+    rc = hubc__import_project(imp, delta);
+    projected = rc != 1;
+    if (rc == 1) rc = 0;
+  }
+  if (!rc && !projected) rc = hubc__import_apply(imp, import_id);
   if (!rc && commit && sum->to_set_marketing != confirm)
     rc = hubc__err(HUBC_ECONFIRM, "this import sets %llu contacts as marketing; confirm with %llu (not %llu); "
                                   "nothing changed (I7)",
@@ -127,7 +135,7 @@ static int run(hubc_import *imp, int commit, uint64_t confirm, hubc_id *out_id) 
                    (unsigned long long)confirm);
   if (!rc && commit) rc = hubc__import_record(s, imp, import_id);
   if (!commit) {
-    rc = hubc__write_plan(s, rc, &plan);
+    rc = projected ? hubc__write_plan_projected(s, rc, &plan, delta) : hubc__write_plan(s, rc, &plan);
     sum->projected_billable = plan.billable_after;
     sum->projected_tier = plan.tier_after;
     sum->over_cap = plan.cap_refused;

@@ -21,13 +21,16 @@ typedef struct hubc__imp_file {
   char **header;         /* ncols column names, packed in buf */
   int32_t *prop;         /* per column: property index, or HUBC__COL_SKIP */
   size_t id_col;         /* SIZE_MAX: no Record ID column */
+  size_t email_col;      /* SIZE_MAX: no email column */
+  size_t row_begin, row_end; /* its valid rows in the import's rows */
 } hubc__imp_file;
 
-/* A row that passed validation: where its packed values start. */
+/* A row that passed validation: where its packed values start and its
+ * line (both below 2^32: a file is smaller, see hubc__import_read). Kept
+ * small: an import holds one per row beside the file. */
 typedef struct hubc__imp_row {
-  uint32_t file;
   uint32_t off;
-  uint64_t line;
+  uint32_t line;
 } hubc__imp_row;
 
 /* A skipped row (I5). */
@@ -86,5 +89,10 @@ int hubc__import_record(hubc_store *s, const hubc_import *imp, hubc_id id);
 /* apply.c: applies every valid row in the current transaction; fills the
  * summary's counts and match_errs. */
 int hubc__import_apply(hubc_import *imp, hubc_id import_id);
+/* apply.c: what hubc__import_apply would do, reading the store only: the
+ * same counts and match_errs, and in delta the contacts per status (0..2)
+ * and in all (3) it would add. 1 (nothing done) when the import is not
+ * one this projection answers exactly: then apply and undo. */
+int hubc__import_project(hubc_import *imp, int64_t delta[4]);
 
 #endif

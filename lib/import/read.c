@@ -192,8 +192,7 @@ static int add_unmapped(hubc_import *imp, const hubc__imp_file *f, size_t col) {
 
 static int map_header(hubc_import *imp, const hubc_import_options *o, hubc__imp_file *f) {
   const hubc__schema *schema = imp->store->schema;
-  f->id_col = SIZE_MAX;
-  int has_email = 0;
+  f->id_col = f->email_col = SIZE_MAX;
   for (size_t c = 0; c < f->ncols; c++) {
     const char *h = f->header[c];
     int found;
@@ -216,9 +215,9 @@ static int map_header(hubc_import *imp, const hubc_import_options *o, hubc__imp_
                          f->name, k + 1, f->header[k], c + 1, h, schema->props[p].name);
     f->prop[c] = p;
     if (p == HUBC__P_OBJECT_ID) f->id_col = c;
-    has_email |= p == HUBC__P_EMAIL;
+    if (p == HUBC__P_EMAIL) f->email_col = c;
   }
-  if (imp->mode == HUBC_IMPORT_UPDATE_ONLY && f->id_col == SIZE_MAX && !has_email)
+  if (imp->mode == HUBC_IMPORT_UPDATE_ONLY && f->id_col == SIZE_MAX && f->email_col == SIZE_MAX)
     return hubc__err(HUBC_EINVAL, "file '%s': an update-only import needs an Email or Record ID column to find the "
                                   "contacts",
                      f->name);
@@ -227,10 +226,12 @@ static int map_header(hubc_import *imp, const hubc_import_options *o, hubc__imp_
 
 /* ---- rows (I1, I5) ------------------------------------------------------------- */
 
-static int add_row(hubc_import *imp, uint32_t file, const char *packed, const hubc__imp_file *f, uint64_t line) {
-  int rc = hubc__grow(imp->base, (void **)&imp->rows, &imp->rows_cap, imp->n_rows + 1, sizeof *imp->rows);
-  if (rc) return rc;
-  imp->rows[imp->n_rows++] = (hubc__imp_row){file, (uint32_t)(packed - f->buf), line};
+static int add_row(hubc_import *imp, const char *packed, const hubc__imp_file *f, uint64_t line) {
+  if (imp->n_rows == imp->rows_cap) {
+    int rc = hubc__grow(imp->base, (void **)&imp->rows, &imp->rows_cap, imp->n_rows + 1, sizeof *imp->rows);
+    if (rc) return rc;
+  }
+  imp->rows[imp->n_rows++] = (hubc__imp_row){(uint32_t)(packed - f->buf), (uint32_t)line};
   return 0;
 }
 
@@ -276,6 +277,7 @@ static int read_rows(hubc_import *imp, const hubc_import_options *o, uint32_t fi
     if (!rc) rc = hubc__read_end(imp->store, map_header(imp, o, f));
   }
   uint64_t next_report = 4096;
+  f->row_begin = f->row_end = imp->n_rows;
   while (!rc) {
     int got = hubc__csv_next(&c, &row);
     if (got == 0) break;
@@ -306,7 +308,7 @@ static int read_rows(hubc_import *imp, const hubc_import_options *o, uint32_t fi
       if (blank)
         rc = hubc__import_error(imp, &imp->read_errs, fi, row.line, SIZE_MAX, HUBC_EINVAL, field, n,
                                 "the row is empty");
-      else rc = add_row(imp, fi, field[0], f, row.line);
+      else rc = add_row(imp, field[0], f, row.line);
     }
     if (!rc && imp->data_rows >= next_report) {
       next_report += 4096;
@@ -314,6 +316,7 @@ static int read_rows(hubc_import *imp, const hubc_import_options *o, uint32_t fi
       rc = hubc__import_progress(imp, HUBC_IMPORT_PHASE_CHECK);
     }
   }
+  f->row_end = imp->n_rows;
   hubc__free(imp->base, field, cap * sizeof *field);
   hubc__free(imp->base, len, cap * sizeof *len);
   return rc;
@@ -323,7 +326,7 @@ int hubc__import_read(hubc_import *imp, const hubc_import_options *o) {
   uint64_t max_bytes = o->max_bytes ? o->max_bytes : HUBC_IMPORT_MAX_BYTES;
   uint64_t max_rows = o->max_rows ? o->max_rows : HUBC_IMPORT_MAX_ROWS;
   size_t max_cols = o->max_columns ? o->max_columns : HUBC_IMPORT_MAX_COLUMNS;
-  if (max_bytes >= UINT32_MAX) /* row offsets are 32-bit */
+  if (max_bytes >= UINT32_MAX) /* row offsets and lines are 32-bit */
     return hubc__err(HUBC_ELIMIT, "import options: max_bytes %llu is above the largest file an import reads (%u)",
                      (unsigned long long)max_bytes, UINT32_MAX - 1);
   imp->files = hubc__calloc(imp->base, o->n_files * sizeof *imp->files);

@@ -41,5 +41,10 @@ int hubc__run(hubc_store *s, hubc_id actor, unsigned perm, const char *what, hub
  * Unlocks; returns out->rc with its message in hubc_error_last(). */
 void hubc__plan_start(const hubc_store *s, hubc__plan *out);
 int hubc__write_plan(hubc_store *s, int rc, hubc__plan *out);
+/* hubc__write_plan for a change that was projected, not applied (a bulk
+ * plan reading the store only): delta[0..2] contacts per status and
+ * delta[3] contacts it would add. Billing decides on the counts so moved
+ * (finalize runs on them, then they are put back); changes is 0. */
+int hubc__write_plan_projected(hubc_store *s, int rc, hubc__plan *out, const int64_t delta[4]);
 
 #endif

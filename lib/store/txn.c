@@ -366,7 +366,13 @@ void hubc__plan_start(const hubc_store *s, hubc__plan *out) {
   out->tier_before = s->billing.bill.tier;
 }
 
-int hubc__write_plan(hubc_store *s, int rc, hubc__plan *out) {
+int hubc__write_plan(hubc_store *s, int rc, hubc__plan *out) { return hubc__write_plan_projected(s, rc, out, NULL); }
+
+int hubc__write_plan_projected(hubc_store *s, int rc, hubc__plan *out, const int64_t delta[4]) {
+  if (delta) { /* as if applied: what billing decides by, for the outlook, finalize and counts below */
+    for (int i = 0; i < 3; i++) s->count[i] = (uint64_t)((int64_t)s->count[i] + delta[i]);
+    s->n_contacts = (uint64_t)((int64_t)s->n_contacts + delta[3]);
+  }
   hubc__outlook ol;
   hubc__billing_outlook(s, &ol); /* what finalize decides by */
   out->cap = ol.cap;
@@ -376,6 +382,10 @@ int hubc__write_plan(hubc_store *s, int rc, hubc__plan *out) {
   plan_counts(s, &out->contacts_after, out->count_after, &out->billable_after);
   out->changes = s->txn.undo_n;
   out->rc = rc;
+  if (delta) {
+    for (int i = 0; i < 3; i++) s->count[i] = (uint64_t)((int64_t)s->count[i] - delta[i]);
+    s->n_contacts = (uint64_t)((int64_t)s->n_contacts - delta[3]);
+  }
   char msg[512] = "";
   if (rc) snprintf(msg, sizeof msg, "%s", hubc_error_last());
   undo(s); /* the change's events go with it (events_n is restored) */
