@@ -273,7 +273,7 @@ static int project_row(projection *pj, size_t i) {
   uint32_t h = 0;
   if (email) {
     h = hubc__hash(email, cs->ch[0].len);
-    target = hubc__eidx_probe(&s->eidx, email, h);
+    target = hubc__eidx_probe(&s->contacts.eidx, email, h);
     if (!target && created_find(&pj->created, &pj->r, h, email, &pos, pj->other) != SIZE_MAX) {
       sum->merged++; /* into a contact an earlier row creates */
       return 0;
@@ -324,7 +324,7 @@ int hubc__import_project(hubc_import *imp, int64_t delta[4]) {
   if (imp->n_files != 1) return 1; /* a later file meets the earlier ones' contacts as built */
   const hubc__imp_file *f = &imp->files[0];
   size_t nrows = f->row_end - f->row_begin;
-  if (f->id_col != SIZE_MAX || nrows >= UINT32_MAX || s->next_id + (int64_t)nrows > 0xffffffffLL)
+  if (f->id_col != SIZE_MAX || nrows >= UINT32_MAX || s->contacts.next_id + (int64_t)nrows > 0xffffffffLL)
     return 1; /* Record IDs, and rows that may run out of ids, are left to the changeset */
   counts_clear(imp);
   projection pj;
@@ -342,7 +342,7 @@ int hubc__import_project(hubc_import *imp, int64_t delta[4]) {
   if (!rc && f->email_col != SIZE_MAX) {
     pj.created.slot = hubc__calloc(imp->base, cap * sizeof *pj.created.slot);
     pj.created.mask = cap - 1;
-    pj.reached_words = (size_t)s->next_id / 64 + 1;
+    pj.reached_words = (size_t)s->contacts.next_id / 64 + 1;
     pj.reached = hubc__calloc(imp->base, pj.reached_words * sizeof *pj.reached);
     pj.other = hubc__alloc(imp->base, HUBC__EMAIL_BUF);
     if (!pj.created.slot || !pj.reached || !pj.other)

@@ -370,8 +370,8 @@ int hubc__write_plan(hubc_store *s, int rc, hubc__plan *out) { return hubc__writ
 
 int hubc__write_plan_projected(hubc_store *s, int rc, hubc__plan *out, const int64_t delta[4]) {
   if (delta) { /* as if applied: what billing decides by, for the outlook, finalize and counts below */
-    for (int i = 0; i < 3; i++) s->count[i] = (uint64_t)((int64_t)s->count[i] + delta[i]);
-    s->n_contacts = (uint64_t)((int64_t)s->n_contacts + delta[3]);
+    for (int i = 0; i < 3; i++) s->contacts.count[i] = (uint64_t)((int64_t)s->contacts.count[i] + delta[i]);
+    s->contacts.n = (uint64_t)((int64_t)s->contacts.n + delta[3]);
   }
   hubc__outlook ol;
   hubc__billing_outlook(s, &ol); /* what finalize decides by */
@@ -383,8 +383,8 @@ int hubc__write_plan_projected(hubc_store *s, int rc, hubc__plan *out, const int
   out->changes = s->txn.undo_n;
   out->rc = rc;
   if (delta) {
-    for (int i = 0; i < 3; i++) s->count[i] = (uint64_t)((int64_t)s->count[i] - delta[i]);
-    s->n_contacts = (uint64_t)((int64_t)s->n_contacts - delta[3]);
+    for (int i = 0; i < 3; i++) s->contacts.count[i] = (uint64_t)((int64_t)s->contacts.count[i] - delta[i]);
+    s->contacts.n = (uint64_t)((int64_t)s->contacts.n - delta[3]);
   }
   char msg[512] = "";
   if (rc) snprintf(msg, sizeof msg, "%s", hubc_error_last());
