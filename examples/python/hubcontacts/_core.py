@@ -339,3 +339,44 @@ class _Iterator(_Handle, Generic[T]):
                 self._release()
                 raise StopIteration
             return item
+
+
+class _Record:
+    """A stored record by id (a form, a list, a view), from the store or
+    view it came from. Its attributes read the record as it is now
+    (another call may have changed it); its actions act on it as that
+    store's user unless given ``actor``."""
+
+    __slots__ = ("_store", "id")
+    _get: Any = None   # hubc_X_get(&snapshot, store, id)
+    _free: Any = None  # hubc_X_free(snapshot)
+
+    def __init__(self, store: Any, record_id: int) -> None:
+        self._store = store
+        self.id = record_id
+
+    def _read(self, what: Callable[[Any], T]) -> T:
+        """what(snapshot) on a fresh snapshot (NotFound if there is none)."""
+        core = self._store._core
+        free = type(self)._free
+        with core.gate:
+            h = core.make(free, type(self)._get, self.id)
+            try:
+                return what(h)
+            finally:
+                free(h)
+
+    def _act(self, fn: Any, what: str, actor: Optional[int], *args: Any) -> None:
+        """fn(store, actor, id, *args), the actor resolved as the store's."""
+        who = self._store._who(actor, what)
+        self._store._core.call(fn, _STORE, who, self.id, *args)
+
+    def __eq__(self, other: object) -> bool:
+        return (type(other) is type(self) and other.id == self.id  # type: ignore[attr-defined]
+                and other._store._core is self._store._core)  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), id(self._store._core), self.id))
+
+    def __repr__(self) -> str:
+        return f"<hubcontacts.{type(self).__name__} id={self.id}>"

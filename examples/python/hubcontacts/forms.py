@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
 from . import _ffi
-from ._core import _STORE, _Core, _Iterator
+from ._core import _STORE, _Core, _Iterator, _Record
 from ._ffi import Props, dec, enc, hubc_id, lib, pairs, to_i64
 from .constants import Code, Perm
 from .errors import NotFound, PermissionDenied, check
@@ -108,26 +108,15 @@ def _submit(core: _Core, fn: Any, form: int, values: Props) -> Submitted:
     return Submitted(contact.value, sub.value)
 
 
-class Form:
+class Form(_Record):
     """A stored form, by id. Its attributes read the form as it is now
     (another call may have changed it); its actions act on it, as the user
     of the store (or view) it came from unless given ``actor``. Deleted
     forms stay readable (``deleted``) with their submissions."""
 
-    __slots__ = ("_store", "id")
-
-    def __init__(self, store: "Store", form_id: int) -> None:
-        self._store = store
-        self.id = form_id
-
-    def _read(self, what: Any) -> Any:
-        core = self._store._core
-        with core.gate:
-            h = core.make(lib.hubc_form_free, lib.hubc_form_get, self.id)
-            try:
-                return what(h)
-            finally:
-                lib.hubc_form_free(h)
+    __slots__ = ()
+    _get = staticmethod(lib.hubc_form_get)
+    _free = staticmethod(lib.hubc_form_free)
 
     @property
     def name(self) -> str:
@@ -158,25 +147,21 @@ class Form:
                actor: Optional[int] = None) -> None:
         """Replaces the name and/or the fields (None keeps them); needs a
         user. Recorded submissions keep what they were."""
-        who = self._store._who(actor, "update form")
         props = labels = req = None
         n = 0
         if fields is not None:
             props, labels, req, n = _fields(fields)
-        self._store._core.call(lib.hubc_form_update, _STORE, who, self.id, enc(name, "name"),
-                               props, labels, req, n)
+        self._act(lib.hubc_form_update, "update form", actor, enc(name, "name"),
+                  props, labels, req, n)
 
     def set_marketing(self, on: bool, *, actor: Optional[int] = None) -> None:
         """Turns the marketing switch on or off (F4); needs P2 (D2)."""
-        who = self._store._who(actor, "set form marketing")
-        self._store._core.call(lib.hubc_form_set_marketing, _STORE, who, self.id,
-                               1 if on else 0)
+        self._act(lib.hubc_form_set_marketing, "set form marketing", actor, 1 if on else 0)
 
     def delete(self, *, actor: Optional[int] = None) -> None:
         """Deletes the form: later submissions are refused (NotFound); its
         submissions stay listed."""
-        who = self._store._who(actor, "delete form")
-        self._store._core.call(lib.hubc_form_delete, _STORE, who, self.id)
+        self._act(lib.hubc_form_delete, "delete form", actor)
 
     def submit(self, values: Props) -> Submitted:
         """Submits {field: value} as SYSTEM (P5). Validated whole first (F2):
@@ -190,16 +175,6 @@ class Form:
     def submissions(self) -> SubmissionIterator:
         """This form's submissions, newest first."""
         return self._store.forms.submissions(form=self.id)
-
-    def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Form) and other.id == self.id
-                and other._store._core is self._store._core)
-
-    def __hash__(self) -> int:
-        return hash((id(self._store._core), self.id))
-
-    def __repr__(self) -> str:
-        return f"<hubcontacts.Form id={self.id}>"
 
 
 class Forms:
