@@ -243,6 +243,33 @@ static void s4_empty_selection_and_explicit_id_answers(void **state) {
   assert_string_equal(gc_dump(s), before);
 }
 
+/* Bad input: 10 million explicit ids (every contact many times over) select
+ * each contact once; the plan and the commit agree, the confirmation is the
+ * number of distinct contacts. */
+static void s4_ten_million_explicit_ids_count_each_contact_once(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  hubc_store *s = gc_store(tu_open(&clk, NULL));
+  populate(s);
+  size_t n = 10u * 1000 * 1000;
+  hubc_id *ids = gc_malloc(malloc(n * sizeof *ids));
+  assert_non_null(ids);
+  for (size_t i = 0; i < n; i++) ids[i] = (hubc_id)(i % 20) + 1;
+  hubc_selection sel = HUBC_SELECTION_INIT;
+  sel.ids = ids;
+  sel.n_ids = n;
+  hubc_bulk_summary p = {.version = HUBC_BULK_SUMMARY_VERSION};
+  ok(hubc_bulk_plan(&p, s, ADMIN, HUBC_BULK_SET_MARKETING, &sel));
+  assert_int_equal(p.selected, 20);
+  assert_int_equal(p.will_change, 20 - 5); /* 1..5 are marketing already */
+  char *before = gc_dump(s);
+  assert_int_equal(hubc_bulk_commit(NULL, s, ADMIN, HUBC_BULK_SET_MARKETING, &sel, n), HUBC_ECONFIRM);
+  assert_non_null(strstr(hubc_error_last(), "20"));
+  assert_string_equal(gc_dump(s), before);
+  ok(hubc_bulk_commit(NULL, s, ADMIN, HUBC_BULK_SET_MARKETING, &sel, 20));
+  assert_int_equal(billable(s), 20);
+}
+
 static void s4_needs_p2_and_checks_arguments(void **state) {
   (void)state;
   tu_clock clk = {T0};
@@ -346,6 +373,7 @@ static void s4_persistence_failure_at_every_callback_changes_nothing(void **stat
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test_teardown(s4_ten_million_explicit_ids_count_each_contact_once, gc_teardown),
     cmocka_unit_test_teardown(s4_plan_reports_the_dialog_numbers_and_changes_nothing, gc_teardown),
     cmocka_unit_test_teardown(s4_commit_with_another_number_is_econfirm_naming_the_right_one, gc_teardown),
     cmocka_unit_test_teardown(s4_commit_sets_reason_bulk_with_the_acting_user, gc_teardown),
