@@ -362,6 +362,7 @@ static int step(hubc_store *s, uint32_t eid, int *what, hostcall *hc) {
   const hubc__wf *w = &a->v[e.wf - 1];
   if (w->deleted) return end_enr(s, eid, 0, "workflow deleted");
   if (!w->active) return 0; /* W7: paused; activation sets its timer again */
+  if (e.due > s->txn.now) return 0; /* listed twice (a timer set again while it was ready): its timer is set */
   if (!hubc__contact_at(s, e.contact)) return end_enr(s, eid, HUBC_ENOTFOUND, "contact deleted");
   if (e.step >= w->n_acts) {
     logent le = {HUBC_WF_LOG_FINISHED, e.step, 0, 0, 0, 0, NULL};

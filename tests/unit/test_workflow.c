@@ -661,6 +661,28 @@ static void test_W7_deactivate_stops_pending_and_reactivation_resumes(void **sta
   assert_string_equal(gc_dump(s), before);
 }
 
+/* Regression (found by test_workflow_model): an enrollment whose timer had
+ * fired was listed again when its workflow was deactivated and activated
+ * before the tick; the second listing ran the step after a delay at once. */
+static void test_W7_reactivation_does_not_run_a_delayed_step_early(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  hubc_id form = signup_form(s), wf, c;
+  hubc_wf_action acts[] = {act_delay(60), act_prop("jobtitle", "late")};
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 2), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  assert_int_equal(hubc_workflow_deactivate(s, ADMIN, wf), 0); /* its call's tick makes the enrollment ready */
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_string_equal(prop_of(s, c, "jobtitle"), "(unset)");
+  assert_int_equal(enrollment(s, 1).step, 1);
+  clk.now += 60;
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_string_equal(prop_of(s, c, "jobtitle"), "late");
+}
+
 static void test_W7_delete_ends_enrollments_and_keeps_history(void **state) {
   (void)state;
   tu_clock clk;
@@ -827,6 +849,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_W6_hard_cap_is_retried_until_room, gc_teardown),
       cmocka_unit_test_teardown(test_W6_contact_deleted_ends_the_enrollment_with_the_reason, gc_teardown),
       cmocka_unit_test_teardown(test_W7_deactivate_stops_pending_and_reactivation_resumes, gc_teardown),
+      cmocka_unit_test_teardown(test_W7_reactivation_does_not_run_a_delayed_step_early, gc_teardown),
       cmocka_unit_test_teardown(test_W7_delete_ends_enrollments_and_keeps_history, gc_teardown),
       cmocka_unit_test_teardown(test_W2_bad_definitions_are_refused_naming_the_action, gc_teardown),
       cmocka_unit_test_teardown(test_W3_R1_reopen_resumes_enrollments_with_their_timers, gc_teardown),
