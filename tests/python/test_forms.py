@@ -5,6 +5,7 @@ naming the field, nothing changed by a refused call."""
 import calendar
 import os
 import tempfile
+import threading
 import unittest
 
 if not os.environ.get("HUBC_LIBRARY"):
@@ -184,6 +185,32 @@ class FormTest(unittest.TestCase):
         ghost = hc.Form(self.store, 42)
         self.assertUnchangedBy(lambda: ghost.submit({"email": "c@example.com"}), hc.NotFound,
                                "42")
+
+    def test_f2_a_submission_racing_the_forms_deletion_is_whole_or_refused(self):
+        outcomes = []
+        started = threading.Event()
+
+        def submit_many():
+            for i in range(300):
+                try:
+                    outcomes.append(self.submit(f"r{i}@example.com"))
+                except hc.NotFound:
+                    outcomes.append(None)
+                started.set()
+
+        t = threading.Thread(target=submit_many)
+        t.start()
+        started.wait()
+        self.form.delete()
+        t.join()
+        done = [o for o in outcomes if o is not None]
+        self.assertEqual(len(outcomes), 300)
+        self.assertTrue(done)  # the first one ran before the delete
+        # successes first, refusals after the delete; each success complete
+        self.assertEqual(outcomes[:len(done)], done)
+        self.assertEqual(self.store.count(), len(done))
+        self.assertEqual(sorted(s.id for s in self.form.submissions()),
+                         sorted(o.submission for o in done))
 
     # ---- P2, B5 ------------------------------------------------------------------------
 
