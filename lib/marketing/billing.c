@@ -146,9 +146,9 @@ void hubc__billing_outlook(const hubc_store *s, hubc__outlook *o) {
 static void fire_alerts(hubc_store *s, uint64_t before, uint64_t after, uint64_t tier) {
   for (unsigned i = 0; i < 4; i++) {
     unsigned th = thresholds[i];
-    int crossed = th == 100 ? before <= tier && after > tier
-                            : before * 100 < (uint64_t)th * tier && after * 100 >= (uint64_t)th * tier;
-    if (crossed && !(s->billing.bill.alerts & (1u << i))) {
+    if (th == 100 ? after <= tier : after * 100 < (uint64_t)th * tier) break; /* thresholds ascend: nor any higher one */
+    if (s->billing.bill.alerts & (1u << i)) continue;
+    if (th == 100 ? before <= tier : before * 100 < (uint64_t)th * tier) {
       s->billing.bill.alerts |= 1u << i;
       emit(s, HUBC_EVENT_ALERT, th, 0);
     }
@@ -235,6 +235,7 @@ static int pass_update_date(hubc_store *s, hubc_time T) {
     hubc__status_apply(s, id, -1, HUBC_SOURCE_UPDATE_DATE, 0);
   }
   s->status.pending_n = 0;
+  hubc__txn_touch(s, HUBC_REC_HISTORY); /* pending_n is the history kind's to restore */
 
   if (s->billing.bill.downgrade && s->billing.bill.downgrade_at == T) decide_downgrade(s); /* after M5 */
   s->billing.bill.period_start = T;

@@ -39,12 +39,21 @@ typedef struct hubc__kind {
   /* Frees the area's memory when the store closes. */
   void (*free)(hubc_store *s);
 
-  /* Transaction (R2). txn_begin: remember what undo restores by truncation
-   * or copy. txn_finalize: last checks and derived changes before persisting
-   * (may refuse the whole transaction). undo: reverts one of this kind's
-   * entries (newest first, all kinds interleaved). txn_rollback: after the
-   * entries, restores what txn_begin remembered. txn_commit: releases what
-   * the transaction superseded. */
+  /* Transaction (R2). Only the kinds a transaction touched take part in it,
+   * so its cost does not grow with the number of kinds: a kind's state
+   * changes only in a transaction that touched it (hubc__txn_dirty, _push
+   * and _slot touch their kind, the scheduler the kind of a timer it fires;
+   * else hubc__txn_touch). Kinds with a finalize hook take part in every
+   * transaction: they react to the others' changes (billing to the counts,
+   * workflows to contacts), so keep them few and cheap when nothing they
+   * watch changed. txn_begin: remember the committed state that rollback
+   * restores (by truncation or copy); called for every kind once the store
+   * is open, then after each commit the kind took part in. txn_finalize:
+   * last checks and derived changes before persisting (may refuse the whole
+   * transaction). undo: reverts one of this kind's entries (newest first,
+   * all kinds interleaved). txn_rollback: after the entries, restores what
+   * txn_begin remembered. txn_commit: releases what the transaction
+   * superseded. */
   void (*txn_begin)(hubc_store *s);
   int (*txn_finalize)(hubc_store *s);
   void (*undo)(hubc_store *s, const hubc__undo *u);
@@ -59,6 +68,15 @@ typedef struct hubc__kind {
 /* The table (lib/store/kinds.c), in dump and finish-load order. */
 extern const hubc__kind *const hubc__kinds[];
 extern const size_t hubc__kinds_n;
+
+/* Table position by kind id, HUBC__KIND_NONE where no row; valid once
+ * hubc__kinds_init ran (every store open calls it). */
+#define HUBC__KIND_NONE 0xff
+extern uint8_t hubc__kind_pos_[];
+/* Table positions (bits) of the kinds with a finalize hook (in every
+ * transaction), a rollback hook, a commit or begin hook. */
+extern uint64_t hubc__kinds_finalize, hubc__kinds_rollback, hubc__kinds_commit;
+void hubc__kinds_init(void);
 
 /* The row of a record kind, or NULL if no such kind. */
 const hubc__kind *hubc__kind_get(int kind);

@@ -3,6 +3,9 @@
  * Order matters twice: finish-load runs in this order (a kind may rely on
  * the ones before it: contacts on the schema, history on contacts) and the
  * dump writes sections in it. */
+#include <pthread.h>
+#include <string.h>
+
 #include "store/store.h"
 
 extern const hubc__kind hubc__kind_meta, hubc__kind_property, hubc__kind_user, hubc__kind_switch,
@@ -28,10 +31,29 @@ const size_t hubc__kinds_n = sizeof hubc__kinds / sizeof *hubc__kinds;
 
 _Static_assert(sizeof hubc__kinds / sizeof *hubc__kinds <= HUBC__KIND_LIMIT, "too many record kinds");
 
+/* Table position by kind id (HUBC__KIND_NONE where no row), built once: the
+ * transaction layer looks kinds up per change and must not scan the table. */
+uint8_t hubc__kind_pos_[HUBC__KIND_LIMIT];
+uint64_t hubc__kinds_finalize, hubc__kinds_rollback, hubc__kinds_commit;
+static pthread_once_t pos_once = PTHREAD_ONCE_INIT;
+
+static void build_pos(void) {
+  memset(hubc__kind_pos_, HUBC__KIND_NONE, sizeof hubc__kind_pos_);
+  for (size_t i = 0; i < hubc__kinds_n; i++) {
+    const hubc__kind *k = hubc__kinds[i];
+    hubc__kind_pos_[k->kind] = (uint8_t)i;
+    if (k->txn_finalize) hubc__kinds_finalize |= 1ull << i;
+    if (k->txn_rollback) hubc__kinds_rollback |= 1ull << i;
+    if (k->txn_commit || k->txn_begin) hubc__kinds_commit |= 1ull << i;
+  }
+}
+
+void hubc__kinds_init(void) { pthread_once(&pos_once, build_pos); }
+
 const hubc__kind *hubc__kind_get(int kind) {
-  for (size_t i = 0; i < hubc__kinds_n; i++)
-    if (hubc__kinds[i]->kind == kind) return hubc__kinds[i];
-  return NULL;
+  hubc__kinds_init();
+  if (kind < 0 || kind >= HUBC__KIND_LIMIT || hubc__kind_pos_[kind] == HUBC__KIND_NONE) return NULL;
+  return hubc__kinds[hubc__kind_pos_[kind]];
 }
 
 const char *hubc__kind_name(int kind) {

@@ -227,7 +227,9 @@ int hubc__sched_tick(hubc_store *s, hubc_time now) {
   while ((rc = hubc__sched_pop_due(s, now, &t)) == 1) {
     const hubc__kind *k = hubc__kind_get(t.kind);
     s->txn.now = t.due; /* what it does happens at its time */
-    if (k && k->fire && (rc = k->fire(s, &t)) != 0) break;
+    if (!k || !k->fire) continue;
+    hubc__txn_touch(s, t.kind); /* what fire changes is the kind's to restore */
+    if ((rc = k->fire(s, &t)) != 0) break;
   }
   s->txn.now = now;
   return hubc__txn_finish(s, rc);

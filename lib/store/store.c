@@ -85,6 +85,7 @@ HUBC_API int hubc_store_open(hubc_store **out, const hubc_store_options *opts) {
   if (o->max_clock_jump < 0)
     return hubc__err(HUBC_EINVAL, "store options: max_clock_jump %lld is negative (0: the default, 10 years)",
                      (long long)o->max_clock_jump);
+  hubc__kinds_init();
   hubc__base *b;
   rc = hubc__base_new(&b, o->alloc, o->alloc_payload);
   if (rc) return rc;
@@ -120,6 +121,7 @@ HUBC_API int hubc_store_open(hubc_store **out, const hubc_store_options *opts) {
   if (now > s->billing.bill.period_start) atomic_store(&s->seen, now);
   if (o->renewal_anchor) s->billing.bill.renewal_base = o->renewal_anchor; /* a setting: the options win */
   if ((rc = hubc__billing_refresh_next(s))) goto fail;
+  hubc__txn_mark_all(s);
   if (s->users.next == 1) { /* a new store: its first super admin, in one transaction */
     hubc__txn_begin(s, HUBC_SYSTEM, now);
     rc = hubc__txn_finish(s, hubc__users_bootstrap(s, o->admin_email));

@@ -62,6 +62,7 @@ typedef struct hubc__txn {
   size_t undo_n, undo_cap;
   hubc__dirty *dirty;
   size_t dirty_n, dirty_cap;
+  uint64_t touched; /* the kinds it touched (kind.h), a bit per table position */
   /* what is restored by truncation on undo; each area keeps its own */
   size_t events_n;
   hubc__pool_mark pool;
@@ -165,7 +166,14 @@ const char *hubc__perm_name(unsigned perm);
 /* ---- transaction primitives --------------------------------------------- */
 
 /* Reserve room so the next n undo entries and dirty marks cannot fail. */
-int hubc__txn_reserve(hubc_store *s, size_t n);
+int hubc__txn_reserve_grow(hubc_store *s, size_t n);
+static inline int hubc__txn_reserve(hubc_store *s, size_t n) {
+  const hubc__txn *t = &s->txn; /* room already: the common case, inline */
+  if (t->undo_n + n <= t->undo_cap && t->dirty_n + 2 * n + 2 <= t->dirty_cap &&
+      (!s->ev_fn || s->events_n + n + 8 <= s->events_cap))
+    return 0;
+  return hubc__txn_reserve_grow(s, n);
+}
 /* Replaces slots[id] by *to, keeping the email index and counts in step;
  * records undo and marks the contact dirty. Needs a reserved entry and
  * email index room (hubc__eidx_reserve). */
@@ -175,7 +183,16 @@ void hubc__slot_move(hubc_store *s, int64_t id, const hubc__slot *from, const hu
 /* Appends an undo entry of `kind` for `id` holding n bytes of payload
  * (n <= HUBC__UNDO_BYTES) for the kind's undo hook. Needs a reserved entry. */
 void hubc__txn_push(hubc_store *s, int kind, int64_t id, const void *payload, size_t n);
+/* Marks (kind, id) changed for persistence; touches the kind. */
 void hubc__txn_dirty(hubc_store *s, int kind, int64_t id);
+/* The kind takes part in the transaction (kind.h); push, dirty and slot do
+ * it for their kind. */
+static inline void hubc__txn_touch(hubc_store *s, int kind) {
+  s->txn.touched |= 1ull << hubc__kind_pos_[kind];
+}
+/* Every kind remembers its committed state (kind.h txn_begin): once the
+ * store is loaded, before its first transaction. */
+void hubc__txn_mark_all(hubc_store *s);
 /* Queues an event if a callback is registered (never fails the call). */
 void hubc__txn_event(hubc_store *s, const hubc_event *ev);
 /* Whether this thread is inside a callback of s (calls refused: EBUSY). */

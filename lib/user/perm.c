@@ -5,38 +5,36 @@
 
 #define R(src) (1u << (src))
 
+/* A row at its operation's index (perm.h): the lookup is one load. */
+#define ROW(op, ...) [op] = {op, __VA_ARGS__}
+
 const hubc__perm_row hubc__perms[] = {
-    {HUBC__OP_CONTACT_CREATE, "create contact", HUBC_PERM_EDIT_CONTACTS, 1, 0, 0, 0, 0},
-    {HUBC__OP_CONTACT_CREATE_MARKETING, "create contact as marketing", HUBC_PERM_MARKETING_ACCESS, 1, 0,
-     HUBC_SOURCE_MANUAL, HUBC__RID_ACTOR, 0 /* SYSTEM: the source's switch decides (D1, P5) */},
-    {HUBC__OP_CONTACT_UPDATE, "update contact", HUBC_PERM_EDIT_CONTACTS, 1, 0, 0, 0, 0},
-    {HUBC__OP_CONTACT_DELETE, "delete contact", HUBC_PERM_EDIT_CONTACTS, 1, 0, 0, 0, 0},
-    {HUBC__OP_SET_MARKETING, "set marketing", HUBC_PERM_MARKETING_ACCESS, 1, 0, HUBC_SOURCE_MANUAL,
-     HUBC__RID_ACTOR, R(HUBC_SOURCE_INTEGRATION) | R(HUBC_SOURCE_CHATFLOW)},
-    {HUBC__OP_SET_NON_MARKETING, "set non-marketing", HUBC_PERM_MARKETING_ACCESS, 1, 0, HUBC_SOURCE_MANUAL,
-     HUBC__RID_ACTOR, R(HUBC_SOURCE_INTEGRATION) | R(HUBC_SOURCE_CHATFLOW)},
-    {HUBC__OP_PROPERTY_DEFINE, "define property", HUBC_PERM_EDIT_CONTACTS, 0, 0, 0, 0, 0},
-    {HUBC__OP_USER_CREATE, "create user", HUBC_PERM_MANAGE_USERS, 0, 0, 0, 0, 0},
-    {HUBC__OP_USER_SET_PERMISSIONS, "set permissions", HUBC_PERM_MANAGE_USERS, 0, 0, 0, 0, 0},
-    {HUBC__OP_USER_SET_SUPER_ADMIN, "set super admin", 0, 0, 1, 0, 0, 0},
-    {HUBC__OP_USER_SET_DISABLED, "set disabled", HUBC_PERM_MANAGE_USERS, 0, 0, 0, 0, 0},
-    {HUBC__OP_SOURCE_SET_DEFAULT, "set source default", HUBC_PERM_MARKETING_ACCESS, 0, 0, 0, 0, 0},
-    {HUBC__OP_REQUEST_DOWNGRADE, "request tier downgrade", HUBC_PERM_MARKETING_ACCESS, 0, 0, 0, 0, 0},
-    {HUBC__OP_IMPORT, "import", HUBC_PERM_IMPORT, 1, 0, 0, 0, 0},
-    {HUBC__OP_IMPORT_MARKETING, "import as marketing", HUBC_PERM_MARKETING_ACCESS, 1, 0, HUBC_SOURCE_IMPORT,
-     HUBC__RID_RECORD, 0},
-    {HUBC__OP_WORKFLOW_EDIT, "edit workflow", HUBC_PERM_EDIT_WORKFLOWS, 0, 0, 0, 0, 0},
+    ROW(HUBC__OP_CONTACT_CREATE, "create contact", HUBC_PERM_EDIT_CONTACTS, 1, 0, 0, 0, 0),
+    ROW(HUBC__OP_CONTACT_CREATE_MARKETING, "create contact as marketing", HUBC_PERM_MARKETING_ACCESS, 1, 0,
+     HUBC_SOURCE_MANUAL, HUBC__RID_ACTOR, 0 /* SYSTEM: the source's switch decides (D1, P5) */),
+    ROW(HUBC__OP_CONTACT_UPDATE, "update contact", HUBC_PERM_EDIT_CONTACTS, 1, 0, 0, 0, 0),
+    ROW(HUBC__OP_CONTACT_DELETE, "delete contact", HUBC_PERM_EDIT_CONTACTS, 1, 0, 0, 0, 0),
+    ROW(HUBC__OP_SET_MARKETING, "set marketing", HUBC_PERM_MARKETING_ACCESS, 1, 0, HUBC_SOURCE_MANUAL,
+     HUBC__RID_ACTOR, R(HUBC_SOURCE_INTEGRATION) | R(HUBC_SOURCE_CHATFLOW)),
+    ROW(HUBC__OP_SET_NON_MARKETING, "set non-marketing", HUBC_PERM_MARKETING_ACCESS, 1, 0, HUBC_SOURCE_MANUAL,
+     HUBC__RID_ACTOR, R(HUBC_SOURCE_INTEGRATION) | R(HUBC_SOURCE_CHATFLOW)),
+    ROW(HUBC__OP_PROPERTY_DEFINE, "define property", HUBC_PERM_EDIT_CONTACTS, 0, 0, 0, 0, 0),
+    ROW(HUBC__OP_USER_CREATE, "create user", HUBC_PERM_MANAGE_USERS, 0, 0, 0, 0, 0),
+    ROW(HUBC__OP_USER_SET_PERMISSIONS, "set permissions", HUBC_PERM_MANAGE_USERS, 0, 0, 0, 0, 0),
+    ROW(HUBC__OP_USER_SET_SUPER_ADMIN, "set super admin", 0, 0, 1, 0, 0, 0),
+    ROW(HUBC__OP_USER_SET_DISABLED, "set disabled", HUBC_PERM_MANAGE_USERS, 0, 0, 0, 0, 0),
+    ROW(HUBC__OP_SOURCE_SET_DEFAULT, "set source default", HUBC_PERM_MARKETING_ACCESS, 0, 0, 0, 0, 0),
+    ROW(HUBC__OP_REQUEST_DOWNGRADE, "request tier downgrade", HUBC_PERM_MARKETING_ACCESS, 0, 0, 0, 0, 0),
+    ROW(HUBC__OP_IMPORT, "import", HUBC_PERM_IMPORT, 1, 0, 0, 0, 0),
+    ROW(HUBC__OP_IMPORT_MARKETING, "import as marketing", HUBC_PERM_MARKETING_ACCESS, 1, 0, HUBC_SOURCE_IMPORT,
+     HUBC__RID_RECORD, 0),
+    ROW(HUBC__OP_WORKFLOW_EDIT, "edit workflow", HUBC_PERM_EDIT_WORKFLOWS, 0, 0, 0, 0, 0),
     /* the status changes themselves are the engine's, as SYSTEM with (WORKFLOW, workflow id) */
-    {HUBC__OP_WORKFLOW_STATUS_ACTION, "add a set marketing contact status action", HUBC_PERM_MARKETING_ACCESS, 0, 0,
-     0, 0, 0},
+    ROW(HUBC__OP_WORKFLOW_STATUS_ACTION, "add a set marketing contact status action", HUBC_PERM_MARKETING_ACCESS, 0, 0,
+        0, 0, 0),
 };
 const size_t hubc__perms_n = sizeof hubc__perms / sizeof *hubc__perms;
-
-const hubc__perm_row *hubc__perm_row_of(int op) {
-  for (size_t i = 0; i < hubc__perms_n; i++)
-    if (hubc__perms[i].op == op) return &hubc__perms[i];
-  return NULL;
-}
+_Static_assert(sizeof hubc__perms / sizeof *hubc__perms == HUBC__OP_COUNT, "one row per operation");
 
 /* What the permission alone does not say: SYSTEM, super admins. Checked
  * before any lookup: a refusal must not reveal which ids exist. */
@@ -50,7 +48,7 @@ static int check_role(hubc_store *s, const hubc__perm_row *r) {
 int hubc__op_begin(hubc_store *s, hubc_id actor, int op) {
   const hubc__perm_row *r = hubc__perm_row_of(op);
   int rc = hubc__write_begin(s, actor, r->perm, r->what);
-  if (rc) return rc;
+  if (rc || (r->system && !r->super_admin)) return rc; /* nothing more to check: the common case */
   rc = check_role(s, r);
   return rc ? hubc__write_end(s, rc) : 0;
 }
@@ -73,7 +71,7 @@ static const char *own_path(int type) {
   }
 }
 
-int hubc__op_reason(int op, hubc_id actor, int asked_type, hubc_id asked_id, int *type, hubc_id *id) {
+int hubc__op_reason_other(int op, hubc_id actor, int asked_type, hubc_id asked_id, int *type, hubc_id *id) {
   const hubc__perm_row *r = hubc__perm_row_of(op);
   const char *name = hubc_source_name(asked_type), *path = own_path(asked_type);
   if (!name) return hubc__err(HUBC_EINVAL, "%s: reason type %d is not a source of change", r->what, asked_type);
@@ -91,11 +89,6 @@ int hubc__op_reason(int op, hubc_id actor, int asked_type, hubc_id asked_id, int
     *id = asked_id;
     return 0;
   }
-  if (asked_type != r->reason)
-    return hubc__err(HUBC_EINVAL, "%s: a user's change records %s, not %s (the other reasons belong to SYSTEM or to "
-                     "their own calls)", r->what, hubc_source_name(r->reason), name);
-  (void)asked_id; /* the acting user is the reason (M1): a caller cannot name another */
-  *type = r->reason;
-  *id = actor;
-  return 0;
+  return hubc__err(HUBC_EINVAL, "%s: a user's change records %s, not %s (the other reasons belong to SYSTEM or to "
+                   "their own calls)", r->what, hubc_source_name(r->reason), name);
 }

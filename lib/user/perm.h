@@ -12,8 +12,9 @@
 
 #include "hubcontacts.h"
 
+/* An operation is its row's index in hubc__perms. */
 enum hubc__op {
-  HUBC__OP_CONTACT_CREATE = 1,
+  HUBC__OP_CONTACT_CREATE,
   HUBC__OP_CONTACT_CREATE_MARKETING, /* a create that makes the contact marketing (P2, D1) */
   HUBC__OP_CONTACT_UPDATE,
   HUBC__OP_CONTACT_DELETE,
@@ -29,7 +30,8 @@ enum hubc__op {
   HUBC__OP_IMPORT,
   HUBC__OP_IMPORT_MARKETING, /* an import with the marketing option (I6, P2) */
   HUBC__OP_WORKFLOW_EDIT,    /* create, update, (de)activate, delete a workflow (P1) */
-  HUBC__OP_WORKFLOW_STATUS_ACTION /* a workflow definition adding "set marketing contact status" (W4, P2) */
+  HUBC__OP_WORKFLOW_STATUS_ACTION, /* a workflow definition adding "set marketing contact status" (W4, P2) */
+  HUBC__OP_COUNT
 };
 
 /* Which id a status change records with the row's reason type. */
@@ -49,8 +51,8 @@ typedef struct hubc__perm_row {
 extern const hubc__perm_row hubc__perms[];
 extern const size_t hubc__perms_n;
 
-/* The row of an operation (never NULL for a hubc__op). */
-const hubc__perm_row *hubc__perm_row_of(int op);
+/* The row of an operation. */
+static inline const hubc__perm_row *hubc__perm_row_of(int op) { return &hubc__perms[op]; }
 
 /* hubc__write_begin for an operation: the actor may do it (enabled, the
  * row's permission, SYSTEM only where allowed, super admin where needed).
@@ -66,6 +68,15 @@ int hubc__op_check(hubc_store *s, int op);
  * passes is not used); SYSTEM names one of the row's system reasons with
  * an id > 0 (the app). Reasons that only their own paths write (FORM,
  * IMPORT, WORKFLOW, BULK, UPDATE_DATE) are refused. 0 or HUBC_EINVAL. */
-int hubc__op_reason(int op, hubc_id actor, int asked_type, hubc_id asked_id, int *type, hubc_id *id);
+int hubc__op_reason_other(int op, hubc_id actor, int asked_type, hubc_id asked_id, int *type, hubc_id *id);
+static inline int hubc__op_reason(int op, hubc_id actor, int asked_type, hubc_id asked_id, int *type,
+                                  hubc_id *id) {
+  const hubc__perm_row *r = hubc__perm_row_of(op);
+  if (actor == HUBC_SYSTEM || !r->reason || asked_type != r->reason)
+    return hubc__op_reason_other(op, actor, asked_type, asked_id, type, id);
+  *type = r->reason; /* a user's own reason, the common case */
+  *id = actor;       /* the acting user is the reason (M1): a caller cannot name another */
+  return 0;
+}
 
 #endif

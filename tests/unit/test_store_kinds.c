@@ -53,10 +53,33 @@ static void r1_finish_order_puts_dependencies_first(void **state) {
   assert_true(pos[HUBC_REC_CONTACT] < pos[HUBC_REC_HISTORY]);
 }
 
+/* R2 (issue 10): a transaction runs the hooks of the kinds it touched
+ * only, so its cost does not grow with the number of kinds: a status
+ * change touches the contact and its history besides the kinds with a
+ * finalize hook (META's billing checks among them), and a failed one
+ * leaves everything as it was. */
+static void r2_a_transaction_touches_only_its_kinds(void **state) {
+  (void)state;
+  tu_clock clock = {tu_time(2026, 3, 10, 12, 0, 0)};
+  hubc_store *s = gc_store(tu_open(&clock, NULL));
+  hubc_id c = tu_contact(s, 1, "a@example.com", "A");
+  assert_int_equal(hubc_contact_set_marketing(s, 1, c, HUBC_SOURCE_MANUAL, 0), 0);
+  assert_true(hubc__kinds_finalize >> hubc__kind_pos_[HUBC_REC_META] & 1);
+  uint64_t want = hubc__kinds_finalize | 1ull << hubc__kind_pos_[HUBC_REC_CONTACT] |
+                  1ull << hubc__kind_pos_[HUBC_REC_HISTORY];
+  assert_int_equal(s->txn.touched, want);
+  char *before = gc_dump(s);
+  assert_int_equal(hubc_contact_set_marketing(s, 1, c + 1, HUBC_SOURCE_MANUAL, 0), HUBC_ENOTFOUND);
+  assert_int_equal(s->txn.touched, hubc__kinds_finalize);
+  assert_string_equal(gc_dump(s), before);
+  assert_int_equal(hubc__store_check(s), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(r1_every_public_kind_has_one_row),
       cmocka_unit_test(r1_finish_order_puts_dependencies_first),
+      cmocka_unit_test_teardown(r2_a_transaction_touches_only_its_kinds, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
