@@ -135,7 +135,8 @@ static int log_add(hubc_store *s, uint32_t eid, hubc__enr *e, const logent *le) 
   size_t ml = strnlen(m, MAX_MSG);
   hubc__wlog *l = &a->log[a->log_n];
   memset(l, 0, sizeof *l);
-  if (!(l->msg = hubc__pool_strdup(s->base, m, ml))) return hubc__err(HUBC_ENOMEM, "out of memory logging a workflow step");
+  l->msg = ml ? hubc__pool_strdup(s->base, m, ml) : ""; /* most entries have none: no pool string each */
+  if (!l->msg) return hubc__err(HUBC_ENOMEM, "out of memory logging a workflow step");
   l->time = s->txn.now;
   l->wait = le->wait;
   l->until = le->until;
@@ -501,41 +502,93 @@ static int host_result(hubc_store *s, hostcall *hc, int result) {
   return go;
 }
 
-int hubc__engine_run(hubc_store *s) {
-  uint32_t cur = 0;
-  for (unsigned budget = RUN_BUDGET; budget; budget--) {
+static void call_host(hubc_store *s, hostcall *hc, unsigned *budget);
+
+/* Runs enrollment eid step by step, one transaction each, until it waits:
+ * the path of failures (each attempt recorded, W6) and host actions. */
+static void run_one(hubc_store *s, uint32_t eid, unsigned *budget) {
+  for (; *budget; --*budget) {
     int rc = hubc__write_begin(s, HUBC_SYSTEM, 0, "run workflows");
     if (rc) {
-      if (cur) rearm(s, cur, 0);
-      return rc;
+      rearm(s, eid, 0);
+      return;
     }
-    uint32_t eid = cur ? cur : ready_pop(s);
-    cur = 0;
-    if (!eid) return hubc__write_end(s, 0);
     hostcall hc = {0};
     int what = STEP_STOP;
     uint32_t at = s->workflows.enr[eid - 1].step;
     rc = step(s, eid, &what, &hc);
-    rc = hubc__write_end(s, rc);
-    if (rc) {
+    if ((rc = hubc__write_end(s, rc))) {
       char msg[MAX_MSG];
       snprintf(msg, sizeof msg, "%s", hubc_error_last());
       hostcall_free(s, &hc);
       record_failure(s, eid, at, rc, msg, 0);
+      return;
+    }
+    if (what == STEP_HOST) call_host(s, &hc, budget);
+    if (what != STEP_NEXT) return;
+  }
+  rearm(s, eid, 0);
+}
+
+/* Calls a host action with no lock held, then applies its result. */
+static void call_host(hubc_store *s, hostcall *hc, unsigned *budget) {
+  hubc__busy frame; /* the action calling this store gets HUBC_EBUSY (R6) */
+  hubc__busy_enter(&frame, s);
+  int result = hc->fn(hc->payload, &hc->call);
+  hubc__busy_leave(&frame);
+  uint32_t eid = (uint32_t)hc->call.enrollment;
+  int go = host_result(s, hc, result);
+  hostcall_free(s, hc);
+  if (go) run_one(s, eid, budget);
+}
+
+/* Due steps run in batches: one transaction applies up to BATCH
+ * enrollments' steps (each enrollment until it waits). If persistence
+ * refuses the batch, that is a failed attempt of each of its enrollments
+ * (recorded, retried after the wait). If a step fails or HARD_CAP refuses
+ * the batch's sum, it is undone whole and its enrollments run one
+ * transaction per step (run_one), which records each failure. A step is
+ * applied once either way. */
+#define BATCH 256
+
+int hubc__engine_run(hubc_store *s) {
+  unsigned budget = RUN_BUDGET;
+  uint32_t batch[BATCH], at[BATCH];
+  while (budget) {
+    int rc = hubc__write_begin(s, HUBC_SYSTEM, 0, "run workflows");
+    if (rc) return rc;
+    size_t n = 0;
+    hostcall hc = {0};
+    int what = STEP_STOP;
+    uint32_t cut = 0; /* stopped by the budget between two steps */
+    while (!rc && n < BATCH && budget && what != STEP_HOST) {
+      uint32_t eid = ready_pop(s);
+      if (!eid) break;
+      at[n] = s->workflows.enr[eid - 1].step;
+      batch[n++] = eid;
+      do {
+        rc = step(s, eid, &what, &hc);
+        budget--;
+      } while (!rc && what == STEP_NEXT && budget);
+      if (!rc && what == STEP_NEXT) cut = eid;
+    }
+    if (!n) return hubc__write_end(s, 0);
+    int step_failed = rc != 0;
+    if ((rc = hubc__write_end(s, rc)) != 0) {
+      hostcall_free(s, &hc);
+      if (!step_failed && (rc == HUBC_EAGAIN || rc == HUBC_EPERSIST)) { /* an attempt of each (W6) */
+        char msg[MAX_MSG];
+        snprintf(msg, sizeof msg, "%s", hubc_error_last());
+        for (size_t i = 0; i < n; i++) record_failure(s, batch[i], at[i], rc, msg, 0);
+      } else { /* a step failed, or HARD_CAP refused the sum: one by one, each failure recorded */
+        unsigned one = RUN_BUDGET;
+        for (size_t i = 0; i < n; i++) run_one(s, batch[i], &one);
+      }
       continue;
     }
-    if (what == STEP_HOST) {
-      hubc__busy frame; /* the action calling this store gets HUBC_EBUSY (R6) */
-      hubc__busy_enter(&frame, s);
-      int result = hc.fn(hc.payload, &hc.call);
-      hubc__busy_leave(&frame);
-      if (host_result(s, &hc, result)) cur = eid;
-      hostcall_free(s, &hc);
-    } else if (what == STEP_NEXT) {
-      cur = eid;
-    }
+    if (cut) rearm(s, cut, 0);
+    if (what == STEP_HOST) call_host(s, &hc, &budget);
   }
-  if (cur) rearm(s, cur, 0);
   return hubc__ok();
 }
 

@@ -44,6 +44,12 @@
  *                  submission (upsert the contact, insert the submission);
  *                  through the journal (fsync INTERVAL) vs SQLite on a WAL
  *                  file (synchronous=NORMAL).
+ *   workflows      N contacts enrolled at activation in "set marketing, delay
+ *                  60 s, set property" (clock hook): the tick running the 2N
+ *                  due actions vs N direct hubc_contact_set_marketing calls
+ *                  (target: a due action costs <= 2x a direct call), an empty
+ *                  tick with N enrollments waiting and with none, enrollments/s
+ *                  and allocator bytes per pending enrollment.
  *
  * Every timed run is a fresh child process (fork) with fresh stores, so no
  * run inherits another's heap; each phase is repeated R times (default 3)
@@ -1231,6 +1237,105 @@ static void phase_forms(void) {
   print_ratio("forms journal", median(hj, g_runs), median(qj, g_runs), 3, g_d->n);
 }
 
+/* ---- phase: workflows ----------------------------------------------------------- */
+
+static hubc_time g_wf_now;
+static hubc_time wf_clock(void *payload) {
+  (void)payload;
+  return g_wf_now;
+}
+
+/* N contacts enrolled at activation (enroll_existing) in "set marketing,
+ * delay 60 s, set jobtitle"; the first tick runs 2N due actions (status
+ * and delay), the second 2N (property and finish). v[0] activation s;
+ * v[1] allocator bytes per pending enrollment; v[2] first tick s; v[3]
+ * empty tick ns with N pending; v[4] second tick s; v[5] empty tick ns
+ * with nothing queued. */
+static void job_hubc_workflows(result *r, void *arg) {
+  (void)arg;
+  counting_alloc ca = {0, 0};
+  hubc_store_options o;
+  hubc_check(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), "options");
+  o.admin_email = "admin@example.com";
+  o.subscription = HUBC_SUBSCRIPTION_PROFESSIONAL;
+  o.clock = wf_clock;
+  o.alloc = counting_alloc_fn;
+  o.alloc_payload = &ca;
+  g_wf_now = 1700000000;
+  hubc_store *s = NULL;
+  hubc_check(hubc_store_open(&s, &o), "open store");
+  store_create_all(s, g_d);
+  double t0 = now_s();
+  for (int i = 0; i < 1000; i++) hubc_check(hubc_store_tick(s), "empty tick");
+  r->v[5] = (now_s() - t0) * 1e9 / 1000;
+  hubc_wf_action a[3];
+  const hubc_wf_action *p[3] = {&a[0], &a[1], &a[2]};
+  for (int i = 0; i < 3; i++) hubc_check(hubc_wf_action_init(&a[i], HUBC_WF_ACTION_VERSION), "action");
+  a[0].type = HUBC_WF_SET_STATUS, a[0].marketing = 1;
+  a[1].type = HUBC_WF_DELAY, a[1].seconds = 60;
+  a[2].type = HUBC_WF_SET_PROPERTY, a[2].property = "jobtitle", a[2].value = "nurtured";
+  hubc_workflow_def d;
+  hubc_check(hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION), "def");
+  d.name = "Bench";
+  d.trigger_filter = "email IS KNOWN";
+  d.enroll_existing = 1;
+  d.actions = p;
+  d.n_actions = 3;
+  hubc_id wf;
+  hubc_check(hubc_workflow_create(&wf, s, 1, &d), "workflow create");
+  size_t live0 = ca.live;
+  t0 = now_s();
+  hubc_check(hubc_workflow_activate(s, 1, wf), "activate");
+  r->v[0] = now_s() - t0;
+  r->v[1] = (double)(ca.live - live0) / (double)g_d->n;
+  t0 = now_s();
+  hubc_check(hubc_store_tick(s), "tick");
+  r->v[2] = now_s() - t0;
+  hubc_billing_info bi;
+  memset(&bi, 0, sizeof bi);
+  bi.version = HUBC_BILLING_INFO_VERSION;
+  hubc_check(hubc_billing_get(&bi, s), "billing");
+  if (bi.marketing != g_d->n) die("workflows: %llu marketing after the first tick", (unsigned long long)bi.marketing);
+  t0 = now_s();
+  for (int i = 0; i < 1000; i++) hubc_check(hubc_store_tick(s), "empty tick");
+  r->v[3] = (now_s() - t0) * 1e9 / 1000;
+  g_wf_now += 60;
+  t0 = now_s();
+  hubc_check(hubc_store_tick(s), "tick");
+  r->v[4] = now_s() - t0;
+  hubc_enrollment e;
+  memset(&e, 0, sizeof e);
+  e.version = HUBC_ENROLLMENT_VERSION;
+  hubc_check(hubc_enrollment_get(&e, s, (hubc_id)g_d->n), "enrollment");
+  if (e.state != HUBC_ENROLLMENT_FINISHED) die("workflows: the last enrollment did not finish");
+  hubc_store_close(s);
+}
+
+static void phase_workflows(void) {
+  printf("[workflows] %zu contacts enrolled at activation in \"set marketing, delay 60 s, set property\"; "
+         "ticks vs %zu direct hubc_contact_set_marketing calls\n", g_d->n, g_d->n);
+  double act[64], mem[64], t1[64], t2[64], idle[64], idle0[64], direct[64];
+  for (int i = 0; i < g_runs; i++) {
+    result a = run_child(job_hubc_workflows, NULL);
+    act[i] = a.v[0], mem[i] = a.v[1], t1[i] = a.v[2], idle[i] = a.v[3], t2[i] = a.v[4], idle0[i] = a.v[5];
+    direct[i] = run_child(job_hubc_set_marketing, NULL).secs;
+  }
+  print_runs("activation (enrolls N)", act, g_runs);
+  print_runs("tick 1: N status + N delay actions", t1, g_runs);
+  print_runs("tick 2: N property actions + finish", t2, g_runs);
+  print_runs("N direct set_marketing calls", direct, g_runs);
+  double n = (double)g_d->n, per_action = median(t1, g_runs) / (2 * n), per_call = median(direct, g_runs) / n;
+  printf("    %.0f enrollments/s at activation; %.0f B per pending enrollment (allocator, the activation's "
+         "transaction log included)\n", n / median(act, g_runs), median(mem, g_runs));
+  printf("    empty tick: %.0f ns with %zu enrollments waiting, %.0f ns with none queued\n", median(idle, g_runs),
+         g_d->n, median(idle0, g_runs));
+  double ratio = per_action / per_call;
+  int pass = ratio <= 2.0;
+  if (!pass) g_fail++;
+  printf("  => %-14s per due action %.0f ns, per direct call %.0f ns: %.2fx   target <= 2x   %s\n\n", "workflows",
+         per_action * 1e9, per_call * 1e9, ratio, pass ? "PASS" : "FAIL");
+}
+
 /* Removes the journal phase's files and directory, also when a run fails. */
 static pid_t g_parent;
 static void cleanup_dir(void) {
@@ -1251,7 +1356,7 @@ static void cleanup_dir(void) {
 static void usage(void) {
   fprintf(stderr,
           "usage: bench [--n N] [--runs R] [--lookups L] [--dir DIR] [--clock wall|cpu]\n"
-          "             [--phase create|lookup|memory|set_marketing|journal|import|forms|all]\n");
+          "             [--phase create|lookup|memory|set_marketing|journal|import|forms|workflows|all]\n");
   exit(2);
 }
 
@@ -1298,7 +1403,7 @@ int main(int argc, char **argv) {
   }
   if (g_runs > 64) g_runs = 64;
   static const char *const phases[] = {"create", "lookup", "memory", "set_marketing", "journal", "import", "forms",
-                                       "all"};
+                                       "workflows", "all"};
   int known = 0;
   for (size_t i = 0; i < COUNT(phases); i++) known |= !strcmp(phase, phases[i]);
   if (!known) usage();
@@ -1331,6 +1436,7 @@ int main(int argc, char **argv) {
   if (all || !strcmp(phase, "lookup")) phase_lookup();
   if (all || !strcmp(phase, "memory")) phase_memory();
   if (all || !strcmp(phase, "set_marketing")) phase_set_marketing();
+  if (all || !strcmp(phase, "workflows")) phase_workflows();
   if (all || !strcmp(phase, "journal") || !strcmp(phase, "import") || !strcmp(phase, "forms")) {
     snprintf(g_dir, sizeof g_dir, "%s/hubc-bench-XXXXXX", dir);
     if (!mkdtemp(g_dir)) die("mkdtemp %s: %s", g_dir, strerror(errno));

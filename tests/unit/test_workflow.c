@@ -610,6 +610,70 @@ static void test_W6_hard_cap_is_retried_until_room(void **state) {
   assert_int_equal(status_of(s, c), HUBC_MARKETING);
 }
 
+/* Steps due together run in one transaction: HARD_CAP refusing their sum
+ * still applies the ones that fit, one by one; the others are retried. */
+static void test_W6_hard_cap_applies_what_fits_of_a_batch(void **state) {
+  (void)state;
+  tu_clock clk = {tu_time(2024, 3, 1, 10, 0, 0)};
+  hubc_store_options o;
+  hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION);
+  o.clock = tu_clock_fn;
+  o.clock_payload = &clk;
+  o.admin_email = "admin@example.com";
+  o.subscription = HUBC_SUBSCRIPTION_PROFESSIONAL;
+  o.tier_policy = HUBC_TIER_HARD_CAP;
+  o.hard_cap = 2;
+  hubc_store *s;
+  assert_int_equal(hubc_store_open(&s, &o), 0);
+  gc_store(s);
+  hubc_id form = signup_form(s), wf, c[4];
+  hubc_wf_action a = act_status(1);
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, &a, 1), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  const char *emails[] = {"a@x.it", "b@x.it", "c@x.it", "d@x.it"};
+  for (int i = 0; i < 4; i++) assert_int_equal(submit(s, form, emails[i], &c[i]), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  int marketing = 0;
+  for (int i = 0; i < 4; i++) marketing += status_of(s, c[i]) == HUBC_MARKETING;
+  assert_int_equal(marketing, 2);
+  size_t failed = 0;
+  for (hubc_id e = 1; e <= 4; e++) {
+    hist h;
+    history(&h, s, e);
+    failed += count_event(&h, HUBC_WF_LOG_FAILED);
+    assert_int_equal(count_event(&h, HUBC_WF_LOG_DONE) + count_event(&h, HUBC_WF_LOG_FAILED), 1);
+  }
+  assert_int_equal(failed, 2);
+}
+
+/* Persistence refusing a batch is a failed attempt of each enrollment in
+ * it, recorded with its wait (W6). */
+static void test_W6_persistence_again_on_a_batch_is_an_attempt_of_each(void **state) {
+  (void)state;
+  tu_clock clk;
+  flaky *f = flaky_new();
+  hubc_store *s = open_pro(&clk, &f->vt);
+  hubc_id form = signup_form(s), wf, c[3];
+  hubc_wf_action a = act_status(1);
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, &a, 1), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  const char *emails[] = {"a@x.it", "b@x.it", "c@x.it"};
+  for (int i = 0; i < 3; i++) assert_int_equal(submit(s, form, emails[i], &c[i]), 0);
+  f->again = 1;
+  assert_int_equal(hubc_store_tick(s), 0);
+  for (hubc_id e = 1; e <= 3; e++) {
+    hist h;
+    history(&h, s, e);
+    assert_int_equal(h.n, 2);
+    assert_int_equal(h.e[1].event, HUBC_WF_LOG_FAILED);
+    assert_int_equal(h.e[1].wait, 60);
+    assert_int_equal(status_of(s, c[e - 1]), HUBC_NON_MARKETING);
+  }
+  clk.now += 60;
+  assert_int_equal(hubc_store_tick(s), 0);
+  for (int i = 0; i < 3; i++) assert_int_equal(status_of(s, c[i]), HUBC_MARKETING);
+}
+
 static void test_W6_contact_deleted_ends_the_enrollment_with_the_reason(void **state) {
   (void)state;
   tu_clock clk;
@@ -847,6 +911,8 @@ int main(void) {
       cmocka_unit_test_teardown(test_W6_host_failures_retry_doubling_capped_and_reentry_is_busy, gc_teardown),
       cmocka_unit_test_teardown(test_W6_retry_waits_are_configurable, gc_teardown),
       cmocka_unit_test_teardown(test_W6_hard_cap_is_retried_until_room, gc_teardown),
+      cmocka_unit_test_teardown(test_W6_hard_cap_applies_what_fits_of_a_batch, gc_teardown),
+      cmocka_unit_test_teardown(test_W6_persistence_again_on_a_batch_is_an_attempt_of_each, gc_teardown),
       cmocka_unit_test_teardown(test_W6_contact_deleted_ends_the_enrollment_with_the_reason, gc_teardown),
       cmocka_unit_test_teardown(test_W7_deactivate_stops_pending_and_reactivation_resumes, gc_teardown),
       cmocka_unit_test_teardown(test_W7_reactivation_does_not_run_a_delayed_step_early, gc_teardown),
