@@ -2,7 +2,38 @@
 
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "util/error.h"
+
+/* Skips 16 bytes at a time over an unquoted field up to its first stop
+ * byte (delimiter, CR, LF, NUL), or to fewer than 16 bytes from the end;
+ * *high gets 0x80 when a byte passed has its top bit set (not ASCII: the
+ * field's UTF-8 is checked). The byte loop in hubc__csv_next does the rest. */
+static inline char *skip_plain(char *p, const char *end, char delim, unsigned char *high) {
+#if defined(__SSE2__)
+  const __m128i d = _mm_set1_epi8(delim), lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'),
+                nul = _mm_setzero_si128();
+  while (end - p >= 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, d), _mm_cmpeq_epi8(v, lf)),
+                                _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, nul)));
+    unsigned m = (unsigned)_mm_movemask_epi8(stop), h = (unsigned)_mm_movemask_epi8(v);
+    if (m) {
+      unsigned k = (unsigned)__builtin_ctz(m);
+      if (h & ((1u << k) - 1)) *high |= 0x80;
+      return p + k;
+    }
+    if (h) *high |= 0x80;
+    p += 16;
+  }
+#else
+  (void)end, (void)delim, (void)high;
+#endif
+  return p;
+}
 
 /* Offset of the first byte that does not start a valid UTF-8 sequence
  * (overlongs, surrogates and code points past U+10FFFF are invalid), or n. */
@@ -173,6 +204,7 @@ int hubc__csv_next(hubc__csv *c, hubc__csv_row *r) {
       char *src = p;
       unsigned char high = 0;
       for (;;) {
+        p = skip_plain(p, c->end, delim, &high);
         while (p < c->end && !c->stop[(unsigned char)*p]) high |= (unsigned char)*p++;
         if (p < c->end && *p == 0) { /* NUL inside the field */
           defect(r, HUBC__CSV_NUL, fi, c, p);

@@ -169,8 +169,8 @@ void hubc__schema_unref(hubc__schema *s) {
 }
 
 int hubc__schema_option(const hubc__prop *p, const char *value) {
-  for (int i = 0; i < p->n_options; i++)
-    if (hubc__eq_ci(p->options[i], value)) return i;
+  for (int i = 0; i < p->n_options; i++) /* first bytes equal but for case, or no need to compare on */
+    if (!((p->options[i][0] ^ value[0]) & ~0x20) && hubc__eq_ci(p->options[i], value)) return i;
   return -1;
 }
 
