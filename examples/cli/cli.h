@@ -69,6 +69,7 @@ int cmd_billing(int argc, char **argv, session *s);
 int cmd_history(int argc, char **argv, session *s);
 int cmd_forms(int argc, char **argv, session *s);
 int cmd_submit(int argc, char **argv, session *s);
+int cmd_workflows(int argc, char **argv, session *s);
 int cmd_users(int argc, char **argv, session *s);
 int cmd_perms(int argc, char **argv, session *s);
 int cmd_compact(int argc, char **argv, session *s);

@@ -482,6 +482,7 @@ static const struct command {
     {"history", cmd_history, "status history (all contacts or one), CSV"},
     {"forms", cmd_forms, "list, create, delete forms; switch their marketing default"},
     {"submit", cmd_submit, "submit a form"},
+    {"workflows", cmd_workflows, "list, create, (de)activate, delete workflows; run due steps; enrollments, history"},
     {"users", cmd_users, "list or create users"},
     {"perms", cmd_perms, "set a user's permissions"},
     {"compact", cmd_compact, "compact the journal into a snapshot"},

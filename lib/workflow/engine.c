@@ -25,7 +25,7 @@
 #define KE HUBC_REC_ENROLLMENT
 #define KL HUBC_REC_WORKFLOW_LOG
 #define MAX_MSG 400
-#define RUN_BUDGET (1u << 20) /* steps per hubc_store_tick: a loop of workflows cannot hold it forever */
+#define RUN_BUDGET (1u << 24) /* steps per hubc_store_tick: workflows enrolling each other in a loop cannot hold it forever */
 
 _Static_assert(sizeof(hubc__enr) <= HUBC__UNDO_BYTES, "an enrollment fits an undo entry");
 

@@ -123,6 +123,31 @@ class Cli(unittest.TestCase):
         listed = json.loads(self.ok("--json", "contacts", "list", "--filter", "city = 'roma'").stdout)
         self.assertEqual([c["email"] for c in listed], ["anna@x.it"])
 
+    def test_W2_W3_W6_workflows_create_run_history(self):
+        self.init()
+        clock = "1709287200"  # 2024-03-01 10:00 UTC
+        self.ok("forms", "create", "News", "city", clock=clock)
+        self.ok("forms", "switch", "1", "off", clock=clock)
+        bad = self.run_hubc("workflows", "create", "Bad", "status:marketing", "delay:-5", clock=clock)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("action 1 (delay)", bad.stderr)
+        wf = json.loads(self.ok("--json", "workflows", "create", "Welcome", "--form", "1", "set:jobtitle=lead",
+                                "delay:60", "status:marketing", clock=clock).stdout)["id"]
+        self.ok("workflows", "activate", str(wf), clock=clock)
+        sub = json.loads(self.ok("--json", "submit", "1", "email=a@x.it", "city=Roma", clock=clock).stdout)
+        self.ok("workflows", "run", clock=clock)
+        [e] = json.loads(self.ok("--json", "workflows", "enrollments", str(wf), clock=clock).stdout)
+        self.assertEqual((e["contact"], e["state"], e["step"]), (sub["contact"], "active", 2))
+        self.ok("workflows", "run", clock="1709287260")
+        shown = json.loads(self.ok("--json", "contacts", "show", str(sub["contact"]), clock="1709287260").stdout)
+        self.assertEqual(shown["jobtitle"], "lead")
+        self.assertEqual(shown["hs_marketable_status"], "true")
+        events = [h["event"] for h in json.loads(self.ok("--json", "workflows", "history", str(e["id"]),
+                                                         clock="1709287260").stdout)]
+        self.assertEqual(events, ["enrolled", "done", "waiting", "done", "finished"])
+        listed = json.loads(self.ok("--json", "workflows", "list", clock="1709287260").stdout)
+        self.assertEqual([(w["name"], w["active"], w["actions"]) for w in listed], [("Welcome", True, 3)])
+
     def test_bad_input_usage_filter_caret_no_store(self):
         r = self.run_hubc("contacts", "list")
         self.assertEqual(r.returncode, 5)  # no store yet
