@@ -434,10 +434,12 @@ static int permanent(int code) {
 /* Sets eid's timer outside any transaction (memory only): when even
  * recording a failure failed, the step is still retried. */
 static void rearm(hubc_store *s, uint32_t eid, hubc_time wait) {
+  if (hubc__call_enter(s, "run workflows")) return; /* closing: the timer comes back from the records */
   pthread_rwlock_wrlock(&s->lock);
   hubc_time now = hubc__now_locked(s);
   hubc__sched_set(s, KE, eid, now + wait, 0);
   pthread_rwlock_unlock(&s->lock);
+  hubc__call_leave(s);
 }
 
 /* Attempt `attempt` of step `at` of eid failed with code/msg (W6): logged
