@@ -167,7 +167,7 @@ int hubc__billing_finalize(hubc_store *s) {
   int rc = hubc__txn_reserve(s, 1);
   if (rc) return rc;
   if (after > before) {
-    fire_alerts(s, before, after, tier);
+    if (after * 100 >= (uint64_t)thresholds[0] * tier) fire_alerts(s, before, after, tier); /* below: none crossed */
     if (ol.tier != tier) { /* AUTO_UPGRADE */
       s->billing.bill.tier = ol.tier;
       emit(s, HUBC_EVENT_TIER_UPGRADE, 0, tier);

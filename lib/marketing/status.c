@@ -72,6 +72,7 @@ int hubc__status_apply(hubc_store *s, int64_t id, int target, int reason_type, h
   hubc__txn_slot(s, id, &slot);
   hubc__txn_dirty(s, HUBC_REC_HISTORY, (int64_t)s->status.hist_n);
   if (to == HUBC_MARKETING_UNTIL_UPDATE) s->status.pending[s->status.pending_n++] = id;
+  if (!s->ev_fn) return 0; /* no one to tell: not even built */
   hubc_event ev = {0};
   ev.type = HUBC_EVENT_STATUS;
   ev.time = s->txn.now;
