@@ -7,6 +7,7 @@
 #include "persist/codec.h"
 #include "store/dump.h"
 #include "store/store.h"
+#include "user/perm.h"
 #include "util/text.h"
 
 #define K HUBC_REC_FORM
@@ -91,8 +92,7 @@ HUBC_API int hubc_form_create(hubc_id *out_id, hubc_store *s, hubc_id actor, con
   const char *what = "create form";
   if (out_id) *out_id = 0;
   int rc = check_name(name, what);
-  if (rc || (rc = hubc__write_begin(s, actor, HUBC_PERM_EDIT_CONTACTS, what))) return rc;
-  rc = hubc__require_user(s, what);
+  if (rc || (rc = hubc__op_begin(s, actor, HUBC__OP_FORM_CREATE))) return rc;
   hubc__forms *a = &s->forms;
   hubc__form f = {0};
   if (!rc) rc = hubc__grow(s->base, (void **)&a->v, &a->cap, a->n + 1, sizeof *a->v);
@@ -122,9 +122,8 @@ HUBC_API int hubc_form_update(hubc_store *s, hubc_id actor, hubc_id id, const ch
                               const char *const *labels, const int *required, size_t n) {
   const char *what = "update form";
   int rc = name ? check_name(name, what) : 0;
-  if (rc || (rc = hubc__write_begin(s, actor, HUBC_PERM_EDIT_CONTACTS, what))) return rc;
-  rc = hubc__require_user(s, what);
-  if (!rc) rc = live_form(s, id, what);
+  if (rc || (rc = hubc__op_begin(s, actor, HUBC__OP_FORM_UPDATE))) return rc;
+  rc = live_form(s, id, what);
   if (!rc) rc = hubc__txn_reserve(s, 1);
   if (!rc) {
     hubc__form f = s->forms.v[id - 1];
@@ -139,10 +138,9 @@ HUBC_API int hubc_form_update(hubc_store *s, hubc_id actor, hubc_id id, const ch
 HUBC_API int hubc_form_set_marketing(hubc_store *s, hubc_id actor, hubc_id id, int marketing) {
   const char *what = "set form marketing switch";
   if (marketing != 0 && marketing != 1) return hubc__err(HUBC_EINVAL, "%s: marketing must be 0 or 1", what);
-  int rc = hubc__write_begin(s, actor, HUBC_PERM_MARKETING_ACCESS, what); /* D2: P2 */
+  int rc = hubc__op_begin(s, actor, HUBC__OP_FORM_SET_MARKETING); /* D2: P2 */
   if (rc) return rc;
-  rc = hubc__require_user(s, what);
-  if (!rc) rc = live_form(s, id, what);
+  rc = live_form(s, id, what);
   if (!rc) rc = hubc__txn_reserve(s, 1);
   if (!rc && s->forms.v[id - 1].marketing != marketing) {
     hubc__form f = s->forms.v[id - 1];
@@ -154,10 +152,9 @@ HUBC_API int hubc_form_set_marketing(hubc_store *s, hubc_id actor, hubc_id id, i
 
 HUBC_API int hubc_form_delete(hubc_store *s, hubc_id actor, hubc_id id) {
   const char *what = "delete form";
-  int rc = hubc__write_begin(s, actor, HUBC_PERM_EDIT_CONTACTS, what);
+  int rc = hubc__op_begin(s, actor, HUBC__OP_FORM_DELETE);
   if (rc) return rc;
-  rc = hubc__require_user(s, what);
-  if (!rc) rc = live_form(s, id, what);
+  rc = live_form(s, id, what);
   if (!rc) rc = hubc__txn_reserve(s, 1);
   if (!rc) {
     hubc__form f = s->forms.v[id - 1];

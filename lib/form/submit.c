@@ -10,6 +10,7 @@
 #include "store/dump.h"
 #include "store/plan.h"
 #include "store/store.h"
+#include "user/perm.h"
 #include "util/text.h"
 #include "workflow/engine.h"
 
@@ -147,7 +148,7 @@ static int submit_common(hubc_id *out_contact, hubc_id *out_sub, hubc_store *s, 
     return hubc__err(HUBC_ENOMEM, "out of memory submitting a form");
   submit x = {form, external, names, values, n, props, 0, 0};
   /* P5: forms act as SYSTEM, under the switches their editors set */
-  int rc = hubc__run(s, HUBC_SYSTEM, 0, what, apply, &x, NULL);
+  int rc = hubc__op_run(s, HUBC_SYSTEM, external ? HUBC__OP_FORM_SUBMIT_EXTERNAL : HUBC__OP_FORM_SUBMIT, apply, &x, NULL);
   if (props != props_stack) hubc__free(s->base, props, n * sizeof *props);
   if (rc) return rc;
   if (out_contact) *out_contact = x.contact;

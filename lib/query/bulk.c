@@ -9,6 +9,7 @@
 #include "marketing/status.h"
 #include "query/query.h"
 #include "store/plan.h"
+#include "user/perm.h"
 #include "util/text.h"
 
 HUBC_API int hubc_selection_init(hubc_selection *sel, unsigned int version) {
@@ -157,7 +158,8 @@ static int run(hubc_bulk_summary *out, hubc_store *s, hubc_id actor, int action,
   b.confirm_given = commit;
   b.confirm = confirm;
   hubc__plan plan;
-  rc = hubc__run(s, actor, HUBC_PERM_MARKETING_ACCESS, what, bulk_change, &b, commit ? NULL : &plan);
+  int op = b.target ? HUBC__OP_BULK_SET_MARKETING : HUBC__OP_BULK_SET_NON_MARKETING; /* P2; not SYSTEM */
+  rc = hubc__op_run(s, actor, op, bulk_change, &b, commit ? NULL : &plan);
   if (!commit) {
     if (rc == HUBC_ELIMIT && plan.cap_refused) rc = hubc__ok(); /* an answer of the plan, not its failure */
   }

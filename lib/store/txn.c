@@ -54,7 +54,10 @@ int hubc__require(hubc_store *s, unsigned perm, const char *what) {
 
 int hubc__require_user(hubc_store *s, const char *what) {
   if (s->txn.actor == HUBC_SYSTEM)
-    return hubc__err(HUBC_EPERM, "%s: needs a user as actor; SYSTEM does not change configuration", what);
+    return hubc__err(HUBC_EPERM,
+                     "%s: needs a user as actor; SYSTEM may not do this (P5: automatic sources act only "
+                     "through their own paths)",
+                     what);
   return 0;
 }
 

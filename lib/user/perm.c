@@ -32,6 +32,18 @@ const hubc__perm_row hubc__perms[] = {
     /* the status changes themselves are the engine's, as SYSTEM with (WORKFLOW, workflow id) */
     ROW(HUBC__OP_WORKFLOW_STATUS_ACTION, "add a set marketing contact status action", HUBC_PERM_MARKETING_ACCESS, 0, 0,
         0, 0, 0),
+    ROW(HUBC__OP_FORM_CREATE, "create form", HUBC_PERM_EDIT_CONTACTS, 0, 0, 0, 0, 0),
+    ROW(HUBC__OP_FORM_UPDATE, "update form", HUBC_PERM_EDIT_CONTACTS, 0, 0, 0, 0, 0),
+    ROW(HUBC__OP_FORM_SET_MARKETING, "set form marketing switch", HUBC_PERM_MARKETING_ACCESS, 0, 0, 0, 0, 0),
+    ROW(HUBC__OP_FORM_DELETE, "delete form", HUBC_PERM_EDIT_CONTACTS, 0, 0, 0, 0, 0),
+    ROW(HUBC__OP_FORM_SUBMIT, "submit form", 0, 1, 0, HUBC_SOURCE_FORM, HUBC__RID_RECORD, 0, 1),
+    ROW(HUBC__OP_FORM_SUBMIT_EXTERNAL, "submit external form", 0, 1, 0, HUBC_SOURCE_EXTERNAL_FORM, HUBC__RID_RECORD,
+        0, 1),
+    /* a user's selection: no SYSTEM path does bulk actions */
+    ROW(HUBC__OP_BULK_SET_MARKETING, "bulk set marketing", HUBC_PERM_MARKETING_ACCESS, 0, 0, HUBC_SOURCE_BULK,
+        HUBC__RID_ACTOR, 0),
+    ROW(HUBC__OP_BULK_SET_NON_MARKETING, "bulk set non-marketing", HUBC_PERM_MARKETING_ACCESS, 0, 0, HUBC_SOURCE_BULK,
+        HUBC__RID_ACTOR, 0),
 };
 const size_t hubc__perms_n = sizeof hubc__perms / sizeof *hubc__perms;
 _Static_assert(sizeof hubc__perms / sizeof *hubc__perms == HUBC__OP_COUNT, "one row per operation");
@@ -51,6 +63,23 @@ int hubc__op_begin(hubc_store *s, hubc_id actor, int op) {
   if (rc || (r->system && !r->super_admin)) return rc; /* nothing more to check: the common case */
   rc = check_role(s, r);
   return rc ? hubc__write_end(s, rc) : 0;
+}
+
+typedef struct op_run {
+  const hubc__perm_row *row;
+  hubc__change_fn change;
+  void *ctx;
+} op_run;
+
+static int op_change(hubc_store *s, void *p) {
+  const op_run *o = p;
+  int rc = check_role(s, o->row);
+  return rc ? rc : o->change(s, o->ctx);
+}
+
+int hubc__op_run(hubc_store *s, hubc_id actor, int op, hubc__change_fn change, void *ctx, hubc__plan *plan) {
+  op_run o = {hubc__perm_row_of(op), change, ctx};
+  return hubc__run(s, actor, o.row->perm, o.row->what, op_change, &o, plan);
 }
 
 int hubc__op_check(hubc_store *s, int op) {

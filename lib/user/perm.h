@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "hubcontacts.h"
+#include "store/plan.h"
 
 /* An operation is its row's index in hubc__perms. */
 enum hubc__op {
@@ -31,11 +32,23 @@ enum hubc__op {
   HUBC__OP_IMPORT_MARKETING, /* an import with the marketing option (I6, P2) */
   HUBC__OP_WORKFLOW_EDIT,    /* create, update, (de)activate, delete a workflow (P1) */
   HUBC__OP_WORKFLOW_STATUS_ACTION, /* a workflow definition adding "set marketing contact status" (W4, P2) */
+  HUBC__OP_FORM_CREATE,
+  HUBC__OP_FORM_UPDATE,
+  HUBC__OP_FORM_SET_MARKETING, /* the form's switch (F1, D2: P2) */
+  HUBC__OP_FORM_DELETE,
+  HUBC__OP_FORM_SUBMIT,          /* the path acts as SYSTEM (P5) */
+  HUBC__OP_FORM_SUBMIT_EXTERNAL, /* F6 */
+  HUBC__OP_BULK_SET_MARKETING,   /* S4 */
+  HUBC__OP_BULK_SET_NON_MARKETING, /* S5 */
   HUBC__OP_COUNT
 };
 
 /* Which id a status change records with the row's reason type. */
-enum { HUBC__RID_NONE = 0, HUBC__RID_ACTOR, HUBC__RID_RECORD /* the path's own record: the import's id (I10) */ };
+enum {
+  HUBC__RID_NONE = 0,
+  HUBC__RID_ACTOR,
+  HUBC__RID_RECORD /* the path's own record: the import (I10), the form (F4) */
+};
 
 typedef struct hubc__perm_row {
   int op;
@@ -46,6 +59,7 @@ typedef struct hubc__perm_row {
   uint8_t reason;       /* reason type a user's status change records (enum hubc_source); 0: none */
   uint8_t reason_id;    /* HUBC__RID_*: the id recorded with it */
   uint32_t system_reasons; /* reason types SYSTEM may name (bit per hubc_source) */
+  uint8_t as_system;    /* the call takes no actor: its path acts as SYSTEM (P5) */
 } hubc__perm_row;
 
 extern const hubc__perm_row hubc__perms[];
@@ -58,6 +72,10 @@ static inline const hubc__perm_row *hubc__perm_row_of(int op) { return &hubc__pe
  * row's permission, SYSTEM only where allowed, super admin where needed).
  * 0 with the call's transaction open, or the error with nothing open. */
 int hubc__op_begin(hubc_store *s, hubc_id actor, int op);
+
+/* hubc__run (store/plan.h) for an operation: its row's checks, then the
+ * change (planned when plan is not NULL). */
+int hubc__op_run(hubc_store *s, hubc_id actor, int op, hubc__change_fn change, void *ctx, hubc__plan *plan);
 
 /* The same inside an open transaction, for an operation a call may or may
  * not do depending on its arguments (creating as marketing). */
