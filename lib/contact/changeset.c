@@ -301,11 +301,10 @@ static int create(hubc__cs *cs, size_t nch, hubc_id *out_id) {
     return rc;
   hubc__slot slot = {r, s->txn.now, 0, HUBC_NON_MARKETING};
   s->contacts.next_id++;
-  hubc__txn_slot(s, id, &slot);
   if (cs->o.mark_created) {
-    hubc__status_apply(s, id, 1, cs->o.source, cs->o.source_id);
+    hubc__status_create_marketing(s, id, &slot, cs->o.source, cs->o.source_id);
     cs->marked++;
-  }
+  } else hubc__txn_slot(s, id, &slot);
   cs->created++;
   *out_id = id;
   return 0;

@@ -46,30 +46,36 @@ void hubc__status_reason(const hubc_store *s, uint32_t newest, int *type, hubc_i
   }
 }
 
-/* target: 1 = set marketing (M3), 0 = set non-marketing (M4), -1 = the
- * update date has come (M5). Needs hubc__status_reserve(s, 1). */
-int hubc__status_apply(hubc_store *s, int64_t id, int target, int reason_type, hubc_id reason_id) {
-  hubc__slot slot = hubc__slot_at(s, id);
-  int from = slot.status, to;
-  if (target == 1) to = HUBC_MARKETING;                                   /* M3 */
-  else if (target == 0) to = from == HUBC_MARKETING ? HUBC_MARKETING_UNTIL_UPDATE : from; /* M4 */
-  else to = from == HUBC_MARKETING_UNTIL_UPDATE ? HUBC_NON_MARKETING : from; /* M5 */
-  if (to == from) return 0; /* no-op keeps the original reason */
+/* The state `target` takes a contact in `from` to: 1 = set marketing
+ * (M3), 0 = set non-marketing (M4), -1 = the update date has come (M5). */
+static int next_status(int from, int target) {
+  if (target == 1) return HUBC_MARKETING;                                          /* M3 */
+  if (target == 0) return from == HUBC_MARKETING ? HUBC_MARKETING_UNTIL_UPDATE : from; /* M4 */
+  return from == HUBC_MARKETING_UNTIL_UPDATE ? HUBC_NON_MARKETING : from;            /* M5 */
+}
+
+/* Appends the history entry of contact id moving from slot's state to
+ * `to` and puts the new state in *slot (not yet in the store). */
+static void stamp(hubc_store *s, int64_t id, hubc__slot *slot, int to, int reason_type, hubc_id reason_id) {
   hubc__hist *e = &s->status.hist[s->status.hist_n];
   e->time = s->txn.now;
   e->contact = id;
   e->reason_id = reason_id;
   e->actor = s->txn.actor;
-  e->prev = slot.hist;
-  e->old_status = (uint8_t)from;
+  e->prev = slot->hist;
+  e->old_status = slot->status;
   e->new_status = (uint8_t)to;
   e->reason_type = (uint8_t)reason_type;
   e->pad = 0;
   s->status.hist_n++;
-  slot.hist = (uint32_t)s->status.hist_n;
-  slot.status = (uint8_t)to;
-  slot.modified = s->txn.now;
-  hubc__txn_slot(s, id, &slot);
+  slot->hist = (uint32_t)s->status.hist_n;
+  slot->status = (uint8_t)to;
+  slot->modified = s->txn.now;
+}
+
+/* After the new state is in the store: the history record to persist, the
+ * pending list (M5), the event. */
+static void announce(hubc_store *s, int64_t id, int from, int to, int reason_type, hubc_id reason_id) {
   hubc__txn_dirty(s, HUBC_REC_HISTORY, (int64_t)s->status.hist_n);
   if (to == HUBC_MARKETING_UNTIL_UPDATE) s->status.pending[s->status.pending_n++] = id;
   if (!s->ev_fn) return 0; /* no one to tell: not even built */
@@ -85,7 +91,23 @@ int hubc__status_apply(hubc_store *s, int64_t id, int target, int reason_type, h
   ev.billable = HUBC__BILLABLE(s);
   ev.tier = s->billing.bill.tier;
   hubc__txn_event(s, &ev);
+}
+
+/* Needs hubc__status_reserve(s, 1). */
+int hubc__status_apply(hubc_store *s, int64_t id, int target, int reason_type, hubc_id reason_id) {
+  hubc__slot slot = hubc__slot_at(s, id);
+  int from = slot.status, to = next_status(from, target);
+  if (to == from) return 0; /* no-op keeps the original reason */
+  stamp(s, id, &slot, to, reason_type, reason_id);
+  hubc__txn_slot(s, id, &slot);
+  announce(s, id, from, to, reason_type, reason_id);
   return 0;
+}
+
+void hubc__status_create_marketing(hubc_store *s, int64_t id, hubc__slot *slot, int reason_type, hubc_id reason_id) {
+  stamp(s, id, slot, HUBC_MARKETING, reason_type, reason_id);
+  hubc__txn_slot(s, id, slot);
+  announce(s, id, HUBC_NON_MARKETING, HUBC_MARKETING, reason_type, reason_id);
 }
 
 /* The generic status calls: the reason is stamped by this path (user:

@@ -27,6 +27,13 @@ typedef struct hubc__status {
  * `marketing` (1: M3, 0: M4) or, with `renewal`, UNTIL_UPDATE → NON (M5).
  * Appends history and events. Returns 0 (changed or no-op) or an error. */
 int hubc__status_apply(hubc_store *s, int64_t id, int target, int reason_type, hubc_id reason_id);
+/* Creates contact id (next in line, not yet in the store) from *slot, a
+ * NON_MARKETING state, made MARKETING at once (M3): one state change in
+ * the transaction instead of two, the same history, events and records.
+ * Needs what hubc__status_apply and hubc__txn_slot need. */
+struct hubc__slot;
+void hubc__status_create_marketing(hubc_store *s, int64_t id, struct hubc__slot *slot, int reason_type,
+                                   hubc_id reason_id);
 /* Reason of the current MARKETING/UNTIL_UPDATE status from history. */
 void hubc__status_reason(const hubc_store *s, uint32_t newest_hist, int *type, hubc_id *id);
 /* Room for n more history entries and pending ids. */
