@@ -78,7 +78,7 @@ static void stamp(hubc_store *s, int64_t id, hubc__slot *slot, int to, int reaso
 static void announce(hubc_store *s, int64_t id, int from, int to, int reason_type, hubc_id reason_id) {
   hubc__txn_dirty(s, HUBC_REC_HISTORY, (int64_t)s->status.hist_n);
   if (to == HUBC_MARKETING_UNTIL_UPDATE) s->status.pending[s->status.pending_n++] = id;
-  if (!s->ev_fn) return 0; /* no one to tell: not even built */
+  if (!s->ev_fn) return; /* no one to tell: not even built */
   hubc_event ev = {0};
   ev.type = HUBC_EVENT_STATUS;
   ev.time = s->txn.now;
