@@ -244,17 +244,12 @@ int hubc__engine_activated(hubc_store *s, uint32_t wf) {
 
 /* Filter triggers (W2): a contact enrolls when it starts to meet the
  * filter: it did not before the transaction (or did not exist) and does
- * after. Runs at finalize, over the contacts the transaction changed. */
+ * after. Runs at finalize, over the contacts the transaction changed, each
+ * once with its earliest undo entry (its state before the transaction). */
 typedef struct touched {
-  int64_t id;
-  size_t first; /* its earliest undo entry */
+  int64_t id; /* 0: empty */
+  size_t first;
 } touched;
-
-static int by_id(const void *x, const void *y) {
-  const touched *a = x, *b = y;
-  if (a->id != b->id) return a->id < b->id ? -1 : 1;
-  return a->first < b->first ? -1 : a->first > b->first;
-}
 
 /* Whether the slot's state as it was met f: the record version is
  * immutable but its header (status, dates) is the live one, so the old
@@ -279,15 +274,20 @@ static int txn_finalize(hubc_store *s) {
   size_t k = 0, undo_n = s->txn.undo_n;
   for (size_t i = 0; i < undo_n; i++) k += s->txn.undo[i].kind == HUBC_REC_CONTACT;
   if (!k) return 0;
-  touched *t = hubc__alloc(s->base, k * sizeof *t);
+  size_t cap = 16;
+  while (cap < 2 * k) cap *= 2;
+  touched *t = hubc__calloc(s->base, cap * sizeof *t); /* a set by id: the first entry of each contact wins */
   if (!t) return hubc__err(HUBC_ENOMEM, "out of memory evaluating workflow triggers");
-  k = 0;
-  for (size_t i = 0; i < undo_n; i++)
-    if (s->txn.undo[i].kind == HUBC_REC_CONTACT) t[k].id = s->txn.undo[i].id, t[k++].first = i;
-  qsort(t, k, sizeof *t, by_id);
+  for (size_t i = 0; i < undo_n; i++) {
+    if (s->txn.undo[i].kind != HUBC_REC_CONTACT) continue;
+    int64_t id = s->txn.undo[i].id;
+    size_t h = (size_t)(((uint64_t)id * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1);
+    while (t[h].id && t[h].id != id) h = (h + 1) & (cap - 1);
+    if (!t[h].id) t[h].id = id, t[h].first = i;
+  }
   int rc = 0;
-  for (size_t j = 0; j < k && !rc; j++) {
-    if (j && t[j].id == t[j - 1].id) continue;
+  for (size_t j = 0; j < cap && !rc; j++) {
+    if (!t[j].id) continue;
     const hubc__slot from = s->txn.undo[t[j].first].u.slot.from;
     const hubc__rec *now = hubc__contact_at(s, t[j].id);
     if (!now) continue;
@@ -298,7 +298,7 @@ static int txn_finalize(hubc_store *s) {
         rc = enroll(s, (uint32_t)i + 1, (uint32_t)t[j].id, "filter");
     }
   }
-  hubc__free(s->base, t, k ? k * sizeof *t : 0);
+  hubc__free(s->base, t, cap * sizeof *t);
   return rc;
 }
 
