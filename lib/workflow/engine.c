@@ -342,12 +342,11 @@ static hubc_time wait_for(const hubc_store *s, uint32_t attempt) {
   return w < max ? w : max;
 }
 
-static int apply_set_property(hubc_store *s, const hubc__wf *w, uint32_t wf, const hubc__wact *x, uint32_t contact) {
+static int apply_set_property(hubc_store *s, uint32_t wf, const hubc__wact *x, uint32_t contact) {
   const char *names[1] = {s->schema->props[x->prop].name}, *values[1] = {x->value};
   hubc__cs cs;
   hubc__cs_opts o = {.policy = HUBC__CS_OVERWRITE, .mode = HUBC__CS_UPDATE_ONLY, .source = HUBC_SOURCE_WORKFLOW,
                      .source_id = wf};
-  (void)w;
   int rc = hubc__cs_begin(&cs, s, &o, names, 1);
   if (!rc) rc = hubc__cs_row(&cs, contact, values, NULL, NULL);
   hubc__cs_end(&cs);
@@ -378,7 +377,7 @@ static int step(hubc_store *s, uint32_t eid, int *what, hostcall *hc) {
     if (!(rc = hubc__status_reserve(s, 1)))
       rc = hubc__status_apply(s, e.contact, x->marketing, HUBC_SOURCE_WORKFLOW, e.wf);
     break;
-  case HUBC_WF_SET_PROPERTY: rc = apply_set_property(s, w, e.wf, x, e.contact); break;
+  case HUBC_WF_SET_PROPERTY: rc = apply_set_property(s, e.wf, x, e.contact); break;
   case HUBC_WF_DELAY: {
     hubc_time due = x->until ? x->secs : s->txn.now + x->secs;
     if (due > s->txn.now) {
@@ -425,10 +424,13 @@ static int step(hubc_store *s, uint32_t eid, int *what, hostcall *hc) {
   return 0;
 }
 
-/* Errors after which a retry cannot succeed: the action is wrong for this
- * contact (a value its property refuses, an email another contact has). */
-static int permanent(int code) {
-  return code == HUBC_EINVAL || code == HUBC_EREADONLY || code == HUBC_EEXISTS || code == HUBC_ENOTFOUND;
+/* Errors after which a retry cannot succeed: a built-in action wrong for
+ * this contact (a value its property refuses, an email another contact
+ * has). A host action's failure, or its not being registered (yet), is
+ * always retried. */
+static int permanent(const hubc__wact *x, int code) {
+  return x->type != HUBC_WF_HOST &&
+         (code == HUBC_EINVAL || code == HUBC_EREADONLY || code == HUBC_EEXISTS || code == HUBC_ENOTFOUND);
 }
 
 /* Sets eid's timer outside any transaction (memory only): when even
@@ -444,7 +446,7 @@ static void rearm(hubc_store *s, uint32_t eid, hubc_time wait) {
 
 /* Attempt `attempt` of step `at` of eid failed with code/msg (W6): logged
  * with the wait before the retry, or the enrollment ends (permanent). */
-static void record_failure(hubc_store *s, uint32_t eid, uint32_t at, int code, const char *msg, int host) {
+static void record_failure(hubc_store *s, uint32_t eid, uint32_t at, int code, const char *msg) {
   int rc = hubc__write_begin(s, HUBC_SYSTEM, 0, "run workflows");
   if (rc) {
     rearm(s, eid, wait_for(s, 1));
@@ -453,7 +455,8 @@ static void record_failure(hubc_store *s, uint32_t eid, uint32_t at, int code, c
   hubc__enr e = s->workflows.enr[eid - 1];
   hubc_time wait = 0;
   if (e.state == HUBC_ENROLLMENT_ACTIVE && e.step == at) {
-    if (!host && permanent(code)) {
+    const hubc__wf *w = &s->workflows.v[e.wf - 1];
+    if (at < w->n_acts && permanent(&w->acts[at], code)) {
       rc = end_enr(s, eid, code, msg);
     } else {
       wait = wait_for(s, e.attempt + 1);
@@ -480,7 +483,7 @@ static int host_result(hubc_store *s, hostcall *hc, int result) {
   char msg[MAX_MSG];
   if (result) {
     snprintf(msg, sizeof msg, "host action '%.100s' failed (code %d)", hc->name, result);
-    record_failure(s, eid, at, result, msg, 1);
+    record_failure(s, eid, at, result, msg);
     return 0;
   }
   int rc = hubc__write_begin(s, HUBC_SYSTEM, 0, "run workflows");
@@ -498,7 +501,7 @@ static int host_result(hubc_store *s, hostcall *hc, int result) {
   }
   if ((rc = hubc__write_end(s, rc))) {
     snprintf(msg, sizeof msg, "%s", hubc_error_last());
-    record_failure(s, eid, at, rc, msg, 1);
+    record_failure(s, eid, at, rc, msg);
     return 0;
   }
   return go;
@@ -523,7 +526,7 @@ static void run_one(hubc_store *s, uint32_t eid, unsigned *budget) {
       char msg[MAX_MSG];
       snprintf(msg, sizeof msg, "%s", hubc_error_last());
       hostcall_free(s, &hc);
-      record_failure(s, eid, at, rc, msg, 0);
+      record_failure(s, eid, at, rc, msg);
       return;
     }
     if (what == STEP_HOST) call_host(s, &hc, budget);
@@ -581,7 +584,7 @@ int hubc__engine_run(hubc_store *s) {
       if (!step_failed && (rc == HUBC_EAGAIN || rc == HUBC_EPERSIST)) { /* an attempt of each (W6) */
         char msg[MAX_MSG];
         snprintf(msg, sizeof msg, "%s", hubc_error_last());
-        for (size_t i = 0; i < n; i++) record_failure(s, batch[i], at[i], rc, msg, 0);
+        for (size_t i = 0; i < n; i++) record_failure(s, batch[i], at[i], rc, msg);
       } else { /* a step failed, or HARD_CAP refused the sum: one by one, each failure recorded */
         unsigned one = RUN_BUDGET;
         for (size_t i = 0; i < n; i++) run_one(s, batch[i], &one);

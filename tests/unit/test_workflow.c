@@ -674,6 +674,39 @@ static void test_W6_persistence_again_on_a_batch_is_an_attempt_of_each(void **st
   for (int i = 0; i < 3; i++) assert_int_equal(status_of(s, c[i]), HUBC_MARKETING);
 }
 
+/* Registrations are not stored: after a reopen a step naming an action not
+ * registered again fails and is retried (not ended) until it is. */
+static void test_W6_unregistered_host_action_is_retried_until_registered(void **state) {
+  (void)state;
+  tu_clock clk;
+  tu_mem *m = gc_mem();
+  hubc_store *s = open_pro(&clk, &m->vtable);
+  host_log l = {0};
+  assert_int_equal(hubc_workflow_register_action(s, "crm sync", 0, host_cb, &l), 0);
+  hubc_id form = signup_form(s), wf, c;
+  hubc_wf_action acts[] = {act_delay(60), act_host("crm sync", "p")};
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 2), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  gc_release(s);
+  s = open_sub(&clk, HUBC_SUBSCRIPTION_PROFESSIONAL, &m->vtable);
+  clk.now += 60;
+  assert_int_equal(hubc_store_tick(s), 0);
+  hubc_enrollment e = enrollment(s, 1);
+  assert_int_equal(e.state, HUBC_ENROLLMENT_ACTIVE);
+  assert_int_equal(e.attempts, 1);
+  hist h;
+  history(&h, s, 1);
+  assert_int_equal(h.e[h.n - 1].event, HUBC_WF_LOG_FAILED);
+  assert_non_null(strstr(h.msg[h.n - 1], "not registered"));
+  assert_int_equal(hubc_workflow_register_action(s, "crm sync", 0, host_cb, &l), 0);
+  clk.now += 60;
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(l.calls, 1);
+  assert_int_equal(enrollment(s, 1).state, HUBC_ENROLLMENT_FINISHED);
+}
+
 static void test_W6_contact_deleted_ends_the_enrollment_with_the_reason(void **state) {
   (void)state;
   tu_clock clk;
@@ -913,6 +946,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_W6_hard_cap_is_retried_until_room, gc_teardown),
       cmocka_unit_test_teardown(test_W6_hard_cap_applies_what_fits_of_a_batch, gc_teardown),
       cmocka_unit_test_teardown(test_W6_persistence_again_on_a_batch_is_an_attempt_of_each, gc_teardown),
+      cmocka_unit_test_teardown(test_W6_unregistered_host_action_is_retried_until_registered, gc_teardown),
       cmocka_unit_test_teardown(test_W6_contact_deleted_ends_the_enrollment_with_the_reason, gc_teardown),
       cmocka_unit_test_teardown(test_W7_deactivate_stops_pending_and_reactivation_resumes, gc_teardown),
       cmocka_unit_test_teardown(test_W7_reactivation_does_not_run_a_delayed_step_early, gc_teardown),
