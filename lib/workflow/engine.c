@@ -380,6 +380,7 @@ static int step(hubc_store *s, uint32_t eid, int *what, hostcall *hc) {
   case HUBC_WF_SET_PROPERTY: rc = apply_set_property(s, e.wf, x, e.contact); break;
   case HUBC_WF_DELAY: {
     hubc_time due = x->until ? x->secs : s->txn.now + x->secs;
+    if (due > HUBC__TIME_MAX) due = HUBC__TIME_MAX; /* stored times stay in years 1 to 9999 */
     if (due > s->txn.now) {
       le.event = HUBC_WF_LOG_WAITING;
       le.until = due;
@@ -462,7 +463,7 @@ static void record_failure(hubc_store *s, uint32_t eid, uint32_t at, int code, c
       wait = wait_for(s, e.attempt + 1);
       logent le = {HUBC_WF_LOG_FAILED, at, e.attempt + 1, code, wait, 0, msg};
       e.attempt++;
-      e.due = s->txn.now + wait;
+      e.due = s->txn.now + wait > HUBC__TIME_MAX ? HUBC__TIME_MAX : s->txn.now + wait;
       rc = enr_log(s, eid, &e, &le);
       if (!rc && s->workflows.v[e.wf - 1].active) rc = hubc__sched_set(s, KE, eid, e.due, 0);
     }

@@ -103,7 +103,7 @@ static int build_action(hubc_store *s, const hubc_wf_action *in, size_t i, hubc_
       return hubc__err(HUBC_ELIMIT, "%s: action %zu (delay): %lld seconds is beyond the time bound (%lld s, B2a)",
                        what, i, (long long)a.seconds, (long long)s->max_jump);
     if (a.seconds == 0) {
-      if (!hubc__time_ok(a.until) || a.until > s->txn.now + s->max_jump)
+      if (!hubc__time_ok(a.until) || a.until - s->txn.now > s->max_jump) /* both in range: no overflow */
         return hubc__err(a.until ? HUBC_ELIMIT : HUBC_EINVAL,
                          "%s: action %zu (delay): needs seconds > 0 or a time `until` within the time bound "
                          "(%lld s from now, B2a); got until = %lld",
