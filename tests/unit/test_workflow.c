@@ -780,6 +780,46 @@ static void test_W7_reactivation_does_not_run_a_delayed_step_early(void **state)
   assert_string_equal(prop_of(s, c, "jobtitle"), "late");
 }
 
+/* W7 decision: editing an inactive workflow ends its unfinished
+ * enrollments (their positions named the old actions); the new definition
+ * is what later triggers run. */
+static void test_W7_editing_an_inactive_workflow_ends_its_enrollments(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  hubc_id form = signup_form(s), wf, c, c2;
+  hubc_wf_action acts[] = {act_delay(3600), act_prop("jobtitle", "old")};
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 2), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(hubc_workflow_deactivate(s, ADMIN, wf), 0);
+  hubc_wf_action now = act_prop("jobtitle", "new");
+  const hubc_wf_action *ptrs[] = {&now};
+  hubc_workflow_def d;
+  hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);
+  d.name = "Edited";
+  d.trigger_form = form;
+  d.actions = ptrs;
+  d.n_actions = 1;
+  assert_int_equal(hubc_workflow_update(s, ADMIN, wf, &d), 0);
+  hubc_enrollment e = enrollment(s, 1);
+  assert_int_equal(e.state, HUBC_ENROLLMENT_ENDED);
+  hist h;
+  history(&h, s, 1);
+  assert_string_equal(h.msg[h.n - 1], "workflow edited");
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  clk.now += 3600;
+  assert_int_equal(submit(s, form, "bob@x.it", &c2), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_string_equal(prop_of(s, c, "jobtitle"), "(unset)");
+  assert_string_equal(prop_of(s, c2, "jobtitle"), "new");
+  hubc_workflow *w;
+  assert_int_equal(hubc_workflow_get(&w, s, wf), 0);
+  assert_string_equal(hubc_workflow_name(w), "Edited");
+  hubc_workflow_free(w);
+}
+
 static void test_W7_delete_ends_enrollments_and_keeps_history(void **state) {
   (void)state;
   tu_clock clk;
@@ -950,6 +990,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_W6_contact_deleted_ends_the_enrollment_with_the_reason, gc_teardown),
       cmocka_unit_test_teardown(test_W7_deactivate_stops_pending_and_reactivation_resumes, gc_teardown),
       cmocka_unit_test_teardown(test_W7_reactivation_does_not_run_a_delayed_step_early, gc_teardown),
+      cmocka_unit_test_teardown(test_W7_editing_an_inactive_workflow_ends_its_enrollments, gc_teardown),
       cmocka_unit_test_teardown(test_W7_delete_ends_enrollments_and_keeps_history, gc_teardown),
       cmocka_unit_test_teardown(test_W2_bad_definitions_are_refused_naming_the_action, gc_teardown),
       cmocka_unit_test_teardown(test_W3_R1_reopen_resumes_enrollments_with_their_timers, gc_teardown),
