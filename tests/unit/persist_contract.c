@@ -160,10 +160,9 @@ static void ctx_done(pc_ctx *x) {
 }
 
 static void same(const char *want, const char *got, const char *backend, const char *what) {
-  if (strcmp(want, got) != 0) {
-    fprintf(stderr, "--- expected\n%s--- actual\n%s", want, got);
-    fail_msg("%s: %s: dumps differ", backend, what);
-  }
+  char said[256];
+  snprintf(said, sizeof said, "%s: %s", backend, what);
+  tu_expect_same(want, got, said);
 }
 
 /* Closes the store, opens it again from the backend, checks the dump. */

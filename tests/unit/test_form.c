@@ -401,16 +401,7 @@ static void test_F6_external_forms_follow_the_store_wide_switch(void **state) {
 static void test_B5_hard_cap_refuses_a_submission_whole(void **state) {
   (void)state;
   tu_clock clk = {tu_time(2024, 3, 1, 10, 0, 0)};
-  hubc_store_options o;
-  hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION);
-  o.clock = tu_clock_fn;
-  o.clock_payload = &clk;
-  o.admin_email = "admin@example.com";
-  o.tier_policy = HUBC_TIER_HARD_CAP;
-  o.hard_cap = 1;
-  hubc_store *s;
-  assert_int_equal(hubc_store_open(&s, &o), 0);
-  gc_store(s);
+  hubc_store *s = tu_open_hard_cap(&clk, 1);
   hubc_id form = newsletter(s);
   assert_int_equal(submit3(s, form, "a@x.it", "A", "Roma", NULL), 0);
   char *before = gc_dump(s);

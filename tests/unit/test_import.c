@@ -683,16 +683,7 @@ static void test_I8_persistence_failure_at_every_callback_changes_nothing(void *
 static void test_B5_hard_cap_refuses_the_whole_import(void **state) {
   (void)state;
   tu_clock clk = {tu_time(2024, 3, 1, 10, 0, 0)};
-  hubc_store_options o;
-  hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION);
-  o.clock = tu_clock_fn;
-  o.clock_payload = &clk;
-  o.admin_email = "admin@example.com";
-  o.tier_policy = HUBC_TIER_HARD_CAP;
-  o.hard_cap = 2;
-  hubc_store *s;
-  assert_int_equal(hubc_store_open(&s, &o), 0);
-  gc_store(s);
+  hubc_store *s = tu_open_hard_cap(&clk, 2);
   contact(s, "a@x.it", NULL, 1);
   char *before = gc_dump(s);
   job *j = job_new("email\nb@x.it\nc@x.it\n", NULL);

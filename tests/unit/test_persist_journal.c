@@ -72,14 +72,6 @@ static char *dump_store(hubc_store *s, size_t *len) {
   return b.p;
 }
 
-static void assert_dump_equal(const char *a, size_t alen, const char *b, size_t blen) {
-  if (alen != blen || memcmp(a, b, alen) != 0) {
-    fprintf(stderr, "---- dump before (%zu bytes)\n%s\n---- dump after (%zu bytes)\n%s\n", alen,
-            a, blen, b);
-    fail_msg("store dumps differ after reopening the journal");
-  }
-}
-
 /* A fresh directory per test; files are named inside it. */
 struct tdir {
   char dir[64];
@@ -383,7 +375,7 @@ static void round_trip(int policy) {
 
   size_t len2;
   char *d2 = reopen_dump(t.log, &len2);
-  assert_dump_equal(d1, len1, d2, len2);
+  tu_expect_same(d1, d2, "after reopening the journal");
 
   /* More changes on the reopened store, reopened again. */
   j = jopen_opts(t.log, policy, UINT64_MAX);
@@ -400,7 +392,7 @@ static void round_trip(int policy) {
   hubc_journal_close(j);
   size_t len4;
   char *d4 = reopen_dump(t.log, &len4);
-  assert_dump_equal(d3, len3, d4, len4);
+  tu_expect_same(d3, d4, "after reopening the journal");
   free(d1);
   free(d2);
   free(d3);
@@ -432,7 +424,7 @@ static void r3_store_reopened_on_same_handle(void **state) {
   hubc_store_close(s);
   s = sopen(j);
   char *d2 = dump_store(s, &l2);
-  assert_dump_equal(d1, l1, d2, l2);
+  tu_expect_same(d1, d2, "after reopening the journal");
   hubc_store_close(s);
   hubc_journal_close(j);
   free(d1);
@@ -497,7 +489,7 @@ static void r3_torn_tail_is_truncated(void **state) {
     s = sopen(j);
     size_t dl;
     char *d = dump_store(s, &dl);
-    assert_dump_equal(prev, prev_len, d, dl);
+    tu_expect_same(prev, d, "after reopening the journal");
     free(d);
     hubc_store_close(s);
     hubc_journal_close(j);
@@ -536,12 +528,12 @@ static void r3_torn_tail_is_truncated(void **state) {
   create(s, admin_id(s), 500);
   size_t dl;
   char *d = dump_store(s, &dl);
-  assert_dump_equal(last, last_len, d, dl);
+  tu_expect_same(last, d, "after reopening the journal");
   free(d);
   hubc_store_close(s);
   hubc_journal_close(j);
   d = reopen_dump(t.log, &dl);
-  assert_dump_equal(last, last_len, d, dl);
+  tu_expect_same(last, d, "after reopening the journal");
   free(d);
 
   free(z);
@@ -788,7 +780,7 @@ static void r3_compaction_explicit(void **state) {
 
   size_t l3;
   char *d3 = reopen_dump(t.log, &l3);
-  assert_dump_equal(d2, l2, d3, l3);
+  tu_expect_same(d2, d3, "after reopening the journal");
 
   /* Compacting again (snapshot + log into a new snapshot), then again with
    * an empty log: identical data each time, no growth. */
@@ -801,7 +793,7 @@ static void r3_compaction_explicit(void **state) {
   hubc_journal_close(j);
   size_t l4;
   char *d4 = reopen_dump(t.log, &l4);
-  assert_dump_equal(d2, l2, d4, l4);
+  tu_expect_same(d2, d4, "after reopening the journal");
   (void)d1;
   free(d1);
   free(d2);
@@ -830,7 +822,7 @@ static void r3_compaction_automatic(void **state) {
   hubc_journal_close(j);
   size_t l2;
   char *d2 = reopen_dump(t.log, &l2);
-  assert_dump_equal(d1, l1, d2, l2);
+  tu_expect_same(d1, d2, "after reopening the journal");
   free(d1);
   free(d2);
   tdir_remove(&t);
@@ -869,7 +861,7 @@ static void r3_compaction_crash_states_load(void **state) {
   write_file(t.tmp, "HUBCJ", 5);
   size_t l2;
   char *d2 = reopen_dump(t.log, &l2);
-  assert_dump_equal(d1, l1, d2, l2);
+  tu_expect_same(d1, d2, "after reopening the journal");
   assert_int_equal(file_size(t.tmp), -1); /* cleaned up */
   free(d2);
 
@@ -880,14 +872,14 @@ static void r3_compaction_crash_states_load(void **state) {
   hubc_journal_close(j);
   copy_file(saved_log, t.log);
   d2 = reopen_dump(t.log, &l2);
-  assert_dump_equal(d1, l1, d2, l2);
+  tu_expect_same(d1, d2, "after reopening the journal");
   assert_int_equal(file_size(t.log), HUBC__JOURNAL_HEADER_BYTES); /* reset */
   free(d2);
 
   /* Crash right after the log truncation (empty log file). */
   write_file(t.log, "", 0);
   d2 = reopen_dump(t.log, &l2);
-  assert_dump_equal(d1, l1, d2, l2);
+  tu_expect_same(d1, d2, "after reopening the journal");
   free(d2);
 
   /* Snapshot lost while the log continues it: refused, not silently empty. */
@@ -914,7 +906,7 @@ static void r3_compaction_crash_states_load(void **state) {
 
   copy_file(saved_snap, t.snap);
   d2 = reopen_dump(t.log, &l2);
-  assert_dump_equal(d1, l1, d2, l2);
+  tu_expect_same(d1, d2, "after reopening the journal");
   free(d2);
   free(d1);
   tdir_remove(&t);
@@ -1105,12 +1097,12 @@ static void r3_second_store_on_one_journal_is_busy(void **state) {
   /* closed: the handle serves a new store, which sees everything */
   b = sopen(j);
   char *d2 = dump_store(b, &l2);
-  assert_dump_equal(d1, l1, d2, l2);
+  tu_expect_same(d1, d2, "after reopening the journal");
   free(d2);
   hubc_store_close(b);
   hubc_journal_close(j);
   d2 = reopen_dump(t.log, &l2);
-  assert_dump_equal(d1, l1, d2, l2);
+  tu_expect_same(d1, d2, "after reopening the journal");
   free(d1);
   free(d2);
 
@@ -1223,7 +1215,7 @@ static void r3_log_cut_inside_header_is_new_only_if_ours(void **state) {
   for (size_t k = 1; k < 28; k++) {
     write_file(t.log, h1, k);
     char *d2 = reopen_dump(t.log, &l2);
-    assert_dump_equal(d1, l1, d2, l2);
+    tu_expect_same(d1, d2, "after reopening the journal");
     free(d2);
     assert_int_equal(file_size(t.log), 28);
   }
@@ -1335,7 +1327,7 @@ static void r3_failed_fdatasync_never_replays(void **state) {
     assert_int_equal(hubc_contact_create(&id, s, a, NULL, names, values, 1), HUBC_EPERSIST);
     assert_non_null(strstr(hubc_error_last(), "an fdatasync failed"));
     char *d2 = dump_store(s, &l2);
-    assert_dump_equal(d1, l1, d2, l2);
+    tu_expect_same(d1, d2, "after reopening the journal");
     free(d2);
     hubc_store_close(s);
     hubc_journal_close(j); /* the F_OVERWRITE case removes the frame here */
@@ -1344,7 +1336,7 @@ static void r3_failed_fdatasync_never_replays(void **state) {
     assert_int_equal(jinfo(j).log_bytes, (uint64_t)size);
     s = sopen(j);
     d2 = dump_store(s, &l2);
-    assert_dump_equal(d1, l1, d2, l2);
+    tu_expect_same(d1, d2, "after reopening the journal");
     hubc_id found = 0;
     assert_int_equal(hubc_contact_find(&found, s, "failed@x.io"), HUBC_ENOTFOUND);
     create(s, a, 2); /* a reopened journal writes again */
@@ -1442,7 +1434,7 @@ static void r3_read_only_open_changes_nothing(void **state) {
 
   hubc_store *s = sopen(j);
   char *d2 = dump_store(s, &l2);
-  assert_dump_equal(d1, l1, d2, l2);
+  tu_expect_same(d1, d2, "after reopening the journal");
   free(d2);
   /* every change is refused, naming read-only, and nothing changes */
   hubc_id a = admin_id(s), id = 0, found = 0;
@@ -1453,7 +1445,7 @@ static void r3_read_only_open_changes_nothing(void **state) {
   assert_int_equal(hubc_contact_delete(s, a, found), HUBC_EPERSIST);
   assert_non_null(strstr(hubc_error_last(), "read-only"));
   d2 = dump_store(s, &l2);
-  assert_dump_equal(d1, l1, d2, l2);
+  tu_expect_same(d1, d2, "after reopening the journal");
   free(d2);
   assert_int_equal(hubc_journal_compact(j), HUBC_EREADONLY);
   assert_non_null(strstr(hubc_error_last(), "read-only"));
@@ -1528,7 +1520,7 @@ static void r3_read_only_open_of_new_missing_and_stale_logs(void **state) {
   assert_int_equal(jinfo(j).log_bytes, 0);
   s = sopen(j);
   char *d2 = dump_store(s, &l2);
-  assert_dump_equal(d1, l1, d2, l2);
+  tu_expect_same(d1, d2, "after reopening the journal");
   hubc_store_close(s);
   /* past an update date (B1) even a read needs a write: refused the same way */
   s = sopen_rc(j, later_clock, &rc);

@@ -66,13 +66,6 @@ static long long count_rows(sqlite3 *db, const char *sql) {
   return n;
 }
 
-static void assert_same(const char *expected, const char *actual, const char *what) {
-  if (strcmp(expected, actual) != 0) {
-    fprintf(stderr, "---- expected (%s)\n%s\n---- actual\n%s\n", what, expected, actual);
-    fail_msg("store dumps differ: %s", what);
-  }
-}
-
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   assert_non_null(f);
@@ -184,7 +177,7 @@ static void r1_round_trip_through_sqlite_is_byte_equal(void **state) {
 
   char *before = tu_dump(s);
   char *after = fx_reopen_dump(f);
-  assert_same(before, after, "after reopening the SQLite database");
+  tu_expect_same(before, after, "after reopening the SQLite database");
   free(after);
 
   /* the reloaded store is usable, and its ids continue (C1) */
@@ -195,7 +188,7 @@ static void r1_round_trip_through_sqlite_is_byte_equal(void **state) {
   assert_int_equal(found, anna);
   char *before2 = tu_dump(f->store);
   char *after2 = fx_reopen_dump(f);
-  assert_same(before2, after2, "second reopen");
+  tu_expect_same(before2, after2, "second reopen");
   free(before);
   free(before2);
   free(after2);
@@ -223,7 +216,7 @@ static void r2_busy_database_gives_eagain_and_changes_nothing(void **state) {
   assert_non_null(strstr(hubc_error_last(), "retry"));
   assert_int_equal(hubc_contact_set_marketing(f->store, 1, anna, HUBC_SOURCE_MANUAL, 1), HUBC_EAGAIN);
   char *d1 = tu_dump(f->store);
-  assert_same(d0, d1, "after EAGAIN");
+  tu_expect_same(d0, d1, "after EAGAIN");
   free(d1);
   assert_int_equal(hubc_contact_find(&id, f->store, "marco@example.com"), HUBC_ENOTFOUND);
 
@@ -232,7 +225,7 @@ static void r2_busy_database_gives_eagain_and_changes_nothing(void **state) {
 
   /* the database still holds the state before the refused calls */
   char *d2 = fx_reopen_dump(f);
-  assert_same(d0, d2, "database after EAGAIN");
+  tu_expect_same(d0, d2, "database after EAGAIN");
   free(d2);
 
   /* retry succeeds and persists */
@@ -241,7 +234,7 @@ static void r2_busy_database_gives_eagain_and_changes_nothing(void **state) {
   char *d3 = tu_dump(f->store);
   assert_string_not_equal(d0, d3);
   char *d4 = fx_reopen_dump(f);
-  assert_same(d3, d4, "after the retry");
+  tu_expect_same(d3, d4, "after the retry");
   free(d0);
   free(d3);
   free(d4);
@@ -270,7 +263,7 @@ static void r2_failing_put_rolls_back_the_whole_transaction(void **state) {
   assert_int_equal(hubc_contact_create(&id, f->store, 1, NULL, names, values, 1), HUBC_EPERSIST);
 
   char *d1 = tu_dump(f->store);
-  assert_same(d0, d1, "store after a failing put");
+  tu_expect_same(d0, d1, "store after a failing put");
   free(d1);
   assert_int_equal(sqlite3_get_autocommit(fx_db(f)), 1); /* no transaction left open */
   assert_int_equal(count_rows(fx_db(f), "SELECT count(*) FROM records"), rows0);
@@ -279,13 +272,13 @@ static void r2_failing_put_rolls_back_the_whole_transaction(void **state) {
   assert_int_equal(count_rows(fx_db(f), "SELECT n FROM puts"), 0);
   exec_ok(fx_db(f), "DROP TRIGGER fail_second_put; DROP TRIGGER count_puts");
   char *d2 = fx_reopen_dump(f);
-  assert_same(d0, d2, "database after a failing put");
+  tu_expect_same(d0, d2, "database after a failing put");
   free(d2);
 
   assert_int_equal(hubc_contact_set_marketing(f->store, 1, anna, HUBC_SOURCE_MANUAL, 1), 0);
   char *d3 = tu_dump(f->store);
   char *d4 = fx_reopen_dump(f);
-  assert_same(d3, d4, "after the retry");
+  tu_expect_same(d3, d4, "after the retry");
   free(d0);
   free(d3);
   free(d4);
@@ -309,7 +302,7 @@ static void r2_failing_commit_gives_epersist_and_changes_nothing(void **state) {
   assert_int_equal(hubc_contact_set_marketing(f->store, 1, anna, HUBC_SOURCE_MANUAL, 1), HUBC_EPERSIST);
   assert_non_null(strstr(hubc_error_last(), "commit"));
   char *d1 = tu_dump(f->store);
-  assert_same(d0, d1, "store after a failing commit");
+  tu_expect_same(d0, d1, "store after a failing commit");
   free(d1);
   assert_int_equal(sqlite3_get_autocommit(db), 1); /* the rollback callback closed it */
   assert_int_equal(count_rows(db, "SELECT count(*) FROM records WHERE kind = 4"), 0);
@@ -317,14 +310,14 @@ static void r2_failing_commit_gives_epersist_and_changes_nothing(void **state) {
   /* the database, reopened, holds the state before the failing call */
   exec_ok(db, "DROP TRIGGER fail_commit");
   char *d2 = fx_reopen_dump(f);
-  assert_same(d0, d2, "database after a failing commit");
+  tu_expect_same(d0, d2, "database after a failing commit");
   free(d2);
 
   assert_int_equal(hubc_contact_set_marketing(f->store, 1, anna, HUBC_SOURCE_MANUAL, 1), 0);
   char *d3 = tu_dump(f->store);
   assert_string_not_equal(d0, d3);
   char *d4 = fx_reopen_dump(f);
-  assert_same(d3, d4, "after the retry");
+  tu_expect_same(d3, d4, "after the retry");
   free(d0);
   free(d3);
   free(d4);

@@ -76,6 +76,12 @@ char *tu_dump(hubc_store *s) {
   return b.data;
 }
 
+void tu_expect_same(const char *want, const char *got, const char *what) {
+  if (strcmp(want, got) == 0) return;
+  fprintf(stderr, "--- expected (%s)\n%s--- actual\n%s", what, want, got);
+  fail_msg("%s: the store dumps differ", what);
+}
+
 void tu_expect_dump(hubc_store *s, const char *want, const char *what) {
   char *now = tu_dump(s);
   int same = strcmp(now, want) == 0;
@@ -220,6 +226,19 @@ hubc_store *tu_open_alloc(tu_clock *clock, tu_alloc *alloc, const hubc_persist *
   hubc_store *s = NULL;
   assert_int_equal(hubc_store_open(&s, &o), 0);
   return s;
+}
+
+hubc_store *tu_open_hard_cap(tu_clock *clock, uint64_t cap) {
+  hubc_store_options o;
+  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o.clock = tu_clock_fn;
+  o.clock_payload = clock;
+  o.admin_email = "admin@example.com";
+  o.tier_policy = HUBC_TIER_HARD_CAP;
+  o.hard_cap = cap;
+  hubc_store *s = NULL;
+  assert_int_equal(hubc_store_open(&s, &o), 0);
+  return gc_store(s);
 }
 
 hubc_id tu_contact(hubc_store *s, hubc_id actor, const char *email, const char *firstname) {

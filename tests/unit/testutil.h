@@ -37,6 +37,8 @@ char *tu_dump(hubc_store *s);
 /* "Store unchanged": the dump must equal `want`; else both are printed and
  * the test fails naming `what`. Frees what it allocates either way. */
 void tu_expect_dump(hubc_store *s, const char *want, const char *what);
+/* The same for two dumps taken already (a reopen, another backend). */
+void tu_expect_same(const char *want, const char *got, const char *what);
 
 /* ---- in-memory persistence backend ---- */
 typedef struct tu_mem_rec {
@@ -68,6 +70,9 @@ hubc_store *tu_open(tu_clock *clock, const hubc_persist *persist);
 /* The same, allocating through tu_alloc_fn with `alloc` (which, like the
  * clock, must outlive the store). */
 hubc_store *tu_open_alloc(tu_clock *clock, tu_alloc *alloc, const hubc_persist *persist);
+/* A store under HARD_CAP with `cap` billable contacts (B5), released by
+ * the teardown (gc_store). */
+hubc_store *tu_open_hard_cap(tu_clock *clock, uint64_t cap);
 /* Creates a contact with email/firstname; returns its id (asserts). */
 hubc_id tu_contact(hubc_store *s, hubc_id actor, const char *email, const char *firstname);
 
