@@ -166,7 +166,7 @@ static int convert(compiler *c, const hubc__prop *p, const hubc__qlit *l, hubc__
   switch (p->type) {
   case HUBC_PROP_STRING:
     if (l->kind == HUBC__QL_STRING) {
-      uint32_t off;
+      uint32_t off = 0; /* set unless add_string fails (gcc 12 -O2 cannot see it) */
       int rc = add_string(c, text, l->len, &off);
       k->i = off; /* the offset until compile ends */
       k->len = l->len;
@@ -292,7 +292,7 @@ static int compile_node(compiler *c, uint32_t ast, size_t slot) {
   case HUBC__QA_AND:
   case HUBC__QA_OR:
   case HUBC__QA_NOT: {
-    size_t count = 0, first;
+    size_t count = 0, first = 0;
     for (uint32_t k = a->child; k; k = c->t->nodes[k - 1].next) count++;
     if ((rc = reserve_nodes(c, count, &first))) return rc;
     n.kind = a->kind == HUBC__QA_AND ? HUBC__QN_AND : a->kind == HUBC__QA_OR ? HUBC__QN_OR : HUBC__QN_NOT;
@@ -350,7 +350,7 @@ HUBC_API int hubc_filter_compile(hubc_filter **out, hubc_store *s, const char *t
     return nomem();
   }
   compiler c = {s, &t, f, 0, 0, 0};
-  size_t root;
+  size_t root = 0;
   if ((rc = hubc__read_begin(s)) == 0) {
     rc = reserve_nodes(&c, 1, &root);
     if (!rc) rc = compile_node(&c, t.root, root);
