@@ -189,7 +189,8 @@ int hubc__enr_end_all(hubc_store *s, uint32_t wf, const char *why) {
 /* ---- enrolling (W2) ------------------------------------------------------------- */
 
 /* Enrolls contact in workflow wf unless re-enrollment forbids it; the
- * first step is due at once. */
+ * first step is due at once: the enrollment goes straight to the ready
+ * list (no timer to set and pop; undone with the transaction like a fire). */
 static int enroll(hubc_store *s, uint32_t wf, uint32_t contact, const char *why) {
   hubc__workflows *a = &s->workflows;
   const hubc__wf *w = &a->v[wf - 1];
@@ -197,12 +198,14 @@ static int enroll(hubc_store *s, uint32_t wf, uint32_t contact, const char *why)
   if (prev && (!w->reenroll || a->enr[prev - 1].state == HUBC_ENROLLMENT_ACTIVE)) return 0;
   int rc = reserve(s, 1);
   if (!rc) rc = index_reserve(s, 1);
+  if (!rc && hubc__grow(s->base, (void **)&a->ready, &a->ready_cap, a->ready_n + 1, sizeof *a->ready))
+    rc = hubc__err(HUBC_ENOMEM, "out of memory queueing workflow steps");
   if (rc) return rc;
   uint32_t eid = (uint32_t)a->enr_n + 1;
   hubc__enr e = {s->txn.now, s->txn.now, wf, contact, 0, 0, 0, prev, HUBC_ENROLLMENT_ACTIVE};
   logent le = {HUBC_WF_LOG_ENROLLED, 0, 0, 0, 0, 0, why};
   if ((rc = log_add(s, eid, &e, &le))) return rc;
-  if ((rc = hubc__sched_set(s, KE, eid, s->txn.now, 0))) return rc;
+  a->ready[a->ready_n++] = eid;
   a->enr[eid - 1] = e;
   a->enr_n++; /* undone by restoring enr_n (and the index, txn_rollback) */
   index_set(a, key_of(wf, contact), eid);
@@ -316,7 +319,7 @@ static int fire(hubc_store *s, const hubc__timer *t) {
 static uint32_t ready_pop(hubc_store *s) {
   hubc__workflows *a = &s->workflows;
   if (a->ready_head == a->ready_n) {
-    a->ready_head = a->ready_n = 0;
+    a->ready_head = a->ready_n = a->ready_mark = 0; /* a rollback truncates to empty, not to older entries */
     return 0;
   }
   return a->ready[a->ready_head++];
@@ -357,6 +360,7 @@ static int apply_set_property(hubc_store *s, uint32_t wf, const hubc__wact *x, u
 static int step(hubc_store *s, uint32_t eid, int *what, hostcall *hc) {
   hubc__workflows *a = &s->workflows;
   *what = STEP_STOP;
+  if (eid > a->enr_n) return 0;
   hubc__enr e = a->enr[eid - 1];
   if (e.state != HUBC_ENROLLMENT_ACTIVE) return 0;
   const hubc__wf *w = &a->v[e.wf - 1];
@@ -513,6 +517,7 @@ static void call_host(hubc_store *s, hostcall *hc, unsigned *budget);
 /* Runs enrollment eid step by step, one transaction each, until it waits:
  * the path of failures (each attempt recorded, W6) and host actions. */
 static void run_one(hubc_store *s, uint32_t eid, unsigned *budget) {
+  if (eid > s->workflows.enr_n) return;
   for (; *budget; --*budget) {
     int rc = hubc__write_begin(s, HUBC_SYSTEM, 0, "run workflows");
     if (rc) {
@@ -570,6 +575,7 @@ int hubc__engine_run(hubc_store *s) {
     while (!rc && n < BATCH && budget && what != STEP_HOST) {
       uint32_t eid = ready_pop(s);
       if (!eid) break;
+      if (eid > s->workflows.enr_n) continue; /* never listed by a committed transaction */
       at[n] = s->workflows.enr[eid - 1].step;
       batch[n++] = eid;
       do {
