@@ -144,7 +144,8 @@ static void c3_unicode_case_and_composition_make_one_contact(void **state) {
                                      "  \xc3\x80nna@X.it\t"};
   same_contact(s, "\xc3\x80NNA@x.it", anna, 4, "\xc3\xa0nna@x.it");
   /* full case folding: ß is ss, ẞ (U+1E9E) too */
-  static const char *const strasse[] = {"STRASSE@x.de", "strasse@x.de", "stra\xe1\xba\x9e" "e@x.de"};
+  /* a literal split where \x9e would take the e; parenthesized for clang's -Wstring-concatenation */
+  static const char *const strasse[] = {"STRASSE@x.de", "strasse@x.de", ("stra\xe1\xba\x9e" "e@x.de")};
   same_contact(s, "Stra\xc3\x9f" "e@x.de", strasse, 3, "strasse@x.de");
   /* Kelvin sign U+212A is K; Greek final sigma folds to sigma */
   static const char *const karl[] = {"\xe2\x84\xaa" "arl@x.it", "KARL@x.it"};
@@ -358,7 +359,7 @@ static hubc_id found(hubc_store *s, const char *email) {
  * both, takes today's form at load when nobody has that form yet. */
 static void c3_stored_address_in_the_older_form_is_renormalized_at_load(void **state) {
   (void)state;
-  const char *emails[] = {"\xc3\x80nna@x.it", "be\xcc\x81" "a@x.it", "plain@x.it"};
+  const char *emails[] = {"\xc3\x80nna@x.it", ("be\xcc\x81" "a@x.it"), "plain@x.it"};
   tu_mem *m = stored(emails, 3);
   hubc_store *s = reopen(m);
   char buf[300];

@@ -790,11 +790,10 @@ static int is_boundary(const unsigned char *p, size_t len, size_t cut) {
   if (cut == 1) return 1;
   size_t pos = 1;
   while (pos < len) {
-    uint64_t tag = 0, flen = 0;
+    uint64_t flen = 0;
     unsigned sh = 0;
-    while (p[pos] & 0x80) tag |= (uint64_t)(p[pos++] & 0x7f) << sh, sh += 7;
-    tag |= (uint64_t)p[pos++] << sh;
-    sh = 0;
+    while (p[pos] & 0x80) pos++; /* the tag: only skipped */
+    pos++;
     while (p[pos] & 0x80) flen |= (uint64_t)(p[pos++] & 0x7f) << sh, sh += 7;
     flen |= (uint64_t)p[pos++] << sh;
     pos += flen;
