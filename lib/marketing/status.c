@@ -75,22 +75,10 @@ static void stamp(hubc_store *s, int64_t id, hubc__slot *slot, int to, int reaso
 
 /* After the new state is in the store: the history record to persist, the
  * pending list (M5), the event. */
-static void announce(hubc_store *s, int64_t id, int from, int to, int reason_type, hubc_id reason_id) {
+static void announce(hubc_store *s, int64_t id, int to) {
   hubc__txn_dirty(s, HUBC_REC_HISTORY, (int64_t)s->status.hist_n);
   if (to == HUBC_MARKETING_UNTIL_UPDATE) s->status.pending[s->status.pending_n++] = id;
-  if (!s->ev_fn) return; /* no one to tell: not even built */
-  hubc_event ev = {0};
-  ev.type = HUBC_EVENT_STATUS;
-  ev.time = s->txn.now;
-  ev.contact = id;
-  ev.old_status = from;
-  ev.new_status = to;
-  ev.reason_type = reason_type;
-  ev.reason_id = reason_id;
-  ev.actor = s->txn.actor;
-  ev.billable = HUBC__BILLABLE(s);
-  ev.tier = s->billing.bill.tier;
-  hubc__txn_event(s, &ev);
+  hubc__txn_event_status(s, (uint32_t)s->status.hist_n, HUBC__BILLABLE(s), s->billing.bill.tier);
 }
 
 /* Needs hubc__status_reserve(s, 1). */
@@ -100,14 +88,14 @@ int hubc__status_apply(hubc_store *s, int64_t id, int target, int reason_type, h
   if (to == from) return 0; /* no-op keeps the original reason */
   stamp(s, id, &slot, to, reason_type, reason_id);
   hubc__txn_slot(s, id, &slot);
-  announce(s, id, from, to, reason_type, reason_id);
+  announce(s, id, to);
   return 0;
 }
 
 void hubc__status_create_marketing(hubc_store *s, int64_t id, hubc__slot *slot, int reason_type, hubc_id reason_id) {
   stamp(s, id, slot, HUBC_MARKETING, reason_type, reason_id);
   hubc__txn_slot(s, id, slot);
-  announce(s, id, HUBC_NON_MARKETING, HUBC_MARKETING, reason_type, reason_id);
+  announce(s, id, HUBC_MARKETING);
 }
 
 /* The generic status calls: the reason is stamped by this path (user:

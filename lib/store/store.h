@@ -49,6 +49,17 @@ struct hubc__undo {
   } u;
 };
 
+/* A queued event. Status events are queued as runs of consecutive history
+ * entries (run_n > 0: entries run_first .. run_first + run_n - 1, 1-based;
+ * `ev` holds the tier and the billable count after the run's last change)
+ * and expanded from the history when delivered, so that a call changing a
+ * million contacts queues one item, not a million events (issue 11). */
+typedef struct hubc__evq {
+  hubc_event ev;
+  uint32_t run_first, run_n;
+  uint64_t run_billable0; /* the billable count before the run's first change */
+} hubc__evq;
+
 typedef struct hubc__dirty {
   int64_t id;
   uint8_t kind;
@@ -100,7 +111,7 @@ struct hubc_store {
 
   hubc__sched sched; /* the due queue (store/schedule.h) */
   hubc__txn txn;
-  hubc_event *events; /* queued for delivery after the call */
+  hubc__evq *events; /* queued for delivery after the call */
   size_t events_n, events_cap;
 
   unsigned char *scratch; /* encoding buffer */
@@ -195,6 +206,10 @@ static inline void hubc__txn_touch(hubc_store *s, int kind) {
 void hubc__txn_mark_all(hubc_store *s);
 /* Queues an event if a callback is registered (never fails the call). */
 void hubc__txn_event(hubc_store *s, const hubc_event *ev);
+/* Queues the STATUS event of history entry `hist` (1-based, just
+ * appended), the billable count and tier now: it extends the call's last
+ * run of status events when it follows it. */
+void hubc__txn_event_status(hubc_store *s, uint32_t hist, uint64_t billable, uint64_t tier);
 /* Whether this thread is inside a callback of s (calls refused: EBUSY). */
 int hubc__reentered(const hubc_store *s);
 /* Brackets a host callback (persistence, events, write callbacks); the

@@ -87,7 +87,9 @@ int hubc__txn_reserve_grow(hubc_store *s, size_t n) {
   if (hubc__grow(s->base, (void **)&t->undo, &t->undo_cap, t->undo_n + n, sizeof *t->undo) ||
       hubc__grow(s->base, (void **)&t->dirty, &t->dirty_cap, t->dirty_n + 2 * n + 2, sizeof *t->dirty))
     return HUBC_ENOMEM;
-  if (s->ev_fn && hubc__grow(s->base, (void **)&s->events, &s->events_cap, s->events_n + n + 8,
+  /* status events of consecutive changes share one queued run: room for
+   * a few items, not one per change */
+  if (s->ev_fn && hubc__grow(s->base, (void **)&s->events, &s->events_cap, s->events_n + (n < 8 ? n : 8) + 8,
                              sizeof *s->events))
     return HUBC_ENOMEM;
   return 0;
@@ -149,14 +151,47 @@ void hubc__txn_push(hubc_store *s, int kind, int64_t id, const void *payload, si
   hubc__txn_touch(s, kind);
 }
 
-void hubc__txn_event(hubc_store *s, const hubc_event *ev) {
-  if (!s->ev_fn) return;
+static hubc__evq *event_push(hubc_store *s) {
   if (s->events_n == s->events_cap &&
       hubc__grow(s->base, (void **)&s->events, &s->events_cap, s->events_n + 1, sizeof *s->events))
-    return; /* reserved by hubc__txn_reserve; unreachable in practice */
-  s->events[s->events_n] = *ev;
-  s->events[s->events_n].version = HUBC_EVENT_VERSION;
-  s->events_n++;
+    return NULL; /* reserved by hubc__txn_reserve; unreachable in practice */
+  hubc__evq *q = &s->events[s->events_n++];
+  memset(q, 0, sizeof *q);
+  return q;
+}
+
+void hubc__txn_event(hubc_store *s, const hubc_event *ev) {
+  hubc__evq *q;
+  if (!s->ev_fn || !(q = event_push(s))) return;
+  q->ev = *ev;
+  q->ev.version = HUBC_EVENT_VERSION;
+}
+
+static int billable_status(int status) { return status != HUBC_NON_MARKETING; }
+
+void hubc__txn_event_status(hubc_store *s, uint32_t hist, uint64_t billable, uint64_t tier) {
+  if (!s->ev_fn) return;
+  const hubc__hist *e = &s->status.hist[hist - 1];
+  uint64_t before = billable - (uint64_t)billable_status(e->new_status) + (uint64_t)billable_status(e->old_status);
+  /* a run only grows inside this transaction (undo truncates the queue to
+   * its start) and only when nothing else happened in between */
+  hubc__evq *last = s->events_n > s->txn.events_n ? &s->events[s->events_n - 1] : NULL;
+  if (last && last->run_n && last->run_first + last->run_n == hist && last->ev.tier == tier &&
+      last->ev.billable == before && last->ev.time == e->time) {
+    last->run_n++;
+    last->ev.billable = billable;
+    return;
+  }
+  hubc__evq *q = event_push(s);
+  if (!q) return;
+  q->ev.version = HUBC_EVENT_VERSION;
+  q->ev.type = HUBC_EVENT_STATUS;
+  q->ev.time = e->time;
+  q->ev.billable = billable;
+  q->ev.tier = tier;
+  q->run_first = hist;
+  q->run_n = 1;
+  q->run_billable0 = before;
 }
 
 static void undo(hubc_store *s) {
@@ -248,7 +283,7 @@ int hubc__txn_finish(hubc_store *s, int rc) {
 
 /* Takes the queued events out of the store (called with the lock held). */
 typedef struct pending_events {
-  hubc_event *ev;
+  hubc__evq *ev;
   size_t n, cap;
   hubc_event_fn fn;
   void *payload;
@@ -265,6 +300,35 @@ static pending_events take_events(hubc_store *s) {
   return pe;
 }
 
+/* A run of status events, rebuilt from the history a batch at a time
+ * under the read lock (entries of a committed call are never rewritten;
+ * later calls only append), delivered without it. */
+static void deliver_run(hubc_store *s, const pending_events *pe, const hubc__evq *q) {
+  enum { BATCH = 256 };
+  hubc_event batch[BATCH];
+  uint64_t billable = q->run_billable0;
+  for (uint32_t done = 0; done < q->run_n;) {
+    uint32_t m = q->run_n - done < BATCH ? q->run_n - done : BATCH;
+    pthread_rwlock_rdlock(&s->lock);
+    for (uint32_t k = 0; k < m; k++) {
+      const hubc__hist *e = &s->status.hist[q->run_first - 1 + done + k];
+      hubc_event *ev = &batch[k];
+      *ev = q->ev;
+      ev->contact = e->contact;
+      ev->old_status = e->old_status;
+      ev->new_status = e->new_status;
+      ev->reason_type = e->reason_type;
+      ev->reason_id = e->reason_id;
+      ev->actor = e->actor;
+      billable = billable + (uint64_t)billable_status(e->new_status) - (uint64_t)billable_status(e->old_status);
+      ev->billable = billable;
+    }
+    pthread_rwlock_unlock(&s->lock);
+    for (uint32_t k = 0; k < m; k++) pe->fn(pe->payload, &batch[k]);
+    done += m;
+  }
+}
+
 /* Delivers a call's events after the lock is released. rc is the call's
  * result: a failed call's code and message survive whatever the callbacks
  * do (they may call other stores, R5). Returns rc. */
@@ -275,8 +339,10 @@ static int deliver(hubc_store *s, pending_events *pe, int rc) {
   hubc__base *b = s->base;
   hubc__busy frame;
   hubc__busy_enter(&frame, s);
-  for (size_t i = 0; i < pe->n; i++)
-    if (pe->fn) pe->fn(pe->payload, &pe->ev[i]);
+  for (size_t i = 0; i < pe->n && pe->fn; i++) {
+    if (pe->ev[i].run_n) deliver_run(s, pe, &pe->ev[i]);
+    else pe->fn(pe->payload, &pe->ev[i].ev);
+  }
   hubc__busy_leave(&frame);
   hubc__free(b, pe->ev, pe->cap * sizeof *pe->ev);
   return rc ? hubc__err(rc, "%s", msg) : 0;
