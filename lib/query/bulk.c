@@ -61,13 +61,16 @@ static int select_now(hubc_store *s, bulk *b) {
   const hubc_selection *sel = b->sel;
   int rc = 0;
   if (sel->filter) {
+    hubc__qscan q;
+    if ((rc = hubc__qscan_init(&q, s, sel->filter, 1))) return rc; /* write lock held: builds columns */
     int64_t end = hubc__id_end(s);
-    for (int64_t id = 1; id < end && !rc; id++) {
-      const hubc__rec *r = s->contacts.recs[id];
-      if (!r || !hubc__filter_eval(s, sel->filter, r)) continue;
-      b->selected++;
-      if (will_change(r, b->target)) rc = add_change(s, b, id);
-    }
+    for (int64_t base = 0; base < end && !rc; base += 64)
+      for (uint64_t m = hubc__qscan_block(&q, base); m && !rc; m &= m - 1) {
+        int64_t id = base + __builtin_ctzll(m);
+        b->selected++;
+        if (will_change(s->contacts.recs[id], b->target)) rc = add_change(s, b, id);
+      }
+    hubc__qscan_free(&q);
     return rc;
   }
   /* explicit ids: each must name a contact; repeats count once (a bitmap

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "query/columns.h"
 #include "query/query.h"
 #include "util/text.h"
 
@@ -99,6 +100,22 @@ static int stored_field(const hubc__rec *r, uint32_t prop, const char **str, uin
   return 0;
 }
 
+/* A stored value (str, or an option when str is NULL) as the evaluator
+ * compares it: 1 and *v, or 0 if it does not read as its type. Records
+ * and column dictionaries go through here alike. */
+static int typed_value(int type, const char *str, uint64_t option, hubc__qval *v) {
+  switch (type) {
+  case HUBC_PROP_ENUMERATION: v->i = (int64_t)option; return str == NULL;
+  case HUBC_PROP_NUMBER: v->d = hubc__qnumber(str); return 1;
+  case HUBC_PROP_BOOL: v->i = str[0] == 't'; return 1; /* stored as true/false */
+  case HUBC_PROP_DATETIME: return hubc__parse_datetime(str, &v->i) == 0;
+  default:
+    v->s = str;
+    v->len = strlen(str);
+    return 1;
+  }
+}
+
 int hubc__qval_get(const hubc_store *s, const hubc__rec *r, uint32_t prop, int type, hubc__qval *v) {
   if (prop >= HUBC__COMPUTED_FIRST && prop < HUBC__P_BUILTIN_COUNT) {
     int marketing = r->status != HUBC_NON_MARKETING, reason = 0;
@@ -122,16 +139,7 @@ int hubc__qval_get(const hubc_store *s, const hubc__rec *r, uint32_t prop, int t
   const char *str;
   uint64_t option = 0;
   if (!stored_field(r, prop, &str, &option)) return 0;
-  switch (type) {
-  case HUBC_PROP_ENUMERATION: v->i = (int64_t)option; return str == NULL;
-  case HUBC_PROP_NUMBER: v->d = hubc__qnumber(str); return 1;
-  case HUBC_PROP_BOOL: v->i = str[0] == 't'; return 1; /* stored as true/false */
-  case HUBC_PROP_DATETIME: return hubc__parse_datetime(str, &v->i) == 0;
-  default:
-    v->s = str;
-    v->len = strlen(str);
-    return 1;
-  }
+  return typed_value(type, str, option, v);
 }
 
 /* ---- compiling ---------------------------------------------------------- */
@@ -414,6 +422,32 @@ static int compare(const hubc__qnode *n, const hubc__qval *v, const hubc__qconst
   }
 }
 
+/* A condition on a value (known: the contact has one, in *v). */
+static int leaf(const hubc_filter *f, const hubc__qnode *n, int known, const hubc__qval *v) {
+  if (n->kind == HUBC__QN_KNOWN) return known != n->negate;
+  if (!known) return 0; /* every comparison with an unknown value is false */
+  const hubc__qconst *k = &f->consts[n->a];
+  switch (n->kind) {
+  case HUBC__QN_CONTAINS: return contains_ci(v->s, v->len, k->s, k->len);
+  case HUBC__QN_STARTS: return v->len >= k->len && hubc__qstr_cmp_ci(v->s, k->len, k->s, k->len) == 0;
+  case HUBC__QN_IN:
+    for (uint32_t i = 0; i < n->n; i++)
+      if (compare(n, v, &k[i]) == 0) return !n->negate;
+    return n->negate;
+  default: {
+    int c = compare(n, v, k);
+    switch (n->op) {
+    case HUBC__QOP_EQ: return c == 0;
+    case HUBC__QOP_NE: return c != 0;
+    case HUBC__QOP_LT: return c < 0;
+    case HUBC__QOP_LE: return c <= 0;
+    case HUBC__QOP_GT: return c > 0;
+    default: return c >= 0;
+    }
+  }
+  }
+}
+
 static int eval(const hubc_store *s, const hubc_filter *f, const hubc__rec *r, const hubc__qnode *n) {
   switch (n->kind) {
   case HUBC__QN_AND:
@@ -429,32 +463,132 @@ static int eval(const hubc_store *s, const hubc_filter *f, const hubc__rec *r, c
   }
   hubc__qval v;
   int known = hubc__qval_get(s, r, n->prop, n->type, &v);
-  if (n->kind == HUBC__QN_KNOWN) return known != n->negate;
-  if (!known) return 0; /* every comparison with an unknown value is false */
-  const hubc__qconst *k = &f->consts[n->a];
-  switch (n->kind) {
-  case HUBC__QN_CONTAINS: return contains_ci(v.s, v.len, k->s, k->len);
-  case HUBC__QN_STARTS: return v.len >= k->len && hubc__qstr_cmp_ci(v.s, k->len, k->s, k->len) == 0;
-  case HUBC__QN_IN:
-    for (uint32_t i = 0; i < n->n; i++)
-      if (compare(n, &v, &k[i]) == 0) return !n->negate;
-    return n->negate;
-  default: {
-    int c = compare(n, &v, k);
-    switch (n->op) {
-    case HUBC__QOP_EQ: return c == 0;
-    case HUBC__QOP_NE: return c != 0;
-    case HUBC__QOP_LT: return c < 0;
-    case HUBC__QOP_LE: return c <= 0;
-    case HUBC__QOP_GT: return c > 0;
-    default: return c >= 0;
-    }
-  }
-  }
+  return leaf(f, n, known, &v);
 }
 
 int hubc__filter_eval(const hubc_store *s, const hubc_filter *f, const hubc__rec *r) {
   return !f || eval(s, f, r, &f->nodes[0]);
+}
+
+/* ---- scanning: 64 contacts at a time, over columns ------------------------ */
+
+static int is_leaf(const hubc__qnode *n) { return n->kind >= HUBC__QN_CMP; }
+
+/* A condition reads a column when its property is stored. */
+static int stored(const hubc_store *s, const hubc__qnode *n) {
+  return is_leaf(n) && n->prop < s->schema->n && !(s->schema->props[n->prop].flags & HUBC_PROP_COMPUTED);
+}
+
+int hubc__qscan_init(hubc__qscan *q, hubc_store *s, const hubc_filter *f, int build) {
+  memset(q, 0, sizeof *q);
+  q->s = s;
+  q->f = f;
+  if (!f) return 0;
+  size_t n = f->n_nodes, tables = 0;
+  q->cols = hubc__calloc(s->base, n * sizeof *q->cols);
+  if (!q->cols) return hubc__err(HUBC_ENOMEM, "out of memory scanning contacts");
+  for (size_t i = 0; i < n; i++) {
+    const hubc__qnode *node = &f->nodes[i];
+    if (!stored(s, node)) continue;
+    q->cols[i] = hubc__qcol_get(s, node->prop, build);
+    if (!q->cols[i]) q->missing += (size_t)hubc__qcol_wanted(s, node->prop);
+    else tables += (q->cols[i]->enumeration ? s->schema->props[node->prop].n_options : q->cols[i]->n) + 1;
+  }
+  q->size = n * (sizeof *q->tabs + 1) + tables;
+  unsigned char *mem = hubc__alloc(s->base, q->size);
+  if (!mem) {
+    q->size = 0;
+    hubc__qscan_free(q);
+    return hubc__err(HUBC_ENOMEM, "out of memory scanning contacts");
+  }
+  q->tabs = (uint8_t **)(void *)mem;
+  q->cheap = mem + n * sizeof *q->tabs;
+  uint8_t *tab = q->cheap + n;
+  for (size_t i = n; i-- > 0;) { /* children come after their parent */
+    const hubc__qnode *node = &f->nodes[i];
+    const hubc__qcol *c = q->cols[i];
+    q->tabs[i] = NULL;
+    if (!is_leaf(node)) {
+      q->cheap[i] = 1;
+      for (uint32_t k = 0; k < node->n; k++) q->cheap[i] &= q->cheap[node->a + k];
+      continue;
+    }
+    q->cheap[i] = c != NULL;
+    if (!c) continue;
+    /* the condition once per distinct value: code 0 is "no value" */
+    size_t codes = (c->enumeration ? s->schema->props[node->prop].n_options : c->n) + 1;
+    hubc__qval v;
+    memset(&v, 0, sizeof v);
+    tab[0] = (uint8_t)leaf(f, node, 0, &v);
+    for (size_t k = 1; k < codes; k++) {
+      int known = c->enumeration ? typed_value(node->type, NULL, k - 1, &v)
+                                 : typed_value(node->type, c->text + c->ents[k - 1].off, 0, &v);
+      tab[k] = (uint8_t)leaf(f, node, known, &v);
+    }
+    q->tabs[i] = tab;
+    tab += codes;
+  }
+  return 0;
+}
+
+void hubc__qscan_free(hubc__qscan *q) {
+  hubc__base *b = q->s->base;
+  if (q->f) hubc__free(b, q->cols, q->f->n_nodes * sizeof *q->cols);
+  hubc__free(b, q->tabs, q->size);
+  q->cols = NULL;
+  q->tabs = NULL;
+}
+
+/* Bits of cand (contacts of the block at base) for which node ni holds.
+ * AND and OR take the children that read only columns first: they narrow
+ * the contacts whose records the others read. */
+static uint64_t block(const hubc__qscan *q, uint32_t ni, int64_t base, uint64_t cand) {
+  const hubc__qnode *n = &q->f->nodes[ni];
+  switch (n->kind) {
+  case HUBC__QN_AND:
+    for (int pass = 1; pass >= 0; pass--)
+      for (uint32_t i = 0; i < n->n && cand; i++)
+        if (q->cheap[n->a + i] == pass) cand = block(q, n->a + i, base, cand);
+    return cand;
+  case HUBC__QN_OR: {
+    uint64_t got = 0;
+    for (int pass = 1; pass >= 0; pass--)
+      for (uint32_t i = 0; i < n->n && cand; i++)
+        if (q->cheap[n->a + i] == pass) {
+          uint64_t g = block(q, n->a + i, base, cand);
+          got |= g;
+          cand &= ~g;
+        }
+    return got;
+  }
+  case HUBC__QN_NOT: return cand & ~block(q, n->a, base, cand);
+  default: break;
+  }
+  const uint8_t *tab = q->tabs[ni];
+  uint64_t m = 0;
+  if (tab) {
+    const hubc__qcol *c = q->cols[ni];
+    if ((size_t)base + 64 <= c->cap) {
+      const uint16_t *codes = c->codes + base;
+      for (unsigned j = 0; j < 64; j++) m |= (uint64_t)tab[codes[j]] << j;
+    } else {
+      for (unsigned j = 0; j < 64; j++) m |= (uint64_t)tab[hubc__qcol_code(c, base + j)] << j;
+    }
+    return m & cand;
+  }
+  for (uint64_t b = cand; b; b &= b - 1) {
+    unsigned j = (unsigned)__builtin_ctzll(b);
+    if (eval(q->s, q->f, q->s->contacts.recs[base + j], n)) m |= 1ULL << j;
+  }
+  return m;
+}
+
+uint64_t hubc__qscan_block(const hubc__qscan *q, int64_t base) {
+  const hubc_store *s = q->s;
+  int64_t end = hubc__id_end(s), n = end - base < 64 ? end - base : 64;
+  uint64_t live = 0;
+  for (int64_t j = 0; j < n; j++) live |= (uint64_t)(s->contacts.recs[base + j] != NULL) << j;
+  return q->f && live ? block(q, 0, base, live) : live;
 }
 
 static int check_args(const void *out, hubc_store *s, const hubc_filter *f, const char *what) {
@@ -469,16 +603,22 @@ HUBC_API int hubc_filter_count(uint64_t *out, hubc_store *s, const hubc_filter *
   if (rc) return rc;
   *out = 0;
   if ((rc = hubc__read_begin(s))) return rc;
+  hubc__qscan q;
+  rc = hubc__qscan_init(&q, s, f, 0);
+  if (!rc && q.missing) { /* columns are built once, under the write lock; this count runs under it */
+    hubc__qscan_free(&q);
+    pthread_rwlock_unlock(&s->lock);
+    pthread_rwlock_wrlock(&s->lock);
+    rc = hubc__qscan_init(&q, s, f, 1);
+  }
   uint64_t count = 0;
   int64_t end = hubc__id_end(s);
-  for (int64_t id = 1; id < end; id++) {
-    if (id + 8 < end && s->contacts.recs[id + 8]) { /* records are scattered: fetch ahead */
-      const char *ahead = (const char *)s->contacts.recs[id + 8];
-      __builtin_prefetch(ahead);
-      __builtin_prefetch(ahead + 64);
-    }
-    const hubc__rec *r = s->contacts.recs[id];
-    if (r && eval(s, f, r, &f->nodes[0])) count++;
+  if (rc) { /* no memory for the scan's tables: read every record */
+    for (int64_t id = 1; id < end; id++) count += s->contacts.recs[id] && eval(s, f, s->contacts.recs[id], &f->nodes[0]);
+  } else {
+    for (int64_t base = 0; base < end; base += 64)
+      count += (uint64_t)__builtin_popcountll(hubc__qscan_block(&q, base));
+    hubc__qscan_free(&q);
   }
   *out = count;
   return hubc__read_end(s, 0);

@@ -109,6 +109,25 @@ int hubc__qval_get(const hubc_store *s, const hubc__rec *r, uint32_t prop, int t
  * the store's lock held. */
 int hubc__filter_eval(const hubc_store *s, const hubc_filter *f, const hubc__rec *r);
 void hubc__filter_ref(const hubc_filter *f);
+
+/* A scan of the contacts 64 record ids at a time: conditions on stored
+ * properties read their columns (query/columns.h) through a table of the
+ * condition's answer per distinct value; the others read the records. */
+typedef struct hubc__qscan {
+  hubc_store *s;
+  const hubc_filter *f; /* NULL: every contact */
+  const struct hubc__qcol **cols; /* by node: the condition's column, or NULL */
+  uint8_t **tabs;       /* by node: answer by column code */
+  uint8_t *cheap;       /* by node: reads no record */
+  size_t size;          /* bytes of tabs, cheap and the tables */
+  size_t missing;       /* columns that could be built and are not */
+} hubc__qscan;
+/* Prepares a scan (lock held); with `build` (the write lock held) builds
+ * the columns missing. 0 or HUBC_ENOMEM. */
+int hubc__qscan_init(hubc__qscan *q, hubc_store *s, const hubc_filter *f, int build);
+/* Bit j: contact base + j exists and matches (base a multiple of 64). */
+uint64_t hubc__qscan_block(const hubc__qscan *q, int64_t base);
+void hubc__qscan_free(hubc__qscan *q);
 /* Checks that f (may be NULL) belongs to store s; `what` names the call. */
 int hubc__filter_check(const hubc_store *s, const hubc_filter *f, const char *what);
 

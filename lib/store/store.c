@@ -51,6 +51,7 @@ static void store_free(hubc_store *s) {
   for (size_t i = 0; i < hubc__kinds_n; i++)
     if (hubc__kinds[i]->free) hubc__kinds[i]->free(s);
   hubc__sched_free(s);
+  hubc__qcols_free(s);
   hubc__free(b, s->txn.undo, s->txn.undo_cap * sizeof *s->txn.undo);
   hubc__free(b, s->txn.dirty, s->txn.dirty_cap * sizeof *s->txn.dirty);
   hubc__free(b, s->events, s->events_cap * sizeof *s->events);

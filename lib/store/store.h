@@ -17,6 +17,7 @@
 #include "marketing/billing.h"
 #include "marketing/source.h"
 #include "marketing/status.h"
+#include "query/columns.h"
 #include "store/kind.h"
 #include "store/schedule.h"
 #include "user/user.h"
@@ -108,6 +109,7 @@ struct hubc_store {
   hubc__imports imports; /* import/records.h */
   hubc__forms forms;     /* form/forms.h */
   hubc__workflows workflows; /* workflow/workflows.h */
+  hubc__qcols qcols;     /* query/columns.h */
 
   hubc__sched sched; /* the due queue (store/schedule.h) */
   hubc__txn txn;

@@ -121,6 +121,7 @@ void hubc__slot_move(hubc_store *s, int64_t id, const hubc__slot *from, const hu
     to->rec->status = to->status;
   }
   s->contacts.recs[id] = to->rec;
+  if (s->qcols.live && from->rec != to->rec) hubc__qcols_update(s, id, to->rec);
 }
 
 void hubc__txn_dirty(hubc_store *s, int kind, int64_t id) {

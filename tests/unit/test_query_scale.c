@@ -1,7 +1,9 @@
 /* Bulk actions and filters at scale (issue 11): the status events of a
  * bulk action are each delivered as before (M7 fields, the billable count
  * after each change) while the call queues a bounded amount of memory for
- * them. */
+ * them; counts and bulk selections read filter columns (query/columns.h)
+ * that stay equal to the records through every change, undo, too many
+ * distinct values and allocation failure (S1). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "store/store.h"
 #include "testutil.h"
 
 #define ADMIN ((hubc_id)1)
@@ -191,11 +194,192 @@ static void issue11_bulk_event_queue_is_bounded(void **state) {
   if (extra > 16384) fail_msg("the event callback added %zu bytes to the bulk's peak (limit 16384)", extra);
 }
 
+/* What the records say: one hubc_filter_matches per contact (the
+ * record path, no columns). */
+static uint64_t count_by_records(hubc_store *s, const hubc_filter *f, int64_t max_id) {
+  uint64_t n = 0;
+  for (hubc_id id = 1; id <= max_id; id++) {
+    int m = 0;
+    int rc = hubc_filter_matches(&m, s, f, id);
+    if (rc == HUBC_ENOTFOUND) continue;
+    ok(rc);
+    n += (uint64_t)m;
+  }
+  return n;
+}
+
+static uint64_t count_of(hubc_store *s, const hubc_filter *f) {
+  uint64_t n = 0;
+  ok(hubc_filter_count(&n, s, f));
+  return n;
+}
+
+static const char *const CITIES[] = {"Roma", "roma", "Milano", "Napoli", "ROMA ", "Torino", ""};
+static const char *const STAGES[] = {"subscriber", "lead", "customer", ""};
+static const char *const SCORES[] = {"3.5", "3.50", "10", "-2", "1e3", ""};
+static const char *const WHENS[] = {"2024-03-21", "2024-03-21T10:00:00Z", "2023-12-31", ""};
+
+static void random_values(unsigned *seed, const char **v) {
+  *seed = *seed * 1103515245u + 12345u;
+  unsigned r = *seed >> 8;
+  v[0] = CITIES[r % 7];
+  v[1] = STAGES[(r >> 3) % 4];
+  v[2] = SCORES[(r >> 5) % 6];
+  v[3] = (r >> 8) % 3 ? "false" : "true";
+  v[4] = WHENS[(r >> 10) % 4];
+}
+
+/* Counts (columns) equal the records after every kind of change made
+ * after the columns were built: creates, updates that set and remove
+ * values, deletes, and batches undone by a bad row. */
+static void s1_count_equals_the_records_after_every_change(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  hubc_store *s = gc_store(tu_open(&clk, NULL));
+  ok(hubc_property_define(s, ADMIN, "score", NULL, HUBC_PROP_NUMBER, NULL, 0));
+  ok(hubc_property_define(s, ADMIN, "renewal", NULL, HUBC_PROP_DATETIME, NULL, 0));
+  static const char *const texts[] = {
+    "city = 'Roma'",
+    "lifecyclestage = 'subscriber' AND city = 'roma'",
+    "city != 'Roma' OR NOT lifecyclestage IN ('lead', 'customer')",
+    "city IS NOT KNOWN OR (score >= 3.5 AND hs_email_optout = TRUE)",
+    "city CONTAINS 'om' AND renewal < '2024-03-21T09:00:00Z'",
+    "score = 3.5 OR renewal = '2024-03-21T00:00:00Z' OR hs_marketable_status = TRUE",
+    "NOT (city STARTS WITH 'r' AND score IS KNOWN) AND hs_object_id > 30",
+  };
+  enum { N_FILTERS = sizeof texts / sizeof texts[0] };
+  const hubc_filter *f[N_FILTERS];
+  for (size_t i = 0; i < N_FILTERS; i++) f[i] = compile(s, texts[i]);
+  const char *names[] = {"email", "city", "lifecyclestage", "score", "hs_email_optout", "renewal"};
+  unsigned seed = 7;
+  int64_t max_id = 0;
+  for (int i = 0; i < 200; i++) {
+    char email[32];
+    snprintf(email, sizeof email, "c%d@example.com", i);
+    const char *v[6] = {email};
+    random_values(&seed, v + 1);
+    ok(hubc_contact_create(NULL, s, ADMIN, NULL, names, v, 6));
+    max_id++;
+  }
+  for (size_t i = 0; i < N_FILTERS; i++) /* builds the columns */
+    assert_int_equal(count_of(s, f[i]), count_by_records(s, f[i], max_id));
+  for (int step = 0; step < 300; step++) {
+    seed = seed * 1103515245u + 12345u;
+    unsigned r = seed >> 8;
+    hubc_id id = 1 + (hubc_id)(r % (unsigned)max_id);
+    const char *v[6] = {NULL};
+    random_values(&seed, v + 1);
+    switch (r % 5) {
+    case 0: case 1: { /* update (an empty value removes the property) */
+      int rc = hubc_contact_update(s, ADMIN, id, names + 1, v + 1, 5);
+      if (rc != HUBC_ENOTFOUND) ok(rc);
+      break;
+    }
+    case 2: {
+      int rc = hubc_contact_delete(s, ADMIN, id);
+      if (rc != HUBC_ENOTFOUND) ok(rc);
+      break;
+    }
+    case 3: { /* a batch of 3 whose last row is bad: undone whole */
+      char e[3][32];
+      const char *rows[18];
+      for (int k = 0; k < 3; k++) {
+        snprintf(e[k], sizeof e[k], k == 2 ? "not an email %d" : "b%d.%d@example.com", step, k);
+        rows[6 * k] = e[k];
+        random_values(&seed, rows + 6 * k + 1);
+      }
+      assert_int_not_equal(hubc_contact_create_batch(NULL, s, ADMIN, NULL, names, 6, rows, 3), 0);
+      break;
+    }
+    default: {
+      char email[32];
+      snprintf(email, sizeof email, "n%d@example.com", step);
+      v[0] = email;
+      ok(hubc_contact_create(NULL, s, ADMIN, NULL, names, v, 6));
+      max_id++;
+      break;
+    }
+    }
+    for (size_t i = 0; i < N_FILTERS; i++) {
+      uint64_t want = count_by_records(s, f[i], max_id + 3 * 300);
+      if (count_of(s, f[i]) != want) fail_msg("step %d, filter %s: count %llu, records %llu", step, texts[i],
+                                              (unsigned long long)count_of(s, f[i]), (unsigned long long)want);
+    }
+  }
+}
+
+/* A property with more than 65,535 distinct values has no column (or
+ * loses it when a change passes the limit): its counts still read the
+ * records. */
+static void s1_count_past_the_column_limit_of_distinct_values(void **state) {
+  (void)state;
+  enum { N = 65600 };
+  tu_clock clk = {T0};
+  hubc_store *s = gc_store(tu_open(&clk, NULL));
+  char (*first)[16] = gc_malloc(calloc(N, 16));
+  const char **rows = gc_malloc(calloc(2 * N, sizeof *rows));
+  for (int i = 0; i < N; i++) {
+    snprintf(first[i], sizeof first[i], "n%d", i);
+    rows[2 * i] = first[i];
+    rows[2 * i + 1] = i % 2 ? "Roma" : "Milano";
+  }
+  const char *names[] = {"firstname", "city"};
+  ok(hubc_contact_create_batch(NULL, s, ADMIN, NULL, names, 2, rows, 65500)); /* 65,500 values: a column */
+  const hubc_filter *f = compile(s, "firstname STARTS WITH 'N655' OR (city = 'roma' AND firstname < 'n1')");
+  assert_int_equal(count_of(s, f), count_by_records(s, f, 65500));
+  assert_non_null(s->qcols.props[HUBC__P_FIRSTNAME].col);
+  ok(hubc_contact_create_batch(NULL, s, ADMIN, NULL, names, 2, rows + 2 * 65500, N - 65500)); /* past the limit */
+  assert_int_equal(count_of(s, f), count_by_records(s, f, N));
+  /* n655, n6550..n6559, n65500..n65599; below 'n1' only n0, in Milano */
+  assert_int_equal(count_of(s, f), 1 + 10 + 100);
+  assert_null(s->qcols.props[HUBC__P_FIRSTNAME].col);
+  assert_true(s->qcols.props[HUBC__P_FIRSTNAME].refused);
+  assert_non_null(s->qcols.props[HUBC__P_CITY].col);
+}
+
+/* Allocation failure at every step of a first count (which builds
+ * columns) and of a bulk plan: the answer is right or ENOMEM, never
+ * wrong, and the next call is right. */
+static void s1_count_and_bulk_under_allocation_failure(void **state) {
+  (void)state;
+  for (size_t fail_at = 1;; fail_at++) {
+    tu_clock clk = {T0};
+    tu_alloc a = {0, 0, 0, 0};
+    hubc_store *s = tu_open_alloc(&clk, &a, NULL);
+    populate(s, 50);
+    hubc_filter *f = NULL;
+    ok(hubc_filter_compile(&f, s, "city = 'Roma' AND hs_object_id > 10"));
+    a.fail_at = a.count + fail_at;
+    uint64_t n = 0;
+    int rc = hubc_filter_count(&n, s, f);
+    if (rc == 0) assert_int_equal(n, 20);
+    else assert_int_equal(rc, HUBC_ENOMEM);
+    hubc_selection sel = HUBC_SELECTION_INIT;
+    sel.filter = f;
+    hubc_bulk_summary p = {.version = HUBC_BULK_SUMMARY_VERSION};
+    rc = hubc_bulk_plan(&p, s, ADMIN, HUBC_BULK_SET_MARKETING, &sel);
+    if (rc == 0) assert_int_equal(p.selected, 20);
+    else assert_int_equal(rc, HUBC_ENOMEM);
+    size_t failures = a.failures;
+    a.fail_at = 0;
+    ok(hubc_filter_count(&n, s, f));
+    assert_int_equal(n, 20);
+    ok(hubc_bulk_plan(&p, s, ADMIN, HUBC_BULK_SET_MARKETING, &sel));
+    assert_int_equal(p.selected, 20);
+    hubc_filter_free(f);
+    hubc_store_close(s);
+    if (!failures) break;
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(m7_bulk_delivers_one_status_event_per_change_with_its_billable_count, gc_teardown),
     cmocka_unit_test_teardown(m7_failed_bulk_delivers_no_status_event, gc_teardown),
     cmocka_unit_test_teardown(issue11_bulk_event_queue_is_bounded, gc_teardown),
+    cmocka_unit_test_teardown(s1_count_equals_the_records_after_every_change, gc_teardown),
+    cmocka_unit_test_teardown(s1_count_past_the_column_limit_of_distinct_values, gc_teardown),
+    cmocka_unit_test_teardown(s1_count_and_bulk_under_allocation_failure, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
