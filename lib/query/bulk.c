@@ -133,6 +133,29 @@ static int check_call(const hubc_bulk_summary *out, int out_required, hubc_store
   return hubc__filter_check(s, sel->filter, what);
 }
 
+/* The plan reads the store only: the selection, then billing decides on
+ * the counts its change would move (hubc__write_plan_projected) — what
+ * the commit's changes would give, without applying and undoing them. */
+static int plan_projected(hubc_store *s, hubc_id actor, int op, bulk *b, hubc__plan *plan) {
+  int rc = hubc__op_begin(s, actor, op);
+  if (rc) return rc;
+  hubc__plan_start(s, plan);
+  b->tier_before = s->billing.bill.tier;
+  int64_t delta[4] = {0, 0, 0, 0};
+  rc = select_now(s, b);
+  for (size_t i = 0; !rc && i < b->n_ids; i++) { /* will_change: M3 or M4 moves each of them */
+    delta[s->contacts.recs[b->ids[i]]->status]--;
+    delta[b->target ? HUBC_MARKETING : HUBC_MARKETING_UNTIL_UPDATE]++;
+  }
+  rc = hubc__write_plan_projected(s, rc, plan, rc ? NULL : delta);
+  b->outlook.before = plan->billable_before;
+  b->outlook.after = plan->billable_after;
+  b->outlook.tier = plan->tier_after;
+  b->outlook.cap = plan->cap;
+  b->outlook.refused = plan->cap_refused;
+  return rc;
+}
+
 static void fill(hubc_bulk_summary *out, const bulk *b) {
   unsigned int version = out->version;
   memset(out, 0, sizeof *out);
@@ -148,7 +171,8 @@ static void fill(hubc_bulk_summary *out, const bulk *b) {
   out->cap_refused = b->outlook.refused;
 }
 
-/* Runs the change planned (commit == 0) or committed: one code path. */
+/* Plans (commit == 0) or commits the action: the same selection, and the
+ * same billing decision on the same counts. */
 static int run(hubc_bulk_summary *out, hubc_store *s, hubc_id actor, int action, const hubc_selection *sel,
                int commit, uint64_t confirm) {
   const char *what = action == HUBC_BULK_SET_MARKETING ? "bulk set marketing" : "bulk set non-marketing";
@@ -162,8 +186,11 @@ static int run(hubc_bulk_summary *out, hubc_store *s, hubc_id actor, int action,
   b.confirm = confirm;
   hubc__plan plan;
   int op = b.target ? HUBC__OP_BULK_SET_MARKETING : HUBC__OP_BULK_SET_NON_MARKETING; /* P2; not SYSTEM */
-  rc = hubc__op_run(s, actor, op, bulk_change, &b, commit ? NULL : &plan);
-  if (!commit) {
+  if (commit) {
+    rc = hubc__op_run(s, actor, op, bulk_change, &b, NULL);
+  } else {
+    memset(&plan, 0, sizeof plan);
+    rc = plan_projected(s, actor, op, &b, &plan);
     if (rc == HUBC_ELIMIT && plan.cap_refused) rc = hubc__ok(); /* an answer of the plan, not its failure */
   }
   if (!rc && out) fill(out, &b);

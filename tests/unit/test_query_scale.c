@@ -372,6 +372,65 @@ static void s1_count_and_bulk_under_allocation_failure(void **state) {
   }
 }
 
+/* S4: the plan (which reads the store and projects the counts) gives the
+ * numbers the commit then reports, on random stores, both actions, under
+ * AUTO_UPGRADE across a tier and under a HARD_CAP that refuses. */
+static void s4_plan_numbers_equal_the_commit_on_random_stores(void **state) {
+  (void)state;
+  static const char *const texts[] = {"city = 'Roma'", "hs_object_id > 100 OR city = 'milano'",
+                                      "NOT city = 'Roma' AND hs_marketable_status = TRUE"};
+  unsigned seed = 11;
+  for (int round = 0; round < 24; round++) {
+    tu_clock clk = {T0};
+    hubc_store_options o;
+    ok(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION));
+    o.clock = tu_clock_fn;
+    o.clock_payload = &clk;
+    o.admin_email = "admin@example.com";
+    if (round % 3 == 2) {
+      o.tier_policy = HUBC_TIER_HARD_CAP;
+      o.hard_cap = 600;
+    }
+    hubc_store *s = NULL;
+    ok(hubc_store_open(&s, &o));
+    populate(s, 1100);
+    for (hubc_id id = 1; id <= 1100; id++) {
+      seed = seed * 1103515245u + 12345u;
+      unsigned r = (seed >> 8) % 4;
+      if (r >= 1) ok(hubc_contact_set_marketing(s, ADMIN, id, HUBC_SOURCE_MANUAL, 1));
+      if (r == 2) ok(hubc_contact_set_non_marketing(s, ADMIN, id, HUBC_SOURCE_MANUAL, 1));
+      if (round % 3 == 2 && id >= 500) break; /* under the cap */
+    }
+    hubc_filter *f = NULL;
+    ok(hubc_filter_compile(&f, s, texts[round % 3]));
+    hubc_selection sel = HUBC_SELECTION_INIT;
+    sel.filter = f;
+    int action = round % 2 ? HUBC_BULK_SET_NON_MARKETING : HUBC_BULK_SET_MARKETING;
+    hubc_bulk_summary p = {.version = HUBC_BULK_SUMMARY_VERSION}, c = {.version = HUBC_BULK_SUMMARY_VERSION};
+    ok(hubc_bulk_plan(&p, s, ADMIN, action, &sel));
+    int rc = hubc_bulk_commit(&c, s, ADMIN, action, &sel, p.selected);
+    if (p.cap_refused) {
+      assert_int_equal(rc, HUBC_ELIMIT);
+    } else {
+      ok(rc);
+      assert_int_equal(c.selected, p.selected);
+      assert_int_equal(c.will_change, p.will_change);
+      assert_int_equal(c.unchanged, p.unchanged);
+      assert_int_equal(c.billable_before, p.billable_before);
+      assert_int_equal(c.billable_after, p.billable_after);
+      assert_int_equal(c.tier_before, p.tier_before);
+      assert_int_equal(c.tier_after, p.tier_after);
+      assert_int_equal(c.cap, p.cap);
+      hubc_billing_info b = {.version = HUBC_BILLING_INFO_VERSION};
+      ok(hubc_billing_get(&b, s));
+      assert_int_equal(b.billable, p.billable_after);
+      assert_int_equal(b.tier, p.tier_after);
+    }
+    hubc_filter_free(f);
+    hubc_store_close(s);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(m7_bulk_delivers_one_status_event_per_change_with_its_billable_count, gc_teardown),
@@ -380,6 +439,7 @@ int main(void) {
     cmocka_unit_test_teardown(s1_count_equals_the_records_after_every_change, gc_teardown),
     cmocka_unit_test_teardown(s1_count_past_the_column_limit_of_distinct_values, gc_teardown),
     cmocka_unit_test_teardown(s1_count_and_bulk_under_allocation_failure, gc_teardown),
+    cmocka_unit_test_teardown(s4_plan_numbers_equal_the_commit_on_random_stores, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
