@@ -472,11 +472,23 @@ int hubc__filter_eval(const hubc_store *s, const hubc_filter *f, const hubc__rec
 
 /* ---- scanning: 64 contacts at a time, over columns ------------------------ */
 
-static int is_leaf(const hubc__qnode *n) { return n->kind >= HUBC__QN_CMP; }
+static int is_leaf(const hubc__qnode *n) {
+  return n->kind != HUBC__QN_AND && n->kind != HUBC__QN_OR && n->kind != HUBC__QN_NOT;
+}
 
-/* A condition reads a column when its property is stored. */
+/* A condition on a property's value (leaf() answers it) reads the
+ * property's column when the property is stored; other leaves read the
+ * records through eval. */
 static int stored(const hubc_store *s, const hubc__qnode *n) {
-  return is_leaf(n) && n->prop < s->schema->n && !(s->schema->props[n->prop].flags & HUBC_PROP_COMPUTED);
+  switch (n->kind) {
+  case HUBC__QN_CMP:
+  case HUBC__QN_CONTAINS:
+  case HUBC__QN_STARTS:
+  case HUBC__QN_KNOWN:
+  case HUBC__QN_IN: break;
+  default: return 0;
+  }
+  return n->prop < s->schema->n && !(s->schema->props[n->prop].flags & HUBC_PROP_COMPUTED);
 }
 
 int hubc__qscan_init(hubc__qscan *q, hubc_store *s, const hubc_filter *f, int build) {
