@@ -178,12 +178,15 @@ const char *hubc__perm_name(unsigned perm);
 
 /* ---- transaction primitives --------------------------------------------- */
 
+/* Queue items n changes may need: status events of consecutive changes
+ * share one run, so a few, not one per change. */
+#define HUBC__EVENTS_NEED(n) (((n) < 8 ? (n) : 8) + 8)
 /* Reserve room so the next n undo entries and dirty marks cannot fail. */
 int hubc__txn_reserve_grow(hubc_store *s, size_t n);
 static inline int hubc__txn_reserve(hubc_store *s, size_t n) {
   const hubc__txn *t = &s->txn; /* room already: the common case, inline */
-  if (t->undo_n + n <= t->undo_cap && t->dirty_n + 2 * n + 2 <= t->dirty_cap &&
-      (!s->ev_fn || s->events_n + n + 8 <= s->events_cap))
+  if (t->undo_n + n <= t->undo_cap && (!s->has_persist || t->dirty_n + 2 * n + 2 <= t->dirty_cap) &&
+      (!s->ev_fn || s->events_n + HUBC__EVENTS_NEED(n) <= s->events_cap))
     return 0;
   return hubc__txn_reserve_grow(s, n);
 }

@@ -85,11 +85,10 @@ void hubc__txn_begin(hubc_store *s, hubc_id actor, hubc_time now) {
 int hubc__txn_reserve_grow(hubc_store *s, size_t n) {
   hubc__txn *t = &s->txn;
   if (hubc__grow(s->base, (void **)&t->undo, &t->undo_cap, t->undo_n + n, sizeof *t->undo) ||
-      hubc__grow(s->base, (void **)&t->dirty, &t->dirty_cap, t->dirty_n + 2 * n + 2, sizeof *t->dirty))
+      (s->has_persist && /* dirty marks are for the backend only */
+       hubc__grow(s->base, (void **)&t->dirty, &t->dirty_cap, t->dirty_n + 2 * n + 2, sizeof *t->dirty)))
     return HUBC_ENOMEM;
-  /* status events of consecutive changes share one queued run: room for
-   * a few items, not one per change */
-  if (s->ev_fn && hubc__grow(s->base, (void **)&s->events, &s->events_cap, s->events_n + (n < 8 ? n : 8) + 8,
+  if (s->ev_fn && hubc__grow(s->base, (void **)&s->events, &s->events_cap, s->events_n + HUBC__EVENTS_NEED(n),
                              sizeof *s->events))
     return HUBC_ENOMEM;
   return 0;
