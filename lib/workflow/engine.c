@@ -800,7 +800,8 @@ static int finish_enr(hubc_loader *l, int rc) {
     const hubc__wf *w = e->wf ? hubc__wf_at(s, e->wf) : NULL;
     if (!e->wf) rc = hubc__corrupt(KE, (hubc_id)i + 1, "missing while later enrollments exist");
     else if (!w) rc = hubc__corrupt(KE, (hubc_id)i + 1, "names a workflow that does not exist");
-    else if (e->step > w->n_acts) rc = hubc__corrupt(KE, (hubc_id)i + 1, "step past the workflow's actions");
+    else if (e->state == HUBC_ENROLLMENT_ACTIVE && e->step > w->n_acts) /* an edit ends the others where they were */
+      rc = hubc__corrupt(KE, (hubc_id)i + 1, "step past the workflow's actions");
     if (rc) break;
     e->prev = newest(a, e->wf, e->contact);
     index_set(a, key_of(e->wf, e->contact), (uint32_t)i + 1);

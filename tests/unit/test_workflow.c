@@ -820,6 +820,38 @@ static void test_W7_editing_an_inactive_workflow_ends_its_enrollments(void **sta
   hubc_workflow_free(w);
 }
 
+/* An edit ends enrollments at positions past the new, shorter action list
+ * (and keeps finished ones there): the store still reopens (R1, W7). */
+static void test_W7_R1_store_reopens_after_a_workflow_was_shortened(void **state) {
+  (void)state;
+  tu_clock clk;
+  tu_mem *m = gc_mem();
+  hubc_store *s = open_pro(&clk, &m->vtable);
+  hubc_id form = signup_form(s), wf, c;
+  hubc_wf_action acts[] = {act_prop("jobtitle", "one"), act_prop("company", "two"), act_delay(600),
+                           act_status(1)};
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 4), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(enrollment(s, 1).step, 3);
+  assert_int_equal(hubc_workflow_deactivate(s, ADMIN, wf), 0);
+  hubc_wf_action one = act_prop("jobtitle", "new");
+  const hubc_wf_action *ptrs[] = {&one};
+  hubc_workflow_def d;
+  hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);
+  d.name = "Short";
+  d.trigger_form = form;
+  d.actions = ptrs;
+  d.n_actions = 1;
+  assert_int_equal(hubc_workflow_update(s, ADMIN, wf, &d), 0);
+  assert_int_equal(enrollment(s, 1).state, HUBC_ENROLLMENT_ENDED);
+  char *want = gc_dump(s);
+  gc_release(s);
+  s = open_sub(&clk, HUBC_SUBSCRIPTION_PROFESSIONAL, &m->vtable);
+  assert_string_equal(gc_dump(s), want);
+}
+
 static void test_W7_delete_ends_enrollments_and_keeps_history(void **state) {
   (void)state;
   tu_clock clk;
@@ -991,6 +1023,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_W7_deactivate_stops_pending_and_reactivation_resumes, gc_teardown),
       cmocka_unit_test_teardown(test_W7_reactivation_does_not_run_a_delayed_step_early, gc_teardown),
       cmocka_unit_test_teardown(test_W7_editing_an_inactive_workflow_ends_its_enrollments, gc_teardown),
+      cmocka_unit_test_teardown(test_W7_R1_store_reopens_after_a_workflow_was_shortened, gc_teardown),
       cmocka_unit_test_teardown(test_W7_delete_ends_enrollments_and_keeps_history, gc_teardown),
       cmocka_unit_test_teardown(test_W2_bad_definitions_are_refused_naming_the_action, gc_teardown),
       cmocka_unit_test_teardown(test_W3_R1_reopen_resumes_enrollments_with_their_timers, gc_teardown),
