@@ -248,10 +248,11 @@ static int begin_edit(hubc_store *s, hubc_id actor, prep *p, const char *what) {
   return rc;
 }
 
-static int status_actions(const hubc__wf *w) {
-  int n = 0;
-  for (uint32_t i = 0; i < w->n_acts; i++) n += w->acts[i].type == HUBC_WF_SET_STATUS;
-  return n;
+/* Its status actions by target: n[0] non-marketing, n[1] marketing. */
+static void status_actions(const hubc__wf *w, size_t n[2]) {
+  n[0] = n[1] = 0;
+  for (uint32_t i = 0; i < w->n_acts; i++)
+    if (w->acts[i].type == HUBC_WF_SET_STATUS) n[w->acts[i].marketing]++;
 }
 
 HUBC_API int hubc_workflow_create(hubc_id *out_id, hubc_store *s, hubc_id actor, const hubc_workflow_def *def) {
@@ -306,8 +307,12 @@ HUBC_API int hubc_workflow_update(hubc_store *s, hubc_id actor, hubc_id id, cons
     w = s->workflows.v[id - 1];
     rc = build(s, &p.d, p.filter, &w, &n_status, what);
   }
-  if (!rc && (int)n_status > status_actions(&s->workflows.v[id - 1]))
-    rc = hubc__op_check(s, HUBC__OP_WORKFLOW_STATUS_ACTION); /* W4: adding one */
+  if (!rc && n_status) { /* W4: adding one, or turning one into the other target */
+    size_t was[2], now[2];
+    status_actions(&s->workflows.v[id - 1], was);
+    status_actions(&w, now);
+    if (now[0] > was[0] || now[1] > was[1]) rc = hubc__op_check(s, HUBC__OP_WORKFLOW_STATUS_ACTION);
+  }
   if (!rc && !(w.name = hubc__pool_strdup(s->base, p.d.name, strlen(p.d.name))))
     rc = hubc__err(HUBC_ENOMEM, "out of memory");
   if (!rc) rc = hubc__enr_end_all(s, (uint32_t)id, "workflow edited");

@@ -267,6 +267,21 @@ static void test_W4_status_action_needs_P2_other_edits_need_edit_workflows(void 
   assert_int_equal(hubc_workflow_update(s, no_p2, id, &d), HUBC_EPERM);
   assert_string_equal(gc_dump(s), before);
   assert_int_equal(hubc_workflow_update(s, ADMIN, id, &d), 0);
+  /* keeping it is no addition; turning "set marketing" into "set
+   * non-marketing" (or back) is: it adds an action of the other target */
+  d.name = "Renamed";
+  assert_int_equal(hubc_workflow_update(s, no_p2, id, &d), 0);
+  hubc_wf_action non = act_status(0);
+  ptrs[1] = &non;
+  before = gc_dump(s);
+  assert_int_equal(hubc_workflow_update(s, no_p2, id, &d), HUBC_EPERM);
+  assert_non_null(strstr(hubc_error_last(), "set marketing contact status"));
+  assert_string_equal(gc_dump(s), before);
+  assert_int_equal(hubc_workflow_update(s, ADMIN, id, &d), 0);
+  ptrs[1] = &st;
+  before = gc_dump(s);
+  assert_int_equal(hubc_workflow_update(s, no_p2, id, &d), HUBC_EPERM);
+  assert_string_equal(gc_dump(s), before);
 }
 
 /* ---- W2: filter triggers -------------------------------------------------------------- */
