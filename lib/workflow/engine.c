@@ -512,7 +512,17 @@ static int host_result(hubc_store *s, hostcall *hc, int result) {
   return go;
 }
 
-static void call_host(hubc_store *s, hostcall *hc, unsigned *budget);
+/* Calls a host action with no lock held, then applies its result.
+ * Returns 1 to go on with its enrollment. */
+static int call_host(hubc_store *s, hostcall *hc) {
+  hubc__busy frame; /* the action calling this store gets HUBC_EBUSY (R6) */
+  hubc__busy_enter(&frame, s);
+  int result = hc->fn(hc->payload, &hc->call);
+  hubc__busy_leave(&frame);
+  int go = host_result(s, hc, result);
+  hostcall_free(s, hc);
+  return go;
+}
 
 /* Runs enrollment eid step by step, one transaction each, until it waits:
  * the path of failures (each attempt recorded, W6) and host actions. */
@@ -535,22 +545,10 @@ static void run_one(hubc_store *s, uint32_t eid, unsigned *budget) {
       record_failure(s, eid, at, rc, msg);
       return;
     }
-    if (what == STEP_HOST) call_host(s, &hc, budget);
+    if (what == STEP_HOST && call_host(s, &hc)) continue; /* a loop, not a recursion: up to 1,000 host steps */
     if (what != STEP_NEXT) return;
   }
   rearm(s, eid, 0);
-}
-
-/* Calls a host action with no lock held, then applies its result. */
-static void call_host(hubc_store *s, hostcall *hc, unsigned *budget) {
-  hubc__busy frame; /* the action calling this store gets HUBC_EBUSY (R6) */
-  hubc__busy_enter(&frame, s);
-  int result = hc->fn(hc->payload, &hc->call);
-  hubc__busy_leave(&frame);
-  uint32_t eid = (uint32_t)hc->call.enrollment;
-  int go = host_result(s, hc, result);
-  hostcall_free(s, hc);
-  if (go) run_one(s, eid, budget);
 }
 
 /* Due steps run in batches: one transaction applies up to BATCH
@@ -599,7 +597,10 @@ int hubc__engine_run(hubc_store *s) {
       continue;
     }
     if (cut) rearm(s, cut, 0);
-    if (what == STEP_HOST) call_host(s, &hc, &budget);
+    if (what == STEP_HOST) {
+      uint32_t eid = (uint32_t)hc.call.enrollment;
+      if (call_host(s, &hc)) run_one(s, eid, &budget);
+    }
   }
   return hubc__ok();
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "hubcontacts.h"
 #include "testutil.h"
@@ -929,6 +930,53 @@ static void test_W2_bad_definitions_are_refused_naming_the_action(void **state) 
   assert_string_equal(gc_dump(s), before);
 }
 
+/* A workflow of 1,000 host actions (the most it may hold) runs them one
+ * after another on a small thread stack: each action's result does not
+ * nest a call for the next one (W3, R6: hosts call tick from their own
+ * threads). */
+static int count_cb(void *payload, const hubc_wf_call *call) {
+  (void)call;
+  ++*(int *)payload;
+  return 0;
+}
+
+static void *tick_thread(void *p) {
+  return (void *)(intptr_t)hubc_store_tick(p);
+}
+
+static void test_W3_a_thousand_host_actions_run_on_a_small_stack(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  hubc_id form = signup_form(s), wf, c;
+  int calls = 0;
+  assert_int_equal(hubc_workflow_register_action(s, "ping", 0, count_cb, &calls), 0);
+  enum { N = 1000 };
+  static hubc_wf_action acts[N];
+  static const hubc_wf_action *ptrs[N];
+  for (size_t i = 0; i < N; i++) acts[i] = act_host("ping", NULL), ptrs[i] = &acts[i];
+  hubc_workflow_def d;
+  hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);
+  d.name = "Pings";
+  d.trigger_form = form;
+  d.actions = ptrs;
+  d.n_actions = N;
+  assert_int_equal(hubc_workflow_create(&wf, s, ADMIN, &d), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  pthread_attr_t attr;
+  pthread_t t;
+  void *rc;
+  assert_int_equal(pthread_attr_init(&attr), 0);
+  assert_int_equal(pthread_attr_setstacksize(&attr, 256 * 1024), 0);
+  assert_int_equal(pthread_create(&t, &attr, tick_thread, s), 0);
+  assert_int_equal(pthread_join(t, &rc), 0);
+  pthread_attr_destroy(&attr);
+  assert_int_equal((intptr_t)rc, 0);
+  assert_int_equal(calls, N);
+  assert_int_equal(enrollment(s, 1).state, HUBC_ENROLLMENT_FINISHED);
+}
+
 /* ---- persistence ------------------------------------------------------------------------ */
 
 static void test_W3_R1_reopen_resumes_enrollments_with_their_timers(void **state) {
@@ -1041,6 +1089,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_W7_R1_store_reopens_after_a_workflow_was_shortened, gc_teardown),
       cmocka_unit_test_teardown(test_W7_delete_ends_enrollments_and_keeps_history, gc_teardown),
       cmocka_unit_test_teardown(test_W2_bad_definitions_are_refused_naming_the_action, gc_teardown),
+      cmocka_unit_test_teardown(test_W3_a_thousand_host_actions_run_on_a_small_stack, gc_teardown),
       cmocka_unit_test_teardown(test_W3_R1_reopen_resumes_enrollments_with_their_timers, gc_teardown),
       cmocka_unit_test_teardown(test_R2_persistence_failure_at_every_callback_of_activation, gc_teardown),
   };
