@@ -574,6 +574,7 @@ int hubc__engine_run(hubc_store *s) {
       uint32_t eid = ready_pop(s);
       if (!eid) break;
       if (eid > s->workflows.enr_n) continue; /* never listed by a committed transaction */
+      uint32_t log0 = s->workflows.enr[eid - 1].log;
       at[n] = s->workflows.enr[eid - 1].step;
       batch[n++] = eid;
       do {
@@ -581,6 +582,8 @@ int hubc__engine_run(hubc_store *s) {
         budget--;
       } while (!rc && what == STEP_NEXT && budget);
       if (!rc && what == STEP_NEXT) cut = eid;
+      /* nothing ran (paused, not due yet, over): if the batch fails, that was no attempt of it (W6) */
+      if (!rc && what == STEP_STOP && s->workflows.enr[eid - 1].log == log0) n--;
     }
     if (!n) return hubc__write_end(s, 0);
     int step_failed = rc != 0;

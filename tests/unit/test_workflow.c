@@ -690,6 +690,41 @@ static void test_W6_persistence_again_on_a_batch_is_an_attempt_of_each(void **st
   for (int i = 0; i < 3; i++) assert_int_equal(status_of(s, c[i]), HUBC_MARKETING);
 }
 
+/* An enrollment of a paused workflow listed in a batch that persistence
+ * refuses was not attempted: no failed attempt in its history (W6, W7). */
+static void test_W6_W7_a_refused_batch_records_no_attempt_of_a_paused_enrollment(void **state) {
+  (void)state;
+  tu_clock clk;
+  flaky *f = flaky_new();
+  hubc_store *s = open_pro(&clk, &f->vt);
+  hubc_id form = signup_form(s), other, paused, wf, c1, c2;
+  hubc_wf_action later[] = {act_delay(60), act_status(1)}, now = act_status(1);
+  assert_int_equal(create_wf(&paused, s, ADMIN, form, NULL, later, 2), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, paused), 0);
+  assert_int_equal(submit(s, form, "a@x.it", &c1), 0);
+  assert_int_equal(hubc_store_tick(s), 0); /* enrollment 1 waits 60 s */
+  assert_int_equal(hubc_workflow_deactivate(s, ADMIN, paused), 0);
+  const char *props[] = {"city"};
+  assert_int_equal(hubc_form_create(&other, s, ADMIN, "Other", props, NULL, NULL, 1), 0);
+  assert_int_equal(hubc_form_set_marketing(s, ADMIN, other, 0), 0);
+  assert_int_equal(create_wf(&wf, s, ADMIN, other, NULL, &now, 1), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  clk.now += 60; /* enrollment 1's timer fires in the next call, its workflow paused */
+  assert_int_equal(submit(s, other, "b@x.it", &c2), 0);
+  f->again = 1;
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(f->contact_puts_refused, 1);
+  hist h;
+  history(&h, s, 2);
+  assert_int_equal(count_event(&h, HUBC_WF_LOG_FAILED), 1); /* the batch was refused */
+  history(&h, s, 1);
+  assert_int_equal(count_event(&h, HUBC_WF_LOG_FAILED), 0);
+  assert_int_equal(enrollment(s, 1).attempts, 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, paused), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(status_of(s, c1), HUBC_MARKETING);
+}
+
 /* Registrations are not stored: after a reopen a step naming an action not
  * registered again fails and is retried (not ended) until it is. */
 static void test_W6_unregistered_host_action_is_retried_until_registered(void **state) {
@@ -1081,6 +1116,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_W6_hard_cap_is_retried_until_room, gc_teardown),
       cmocka_unit_test_teardown(test_W6_hard_cap_applies_what_fits_of_a_batch, gc_teardown),
       cmocka_unit_test_teardown(test_W6_persistence_again_on_a_batch_is_an_attempt_of_each, gc_teardown),
+      cmocka_unit_test_teardown(test_W6_W7_a_refused_batch_records_no_attempt_of_a_paused_enrollment, gc_teardown),
       cmocka_unit_test_teardown(test_W6_unregistered_host_action_is_retried_until_registered, gc_teardown),
       cmocka_unit_test_teardown(test_W6_contact_deleted_ends_the_enrollment_with_the_reason, gc_teardown),
       cmocka_unit_test_teardown(test_W7_deactivate_stops_pending_and_reactivation_resumes, gc_teardown),
