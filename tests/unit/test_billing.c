@@ -1316,6 +1316,154 @@ static void r4_billing_get_refuses_a_clock_outside_years_1_to_9999(void **state)
   }
 }
 
+/* Moved from the core review round (test_contact_regress.c). */
+#define T0 tu_time(2024, 3, 21, 10, 0, 0)
+
+/* ---- M4/B2: the call's time is read under the lock, never before the
+ * current period start ---------------------------------------------------- */
+
+/* hubc_store_now gives the time calls are stamped with: a clock set back
+ * before the current period start reads as the period start. */
+static void m4_store_now_agrees_with_call_stamps(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  hubc_store *s = tu_open_gc(&clk);
+  assert_int_equal(hubc_store_now(s), T0);
+  hubc_time u = tu_billing(s).next_update;
+  clk.now = u + 60;
+  TU_OK(hubc_store_tick(s));
+  clk.now = u - 3600; /* back before the period that began at u */
+  assert_int_equal(hubc_store_now(s), u);
+  hubc_id id = 0;
+  TU_OK(hubc_contact_create(&id, s, ADMIN, NULL, NULL, NULL, 0));
+  hubc_contact *c = NULL;
+  TU_OK(hubc_contact_get(&c, s, id));
+  assert_int_equal(hubc_contact_created(c), hubc_store_now(s));
+  hubc_contact_free(c); /* the store is closed by the teardown */
+}
+
+static void m4_clock_back_never_stamps_before_period_start(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  hubc_store *s = tu_open_gc(&clk);
+  hubc_create_options co = tu_opts_of(HUBC_SOURCE_MANUAL, 0);
+  co.marketing = 1;
+  hubc_id id = 0;
+  TU_OK(hubc_contact_create(&id, s, ADMIN, &co, NULL, NULL, 0));
+  hubc_time u = tu_billing(s).next_update;
+  assert_true(u > T0);
+
+  clk.now = u + 60; /* the update date passes and is applied */
+  TU_OK(hubc_store_tick(s));
+  hubc_billing_info bi = tu_billing(s);
+  assert_int_equal(bi.period_start, u);
+  hubc_time u2 = bi.next_update;
+  assert_true(u2 > u);
+
+  clk.now = u - 3600; /* the host's clock steps back before the period start */
+  TU_OK(hubc_contact_set_non_marketing(s, ADMIN, id, HUBC_SOURCE_MANUAL, ADMIN));
+  bi = tu_billing(s);
+  assert_int_equal(bi.period_start, u); /* the closed period is not reopened */
+  assert_int_equal(bi.next_update, u2);
+
+  hubc_contact *c = NULL;
+  TU_OK(hubc_contact_get(&c, s, id));
+  int st = hubc_contact_status(c);
+  hubc_time modified = hubc_contact_modified(c);
+  hubc_contact_free(c);
+  assert_int_equal(st, HUBC_MARKETING_UNTIL_UPDATE);
+  if (modified < u) fail_msg("modified %lld is before the period start %lld", (long long)modified, (long long)u);
+
+  /* the history entry of the change is stamped inside the current period,
+   * so no passed update date lies after it (it is not left UNTIL_UPDATE
+   * past an update date already applied) */
+  hubc_history_iterator *it = NULL;
+  TU_OK(hubc_history_iterator_new(&it, s, id));
+  hubc_history_entry e, last;
+  memset(&last, 0, sizeof last);
+  size_t n = 0;
+  int rc;
+  for (;;) {
+    memset(&e, 0, sizeof e);
+    e.version = HUBC_HISTORY_ENTRY_VERSION;
+    if ((rc = hubc_history_iterator_next(&e, it)) != 0) break;
+    last = e;
+    n++;
+  }
+  hubc_history_iterator_free(it);
+  assert_int_equal(rc, HUBC_ITEROVER);
+  assert_true(n >= 2);
+  assert_int_equal(last.old_status, HUBC_MARKETING);
+  assert_int_equal(last.new_status, HUBC_MARKETING_UNTIL_UPDATE);
+  if (last.time < u) fail_msg("history entry at %lld is before the period start %lld", (long long)last.time, (long long)u);
+  assert_true(last.time < u2);
+
+  /* M5 at the next update date */
+  clk.now = u2 + 1;
+  TU_OK(hubc_store_tick(s));
+  assert_int_equal(tu_status_of(s, id), HUBC_NON_MARKETING);
+}
+
+/* A clock that calls back into its own store. */
+typedef struct reentrant_clock {
+  hubc_time now;
+  hubc_store *s; /* NULL while the store opens */
+  int depth;
+  int calls;     /* clock reads that called the store */
+  int rc;        /* what that call returned */
+} reentrant_clock;
+
+static hubc_time reentrant_clock_fn(void *payload) {
+  reentrant_clock *k = payload;
+  if (k->s && !k->depth) {
+    k->depth++;
+    uint64_t n = 0;
+    k->rc = hubc_contact_count(&n, k->s);
+    k->calls++;
+    k->depth--;
+  }
+  return k->now;
+}
+
+static void m4_clock_callback_reentry_is_busy(void **state) {
+  (void)state;
+  reentrant_clock k = {T0, NULL, 0, 0, 0};
+  hubc_store_options o;
+  TU_OK(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION));
+  o.clock = reentrant_clock_fn;
+  o.clock_payload = &k;
+  o.admin_email = "admin@example.com";
+  hubc_store *s = NULL;
+  TU_OK(hubc_store_open(&s, &o));
+  gc_store(s);
+  k.s = s;
+
+  /* a write call */
+  hubc_id id = 0;
+  TU_OK(hubc_contact_create(&id, s, ADMIN, NULL, NULL, NULL, 0));
+  assert_true(k.calls >= 1);
+  assert_int_equal(k.rc, HUBC_EBUSY);
+
+  /* a read call */
+  k.calls = 0;
+  k.rc = 0;
+  uint64_t n = 0;
+  TU_OK(hubc_contact_count(&n, s));
+  assert_int_equal(n, 1);
+  assert_true(k.calls >= 1);
+  assert_int_equal(k.rc, HUBC_EBUSY);
+
+  /* a read call that applies an update date under the write lock */
+  k.now = tu_billing(s).next_update + 1;
+  k.calls = 0;
+  k.rc = 0;
+  TU_OK(hubc_contact_count(&n, s));
+  assert_true(k.calls >= 1);
+  assert_int_equal(k.rc, HUBC_EBUSY);
+  k.s = NULL;
+  assert_int_equal(tu_billing(s).period_start, k.now - 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(b1_monthly_request_stays_billable_until_the_renewal_day, gc_teardown),
@@ -1346,6 +1494,9 @@ int main(void) {
       cmocka_unit_test_teardown(r6_billing_get_refuses_a_clock_that_calls_back_instead_of_deadlocking, gc_teardown),
       cmocka_unit_test_teardown(b1_next_renewal_uses_the_clamped_clock_after_it_steps_back, gc_teardown),
       cmocka_unit_test_teardown(r4_billing_get_refuses_a_clock_outside_years_1_to_9999, gc_teardown),
+      cmocka_unit_test_teardown(m4_store_now_agrees_with_call_stamps, gc_teardown),
+      cmocka_unit_test_teardown(m4_clock_back_never_stamps_before_period_start, gc_teardown),
+      cmocka_unit_test_teardown(m4_clock_callback_reentry_is_busy, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

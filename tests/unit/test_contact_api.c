@@ -1357,6 +1357,329 @@ static void r6_persistence_callback_calling_the_store_gets_ebusy(void **state) {
   free(w);
 }
 
+/* Moved from the core review round (test_contact_regress.c). */
+/* ---- R6: hubc_store_close from the store's own callbacks -------------- */
+
+typedef struct close_probe {
+  hubc_store *s;
+  int calls;     /* callbacks that tried to close */
+  int code;      /* hubc_error_last_code() right after the close */
+  char msg[256]; /* hubc_error_last() right after the close */
+} close_probe;
+
+static void close_probe_run(close_probe *p) {
+  hubc_store_close(p->s);
+  p->calls++;
+  p->code = hubc_error_last_code();
+  snprintf(p->msg, sizeof p->msg, "%s", hubc_error_last());
+}
+
+static void close_from_event(void *payload, const hubc_event *e) {
+  (void)e;
+  close_probe_run(payload);
+}
+
+static void r6_close_from_event_callback_does_nothing(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  hubc_store *s = tu_open_gc(&clk);
+  close_probe p = {s, 0, 0, ""};
+  TU_OK(hubc_store_set_event_callback(s, close_from_event, &p));
+  hubc_create_options co = tu_opts_of(HUBC_SOURCE_MANUAL, 0);
+  co.marketing = 1;
+  const char *n[] = {"email"};
+  const char *v[] = {"a@example.com"};
+  hubc_id id = 0;
+  TU_OK(hubc_contact_create(&id, s, ADMIN, &co, n, v, 1)); /* STATUS event → close attempt */
+  assert_true(p.calls >= 1);
+  assert_int_equal(p.code, HUBC_EBUSY);
+  assert_non_null(strstr(p.msg, "close"));
+  /* the store is still there and usable */
+  TU_OK(hubc_store_set_event_callback(s, NULL, NULL));
+  uint64_t n_contacts = 0;
+  TU_OK(hubc_contact_count(&n_contacts, s));
+  assert_int_equal(n_contacts, 1);
+  assert_int_equal(tu_status_of(s, id), HUBC_MARKETING);
+  tu_contact(s, ADMIN, "b@example.com", "B");
+  TU_OK(hubc_contact_count(&n_contacts, s));
+  assert_int_equal(n_contacts, 2);
+  /* closed normally by the teardown */
+}
+
+/* A backend wrapping tu_mem whose put tries to close the store. */
+typedef struct closing_backend {
+  tu_mem *mem;
+  hubc_persist vt;
+  close_probe probe;
+} closing_backend;
+
+static int closing_put(void *ud, int kind, hubc_id id, const void *bytes, size_t len) {
+  closing_backend *b = ud;
+  if (b->probe.s) close_probe_run(&b->probe);
+  return b->mem->vtable.put(b->mem, kind, id, bytes, len);
+}
+static int closing_load(void *ud, hubc_loader *l) { return ((closing_backend *)ud)->mem->vtable.load(((closing_backend *)ud)->mem, l); }
+static int closing_begin(void *ud) { return ((closing_backend *)ud)->mem->vtable.begin(((closing_backend *)ud)->mem); }
+static int closing_del(void *ud, int kind, hubc_id id) {
+  return ((closing_backend *)ud)->mem->vtable.del(((closing_backend *)ud)->mem, kind, id);
+}
+static int closing_commit(void *ud) { return ((closing_backend *)ud)->mem->vtable.commit(((closing_backend *)ud)->mem); }
+static int closing_rollback(void *ud) { return ((closing_backend *)ud)->mem->vtable.rollback(((closing_backend *)ud)->mem); }
+
+static void r6_close_from_persistence_callback_does_nothing(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  closing_backend *b = gc_malloc(calloc(1, sizeof *b));
+  b->mem = gc_mem();
+  b->vt = b->mem->vtable;
+  b->vt.userdata = b;
+  b->vt.load = closing_load;
+  b->vt.begin = closing_begin;
+  b->vt.put = closing_put;
+  b->vt.del = closing_del;
+  b->vt.commit = closing_commit;
+  b->vt.rollback = closing_rollback;
+  hubc_store *s = gc_store(tu_open(&clk, &b->vt));
+  b->probe.s = s;
+  hubc_id id = tu_contact(s, ADMIN, "a@example.com", "Ann");
+  assert_true(b->probe.calls >= 1);
+  assert_int_equal(b->probe.code, HUBC_EBUSY);
+  assert_non_null(strstr(b->probe.msg, "close"));
+  b->probe.s = NULL;
+  /* committed, and the store still works */
+  hubc_contact *c = NULL;
+  TU_OK(hubc_contact_get(&c, s, id));
+  assert_string_equal(hubc_contact_prop(c, "firstname"), "Ann");
+  hubc_contact_free(c);
+  tu_contact(s, ADMIN, "b@example.com", "Bob");
+  uint64_t n = 0;
+  TU_OK(hubc_contact_count(&n, s));
+  assert_int_equal(n, 2);
+  assert_true(b->mem->commits >= 2);
+}
+
+/* ---- R5: a failed call's error survives its event delivery ------------ */
+
+typedef struct other_store_caller {
+  hubc_store *other;
+  size_t events, period_closed;
+  int rc;
+} other_store_caller;
+
+static void call_other_store(void *payload, const hubc_event *e) {
+  other_store_caller *o = payload;
+  o->events++;
+  o->period_closed += e->type == HUBC_EVENT_PERIOD_CLOSED;
+  uint64_t n = 0;
+  o->rc = hubc_contact_count(&n, o->other); /* succeeds: clears the thread's error */
+}
+
+static void r5_failed_call_error_survives_event_delivery(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  hubc_store *a = tu_open_gc(&clk);
+  tu_clock clk_b = {T0};
+  hubc_store *b = tu_open_gc(&clk_b);
+  hubc_create_options co = tu_opts_of(HUBC_SOURCE_MANUAL, 0);
+  co.marketing = 1;
+  const char *n[] = {"email"};
+  const char *v[] = {"a@example.com"};
+  hubc_id id = 0;
+  TU_OK(hubc_contact_create(&id, a, ADMIN, &co, n, v, 1));
+  other_store_caller o = {b, 0, 0, -99};
+  TU_OK(hubc_store_set_event_callback(a, call_other_store, &o));
+
+  clk.now = tu_billing(a).next_update + 1; /* the catch-up queues PERIOD_CLOSED */
+  const char *bn[] = {"no_such_property"};
+  const char *bv[] = {"x"};
+  int rc = hubc_contact_update(a, ADMIN, id, bn, bv, 1);
+  assert_true(o.period_closed >= 1); /* events were delivered */
+  assert_int_equal(o.rc, 0);         /* and the other store's call succeeded */
+  assert_true(rc < 0);
+  assert_int_equal(hubc_error_last_code(), rc);
+  if (!strstr(hubc_error_last(), "no_such_property"))
+    fail_msg("rc %d (%s) but hubc_error_last() is '%s'", rc, hubc_strerror(rc), hubc_error_last());
+  assert_int_equal(rc, HUBC_ENOTFOUND);
+  /* the update itself changed nothing (the update date was applied: B2) */
+  hubc_contact *c = NULL;
+  TU_OK(hubc_contact_get(&c, a, id));
+  assert_null(hubc_contact_prop(c, "no_such_property"));
+  assert_string_equal(hubc_contact_prop(c, "email"), "a@example.com");
+  hubc_contact_free(c);
+  TU_OK(hubc_store_set_event_callback(a, NULL, NULL));
+}
+
+/* ---- R2: failed calls keep no memory ---------------------------------- */
+
+typedef struct failing_commit {
+  tu_mem *mem;
+  hubc_persist vt;
+  int fail; /* commit fails while set */
+} failing_commit;
+
+static int fc_load(void *ud, hubc_loader *l) { return ((failing_commit *)ud)->mem->vtable.load(((failing_commit *)ud)->mem, l); }
+static int fc_begin(void *ud) { return ((failing_commit *)ud)->mem->vtable.begin(((failing_commit *)ud)->mem); }
+static int fc_put(void *ud, int kind, hubc_id id, const void *bytes, size_t len) {
+  return ((failing_commit *)ud)->mem->vtable.put(((failing_commit *)ud)->mem, kind, id, bytes, len);
+}
+static int fc_del(void *ud, int kind, hubc_id id) {
+  return ((failing_commit *)ud)->mem->vtable.del(((failing_commit *)ud)->mem, kind, id);
+}
+static int fc_commit(void *ud) {
+  failing_commit *f = ud;
+  if (f->fail) return -1;
+  return f->mem->vtable.commit(f->mem);
+}
+static int fc_rollback(void *ud) { return ((failing_commit *)ud)->mem->vtable.rollback(((failing_commit *)ud)->mem); }
+
+/* Opens a store counting its memory in *a (allocated here, so that both
+ * outlive the store, which the teardown closes first). */
+static hubc_store *open_counted(tu_clock *clk, tu_alloc **a_out, failing_commit **f_out) {
+  tu_alloc *a = gc_malloc(calloc(1, sizeof *a));
+  failing_commit *f = gc_malloc(calloc(1, sizeof *f));
+  f->mem = gc_mem();
+  f->vt = f->mem->vtable;
+  f->vt.userdata = f;
+  f->vt.load = fc_load;
+  f->vt.begin = fc_begin;
+  f->vt.put = fc_put;
+  f->vt.del = fc_del;
+  f->vt.commit = fc_commit;
+  f->vt.rollback = fc_rollback;
+  hubc_store *s = tu_open_alloc(clk, a, &f->vt);
+  *a_out = a;
+  *f_out = f;
+  return gc_store(s);
+}
+
+#define N_OPTS 1000
+typedef struct big_options {
+  char text[N_OPTS][1001];
+  const char *ptr[N_OPTS];
+} big_options;
+
+static big_options *make_options(void) {
+  big_options *b = gc_malloc(calloc(1, sizeof *b));
+  for (int i = 0; i < N_OPTS; i++) {
+    /* distinct from the first byte on: the option uniqueness check is
+     * quadratic, and long common prefixes would make it slow */
+    int k = snprintf(b->text[i], 16, "%d-", i);
+    memset(b->text[i] + k, 'o', (size_t)(900 - k));
+    b->ptr[i] = b->text[i];
+  }
+  return b;
+}
+
+static void r2_failed_define_keeps_no_memory(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  tu_alloc *a = NULL;
+  failing_commit *f = NULL;
+  hubc_store *s = open_counted(&clk, &a, &f);
+  big_options *opts = make_options();
+  char *before = gc_dump(s);
+  f->fail = 1;
+  size_t live_first = 0;
+  for (int k = 0; k < 20; k++) {
+    tu_clear_err();
+    TU_BAD(HUBC_EPERSIST, "commit",
+        hubc_property_define(s, ADMIN, "tier_x", "Tier X", HUBC_PROP_ENUMERATION, opts->ptr, N_OPTS));
+    if (k == 0) live_first = a->live;
+  }
+  if (a->live != live_first)
+    fail_msg("live bytes grew from %zu to %zu over 19 more failed defines", live_first, a->live);
+  f->fail = 0;
+  TU_SAME(s, before);
+  hubc_property_info pi;
+  memset(&pi, 0, sizeof pi);
+  pi.version = HUBC_PROPERTY_INFO_VERSION;
+  TU_BAD(HUBC_ENOTFOUND, NULL, hubc_property_find(&pi, s, "tier_x"));
+  /* and the same define then succeeds */
+  TU_OK(hubc_property_define(s, ADMIN, "tier_x", "Tier X", HUBC_PROP_ENUMERATION, opts->ptr, N_OPTS));
+  TU_OK(hubc_property_find(&pi, s, "tier_x"));
+  assert_int_equal(pi.n_options, N_OPTS);
+  assert_string_equal(pi.options[N_OPTS - 1], opts->ptr[N_OPTS - 1]);
+}
+
+static void r2_failed_user_create_keeps_no_memory(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  tu_alloc *a = NULL;
+  failing_commit *f = NULL;
+  hubc_store *s = open_counted(&clk, &a, &f);
+  /* a 250-byte email: 20 pooled copies would need more than one pool chunk */
+  char email[251];
+  memset(email, 'u', 60);
+  memcpy(email + 60, "@", 1);
+  memset(email + 61, 'd', 60);
+  email[121] = '.';
+  memset(email + 122, 'e', 60);
+  email[182] = '.';
+  memset(email + 183, 'f', 63);
+  memcpy(email + 246, ".com", 4);
+  email[250] = '\0';
+  char *before = gc_dump(s);
+  f->fail = 1;
+  size_t live_first = 0;
+  for (int k = 0; k < 40; k++) {
+    hubc_id u = 55;
+    tu_clear_err();
+    TU_BAD(HUBC_EPERSIST, "commit", hubc_user_create(&u, s, ADMIN, email));
+    if (k == 0) live_first = a->live;
+  }
+  if (a->live != live_first)
+    fail_msg("live bytes grew from %zu to %zu over 39 more failed user creates", live_first, a->live);
+  f->fail = 0;
+  TU_SAME(s, before);
+  hubc_id u = 0;
+  TU_OK(hubc_user_create(&u, s, ADMIN, email));
+  assert_int_equal(u, 2);
+}
+
+static void r2_define_refused_for_duplicate_label_keeps_no_memory(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  tu_alloc *a = NULL;
+  failing_commit *f = NULL;
+  hubc_store *s = open_counted(&clk, &a, &f);
+  big_options *opts = make_options();
+  TU_OK(hubc_property_define(s, ADMIN, "tier", "Tier", HUBC_PROP_STRING, NULL, 0));
+  char *before = gc_dump(s);
+  size_t live0 = a->live;
+  for (int k = 0; k < 20; k++) {
+    tu_clear_err();
+    TU_BAD(HUBC_EEXISTS, "Tier",
+        hubc_property_define(s, ADMIN, "tier_x", "Tier", HUBC_PROP_ENUMERATION, opts->ptr, N_OPTS));
+    if (a->live != live0)
+      fail_msg("attempt %d: live bytes %zu, %zu before the refused defines", k + 1, a->live, live0);
+  }
+  TU_SAME(s, before);
+}
+
+/* ---- R4: hubc_contact_prop arguments ---------------------------------- */
+
+static void r4_contact_prop_null_arguments_set_einval(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  hubc_store *s = tu_open_gc(&clk);
+  hubc_id id = tu_contact(s, ADMIN, "a@example.com", "Ann");
+  hubc_contact *c = NULL;
+  TU_OK(hubc_contact_get(&c, s, id));
+  gc_defer((void (*)(void *))hubc_contact_free, c);
+
+  tu_clear_err();
+  assert_null(hubc_contact_prop(NULL, "email"));
+  assert_int_equal(hubc_error_last_code(), HUBC_EINVAL);
+  assert_non_null(strstr(hubc_error_last(), "contact"));
+
+  tu_clear_err();
+  assert_null(hubc_contact_prop(c, NULL));
+  assert_int_equal(hubc_error_last_code(), HUBC_EINVAL);
+  assert_non_null(strstr(hubc_error_last(), "name"));
+
+  assert_string_equal(hubc_contact_prop(c, "email"), "a@example.com");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(r4_store_functions_refuse_null_and_bad_arguments),
@@ -1384,6 +1707,13 @@ int main(void) {
     cmocka_unit_test(r6_event_callback_may_call_another_store),
     cmocka_unit_test(r6_persistence_callback_calling_the_store_gets_ebusy),
     cmocka_unit_test(r6_reentry_is_refused_at_any_nesting_depth),
+    cmocka_unit_test_teardown(r6_close_from_event_callback_does_nothing, gc_teardown),
+    cmocka_unit_test_teardown(r6_close_from_persistence_callback_does_nothing, gc_teardown),
+    cmocka_unit_test_teardown(r5_failed_call_error_survives_event_delivery, gc_teardown),
+    cmocka_unit_test_teardown(r2_failed_define_keeps_no_memory, gc_teardown),
+    cmocka_unit_test_teardown(r2_failed_user_create_keeps_no_memory, gc_teardown),
+    cmocka_unit_test_teardown(r2_define_refused_for_duplicate_label_keeps_no_memory, gc_teardown),
+    cmocka_unit_test_teardown(r4_contact_prop_null_arguments_set_einval, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -144,6 +144,37 @@ static void r4_batch_refuses_null_arrays(void **state) {
   hubc_store_close(s);
 }
 
+/* Moved from the core review round (test_contact_regress.c). */
+#define ADMIN ((hubc_id)1)
+#define T0 tu_time(2024, 3, 21, 10, 0, 0)
+
+/* ---- C5: a duplicate email inside one batch --------------------------- */
+
+static void c5_batch_duplicate_email_names_first_row(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  hubc_store *s = tu_open_gc(&clk);
+  tu_contact(s, ADMIN, "existing@example.com", "E"); /* record id 1 exists */
+  char *before = gc_dump(s);
+  const char *n[] = {"email"};
+  const char *v[] = {"other@example.com", "dup@example.com", "DUP@example.com "};
+  hubc_id ids[3] = {9, 9, 9};
+  TU_BAD(HUBC_EEXISTS, "given twice in this call", hubc_contact_create_batch(ids, s, ADMIN, NULL, n, 1, v, 3));
+  const char *msg = hubc_error_last();
+  if (!strstr(msg, "row 1") || strstr(msg, "record id"))
+    fail_msg("message '%s' should name the first row (1) and no record id", msg);
+  assert_non_null(strstr(msg, "dup@example.com"));
+  assert_int_equal(ids[0], 0);
+  assert_int_equal(ids[1], 0);
+  assert_int_equal(ids[2], 0);
+  TU_SAME(s, before);
+  /* against a stored contact the message still names its record id */
+  const char *v2[] = {"new@example.com", "Existing@Example.com"};
+  hubc_id ids2[2];
+  TU_BAD(HUBC_EEXISTS, "record id 1", hubc_contact_create_batch(ids2, s, ADMIN, NULL, n, 1, v2, 2));
+  TU_SAME(s, before);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(r2_batch_creates_all_rows_in_one_commit),
@@ -153,6 +184,7 @@ int main(void) {
     cmocka_unit_test(r2_batch_persistence_failure_undoes_every_row),
     cmocka_unit_test(p2_batch_as_marketing_needs_marketing_access),
     cmocka_unit_test(r4_batch_refuses_null_arrays),
+    cmocka_unit_test_teardown(c5_batch_duplicate_email_names_first_row, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* C4 ranges of typed values (issue 9 item 11): a number is what a double
  * holds (1e999 is refused like inf), a datetime lies in years 1 to 9999
  * UTC (year 0000 is refused). Values stored before these rules still load. */
+#include <locale.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -137,11 +138,109 @@ static void C4_values_stored_before_the_range_rules_still_load(void **state) {
   hubc_contact_free(c);
 }
 
+/* Moved from the core review round (test_contact_regress.c). */
+#define T0 tu_time(2024, 3, 21, 10, 0, 0)
+
+/* ---- C4: the number grammar, independent of the locale ---------------- */
+
+/* The exponent may have up to 4 digits; "1e9999" has them but is beyond
+ * the largest double (like inf, issue 9 item 11: test_contact_values). */
+static const char *const good_numbers[] = {"0",        "-12", "+3.5", ".5",    "5.",      "1e6",
+                                           "1E-3",     "6.02e+23", "1.5",  "007", "-1e-9999", "1e308"};
+/* "" is not a number either, but an empty value means "not set" (create
+ * ignores it, update removes the property), so it never reaches the type
+ * check through the public API. */
+static const char *const bad_numbers[] = {"+",    "-",       ".",        "e5", "1e",    "1e+",  "1,5",
+                                          "0x10", "inf",     "nan",      "-inf", "1e99999", "1e-10000", " 1", "1e9999",
+                                          "1 ",   "1.5.2",   "--1",      "1e5.5", "\xef\xbc\x91" /* fullwidth 1 */};
+
+static void check_numbers(hubc_store *s) {
+  for (size_t i = 0; i < sizeof good_numbers / sizeof *good_numbers; i++) {
+    const char *n[] = {"score"};
+    const char *v[] = {good_numbers[i]};
+    hubc_id id = 0;
+    int rc = hubc_contact_create(&id, s, ADMIN, NULL, n, v, 1);
+    if (rc) fail_msg("number '%s' refused: %d %s", good_numbers[i], rc, hubc_error_last());
+    hubc_contact *c = NULL;
+    TU_OK(hubc_contact_get(&c, s, id));
+    const char *got = hubc_contact_prop(c, "score");
+    int same = got && strcmp(got, good_numbers[i]) == 0;
+    hubc_contact_free(c);
+    if (!same) fail_msg("number '%s' not stored as given", good_numbers[i]);
+    TU_OK(hubc_contact_delete(s, ADMIN, id));
+  }
+  hubc_id upd = tu_contact(s, ADMIN, "upd@example.com", "U");
+  char *before = tu_dump(s);
+  for (size_t i = 0; i < sizeof bad_numbers / sizeof *bad_numbers; i++) {
+    const char *n[] = {"email", "score"};
+    const char *v[] = {"num@example.com", bad_numbers[i]};
+    hubc_id id = 0;
+    tu_clear_err();
+    int rc = hubc_contact_create(&id, s, ADMIN, NULL, n, v, 2);
+    if (rc != HUBC_EINVAL || hubc_error_last_code() != HUBC_EINVAL || !strstr(hubc_error_last(), "score")) {
+      free(before);
+      fail_msg("create with number '%s': rc %d message '%s' (expected EINVAL naming 'score')", bad_numbers[i], rc,
+               hubc_error_last());
+    }
+    tu_clear_err();
+    rc = hubc_contact_update(s, ADMIN, upd, n + 1, v + 1, 1);
+    if (rc != HUBC_EINVAL || hubc_error_last_code() != HUBC_EINVAL || !strstr(hubc_error_last(), "score")) {
+      free(before);
+      fail_msg("update with number '%s': rc %d message '%s' (expected EINVAL naming 'score')", bad_numbers[i], rc,
+               hubc_error_last());
+    }
+  }
+  char *after = tu_dump(s);
+  int same = strcmp(before, after) == 0;
+  free(before);
+  free(after);
+  if (!same) fail_msg("refused numbers changed the store");
+  TU_OK(hubc_contact_delete(s, ADMIN, upd));
+}
+
+static void c4_number_grammar_without_strtod(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  hubc_store *s = tu_open_gc(&clk);
+  TU_OK(hubc_property_define(s, ADMIN, "score", "Score", HUBC_PROP_NUMBER, NULL, 0));
+  check_numbers(s);
+}
+
+static void restore_numeric_locale(void *saved) {
+  setlocale(LC_NUMERIC, saved);
+  free(saved);
+}
+
+/* A comma-decimal locale set by the host must not make "1.5" invalid (nor
+ * "1,5" valid). */
+static void c4_number_grammar_ignores_locale(void **state) {
+  (void)state;
+  static const char *const locales[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8", "C.UTF-8",
+                                        "C.utf8"};
+  const char *cur = setlocale(LC_NUMERIC, NULL);
+  char *saved = strdup(cur ? cur : "C");
+  assert_non_null(saved);
+  const char *got = NULL;
+  for (size_t i = 0; i < sizeof locales / sizeof *locales && !got; i++) got = setlocale(LC_NUMERIC, locales[i]);
+  gc_defer(restore_numeric_locale, saved); /* restored even if an assertion fails */
+  if (!got) {
+    printf("note: no de_DE, fr_FR or C UTF-8 locale on this machine: the locale part is not run\n");
+    return;
+  }
+  printf("note: LC_NUMERIC=%s, decimal point '%s'\n", got, localeconv()->decimal_point);
+  tu_clock clk = {T0};
+  hubc_store *s = tu_open_gc(&clk);
+  TU_OK(hubc_property_define(s, ADMIN, "score", "Score", HUBC_PROP_NUMBER, NULL, 0));
+  check_numbers(s); /* "1.5" accepted, "1,5" refused */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(C4_a_number_beyond_the_largest_double_is_refused_like_inf, gc_teardown),
       cmocka_unit_test_teardown(C4_a_datetime_outside_years_1_to_9999_is_refused, gc_teardown),
       cmocka_unit_test_teardown(C4_values_stored_before_the_range_rules_still_load, gc_teardown),
+      cmocka_unit_test_teardown(c4_number_grammar_without_strtod, gc_teardown),
+      cmocka_unit_test_teardown(c4_number_grammar_ignores_locale, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

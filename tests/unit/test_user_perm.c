@@ -394,11 +394,97 @@ static void m7_generic_calls_refuse_reasons_of_other_paths(void **state) {
   gc_teardown(NULL);
 }
 
+/* Moved from the core review round (test_contact_regress.c). */
+#define T0 tu_time(2024, 3, 21, 10, 0, 0)
+
+/* ---- P2/P4: a source's switched-on default is a marketing route ------- */
+
+/* A user holding every default permission except P2 (marketing access). */
+static hubc_id user_without_p2(hubc_store *s) {
+  hubc_id u = 0;
+  TU_OK(hubc_user_create(&u, s, ADMIN, "nop2@example.com"));
+  TU_OK(hubc_user_set_permissions(s, ADMIN, u, HUBC_PERM_DEFAULT & ~(unsigned)HUBC_PERM_MARKETING_ACCESS));
+  return u;
+}
+
+
+/* `actor` creating through `source` must be refused (PERM, nothing changed),
+ * by hubc_contact_create and by hubc_contact_create_batch. */
+static void expect_refused(hubc_store *s, hubc_id actor, int source, hubc_id source_id) {
+  hubc_create_options co = tu_opts_of(source, source_id);
+  const char *n[] = {"email"};
+  const char *v[] = {"x@example.com", "y@example.com"};
+  char *before = gc_dump(s);
+  hubc_id id = 77;
+  TU_BAD(HUBC_EPERM, "marketing", hubc_contact_create(&id, s, actor, &co, n, v, 1));
+  TU_SAME(s, before);
+  hubc_id ids[2] = {77, 77};
+  TU_BAD(HUBC_EPERM, "marketing", hubc_contact_create_batch(ids, s, actor, &co, n, 1, v, 2));
+  assert_int_equal(ids[0], 0);
+  assert_int_equal(ids[1], 0);
+  TU_SAME(s, before);
+}
+
+/* Creates one contact (and a batch of two) and returns the status all got. */
+static int create_status(hubc_store *s, hubc_id actor, int source, hubc_id source_id, const char *tag) {
+  hubc_create_options co = tu_opts_of(source, source_id);
+  char e1[64], e2[64], e3[64];
+  snprintf(e1, sizeof e1, "%s-1@example.com", tag);
+  snprintf(e2, sizeof e2, "%s-2@example.com", tag);
+  snprintf(e3, sizeof e3, "%s-3@example.com", tag);
+  const char *n[] = {"email"};
+  const char *v1[] = {e1};
+  const char *v2[] = {e2, e3};
+  hubc_id id = 0, ids[2] = {0, 0};
+  TU_OK(hubc_contact_create(&id, s, actor, &co, n, v1, 1));
+  TU_OK(hubc_contact_create_batch(ids, s, actor, &co, n, 1, v2, 2));
+  int st = tu_status_of(s, id);
+  assert_int_equal(tu_status_of(s, ids[0]), st);
+  assert_int_equal(tu_status_of(s, ids[1]), st);
+  return st;
+}
+
+static void p2_source_default_marketing_needs_p2(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  hubc_store *s = tu_open_gc(&clk);
+  hubc_id u = user_without_p2(s);
+
+  /* EXTERNAL_FORM is marketing by default (D1): a user without P2 is refused */
+  expect_refused(s, u, HUBC_SOURCE_EXTERNAL_FORM, 0);
+  /* CHATFLOW and INTEGRATION once their switch is on for that id */
+  TU_OK(hubc_source_set_default(s, ADMIN, HUBC_SOURCE_CHATFLOW, 7, 1));
+  TU_OK(hubc_source_set_default(s, ADMIN, HUBC_SOURCE_INTEGRATION, 9, 1));
+  expect_refused(s, u, HUBC_SOURCE_CHATFLOW, 7);
+  expect_refused(s, u, HUBC_SOURCE_INTEGRATION, 9);
+
+  /* P5: SYSTEM acts under the switches; a user with P2 may too */
+  assert_int_equal(create_status(s, HUBC_SYSTEM, HUBC_SOURCE_EXTERNAL_FORM, 0, "sys-ext"), HUBC_MARKETING);
+  assert_int_equal(create_status(s, HUBC_SYSTEM, HUBC_SOURCE_CHATFLOW, 7, "sys-chat"), HUBC_MARKETING);
+  assert_int_equal(create_status(s, HUBC_SYSTEM, HUBC_SOURCE_INTEGRATION, 9, "sys-int"), HUBC_MARKETING);
+  hubc_id p2user = 0;
+  TU_OK(hubc_user_create(&p2user, s, ADMIN, "withp2@example.com")); /* HUBC_PERM_DEFAULT includes P2 */
+  assert_int_equal(create_status(s, p2user, HUBC_SOURCE_EXTERNAL_FORM, 0, "p2-ext"), HUBC_MARKETING);
+  assert_int_equal(create_status(s, p2user, HUBC_SOURCE_CHATFLOW, 7, "p2-chat"), HUBC_MARKETING);
+  assert_int_equal(create_status(s, ADMIN, HUBC_SOURCE_INTEGRATION, 9, "adm-int"), HUBC_MARKETING);
+
+  /* P4: with the switch off (or another id, off by default) the user without
+   * P2 creates non-marketing contacts */
+  assert_int_equal(create_status(s, u, HUBC_SOURCE_CHATFLOW, 8, "u-chat8"), HUBC_NON_MARKETING);
+  TU_OK(hubc_source_set_default(s, ADMIN, HUBC_SOURCE_EXTERNAL_FORM, 0, 0));
+  TU_OK(hubc_source_set_default(s, ADMIN, HUBC_SOURCE_CHATFLOW, 7, 0));
+  TU_OK(hubc_source_set_default(s, ADMIN, HUBC_SOURCE_INTEGRATION, 9, 0));
+  assert_int_equal(create_status(s, u, HUBC_SOURCE_EXTERNAL_FORM, 0, "u-ext"), HUBC_NON_MARKETING);
+  assert_int_equal(create_status(s, u, HUBC_SOURCE_CHATFLOW, 7, "u-chat"), HUBC_NON_MARKETING);
+  assert_int_equal(create_status(s, u, HUBC_SOURCE_INTEGRATION, 9, "u-int"), HUBC_NON_MARKETING);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(p1_p5_permission_matrix_follows_the_table, gc_teardown),
       cmocka_unit_test_teardown(m1_a_users_change_records_manual_and_the_user, gc_teardown),
       cmocka_unit_test_teardown(m7_generic_calls_refuse_reasons_of_other_paths, gc_teardown),
+      cmocka_unit_test_teardown(p2_source_default_marketing_needs_p2, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -250,6 +250,54 @@ hubc_id tu_contact(hubc_store *s, hubc_id actor, const char *email, const char *
   return id;
 }
 
+void tu_ok_(int rc, const char *call, int line) {
+  if (rc != 0) fail_msg("line %d: %s failed: %d (%s): %s", line, call, rc, hubc_strerror(rc), hubc_error_last());
+}
+
+void tu_clear_err(void) {
+  hubc_create_options co;
+  TU_OK(hubc_create_options_init(&co, HUBC_CREATE_OPTIONS_VERSION));
+  assert_int_equal(hubc_error_last_code(), 0);
+  assert_string_equal(hubc_error_last(), "");
+}
+
+void tu_bad_(int rc, int code, const char *needle, const char *call, int line) {
+  const char *msg = hubc_error_last();
+  if (rc != code)
+    fail_msg("line %d: %s returned %d (%s), expected %d (%s); message '%s'", line, call, rc, hubc_strerror(rc), code,
+             hubc_strerror(code), msg);
+  if (hubc_error_last_code() != code)
+    fail_msg("line %d: %s: hubc_error_last_code() is %d, expected %d", line, call, hubc_error_last_code(), code);
+  if (!msg[0]) fail_msg("line %d: %s: empty hubc_error_last()", line, call);
+  if (needle && !strstr(msg, needle)) fail_msg("line %d: %s: message '%s' does not mention '%s'", line, call, msg, needle);
+}
+
+hubc_store *tu_open_gc(tu_clock *clk) { return gc_store(tu_open(clk, NULL)); }
+
+int tu_status_of(hubc_store *s, hubc_id id) {
+  hubc_contact *c = NULL;
+  TU_OK(hubc_contact_get(&c, s, id));
+  int st = hubc_contact_status(c);
+  hubc_contact_free(c);
+  return st;
+}
+
+hubc_billing_info tu_billing(hubc_store *s) {
+  hubc_billing_info bi;
+  memset(&bi, 0, sizeof bi);
+  bi.version = HUBC_BILLING_INFO_VERSION;
+  TU_OK(hubc_billing_get(&bi, s));
+  return bi;
+}
+
+hubc_create_options tu_opts_of(int source, hubc_id source_id) {
+  hubc_create_options co;
+  TU_OK(hubc_create_options_init(&co, HUBC_CREATE_OPTIONS_VERSION));
+  co.source = source;
+  co.source_id = source_id;
+  return co;
+}
+
 /* ---- cleanup registry ---- */
 
 typedef struct gc_entry {

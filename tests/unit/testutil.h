@@ -76,6 +76,24 @@ hubc_store *tu_open_hard_cap(tu_clock *clock, uint64_t cap);
 /* Creates a contact with email/firstname; returns its id (asserts). */
 hubc_id tu_contact(hubc_store *s, hubc_id actor, const char *email, const char *firstname);
 
+/* ---- call checks shared by the suites (moved from the review-round
+ * files; prefixed because several suites have their own OK/BAD/status_of) */
+void tu_ok_(int rc, const char *call, int line);
+#define TU_OK(call) tu_ok_((call), #call, __LINE__)
+/* Leaves the thread's last error empty (a call that succeeds). */
+void tu_clear_err(void);
+/* rc must be `code`, with that code and a message containing `needle`. */
+void tu_bad_(int rc, int code, const char *needle, const char *call, int line);
+#define TU_BAD(code, needle, call) tu_bad_((call), (code), (needle), #call, __LINE__)
+#define TU_SAME(s, before) tu_expect_dump((s), (before), "line " TU_STR_(__LINE__))
+#define TU_STR_(x) TU_STR2_(x)
+#define TU_STR2_(x) #x
+/* tu_open without a backend, closed by the teardown (gc_store). */
+hubc_store *tu_open_gc(tu_clock *clk);
+int tu_status_of(hubc_store *s, hubc_id id);
+hubc_billing_info tu_billing(hubc_store *s);
+hubc_create_options tu_opts_of(int source, hubc_id source_id);
+
 /* ---- a builder of stored records in the documented format (README
  * "Record format"): version byte, then [tag varint][length varint][bytes],
  * integers as zigzag varints. For tests that craft or damage records. ---- */
