@@ -383,8 +383,9 @@ static int step(hubc_store *s, uint32_t eid, int *what, hostcall *hc) {
     break;
   case HUBC_WF_SET_PROPERTY: rc = apply_set_property(s, e.wf, x, e.contact); break;
   case HUBC_WF_DELAY: {
-    hubc_time due = x->until ? x->secs : s->txn.now + x->secs;
-    if (due > HUBC__TIME_MAX) due = HUBC__TIME_MAX; /* stored times stay in years 1 to 9999 */
+    /* stored times stay in years 1 to 9999; seconds may be up to the host's
+     * clock bound (INT64_MAX): compared, not added, past the end */
+    hubc_time due = x->until ? x->secs : x->secs > HUBC__TIME_MAX - s->txn.now ? HUBC__TIME_MAX : s->txn.now + x->secs;
     if (due > s->txn.now) {
       le.event = HUBC_WF_LOG_WAITING;
       le.until = due;

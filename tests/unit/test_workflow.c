@@ -1012,6 +1012,36 @@ static void test_W3_a_thousand_host_actions_run_on_a_small_stack(void **state) {
   assert_int_equal(enrollment(s, 1).state, HUBC_ENROLLMENT_FINISHED);
 }
 
+/* A host that raised the clock bound (B2a) to its maximum may define a
+ * delay of INT64_MAX seconds: its due time is clamped to year 9999, not
+ * wrapped below now (which ran the next step at once). */
+static void test_W3_B2a_longest_delay_waits_until_year_9999(void **state) {
+  (void)state;
+  tu_clock clk;
+  clk.now = tu_time(2024, 3, 1, 10, 0, 0);
+  hubc_store_options o;
+  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o.clock = tu_clock_fn;
+  o.clock_payload = &clk;
+  o.admin_email = "admin@example.com";
+  o.subscription = HUBC_SUBSCRIPTION_PROFESSIONAL;
+  o.max_clock_jump = INT64_MAX;
+  hubc_store *s = NULL;
+  assert_int_equal(hubc_store_open(&s, &o), 0);
+  gc_store(s);
+  hubc_id form = signup_form(s), wf, c;
+  hubc_wf_action acts[] = {act_delay(INT64_MAX), act_status(1)};
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 2), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(status_of(s, c), HUBC_NON_MARKETING);
+  hubc_enrollment e = enrollment(s, 1);
+  assert_int_equal(e.state, HUBC_ENROLLMENT_ACTIVE);
+  assert_int_equal(e.step, 1);
+  assert_int_equal(e.due, tu_time(9999, 12, 31, 23, 59, 59));
+}
+
 /* ---- persistence ------------------------------------------------------------------------ */
 
 static void test_W3_R1_reopen_resumes_enrollments_with_their_timers(void **state) {
@@ -1126,6 +1156,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_W7_delete_ends_enrollments_and_keeps_history, gc_teardown),
       cmocka_unit_test_teardown(test_W2_bad_definitions_are_refused_naming_the_action, gc_teardown),
       cmocka_unit_test_teardown(test_W3_a_thousand_host_actions_run_on_a_small_stack, gc_teardown),
+      cmocka_unit_test_teardown(test_W3_B2a_longest_delay_waits_until_year_9999, gc_teardown),
       cmocka_unit_test_teardown(test_W3_R1_reopen_resumes_enrollments_with_their_timers, gc_teardown),
       cmocka_unit_test_teardown(test_R2_persistence_failure_at_every_callback_of_activation, gc_teardown),
   };
