@@ -533,8 +533,9 @@ int hubc__qscan_init(hubc__qscan *q, hubc_store *s, const hubc_filter *f, int bu
     memset(&v, 0, sizeof v);
     tab[0] = (uint8_t)leaf(f, node, 0, &v);
     for (size_t k = 1; k < codes; k++) {
-      int known = c->enumeration ? typed_value(node->type, NULL, k - 1, &v)
-                                 : typed_value(node->type, c->text + c->ents[k - 1].off, 0, &v);
+      int known = 1;
+      if (c->enumeration) v.i = (int64_t)(k - 1); /* as typed_value reads an option */
+      else known = typed_value(node->type, c->text + c->ents[k - 1].off, 0, &v);
       tab[k] = (uint8_t)leaf(f, node, known, &v);
     }
     q->tabs[i] = tab;
