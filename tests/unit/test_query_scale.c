@@ -4,6 +4,7 @@
  * them; counts and bulk selections read filter columns (query/columns.h)
  * that stay equal to the records through every change, undo, too many
  * distinct values and allocation failure (S1). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -431,6 +432,46 @@ static void s4_plan_numbers_equal_the_commit_on_random_stores(void **state) {
   }
 }
 
+typedef struct race {
+  hubc_store *s;
+  const hubc_filter *f;
+  int writer;
+} race;
+
+static void *race_run(void *p) {
+  race *r = p;
+  for (int i = 0; i < 300; i++) {
+    if (r->writer) {
+      const char *names[] = {"city"};
+      const char *values[] = {i % 3 ? "Roma" : "Napoli"};
+      if (hubc_contact_update(r->s, ADMIN, 1 + i % 200, names, values, 1)) return "update failed";
+    } else {
+      uint64_t n;
+      if (hubc_filter_count(&n, r->s, r->f) || n > 200) return "count failed";
+    }
+  }
+  return NULL;
+}
+
+/* R6: counts that build and read columns run beside a writer changing the
+ * property; every count succeeds and the last equals the records. */
+static void r6_counts_and_updates_from_several_threads(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  hubc_store *s = gc_store(tu_open(&clk, NULL));
+  populate(s, 200);
+  const hubc_filter *f = compile(s, "city = 'roma' OR (city = 'Napoli' AND hs_object_id > 100)");
+  race r[3] = {{s, f, 1}, {s, f, 0}, {s, f, 0}};
+  pthread_t t[3];
+  for (int i = 0; i < 3; i++) assert_int_equal(pthread_create(&t[i], NULL, race_run, &r[i]), 0);
+  for (int i = 0; i < 3; i++) {
+    void *why = NULL;
+    pthread_join(t[i], &why);
+    if (why) fail_msg("thread %d: %s: %s", i, (const char *)why, hubc_error_last());
+  }
+  assert_int_equal(count_of(s, f), count_by_records(s, f, 200));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(m7_bulk_delivers_one_status_event_per_change_with_its_billable_count, gc_teardown),
@@ -440,6 +481,7 @@ int main(void) {
     cmocka_unit_test_teardown(s1_count_past_the_column_limit_of_distinct_values, gc_teardown),
     cmocka_unit_test_teardown(s1_count_and_bulk_under_allocation_failure, gc_teardown),
     cmocka_unit_test_teardown(s4_plan_numbers_equal_the_commit_on_random_stores, gc_teardown),
+    cmocka_unit_test_teardown(r6_counts_and_updates_from_several_threads, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
