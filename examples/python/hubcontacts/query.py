@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from ctypes import POINTER, byref, c_size_t, c_uint64, c_void_p, cast
+from ctypes import POINTER, byref, c_int, c_size_t, c_uint64, c_void_p, cast
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from . import _ffi
 from ._core import _STORE, _Core, _Handle
@@ -19,8 +19,6 @@ from .models import Contact
 
 if TYPE_CHECKING:
     from .store import Store
-
-T = TypeVar("T")
 
 ID_BATCH = 4096       # ids per library call
 CONTACT_BATCH = 256   # snapshots per library call
@@ -52,7 +50,7 @@ class Filter(_Handle):
 
     def matches(self, contact: int) -> bool:
         """Whether the contact matches (NotFound if there is no such contact)."""
-        out = _ffi.c_int()
+        out = c_int()
         with self._core.gate, self._lock:
             self._core.call(lib.hubc_filter_matches, byref(out), _STORE, self._handle(),
                             to_i64(contact, "contact"))
