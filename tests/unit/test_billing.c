@@ -1464,6 +1464,236 @@ static void m4_clock_callback_reentry_is_busy(void **state) {
   assert_int_equal(tu_billing(s).period_start, k.now - 1);
 }
 
+/* ---- moved from review round 2 and 3 (test_persist_regress.c): B4 tiers
+ * are rungs of the ladder, B1 clock and renewal anchor in years 1 to 9999,
+ * M5 writes the same history with or without a reopen */
+
+#define T0_MAR10 tu_time(2024, 3, 10, 12, 0, 0)
+#define T_LATER tu_time(2024, 4, 10, 0, 0, 5) /* just past the first update date */
+#define TIME_MIN (-62135596800LL)            /* 0001-01-01T00:00:00Z */
+#define TIME_MAX 253402300799LL              /* 9999-12-31T23:59:59Z */
+
+static tu_clock g_clock;
+
+static int open_with(hubc_store **out, const hubc_persist *p, uint64_t tier) {
+  hubc_store_options o;
+  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o.clock = tu_clock_fn;
+  o.clock_payload = &g_clock;
+  o.admin_email = "admin@example.com";
+  o.tier = tier;
+  o.persist = p;
+  *out = NULL;
+  int rc = hubc_store_open(out, &o);
+  if (*out) gc_store(*out);
+  return rc;
+}
+
+/* ======================================================================
+ * B4: tiers are rungs of the ladder
+ * ====================================================================== */
+
+static void b4_downgrade_request_to_a_non_rung_is_refused(void **state) {
+  (void)state;
+  g_clock.now = T0_MAR10;
+  hubc_store *s;
+  tu_ok(open_with(&s, NULL, 5000), "open at tier 5000");
+  char *before = gc_dump(s);
+  const uint64_t bad[] = {7, 1500, 4999, 3000};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    tu_expect_rc(hubc_billing_request_downgrade(s, ADMIN, bad[i]), HUBC_EINVAL, "downgrade to a non-rung");
+    tu_expect_msg("ladder");
+    tu_expect_dump(s, before, "refused downgrade request");
+  }
+  hubc_billing_info bi;
+  memset(&bi, 0, sizeof bi);
+  bi.version = HUBC_BILLING_INFO_VERSION;
+  tu_ok(hubc_billing_get(&bi, s), "billing");
+  assert_int_equal(bi.downgrade_request, 0);
+  tu_ok(hubc_billing_request_downgrade(s, ADMIN, 2000), "downgrade to rung 2000");
+  tu_ok(hubc_billing_get(&bi, s), "billing");
+  assert_int_equal(bi.downgrade_request, 2000);
+  tu_ok(hubc_billing_request_downgrade(s, ADMIN, 1000), "downgrade to rung 1000");
+  tu_ok(hubc_billing_get(&bi, s), "billing");
+  assert_int_equal(bi.downgrade_request, 1000);
+}
+
+static void b4_downgrade_request_on_doubled_rungs(void **state) {
+  (void)state;
+  g_clock.now = T0_MAR10;
+  hubc_store *s;
+  tu_ok(open_with(&s, NULL, 400000), "open at tier 400000 (100000 doubled twice)");
+  tu_expect_rc(hubc_billing_request_downgrade(s, ADMIN, 300000), HUBC_EINVAL, "300000 is not a rung");
+  tu_expect_msg("ladder");
+  tu_ok(hubc_billing_request_downgrade(s, ADMIN, 200000), "200000 is a rung");
+}
+
+static int open_opts_rc(uint64_t tier, const uint64_t *ladder, size_t n, hubc_store **out) {
+  hubc_store_options o;
+  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o.clock = tu_clock_fn;
+  o.clock_payload = &g_clock;
+  o.admin_email = "admin@example.com";
+  o.tier = tier;
+  o.tier_ladder = ladder;
+  o.tier_ladder_len = n;
+  *out = NULL;
+  int rc = hubc_store_open(out, &o);
+  if (*out) gc_store(*out);
+  else assert_int_not_equal(rc, 0);
+  return rc;
+}
+
+static void b4_store_options_tier_must_be_a_rung(void **state) {
+  (void)state;
+  g_clock.now = T0_MAR10;
+  hubc_store *s;
+  tu_expect_rc(open_opts_rc(1500, NULL, 0, &s), HUBC_EINVAL, "tier 1500");
+  assert_null(s);
+  tu_expect_msg("tier 1500");
+  tu_expect_msg("ladder");
+  tu_expect_rc(open_opts_rc(100000000, NULL, 0, &s), HUBC_EINVAL, "tier 100000000 (torn.c)");
+  assert_null(s);
+  tu_ok(open_opts_rc(2000, NULL, 0, &s), "tier 2000");
+  hubc_billing_info bi;
+  memset(&bi, 0, sizeof bi);
+  bi.version = HUBC_BILLING_INFO_VERSION;
+  tu_ok(hubc_billing_get(&bi, s), "billing");
+  assert_int_equal(bi.tier, 2000);
+  const uint64_t lad[] = {2, 4, 8};
+  tu_expect_rc(open_opts_rc(12, lad, 3, &s), HUBC_EINVAL, "tier 12 on 2, 4, 8");
+  tu_ok(open_opts_rc(16, lad, 3, &s), "tier 16 on 2, 4, 8 (doubled)");
+  tu_ok(hubc_billing_get(&bi, s), "billing");
+  assert_int_equal(bi.tier, 16);
+}
+
+static void b4_ladder_rung_above_uint64_max_div_128_is_refused(void **state) {
+  (void)state;
+  g_clock.now = T0_MAR10;
+  hubc_store *s;
+  const uint64_t over[] = {1000, UINT64_MAX / 128 + 1};
+  tu_expect_rc(open_opts_rc(0, over, 2, &s), HUBC_EINVAL, "rung UINT64_MAX/128 + 1");
+  tu_expect_msg("rung 1");
+  const uint64_t top[] = {UINT64_MAX};
+  tu_expect_rc(open_opts_rc(0, top, 1, &s), HUBC_EINVAL, "rung UINT64_MAX");
+  const uint64_t edge[] = {1000, UINT64_MAX / 128};
+  tu_ok(open_opts_rc(0, edge, 2, &s), "rung UINT64_MAX/128");
+}
+
+/* ======================================================================
+ * B1: clock and renewal anchor in years 1 to 9999
+ * ====================================================================== */
+
+static void b1_clock_outside_years_1_to_9999_at_open_is_refused(void **state) {
+  (void)state;
+  const int64_t bad[] = {INT64_MIN, TIME_MIN - 1, TIME_MAX + 1, INT64_MAX};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    g_clock.now = bad[i];
+    hubc_store *s;
+    tu_expect_rc(open_with(&s, NULL, 0), HUBC_EINVAL, "open with a clock outside years 1 to 9999");
+    assert_null(s);
+    tu_expect_msg("clock");
+  }
+}
+
+static void b1_clock_outside_years_1_to_9999_after_open_fails_calls(void **state) {
+  (void)state;
+  /* after the year 9999, then before year 1 (a clock far behind the
+   * current period is broken, not merely stepping back) */
+  const int64_t bad[] = {TIME_MAX + 1, INT64_MAX, INT64_MIN, TIME_MIN - 1};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    g_clock.now = T0_MAR10;
+    hubc_store *s;
+    tu_ok(open_with(&s, NULL, 0), "open");
+    hubc_id c1 = tu_contact(s, ADMIN, "one@example.com", "One");
+    char *before = gc_dump(s);
+    g_clock.now = bad[i];
+    hubc_id id = 0;
+    const char *n[] = {"email"}, *v[] = {"two@example.com"};
+    int rc = hubc_contact_create(&id, s, ADMIN, NULL, n, v, 1);
+    if (rc != HUBC_EINVAL)
+      fail_msg("clock %lld: create: expected HUBC_EINVAL, got %d (%s)", (long long)bad[i], rc, hubc_error_last());
+    tu_expect_msg("clock");
+    tu_expect_rc(hubc_contact_set_marketing(s, ADMIN, c1, HUBC_SOURCE_MANUAL, ADMIN), HUBC_EINVAL, "set marketing");
+    tu_expect_msg("clock");
+    if (bad[i] > TIME_MAX) { /* update dates would be due: tick must refuse the clock */
+      tu_expect_rc(hubc_store_tick(s), HUBC_EINVAL, "tick");
+      tu_expect_msg("clock");
+    } else { /* nothing is due before the period began: tick changes nothing (dump below) */
+      int trc = hubc_store_tick(s);
+      if (trc) {
+        tu_expect_rc(trc, HUBC_EINVAL, "tick");
+        tu_expect_msg("clock");
+      }
+    }
+    g_clock.now = T0_MAR10;
+    tu_expect_dump(s, before, "calls under a bad clock");
+    gc_release(before);
+    gc_release(s);
+  }
+}
+
+static void b1_renewal_anchor_outside_years_1_to_9999_is_refused(void **state) {
+  (void)state;
+  g_clock.now = T0_MAR10;
+  const int64_t bad[] = {INT64_MIN, -1000000000000000LL, TIME_MIN - 1, TIME_MAX + 1, 9223372036854775000LL};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    hubc_store_options o;
+    assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+    o.clock = tu_clock_fn;
+    o.clock_payload = &g_clock;
+    o.admin_email = "admin@example.com";
+    o.renewal_anchor = bad[i];
+    hubc_store *s = NULL;
+    int rc = hubc_store_open(&s, &o);
+    if (s) gc_store(s);
+    if (rc != HUBC_EINVAL)
+      fail_msg("renewal_anchor %lld: expected HUBC_EINVAL, got %d (%s)", (long long)bad[i], rc, hubc_error_last());
+    assert_null(s);
+    tu_expect_msg("renewal_anchor");
+  }
+  /* the edges are fine */
+  hubc_store_options o;
+  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o.clock = tu_clock_fn;
+  o.clock_payload = &g_clock;
+  o.admin_email = "admin@example.com";
+  o.renewal_anchor = tu_time(2020, 1, 31, 0, 0, 0);
+  hubc_store *s = NULL;
+  tu_ok(hubc_store_open(&s, &o), "renewal anchor 2020-01-31");
+  gc_store(s);
+}
+
+static void two_pending_in_reverse_order(hubc_store *s) {
+  hubc_id a = tu_contact(s, ADMIN, "a@example.com", "A");
+  hubc_id b = tu_contact(s, ADMIN, "b@example.com", "B");
+  tu_ok(hubc_contact_set_marketing(s, ADMIN, a, HUBC_SOURCE_MANUAL, ADMIN), "a marketing");
+  tu_ok(hubc_contact_set_marketing(s, ADMIN, b, HUBC_SOURCE_MANUAL, ADMIN), "b marketing");
+  tu_ok(hubc_contact_set_non_marketing(s, ADMIN, b, HUBC_SOURCE_MANUAL, ADMIN), "b pending");
+  tu_ok(hubc_contact_set_non_marketing(s, ADMIN, a, HUBC_SOURCE_MANUAL, ADMIN), "a pending");
+}
+
+/* M5 used to follow the pending list: transition order live, id order
+ * after a reopen, so the same store wrote its history in two orders. */
+static void m5_update_date_writes_the_same_history_with_or_without_a_reopen(void **state) {
+  (void)state;
+  g_clock.now = T0_MAR10;
+  tu_mem *m = gc_mem();
+  hubc_store *live, *reopened;
+  tu_ok(open_with(&live, NULL, 0), "live store");
+  tu_ok(open_with(&reopened, &m->vtable, 0), "persisted store");
+  two_pending_in_reverse_order(live);
+  two_pending_in_reverse_order(reopened);
+  gc_release(reopened);
+  tu_ok(open_with(&reopened, &m->vtable, 0), "reopen");
+  g_clock.now = T_LATER;
+  tu_ok(hubc_store_tick(live), "tick live");
+  tu_ok(hubc_store_tick(reopened), "tick reopened");
+  char *a = gc_dump(live), *b = gc_dump(reopened);
+  assert_string_equal(a, b);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(b1_monthly_request_stays_billable_until_the_renewal_day, gc_teardown),
@@ -1497,6 +1727,14 @@ int main(void) {
       cmocka_unit_test_teardown(m4_store_now_agrees_with_call_stamps, gc_teardown),
       cmocka_unit_test_teardown(m4_clock_back_never_stamps_before_period_start, gc_teardown),
       cmocka_unit_test_teardown(m4_clock_callback_reentry_is_busy, gc_teardown),
+      cmocka_unit_test_teardown(m5_update_date_writes_the_same_history_with_or_without_a_reopen, gc_teardown),
+      cmocka_unit_test_teardown(b4_downgrade_request_to_a_non_rung_is_refused, gc_teardown),
+      cmocka_unit_test_teardown(b4_downgrade_request_on_doubled_rungs, gc_teardown),
+      cmocka_unit_test_teardown(b4_store_options_tier_must_be_a_rung, gc_teardown),
+      cmocka_unit_test_teardown(b4_ladder_rung_above_uint64_max_div_128_is_refused, gc_teardown),
+      cmocka_unit_test_teardown(b1_clock_outside_years_1_to_9999_at_open_is_refused, gc_teardown),
+      cmocka_unit_test_teardown(b1_clock_outside_years_1_to_9999_after_open_fails_calls, gc_teardown),
+      cmocka_unit_test_teardown(b1_renewal_anchor_outside_years_1_to_9999_is_refused, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

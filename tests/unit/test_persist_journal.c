@@ -1788,6 +1788,280 @@ static void r3_fuzz_seeds(void **state) {
   tdir_remove(&t);
 }
 
+/* ---- moved from review round 2 and 3 (test_persist_regress.c): R3 a torn
+ * tail inside one big batch frame, resync work bounded, R5 the journal's
+ * own message kept */
+
+#define ADMIN_ID ((hubc_id)1)
+#define T0 tu_time(2024, 3, 10, 12, 0, 0)
+
+static tu_clock g_clock;
+
+/* ======================================================================
+ * R3: torn tail inside one big batch frame
+ * ====================================================================== */
+
+typedef struct jfix {
+  char dir[64], log[128], snap[160];
+  hubc_journal *j;
+  hubc_store *s;
+  long single_end[4]; /* log size after each single-contact commit (k = 0..3) */
+  long batch_start, batch_end;
+} jfix;
+
+static void jfix_remove(void *p) {
+  jfix *f = p;
+  if (f->s) hubc_store_close(f->s);
+  if (f->j) hubc_journal_close(f->j);
+  char cmd[200];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+  if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", f->dir);
+  free(f);
+}
+
+static long fsize(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0) return -1;
+  return (long)st.st_size;
+}
+
+static int jfix_open(jfix *f) {
+  hubc_journal_options jo;
+  assert_int_equal(hubc_journal_options_init(&jo, HUBC_JOURNAL_OPTIONS_VERSION), 0);
+  jo.auto_compact_bytes = UINT64_MAX; /* everything stays in the log */
+  jo.fsync_policy = HUBC_FSYNC_NEVER;
+  f->j = NULL;
+  return hubc_journal_open(&f->j, f->log, &jo);
+}
+
+static void jstore_open(jfix *f) {
+  hubc_store_options o;
+  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o.clock = tu_clock_fn;
+  o.clock_payload = &g_clock;
+  o.admin_email = "admin@example.com";
+  o.persist = hubc_journal_persist(f->j);
+  tu_ok(hubc_store_open(&f->s, &o), "store open on the journal");
+}
+
+static void jclose(jfix *f) {
+  hubc_store_close(f->s);
+  f->s = NULL;
+  hubc_journal_close(f->j);
+  f->j = NULL;
+}
+
+static char g_single_email[4][32];
+
+/* Three single contacts (one frame each), then one batch of `rows` rows
+ * (one frame), then, if trailing, one more single contact. */
+/* A fixture with a fresh directory and no journal yet. */
+static jfix *jfix_dir(void) {
+  jfix *f = calloc(1, sizeof *f);
+  assert_non_null(f);
+  snprintf(f->dir, sizeof f->dir, "/tmp/hubc-regress-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  gc_defer(jfix_remove, f);
+  snprintf(f->log, sizeof f->log, "%s/j", f->dir);
+  snprintf(f->snap, sizeof f->snap, "%s.snap", f->log);
+  return f;
+}
+
+static jfix *jfix_build(size_t rows, int trailing) {
+  jfix *f = jfix_dir();
+  g_clock.now = T0;
+  tu_ok(jfix_open(f), "journal open");
+  jstore_open(f);
+  for (int k = 0; k < 3; k++) {
+    snprintf(g_single_email[k], sizeof g_single_email[k], "single%d@example.com", k);
+    tu_contact(f->s, ADMIN_ID, g_single_email[k], "Single");
+    f->single_end[k] = fsize(f->log);
+  }
+  f->batch_start = fsize(f->log);
+  const char *names[] = {"email", "firstname", "city"};
+  const char **vals = malloc(rows * 3 * sizeof *vals);
+  char *emails = malloc(rows * 48);
+  assert_true(vals && emails);
+  for (size_t r = 0; r < rows; r++) {
+    snprintf(emails + r * 48, 48, "user%zu@example.com", r);
+    vals[r * 3] = emails + r * 48;
+    vals[r * 3 + 1] = "Anna";
+    vals[r * 3 + 2] = "Roma";
+  }
+  int rc = hubc_contact_create_batch(NULL, f->s, ADMIN_ID, NULL, names, 3, vals, rows);
+  free(vals);
+  free(emails);
+  tu_ok(rc, "batch");
+  f->batch_end = fsize(f->log);
+  assert_true(f->batch_end > f->batch_start + (long)rows * 20); /* one big frame */
+  if (trailing) {
+    snprintf(g_single_email[3], sizeof g_single_email[3], "after@example.com");
+    tu_contact(f->s, ADMIN_ID, g_single_email[3], "After");
+    f->single_end[3] = fsize(f->log);
+  }
+  jclose(f);
+  return f;
+}
+
+/* The three single contacts are there, with their fields; none of the
+ * batch. */
+static void expect_singles_only(hubc_store *s) {
+  uint64_t count = 0;
+  tu_ok(hubc_contact_count(&count, s), "count");
+  assert_int_equal(count, 3);
+  for (int k = 0; k < 3; k++) {
+    hubc_contact *c = NULL;
+    tu_ok(hubc_contact_get_by_email(&c, s, g_single_email[k]), g_single_email[k]);
+    assert_string_equal(hubc_contact_prop(c, "firstname"), "Single");
+    hubc_contact_free(c);
+  }
+  hubc_id id = 0;
+  tu_expect_rc(hubc_contact_find(&id, s, "user0@example.com"), HUBC_ENOTFOUND, "first batch row after the tear");
+}
+
+static void torn_batch(size_t rows, double frac) {
+  jfix *f = jfix_build(rows, 0);
+  long cut = f->batch_start + (long)((double)(f->batch_end - f->batch_start) * frac);
+  assert_true(cut > f->batch_start + 8 && cut < f->batch_end); /* inside the last frame */
+  assert_int_equal(truncate(f->log, cut), 0);
+  int rc = jfix_open(f);
+  if (rc) fail_msg("reopen after a torn tail at %.0f%% of a %zu-row batch: %d %s", frac * 100, rows, rc,
+                   hubc_error_last());
+  assert_int_equal(fsize(f->log), f->batch_start); /* the torn tail was cut off */
+  jstore_open(f);
+  expect_singles_only(f->s);
+  /* the log is usable again: a new commit survives another reopen */
+  tu_contact(f->s, ADMIN_ID, "later@example.com", "Later");
+  jclose(f);
+  tu_ok(jfix_open(f), "second reopen");
+  jstore_open(f);
+  hubc_id id = 0;
+  tu_ok(hubc_contact_find(&id, f->s, "later@example.com"), "contact committed after the recovery");
+  tu_ok(hubc_contact_find(&id, f->s, g_single_email[0]), "first single contact");
+  gc_release(f);
+}
+
+static void r3_torn_tail_at_50pct_of_20000_row_batch_is_dropped(void **state) {
+  (void)state;
+  torn_batch(20000, 0.5);
+}
+
+static void r3_torn_tail_at_90pct_of_20000_row_batch_is_dropped(void **state) {
+  (void)state;
+  torn_batch(20000, 0.9);
+}
+
+static void r3_torn_tail_at_50pct_of_100000_row_batch_is_dropped(void **state) {
+  (void)state;
+  torn_batch(100000, 0.5);
+}
+
+static void r3_torn_tail_at_90pct_of_100000_row_batch_is_dropped(void **state) {
+  (void)state;
+  torn_batch(100000, 0.9);
+}
+
+/* Flips one byte of the file; the reopen must refuse it as corrupt at the
+ * frame's offset and leave the file as it is. */
+static void expect_flip_corrupt(jfix *f, long byte, long frame) {
+  FILE *fp = fopen(f->log, "r+b");
+  assert_non_null(fp);
+  assert_int_equal(fseek(fp, byte, SEEK_SET), 0);
+  int c = fgetc(fp);
+  assert_true(c != EOF);
+  assert_int_equal(fseek(fp, byte, SEEK_SET), 0);
+  assert_int_equal(fputc(c ^ 0x5a, fp), c ^ 0x5a);
+  assert_int_equal(fclose(fp), 0);
+  long size = fsize(f->log);
+  int rc = jfix_open(f);
+  if (rc != HUBC_ECORRUPT) fail_msg("flipped byte at %ld: expected HUBC_ECORRUPT, got %d (%s)", byte, rc, hubc_error_last());
+  assert_null(f->j);
+  char needle[64];
+  snprintf(needle, sizeof needle, "offset %ld", frame);
+  tu_expect_msg(needle);
+  assert_int_equal(fsize(f->log), size); /* nothing truncated */
+}
+
+static void r3_flipped_byte_before_big_batch_frame_is_corrupt_with_offset(void **state) {
+  (void)state;
+  jfix *f = jfix_build(20000, 0);
+  /* inside the payload of the second single contact's frame */
+  long frame = f->single_end[0];
+  expect_flip_corrupt(f, frame + 8 + (f->single_end[1] - frame - 8) / 2, frame);
+  gc_release(f);
+}
+
+static void r3_flipped_byte_inside_big_batch_frame_then_valid_frame_is_corrupt(void **state) {
+  (void)state;
+  jfix *f = jfix_build(20000, 1);
+  expect_flip_corrupt(f, f->batch_start + (f->batch_end - f->batch_start) / 2, f->batch_start);
+  gc_release(f);
+}
+
+static void put32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* A log whose first frame is bad and whose rest is a 34-byte pattern in
+ * which every period holds a plausible transaction frame whose operations
+ * run on for 64 KiB: proving that no valid frame follows meant walking
+ * about n^2/136 bytes (minutes for a few MB). The walk is now bounded like
+ * the checksums: past the budget the damage is reported, not dropped. */
+static void r3_resync_over_crafted_transactions_is_bounded_and_reports_corruption(void **state) {
+  (void)state;
+  jfix *f = jfix_dir();
+  enum { S = 128 << 10, NLEN = 64 << 10 };
+  unsigned char *b = calloc(1, 36 + S);
+  assert_non_null(b);
+  memcpy(b + 8, "HUBCJLOG", 8); /* the header frame: magic, format 1, generation 0 */
+  put32(b + 16, 1);
+  put32(b, 20);
+  put32(b + 4, hubc__crc32c(b + 8, 20));
+  /* offset 28: a frame of length 0 (bad), then the pattern */
+  unsigned char pat[34] = {1, 3}; /* a put of kind 3 with 20 bytes of data */
+  put32(pat + 10, 20);
+  put32(pat + 14 + 7, NLEN); /* inside the data: a frame length, */
+  pat[14 + 15] = 1;          /* a transaction type byte, */
+  put32(pat + 14 + 16, 0xffffffffu); /* and a huge operation count */
+  for (size_t i = 0; i + sizeof pat <= S; i += sizeof pat) memcpy(b + 36 + i, pat, sizeof pat);
+  FILE *fp = fopen(f->log, "wb");
+  assert_non_null(fp);
+  assert_int_equal(fwrite(b, 1, 36 + S, fp), 36 + S);
+  assert_int_equal(fclose(fp), 0);
+  free(b);
+  tu_expect_rc(jfix_open(f), HUBC_ECORRUPT, "crafted log");
+  tu_expect_msg("offset 28");
+}
+
+/* The journal says which file, offset and OS error failed; the store's
+ * EPERSIST message used to replace that with "(? 0, code -14)". */
+static void r5_a_failed_journal_write_keeps_the_journal_message(void **state) {
+  (void)state;
+  jfix *f = jfix_dir();
+  g_clock.now = T0;
+  tu_ok(jfix_open(f), "journal open");
+  jstore_open(f);
+  tu_contact(f->s, ADMIN_ID, "first@example.com", "First");
+  struct rlimit saved, low;
+  assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  low = saved;
+  low.rlim_cur = (rlim_t)fsize(f->log); /* the next append fails with EFBIG */
+  void (*old)(int) = signal(SIGXFSZ, SIG_IGN);
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+  const char *n[] = {"email"}, *v[] = {"second@example.com"};
+  hubc_id id = 0;
+  int rc = hubc_contact_create(&id, f->s, ADMIN_ID, NULL, n, v, 1);
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s", hubc_error_last());
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+  signal(SIGXFSZ, old);
+  tu_expect_rc(rc, HUBC_EPERSIST, "create past the file size limit");
+  if (!strstr(msg, f->log) || !strstr(msg, "offset")) fail_msg("message names no file and offset: %s", msg);
+  if (strstr(msg, "? 0")) fail_msg("message names a record for a step that has none: %s", msg);
+  tu_ok(hubc_contact_create(&id, f->s, ADMIN_ID, NULL, n, v, 1), "the retry after the limit is lifted");
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(r3_r4_null_arguments_and_versions),
@@ -1818,6 +2092,14 @@ int main(void) {
       cmocka_unit_test(r3_journal_options_version_1_still_accepted),
       cmocka_unit_test(r3_large_log_reopens_fast),
       cmocka_unit_test(r3_fuzz_seeds),
+      cmocka_unit_test_teardown(r3_torn_tail_at_50pct_of_20000_row_batch_is_dropped, gc_teardown),
+      cmocka_unit_test_teardown(r3_torn_tail_at_90pct_of_20000_row_batch_is_dropped, gc_teardown),
+      cmocka_unit_test_teardown(r3_torn_tail_at_50pct_of_100000_row_batch_is_dropped, gc_teardown),
+      cmocka_unit_test_teardown(r3_torn_tail_at_90pct_of_100000_row_batch_is_dropped, gc_teardown),
+      cmocka_unit_test_teardown(r3_flipped_byte_before_big_batch_frame_is_corrupt_with_offset, gc_teardown),
+      cmocka_unit_test_teardown(r3_flipped_byte_inside_big_batch_frame_then_valid_frame_is_corrupt, gc_teardown),
+      cmocka_unit_test_teardown(r3_resync_over_crafted_transactions_is_bounded_and_reports_corruption, gc_teardown),
+      cmocka_unit_test_teardown(r5_a_failed_journal_write_keeps_the_journal_message, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -268,10 +268,6 @@ static void test_R4_loader_put_null_bytes_is_inval(void **state) {
 #define TIME_MIN (-62135596800LL)            /* 0001-01-01T00:00:00Z */
 #define TIME_MAX 253402300799LL              /* 9999-12-31T23:59:59Z */
 
-static void ok(int rc, const char *what) {
-  if (rc) fail_msg("%s: %d %s", what, rc, hubc_error_last());
-}
-
 /* ---- a record set (deep copies) ------------------------------------------ */
 
 typedef struct recset {
@@ -419,7 +415,7 @@ static void expect_corrupt(const recset *c, const char *needle, const char *what
   expect_msg(needle);
 }
 
-static void expect_loads(const recset *c, const char *what) { ok(load_rc(c), what); }
+static void expect_loads(const recset *c, const char *what) { tu_ok(load_rc(c), what); }
 
 /* ---- the baseline store (a real one, persisted to tu_mem) -------------- */
 
@@ -440,17 +436,17 @@ static baseline make_baseline(void) {
   tu_mem *m = gc_mem();
   g_clock.now = T0;
   hubc_store *s;
-  ok(open_with(&s, &m->vtable, 2000), "baseline open");
+  tu_ok(open_with(&s, &m->vtable, 2000), "baseline open");
   static const char *const levels[] = {"bronze", "silver", "gold"};
-  ok(hubc_property_define(s, ADMIN, "level", "Level", HUBC_PROP_ENUMERATION, levels, 3), "define level");
+  tu_ok(hubc_property_define(s, ADMIN, "level", "Level", HUBC_PROP_ENUMERATION, levels, 3), "define level");
   const char *n[] = {"email", "firstname", "level"}, *v[] = {"ann@example.com", "Ann", "gold"};
-  ok(hubc_contact_create(&b.contact, s, ADMIN, NULL, n, v, 3), "create");
-  ok(hubc_contact_set_marketing(s, ADMIN, b.contact, HUBC_SOURCE_MANUAL, ADMIN), "set marketing");
-  ok(hubc_source_set_default(s, ADMIN, HUBC_SOURCE_CHATFLOW, 3, 1), "chatflow switch");
-  ok(hubc_source_set_default(s, ADMIN, HUBC_SOURCE_EXTERNAL_FORM, 0, 1), "external form switch");
+  tu_ok(hubc_contact_create(&b.contact, s, ADMIN, NULL, n, v, 3), "create");
+  tu_ok(hubc_contact_set_marketing(s, ADMIN, b.contact, HUBC_SOURCE_MANUAL, ADMIN), "set marketing");
+  tu_ok(hubc_source_set_default(s, ADMIN, HUBC_SOURCE_CHATFLOW, 3, 1), "chatflow switch");
+  tu_ok(hubc_source_set_default(s, ADMIN, HUBC_SOURCE_EXTERNAL_FORM, 0, 1), "external form switch");
   g_clock.now = T_LATER;
-  ok(hubc_store_tick(s), "tick past the update date");
-  ok(hubc_billing_request_downgrade(s, ADMIN, 1000), "downgrade request");
+  tu_ok(hubc_store_tick(s), "tick past the update date");
+  tu_ok(hubc_billing_request_downgrade(s, ADMIN, 1000), "downgrade request");
   gc_release(s);
   b.recs = recs_copy_mem(m);
   gc_release(m);
@@ -466,11 +462,11 @@ static baseline make_baseline(void) {
   assert_non_null(recs_get(b.recs, HUBC_REC_SWITCH, HUBC_SOURCE_EXTERNAL_FORM));
   /* the control: the untouched records load, with the downgrade pending */
   hubc_store *r;
-  ok(open_with(&r, &recs_backend(b.recs)->vtable, 0), "baseline reload");
+  tu_ok(open_with(&r, &recs_backend(b.recs)->vtable, 0), "baseline reload");
   hubc_billing_info bi;
   memset(&bi, 0, sizeof bi);
   bi.version = HUBC_BILLING_INFO_VERSION;
-  ok(hubc_billing_get(&bi, r), "billing");
+  tu_ok(hubc_billing_get(&bi, r), "billing");
   assert_int_equal(bi.tier, 2000);
   assert_int_equal(bi.downgrade_request, 1000);
   gc_release(r);
@@ -678,7 +674,7 @@ static void r1_meta_next_user_above_2_pow_20_plus_1_is_corrupt(void **state) {
   recset *c = recs_dup(b.recs);
   recs_patch_int(c, HUBC_REC_META, 1, HUBC__T_META_NEXT_USER, (1 << 20) + 1);
   big_alloc a = {0};
-  ok(load_rc_alloc(c, &a), "next_user 2^20 + 1");
+  tu_ok(load_rc_alloc(c, &a), "next_user 2^20 + 1");
 }
 
 /* ======================================================================
@@ -858,12 +854,12 @@ static void p1_load_2000_users_with_unique_emails(void **state) {
   g_clock.now = T0;
   recset *c = users_recs(2000);
   hubc_store *s;
-  ok(open_with(&s, &recs_backend(c)->vtable, 0), "2000 users");
+  tu_ok(open_with(&s, &recs_backend(c)->vtable, 0), "2000 users");
   hubc_user *u = NULL;
-  ok(hubc_user_get(&u, s, 2000), "user 2000");
+  tu_ok(hubc_user_get(&u, s, 2000), "user 2000");
   assert_string_equal(hubc_user_email(u), "u2000@example.com");
   hubc_user_free(u);
-  ok(hubc_user_get_by_email(&u, s, "u1000@example.com"), "user 1000 by email");
+  tu_ok(hubc_user_get_by_email(&u, s, "u1000@example.com"), "user 1000 by email");
   assert_int_equal(hubc_user_id(u), 1000);
   hubc_user_free(u);
   /* P1 still holds after the load: a taken email is refused */
@@ -911,9 +907,9 @@ static void p1_load_2_pow_20_users_with_unique_emails(void **state) {
   p.commit = gen_ok;
   p.rollback = gen_ok;
   hubc_store *s;
-  ok(open_with(&s, &p, 0), "2^20 users");
+  tu_ok(open_with(&s, &p, 0), "2^20 users");
   hubc_user *u = NULL;
-  ok(hubc_user_get(&u, s, (hubc_id)1 << 20), "the last user");
+  tu_ok(hubc_user_get(&u, s, (hubc_id)1 << 20), "the last user");
   assert_string_equal(hubc_user_email(u), "u1048576@example.com");
   hubc_user_free(u);
 }
@@ -942,7 +938,7 @@ static void p1_load_duplicate_user_email_names_the_later_user(void **state) {
   assert_int_equal(m->vtable.del(m, HUBC_REC_USER, 2), 0);
   assert_int_equal(m->vtable.commit(m), 0);
   hubc_store *s;
-  ok(open_with(&s, &m->vtable, 0), "user 2 deleted: its email is free");
+  tu_ok(open_with(&s, &m->vtable, 0), "user 2 deleted: its email is free");
 }
 
 static void p1_load_all_super_admins_disabled_is_corrupt(void **state) {

@@ -298,6 +298,19 @@ hubc_create_options tu_opts_of(int source, hubc_id source_id) {
   return co;
 }
 
+void tu_ok(int rc, const char *what) {
+  if (rc) fail_msg("%s: %d %s", what, rc, hubc_error_last());
+}
+
+void tu_expect_rc(int got, int want, const char *what) {
+  if (got != want) fail_msg("%s: expected %d, got %d (%s)", what, want, got, hubc_error_last());
+}
+
+void tu_expect_msg(const char *needle) {
+  const char *m = hubc_error_last();
+  if (!strstr(m, needle)) fail_msg("error message \"%s\" does not contain \"%s\"", m, needle);
+}
+
 /* ---- cleanup registry ---- */
 
 typedef struct gc_entry {

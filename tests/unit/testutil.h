@@ -93,6 +93,11 @@ hubc_store *tu_open_gc(tu_clock *clk);
 int tu_status_of(hubc_store *s, hubc_id id);
 hubc_billing_info tu_billing(hubc_store *s);
 hubc_create_options tu_opts_of(int source, hubc_id source_id);
+/* `what` failed unless rc is 0; rc must be `want`; the last error must
+ * contain `needle`. */
+void tu_ok(int rc, const char *what);
+void tu_expect_rc(int got, int want, const char *what);
+void tu_expect_msg(const char *needle);
 
 /* ---- a builder of stored records in the documented format (README
  * "Record format"): version byte, then [tag varint][length varint][bytes],
