@@ -141,6 +141,93 @@ enum hubc_filter_preset {
  * with HUBC_EINVAL for an unknown preset. */
 HUBC_API const char *hubc_filter_preset_text(int preset);
 
+/* ---- lists (S2) ----------------------------------------------------------- */
+
+/* A list is static (members added and removed explicitly) or active (the
+ * contacts its filter selects, kept up to date by every contact change,
+ * incrementally: no rebuild call). Ids start at 1 and are never reused;
+ * names are unique among live lists (case-insensitive ASCII), at most
+ * 1,024 bytes. Defining lists needs a user with "edit contacts" (lists
+ * are configuration); changing a static list's members needs "edit
+ * contacts" and SYSTEM may do it (workflow actions). A list another
+ * list's or view's filter reads (IN LIST n) cannot be deleted: the error
+ * names the reader. Deleting a contact removes it from every list (C7). */
+
+/* Creates a static list or an active list (filter: the filter language,
+ * compiled now; its errors as hubc_filter_compile's). filter may be NULL
+ * (a static list); out_id may be NULL. */
+HUBC_API int hubc_list_create(hubc_id *out_id, hubc_store *store, hubc_id actor, const char *name,
+                              const char *filter);
+HUBC_API int hubc_list_rename(hubc_store *store, hubc_id actor, hubc_id list, const char *name);
+HUBC_API int hubc_list_delete(hubc_store *store, hubc_id actor, hubc_id list);
+/* Adds contacts to a static list in one transaction. Every id must name a
+ * live contact, else HUBC_ENOTFOUND naming the first bad index and id and
+ * nothing is added; ids already members (and repeats) are skipped.
+ * *n_added (may be NULL): members added. An active list: HUBC_EINVAL. */
+HUBC_API int hubc_list_add(uint64_t *n_added, hubc_store *store, hubc_id actor, hubc_id list,
+                           const hubc_id *ids, size_t n);
+/* Removes contacts from a static list; ids that are not members (deleted
+ * or unknown contacts included) are skipped. n_removed may be NULL. */
+HUBC_API int hubc_list_remove(uint64_t *n_removed, hubc_store *store, hubc_id actor, hubc_id list,
+                              const hubc_id *ids, size_t n);
+HUBC_API int hubc_list_contains(int *out, hubc_store *store, hubc_id list, hubc_id contact);
+HUBC_API int hubc_list_count(uint64_t *out, hubc_store *store, hubc_id list);
+/* Up to `cap` members with ids above `after` (0: from the start), in id
+ * order: pass the last one as `after` for the next batch. 0 while there
+ * are some (*n_out > 0), HUBC_ITEROVER (*n_out = 0) at the end. */
+HUBC_API int hubc_list_members(size_t *n_out, hubc_id *ids, size_t cap, hubc_store *store, hubc_id list,
+                               hubc_id after);
+/* The live list of that name (case-insensitive); HUBC_ENOTFOUND if none. */
+HUBC_API int hubc_list_find(hubc_id *out, hubc_store *store, const char *name);
+/* Live lists' ids above `after`, in order, batched as hubc_list_members. */
+HUBC_API int hubc_list_ids(size_t *n_out, hubc_id *ids, size_t cap, hubc_store *store, hubc_id after);
+
+/* A snapshot of a list (deleted ones too); free with hubc_list_free. */
+typedef struct hubc_list hubc_list;
+HUBC_API int hubc_list_get(hubc_list **out, hubc_store *store, hubc_id list);
+HUBC_API void hubc_list_free(hubc_list *list);
+HUBC_API hubc_id hubc_list_id(const hubc_list *list);
+HUBC_API const char *hubc_list_name(const hubc_list *list);
+/* An active list's filter text; NULL for a static list (and for NULL,
+ * with HUBC_EINVAL: tell them apart with hubc_list_is_active). */
+HUBC_API const char *hubc_list_filter(const hubc_list *list);
+HUBC_API int hubc_list_is_active(const hubc_list *list);  /* 1, 0, -1 NULL */
+HUBC_API int hubc_list_is_deleted(const hubc_list *list); /* 1, 0, -1 NULL */
+HUBC_API uint64_t hubc_list_size(const hubc_list *list);  /* members when taken */
+
+/* ---- saved views (S3) ----------------------------------------------------- */
+
+/* A view is a named filter plus a sort (a property, NULL for record id;
+ * descending 0 or 1), usable in filters as IN VIEW 'name' (the view as it
+ * is when the filter runs). Names are unique among live views
+ * (case-insensitive ASCII). A view whose filter reads itself, directly or
+ * through other views or lists, is refused (HUBC_EINVAL). A view another
+ * list's or view's filter reads cannot be renamed or deleted (the error
+ * names the reader). Same permissions as defining lists. sort_by may be
+ * NULL (record id); out_id may be NULL. */
+HUBC_API int hubc_view_create(hubc_id *out_id, hubc_store *store, hubc_id actor, const char *name,
+                              const char *filter, const char *sort_by, int descending);
+/* Replaces the sort and the filter; filter may be NULL (kept), sort_by
+ * may be NULL (record id). Active lists reading the view follow at once. */
+HUBC_API int hubc_view_update(hubc_store *store, hubc_id actor, hubc_id view, const char *filter,
+                              const char *sort_by, int descending);
+HUBC_API int hubc_view_rename(hubc_store *store, hubc_id actor, hubc_id view, const char *name);
+HUBC_API int hubc_view_delete(hubc_store *store, hubc_id actor, hubc_id view);
+HUBC_API int hubc_view_find(hubc_id *out, hubc_store *store, const char *name);
+HUBC_API int hubc_view_ids(size_t *n_out, hubc_id *ids, size_t cap, hubc_store *store, hubc_id after);
+
+typedef struct hubc_view hubc_view;
+HUBC_API int hubc_view_get(hubc_view **out, hubc_store *store, hubc_id view);
+HUBC_API void hubc_view_free(hubc_view *view);
+HUBC_API hubc_id hubc_view_id(const hubc_view *view);
+HUBC_API const char *hubc_view_name(const hubc_view *view);
+HUBC_API const char *hubc_view_filter(const hubc_view *view);
+/* The sort property's internal name; NULL: by record id (and for NULL,
+ * with HUBC_EINVAL). */
+HUBC_API const char *hubc_view_sort_by(const hubc_view *view);
+HUBC_API int hubc_view_descending(const hubc_view *view); /* 1, 0, -1 NULL */
+HUBC_API int hubc_view_is_deleted(const hubc_view *view); /* 1, 0, -1 NULL */
+
 HUBC_END_DECLS
 
 #endif

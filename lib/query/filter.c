@@ -310,12 +310,23 @@ static int compile_node(compiler *c, uint32_t ast, size_t slot) {
     for (uint32_t k = a->child; k && !rc; k = c->t->nodes[k - 1].next) rc = compile_node(c, k, first + i++);
     break;
   }
-  case HUBC__QA_IN_LIST:
-    return hubc__err(HUBC_ENOTFOUND, "filter: byte %u: list %llu does not exist (lists are not available yet)",
-                     a->pos, (unsigned long long)a->list);
-  case HUBC__QA_IN_VIEW:
-    return hubc__err(HUBC_ENOTFOUND, "filter: byte %u: view '%.100s' does not exist (saved views are not available yet)",
-                     a->pos, c->t->strings + c->t->lits[a->lit].off);
+  case HUBC__QA_IN_LIST: {
+    const hubc__qdef *l = a->list <= UINT32_MAX ? hubc__list_def(c->s, (hubc_id)a->list) : NULL;
+    if (!l || l->deleted)
+      return hubc__err(HUBC_ENOTFOUND, "filter: byte %u: list %llu %s", a->pos, (unsigned long long)a->list,
+                       l ? "was deleted" : "does not exist");
+    n.kind = HUBC__QN_LIST;
+    n.a = (uint32_t)a->list;
+    break;
+  }
+  case HUBC__QA_IN_VIEW: {
+    const char *name = c->t->strings + c->t->lits[a->lit].off;
+    hubc_id v = hubc__view_find(c->s, name);
+    if (!v) return hubc__err(HUBC_ENOTFOUND, "filter: byte %u: view '%.100s' does not exist", a->pos, name);
+    n.kind = HUBC__QN_VIEW;
+    n.a = (uint32_t)v;
+    break;
+  }
   default: rc = compile_condition(c, a, &n); break;
   }
   if (!rc) c->f->nodes[slot] = n;
@@ -338,7 +349,9 @@ static int shrink(hubc__base *b, void **p, size_t cap, size_t n, size_t elem) {
   return 0;
 }
 
-HUBC_API int hubc_filter_compile(hubc_filter **out, hubc_store *s, const char *text) {
+/* lock: take the store's read lock for the schema, lists and views (the
+ * public call); 0 when the caller holds a lock already. */
+static int compile_text(hubc_filter **out, hubc_store *s, const char *text, int lock) {
   if (!out) return hubc__err(HUBC_EINVAL, "compile filter: out is NULL");
   *out = NULL;
   if (!s) return hubc__err(HUBC_EINVAL, "compile filter: store is NULL");
@@ -359,10 +372,10 @@ HUBC_API int hubc_filter_compile(hubc_filter **out, hubc_store *s, const char *t
   }
   compiler c = {s, &t, f, 0, 0, 0};
   size_t root = 0;
-  if ((rc = hubc__read_begin(s)) == 0) {
+  if (!lock || (rc = hubc__read_begin(s)) == 0) {
     rc = reserve_nodes(&c, 1, &root);
     if (!rc) rc = compile_node(&c, t.root, root);
-    hubc__read_end(s, rc);
+    if (lock) hubc__read_end(s, rc);
   }
   hubc__qtree_free(&t, s->base);
   if (!rc) rc = shrink(s->base, (void **)&f->nodes, c.nodes_cap, f->n_nodes, sizeof *f->nodes);
@@ -384,6 +397,14 @@ HUBC_API int hubc_filter_compile(hubc_filter **out, hubc_store *s, const char *t
   hubc__base_ref(s->base);
   *out = f;
   return hubc__ok();
+}
+
+HUBC_API int hubc_filter_compile(hubc_filter **out, hubc_store *s, const char *text) {
+  return compile_text(out, s, text, 1);
+}
+
+int hubc__filter_compile_locked(hubc_filter **out, hubc_store *s, const char *text) {
+  return compile_text(out, s, text, 0);
 }
 
 void hubc__filter_ref(const hubc_filter *cf) {
@@ -459,6 +480,8 @@ static int eval(const hubc_store *s, const hubc_filter *f, const hubc__rec *r, c
       if (eval(s, f, r, &f->nodes[n->a + i])) return 1;
     return 0;
   case HUBC__QN_NOT: return !eval(s, f, r, &f->nodes[n->a]);
+  case HUBC__QN_LIST: return hubc__list_has(s, n->a, r->id);
+  case HUBC__QN_VIEW: return hubc__view_eval(s, n->a, r);
   default: break;
   }
   hubc__qval v;

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "query/lists.h"
 #include "store/store.h"
 
 /* ---- parse tree --------------------------------------------------------- */
@@ -60,7 +61,9 @@ void hubc__qtree_free(hubc__qtree *t, hubc__base *b);
 
 enum {
   HUBC__QN_AND = 1, HUBC__QN_OR, HUBC__QN_NOT,
-  HUBC__QN_CMP, HUBC__QN_CONTAINS, HUBC__QN_STARTS, HUBC__QN_KNOWN, HUBC__QN_IN
+  HUBC__QN_CMP, HUBC__QN_CONTAINS, HUBC__QN_STARTS, HUBC__QN_KNOWN, HUBC__QN_IN,
+  HUBC__QN_LIST, /* IN LIST: a = list id */
+  HUBC__QN_VIEW  /* IN VIEW: a = view id */
 };
 
 /* A typed constant. Strings are lowercased (ASCII) for case-insensitive

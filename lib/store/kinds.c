@@ -10,7 +10,8 @@
 
 extern const hubc__kind hubc__kind_meta, hubc__kind_property, hubc__kind_user, hubc__kind_switch,
     hubc__kind_period, hubc__kind_contact, hubc__kind_history, hubc__kind_import,
-    hubc__kind_form, hubc__kind_submission, hubc__kind_workflow, hubc__kind_enrollment, hubc__kind_workflow_log;
+    hubc__kind_form, hubc__kind_submission, hubc__kind_workflow, hubc__kind_enrollment, hubc__kind_workflow_log,
+    hubc__kind_view, hubc__kind_list, hubc__kind_list_members;
 
 const hubc__kind *const hubc__kinds[] = {
     &hubc__kind_meta,   /* marketing/billing_kinds.c: counters, billing state */
@@ -23,6 +24,9 @@ const hubc__kind *const hubc__kinds[] = {
     &hubc__kind_import, /* import/record.c */
     &hubc__kind_form,   /* form/form.c */
     &hubc__kind_submission, /* form/submit.c: after forms and contacts */
+    &hubc__kind_view,   /* query/view.c */
+    &hubc__kind_list,   /* query/list.c */
+    &hubc__kind_list_members, /* query/list.c: compiles lists and views, evaluates active lists (after contacts; workflows may read lists) */
     &hubc__kind_workflow, /* workflow/workflow.c: after forms */
     &hubc__kind_enrollment, /* workflow/engine.c: after workflows */
     &hubc__kind_workflow_log, /* workflow/engine.c: after enrollments */

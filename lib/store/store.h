@@ -13,6 +13,7 @@
 #include "contact/record.h"
 #include "hubcontacts.h"
 #include "form/forms.h"
+#include "query/lists.h"
 #include "import/records.h"
 #include "marketing/billing.h"
 #include "marketing/source.h"
@@ -110,6 +111,7 @@ struct hubc_store {
   hubc__forms forms;     /* form/forms.h */
   hubc__workflows workflows; /* workflow/workflows.h */
   hubc__qcols qcols;     /* query/columns.h */
+  hubc__lists lists;     /* query/lists.h: lists, views, watches */
 
   hubc__sched sched; /* the due queue (store/schedule.h) */
   hubc__txn txn;

@@ -4,6 +4,7 @@
 
 #include "util/text.h"
 
+#include "query/watch.h"
 #include "store/plan.h"
 #include "store/store.h"
 
@@ -141,6 +142,7 @@ void hubc__txn_slot(hubc_store *s, int64_t id, const hubc__slot *to) {
   u->u.slot.to = *to;
   hubc__slot_move(s, id, &u->u.slot.from, to);
   hubc__txn_dirty(s, HUBC_REC_CONTACT, id);
+  hubc__watch_slot(s, id, &s->txn.undo[s->txn.undo_n - 1].u.slot.from, to); /* active lists follow (S2) */
 }
 
 void hubc__txn_push(hubc_store *s, int kind, int64_t id, const void *payload, size_t n) {

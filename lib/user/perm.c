@@ -44,6 +44,10 @@ const hubc__perm_row hubc__perms[] = {
         HUBC__RID_ACTOR, 0, 0),
     ROW(HUBC__OP_BULK_SET_NON_MARKETING, "bulk set non-marketing", HUBC_PERM_MARKETING_ACCESS, 0, 0, HUBC_SOURCE_BULK,
         HUBC__RID_ACTOR, 0, 0),
+    /* lists and views are configuration: users only; members of a static
+     * list change by SYSTEM too (a workflow's "add to static list", W2) */
+    ROW(HUBC__OP_LIST_DEFINE, "define lists and views", HUBC_PERM_EDIT_CONTACTS, 0, 0, 0, 0, 0, 0),
+    ROW(HUBC__OP_LIST_MEMBERS, "change list members", HUBC_PERM_EDIT_CONTACTS, 1, 0, 0, 0, 0, 0),
 };
 const size_t hubc__perms_n = sizeof hubc__perms / sizeof *hubc__perms;
 _Static_assert(sizeof hubc__perms / sizeof *hubc__perms == HUBC__OP_COUNT, "one row per operation");

@@ -40,6 +40,8 @@ enum hubc__op {
   HUBC__OP_FORM_SUBMIT_EXTERNAL, /* F6 */
   HUBC__OP_BULK_SET_MARKETING,   /* S4 */
   HUBC__OP_BULK_SET_NON_MARKETING, /* S5 */
+  HUBC__OP_LIST_DEFINE,  /* create, rename, delete lists; create, update, rename, delete views (S2, S3) */
+  HUBC__OP_LIST_MEMBERS, /* add to / remove from a static list (S2; workflow actions, W2) */
   HUBC__OP_COUNT
 };
 

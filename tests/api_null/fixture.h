@@ -47,6 +47,10 @@ typedef struct fx {
   hubc_query_options qopts;
   hubc_query_iterator *qiter;
   hubc_selection sel; /* the filter */
+  hubc_id list_id, view_id; /* a static list holding the contact; a view "everyone" */
+  hubc_id members[1];       /* the contact */
+  hubc_list *list;
+  hubc_view *view;
   int required[1];
   hubc_loader *loader; /* set inside a load callback */
   char dir[64], jpath[96], newpath[96], csv[96];
@@ -82,6 +86,8 @@ typedef struct fx {
   hubc_query_options o_qopts;
   hubc_query_iterator *o_qiter;
   hubc_selection o_sel;
+  hubc_list *o_list;
+  hubc_view *o_view;
   hubc_bulk_summary bsum;
   hubc_journal_info jinfo;
   hubc_import_options o_iopts;
@@ -200,6 +206,12 @@ static fx *fx_open(int needs) {
   assert_int_equal(hubc_filter_compile(&f->filter, f->store, "email IS KNOWN"), 0);
   assert_int_equal(hubc_query_iterator_new(&f->qiter, f->store, f->filter, &f->qopts), 0);
   f->sel.filter = f->filter;
+  f->members[0] = f->contact_id;
+  assert_int_equal(hubc_list_create(&f->list_id, f->store, 1, "fixture list", NULL), 0);
+  assert_int_equal(hubc_list_add(NULL, f->store, 1, f->list_id, f->members, 1), 0);
+  assert_int_equal(hubc_list_get(&f->list, f->store, f->list_id), 0);
+  assert_int_equal(hubc_view_create(&f->view_id, f->store, 1, "everyone", "email IS KNOWN", "email", 0), 0);
+  assert_int_equal(hubc_view_get(&f->view, f->store, f->view_id), 0);
   if (needs & FX_JOURNAL) assert_int_equal(hubc_journal_open(&f->journal, f->jpath, &f->jopts), 0);
   if (needs & FX_IMPORT) assert_int_equal(hubc_import_plan(&f->import, f->store, 1, &f->iopts), 0);
   if (needs & FX_FORM) {
@@ -260,6 +272,10 @@ static void fx_close(fx *f) {
   hubc_enrollment_iterator_free(f->eiter);
   hubc_wf_log_iterator_free(f->liter);
   hubc_filter_free(f->o_filter);
+  hubc_list_free(f->o_list);
+  hubc_list_free(f->list);
+  hubc_view_free(f->o_view);
+  hubc_view_free(f->view);
   hubc_query_iterator_free(f->qiter);
   hubc_filter_free(f->filter);
   hubc_form_free(f->form);

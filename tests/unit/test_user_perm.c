@@ -20,7 +20,7 @@
 typedef struct fx {
   tu_clock clock;
   hubc_store *s;
-  hubc_id c_non, c_mk, victim, form;
+  hubc_id c_non, c_mk, victim, form, list;
 } fx;
 
 static void fx_open(fx *f) {
@@ -40,6 +40,7 @@ static void fx_open(fx *f) {
   assert_int_equal(hubc_user_create(&f->victim, f->s, ADMIN, "victim@example.com"), 0);
   const char *props[] = {"email"};
   assert_int_equal(hubc_form_create(&f->form, f->s, ADMIN, "Signup", props, NULL, NULL, 1), 0);
+  assert_int_equal(hubc_list_create(&f->list, f->s, ADMIN, "static", NULL), 0);
 }
 
 static hubc_id user_with(fx *f, const char *email, unsigned perms, int super_admin) {
@@ -94,6 +95,8 @@ static int op_source_default(fx *f, hubc_id actor) {
   return hubc_source_set_default(f->s, actor, HUBC_SOURCE_CHATFLOW, 11, 1);
 }
 static int op_downgrade(fx *f, hubc_id actor) { return hubc_billing_request_downgrade(f->s, actor, 2000); }
+static int op_list_define(fx *f, hubc_id actor) { return hubc_list_create(NULL, f->s, actor, "new list", NULL); }
+static int op_list_members(fx *f, hubc_id actor) { return hubc_list_add(NULL, f->s, actor, f->list, &f->c_non, 1); }
 
 typedef struct mem_file {
   const char *text;
@@ -221,6 +224,8 @@ static const struct {
     {HUBC__OP_BULK_SET_NON_MARKETING, op_bulk_set_non_marketing, 0, MK, NULL},
     {HUBC__OP_WORKFLOW_EDIT, op_workflow_edit, 0, NONE, NULL},
     {HUBC__OP_WORKFLOW_STATUS_ACTION, op_workflow_status, HUBC_PERM_EDIT_WORKFLOWS, NONE, "edit workflow"},
+    {HUBC__OP_LIST_DEFINE, op_list_define, 0, NONE, NULL},
+    {HUBC__OP_LIST_MEMBERS, op_list_members, 0, NONE, NULL},
 };
 
 static hubc_history_entry last_history(hubc_store *s, size_t *n) {

@@ -23,12 +23,15 @@ enum hubc_record_kind {
   HUBC_REC_SUBMISSION = 10, /* id: submission id (F5) */
   HUBC_REC_WORKFLOW = 11,   /* id: workflow id (W2) */
   HUBC_REC_ENROLLMENT = 12, /* id: enrollment id (W3) */
-  HUBC_REC_WORKFLOW_LOG = 13 /* id: enrollment history sequence number (W6) */
+  HUBC_REC_WORKFLOW_LOG = 13, /* id: enrollment history sequence number (W6) */
+  HUBC_REC_LIST = 14,       /* id: list id (S2) */
+  HUBC_REC_LIST_MEMBERS = 15, /* id: list id << 16 | contact id >> 16: a static list's members in that range */
+  HUBC_REC_VIEW = 16        /* id: view id (S3) */
 };
 /* The largest kind this header names. A backend stores whatever kind it
  * is handed (later versions add kinds above it); the library itself goes
  * by its own table of kinds, never by this value. */
-#define HUBC_REC_KIND_MAX 13
+#define HUBC_REC_KIND_MAX 16
 
 /* Handed to load(): push every stored record, in any order; a later put of
  * the same (kind, id) replaces an earlier one and del removes it (so a

@@ -1,0 +1,638 @@
+/* Watches (watch.h): member sets kept up to date by contact changes,
+ * re-evaluating only the filters that read what changed (S2, W2). */
+#include <string.h>
+
+#include "query/lists.h"
+#include "query/query.h"
+#include "query/watch.h"
+#include "store/store.h"
+
+enum { L_FLIP = 1, L_SNAP, L_ADDED, L_DYING, L_DEPS };
+
+#define W(s) (&(s)->lists.watch)
+#define CHUNK_WORDS ((size_t)1 << (HUBC__WATCH_CHUNK_BITS - 6))
+
+static hubc__watch *at(const hubc_store *s, uint32_t w) {
+  return w && w <= W(s)->n && W(s)->v[w - 1].used ? &W(s)->v[w - 1] : NULL;
+}
+
+static int m_has(const hubc__members *m, int64_t id) {
+  size_t k = (size_t)id >> 6;
+  return k < m->nw && (m->w[k] >> (id & 63) & 1);
+}
+
+static void m_free(hubc_store *s, hubc__members *m) {
+  hubc__free(s->base, m->w, m->nw * sizeof *m->w);
+  memset(m, 0, sizeof *m);
+}
+
+/* Room for contact id `id` (grows by doubling, zeroed). */
+static int m_reserve(hubc_store *s, hubc__members *m, int64_t id) {
+  size_t need = ((size_t)id >> 6) + 1;
+  if (need <= m->nw) return 0;
+  size_t nw = m->nw ? m->nw : 16;
+  while (nw < need) nw *= 2;
+  uint64_t *p = hubc__realloc(s->base, m->w, m->nw * sizeof *p, nw * sizeof *p);
+  if (!p) return HUBC_ENOMEM;
+  memset(p + m->nw, 0, (nw - m->nw) * sizeof *p);
+  m->w = p;
+  m->nw = nw;
+  return 0;
+}
+
+static void deps_free(hubc_store *s, hubc__wdeps *d) {
+  hubc__free(s->base, d->props, d->props_nw * sizeof *d->props);
+  hubc__free(s->base, d->lists, d->n_lists * sizeof *d->lists);
+  hubc__free(s->base, d->views, d->n_views * sizeof *d->views);
+  memset(d, 0, sizeof *d);
+}
+
+static int log_push(hubc_store *s, const hubc__wlog *e) {
+  hubc__watches *ws = W(s);
+  if (hubc__grow(s->base, (void **)&ws->log, &ws->log_cap, ws->log_n + 1, sizeof *ws->log)) return HUBC_ENOMEM;
+  ws->log[ws->log_n++] = *e;
+  return 0;
+}
+
+static void touch(hubc_store *s, uint32_t w) {
+  hubc__watch *x = &W(s)->v[w - 1];
+  if (x->touched) return;
+  x->touched = 1;
+  W(s)->touched[W(s)->touched_n++] = w; /* room: touched_cap >= watch slots */
+}
+
+/* Marks chunk of contact id dirty (static lists under persistence). */
+static int mark_dirty(hubc_store *s, hubc__watch *x, int64_t id) {
+  if (!x->list || !s->has_persist || !s->txn.active) return 0; /* loading: nothing to write */
+  size_t c = (size_t)id >> HUBC__WATCH_CHUNK_BITS;
+  if (hubc__grow_zeroed(s->base, (void **)&x->dirty, &x->dirty_cap, c + 1, 1)) return HUBC_ENOMEM;
+  x->dirty[c] = 1;
+  return 0;
+}
+
+/* Flips contact id in watch w, logged for undo. 0, or -1 (nothing
+ * changed; the transaction will fail with ENOMEM). */
+static int flip(hubc_store *s, uint32_t w, int64_t id) {
+  hubc__watches *ws = W(s);
+  hubc__watch *x = &ws->v[w - 1];
+  if (m_reserve(s, &x->m, id) || mark_dirty(s, x, id)) goto fail;
+  if (s->txn.active && !x->snapped) {
+    hubc__wlog e = {.w = w, .op = L_FLIP, .id = id};
+    if (log_push(s, &e)) goto fail;
+  }
+  if (s->txn.active) touch(s, w);
+  x->m.w[(size_t)id >> 6] ^= (uint64_t)1 << (id & 63);
+  if (m_has(&x->m, id)) x->m.count++;
+  else x->m.count--;
+  return 0;
+fail:
+  ws->err = 1;
+  return -1;
+}
+
+static void edge(hubc_store *s, uint32_t w, int64_t id, int entered) {
+  hubc__watches *ws = W(s);
+  if (!ws->v[w - 1].fn || !s->txn.active) return;
+  if (hubc__grow(s->base, (void **)&ws->edges, &ws->edges_cap, ws->edges_n + 1, sizeof *ws->edges)) {
+    ws->err = 1;
+    return;
+  }
+  ws->edges[ws->edges_n++] = (hubc__wedge){w, (uint8_t)entered, id};
+}
+
+/* ---- what a filter reads ------------------------------------------------ */
+
+static int has_u32(const uint32_t *v, uint32_t n, uint32_t x) {
+  for (uint32_t i = 0; i < n; i++)
+    if (v[i] == x) return 1;
+  return 0;
+}
+
+static int push_u32(hubc_store *s, uint32_t **v, uint32_t *n, uint32_t x) {
+  void *p = hubc__realloc(s->base, *v, *n * sizeof **v, (*n + 1) * sizeof **v);
+  if (!p) return HUBC_ENOMEM;
+  *v = p;
+  (*v)[(*n)++] = x;
+  return 0;
+}
+
+static int deps_walk(hubc_store *s, const hubc_filter *f, hubc__wdeps *d) {
+  for (size_t i = 0; i < f->n_nodes; i++) {
+    const hubc__qnode *n = &f->nodes[i];
+    if (n->kind >= HUBC__QN_CMP && n->kind <= HUBC__QN_IN) {
+      if ((size_t)n->prop >> 6 < d->props_nw) d->props[n->prop >> 6] |= (uint64_t)1 << (n->prop & 63);
+    } else if (n->kind == HUBC__QN_LIST) {
+      const hubc__qdef *l = hubc__list_def(s, n->a);
+      if (l && l->watch && !has_u32(d->lists, d->n_lists, l->watch) && push_u32(s, &d->lists, &d->n_lists, l->watch))
+        return HUBC_ENOMEM;
+    } else if (n->kind == HUBC__QN_VIEW && !has_u32(d->views, d->n_views, n->a)) {
+      if (push_u32(s, &d->views, &d->n_views, n->a)) return HUBC_ENOMEM;
+      const hubc__qdef *v = hubc__view_def(s, n->a);
+      int rc = v && v->f && !v->deleted ? deps_walk(s, v->f, d) : 0; /* views form no cycle (refused) */
+      if (rc) return rc;
+    }
+  }
+  return 0;
+}
+
+static int deps_of(hubc_store *s, const hubc_filter *f, hubc__wdeps *d) {
+  memset(d, 0, sizeof *d);
+  d->props_nw = s->schema->n / 64 + 1;
+  if (!(d->props = hubc__calloc(s->base, d->props_nw * sizeof *d->props))) {
+    d->props_nw = 0;
+    return HUBC_ENOMEM;
+  }
+  int rc = deps_walk(s, f, d);
+  if (rc) deps_free(s, d);
+  return rc;
+}
+
+/* The filtered live watches in dependency order: a watch comes after the
+ * lists it reads. No allocation (order_cap >= watch slots). */
+static void reorder(hubc_store *s) {
+  hubc__watches *ws = W(s);
+  ws->n_order = 0;
+  for (size_t i = 0; i < ws->n; i++) {
+    hubc__watch *x = &ws->v[i];
+    x->level = 0;
+    if (x->used && !x->dying && x->f) ws->order[ws->n_order++] = (uint32_t)i + 1;
+  }
+  for (size_t pass = 0, changed = 1; changed && pass <= ws->n_order; pass++) {
+    changed = 0;
+    for (size_t k = 0; k < ws->n_order; k++) {
+      hubc__watch *x = &ws->v[ws->order[k] - 1];
+      uint32_t lv = 1;
+      for (uint32_t j = 0; j < x->d.n_lists; j++) {
+        const hubc__watch *y = at(s, x->d.lists[j]);
+        if (y && y->level + 1 > lv) lv = y->level + 1;
+      }
+      if (lv != x->level) x->level = lv, changed = 1;
+    }
+  }
+  for (size_t k = 1; k < ws->n_order; k++) { /* insertion sort: few watches, stable */
+    uint32_t w = ws->order[k];
+    size_t j = k;
+    while (j && ws->v[ws->order[j - 1] - 1].level > ws->v[w - 1].level) ws->order[j] = ws->order[j - 1], j--;
+    ws->order[j] = w;
+  }
+}
+
+/* ---- registering -------------------------------------------------------- */
+
+static void watch_free(hubc_store *s, hubc__watch *x) {
+  hubc_filter_free(x->f);
+  if (x->label) hubc__free(s->base, x->label, strlen(x->label) + 1);
+  m_free(s, &x->m);
+  deps_free(s, &x->d);
+  hubc__free(s->base, x->dirty, x->dirty_cap);
+  memset(x, 0, sizeof *x);
+}
+
+int hubc__watch_add(uint32_t *out, hubc_store *s, hubc_filter *f, const char *label, hubc__watch_fn fn,
+                    void *payload) {
+  hubc__watches *ws = W(s);
+  size_t slot = 0;
+  while (slot < ws->n && ws->v[slot].used) slot++;
+  size_t need = slot + 1 > ws->n ? slot + 1 : ws->n;
+  if (hubc__grow(s->base, (void **)&ws->v, &ws->cap, need, sizeof *ws->v) ||
+      hubc__grow(s->base, (void **)&ws->order, &ws->order_cap, need, sizeof *ws->order) ||
+      hubc__grow(s->base, (void **)&ws->touched, &ws->touched_cap, need, sizeof *ws->touched) ||
+      (s->txn.active && hubc__grow(s->base, (void **)&ws->log, &ws->log_cap, ws->log_n + 1, sizeof *ws->log)))
+    return hubc__err(HUBC_ENOMEM, "out of memory registering a watch");
+  hubc__watch x;
+  memset(&x, 0, sizeof x);
+  x.used = 1;
+  x.fn = fn;
+  x.payload = payload;
+  size_t ll = strlen(label ? label : "");
+  int rc = 0;
+  if (!(x.label = hubc__alloc(s->base, ll + 1))) rc = HUBC_ENOMEM;
+  else memcpy(x.label, label ? label : "", ll + 1);
+  if (!rc && f) rc = deps_of(s, f, &x.d);
+  int64_t end = hubc__id_end(s);
+  if (!rc && f && end > 1) rc = m_reserve(s, &x.m, end - 1);
+  if (!rc && f)
+    for (int64_t id = 1; id < end; id++) {
+      const hubc__rec *r = s->recs[id];
+      if (r && hubc__filter_eval(s, f, r)) x.m.w[id >> 6] |= (uint64_t)1 << (id & 63), x.m.count++;
+    }
+  if (rc) {
+    watch_free(s, &x);
+    return hubc__err(HUBC_ENOMEM, "out of memory registering a watch");
+  }
+  if (f) hubc__filter_ref(f), x.f = f;
+  ws->v[slot] = x;
+  if (slot == ws->n) ws->n++;
+  ws->live++;
+  uint32_t w = (uint32_t)slot + 1;
+  if (s->txn.active) {
+    hubc__wlog e = {.w = w, .op = L_ADDED};
+    log_push(s, &e); /* reserved above */
+  }
+  reorder(s);
+  *out = w;
+  return 0;
+}
+
+void hubc__watch_remove(hubc_store *s, uint32_t w) {
+  hubc__watch *x = at(s, w);
+  if (!x || x->dying) return;
+  if (s->txn.active) {
+    hubc__wlog e = {.w = w, .op = L_DYING};
+    size_t chunks = (x->m.nw + CHUNK_WORDS - 1) / CHUNK_WORDS;
+    if (x->list && s->has_persist && chunks &&
+        hubc__grow_zeroed(s->base, (void **)&x->dirty, &x->dirty_cap, chunks, 1)) {
+      W(s)->err = 1;
+      return;
+    }
+    if (log_push(s, &e)) {
+      W(s)->err = 1;
+      return;
+    }
+    if (x->list && s->has_persist && chunks) memset(x->dirty, 1, chunks); /* its records go (the list is deleted) */
+    touch(s, w);
+    x->dying = 1;
+    W(s)->live--;
+  } else {
+    watch_free(s, x);
+    W(s)->live--;
+  }
+  reorder(s);
+}
+
+void hubc__watch_bind_list(hubc_store *s, uint32_t w, uint32_t list) {
+  hubc__watch *x = at(s, w);
+  if (x) x->list = list;
+}
+
+int hubc__watch_has(const hubc_store *s, uint32_t w, int64_t id) {
+  const hubc__watch *x = at(s, w);
+  return x && id > 0 && m_has(&x->m, id);
+}
+
+uint64_t hubc__watch_count(const hubc_store *s, uint32_t w) {
+  const hubc__watch *x = at(s, w);
+  return x ? x->m.count : 0;
+}
+
+int64_t hubc__watch_next(const hubc_store *s, uint32_t w, int64_t after) {
+  const hubc__watch *x = at(s, w);
+  if (!x || after < 0) return 0;
+  uint64_t id = (uint64_t)after + 1;
+  size_t k = (size_t)(id >> 6);
+  if (k >= x->m.nw) return 0;
+  uint64_t word = x->m.w[k] & (~(uint64_t)0 << (id & 63));
+  while (!word) {
+    if (++k >= x->m.nw) return 0;
+    word = x->m.w[k];
+  }
+  return (int64_t)(k * 64 + (size_t)__builtin_ctzll(word));
+}
+
+const uint64_t *hubc__watch_words(const hubc_store *s, uint32_t w, size_t *n_words) {
+  const hubc__watch *x = at(s, w);
+  *n_words = x ? x->m.nw : 0;
+  return x ? x->m.w : NULL;
+}
+
+/* ---- following contact changes ------------------------------------------ */
+
+/* What one change touched: properties (up to a bound, then "all") and the
+ * watches whose membership of the contact flipped. */
+#define MAX_CHANGED 64
+typedef struct change {
+  uint32_t props[MAX_CHANGED];
+  uint32_t flipped[MAX_CHANGED];
+  size_t n_props, n_flipped;
+  int all, all_lists;
+} change;
+
+static void add_prop(change *c, uint32_t p) {
+  if (c->n_props < MAX_CHANGED) c->props[c->n_props++] = p;
+  else c->all = 1;
+}
+
+static void add_flipped(change *c, uint32_t w) {
+  if (c->n_flipped < MAX_CHANGED) c->flipped[c->n_flipped++] = w;
+  else c->all_lists = 1;
+}
+
+static int affected(const hubc__watch *x, const change *c) {
+  if (c->all) return 1;
+  for (size_t i = 0; i < c->n_props; i++)
+    if ((size_t)c->props[i] >> 6 < x->d.props_nw && (x->d.props[c->props[i] >> 6] >> (c->props[i] & 63) & 1))
+      return 1;
+  if (c->all_lists && x->d.n_lists) return 1;
+  for (size_t i = 0; i < c->n_flipped; i++)
+    if (has_u32(x->d.lists, x->d.n_lists, c->flipped[i])) return 1;
+  return 0;
+}
+
+/* Re-evaluates the affected watches for contact id, in dependency order. */
+static void propagate(hubc_store *s, int64_t id, change *c) {
+  hubc__watches *ws = W(s);
+  const hubc__rec *r = hubc__contact_at(s, id);
+  for (size_t k = 0; k < ws->n_order; k++) {
+    uint32_t w = ws->order[k];
+    hubc__watch *x = &ws->v[w - 1];
+    if (!affected(x, c)) continue;
+    int now = r && hubc__filter_eval(s, x->f, r);
+    if (now == m_has(&x->m, id) || flip(s, w, id)) continue;
+    add_flipped(c, w);
+    edge(s, w, id, now);
+  }
+}
+
+/* The stored properties that differ between two records (sorted fields). */
+static void diff_fields(const hubc__rec *a, const hubc__rec *b, change *c) {
+  const unsigned char *fa = hubc__rec_fields(a), *fb = hubc__rec_fields(b);
+  size_t la = hubc__rec_flen(a), lb = hubc__rec_flen(b), pa = 0, pb = 0;
+  hubc__field x, y;
+  while ((pa < la || pb < lb) && !c->all) {
+    int ha = pa < la && !hubc__rec_field(fa, la, pa, &x), hb = pb < lb && !hubc__rec_field(fb, lb, pb, &y);
+    if ((pa < la && !ha) || (pb < lb && !hb)) {
+      c->all = 1; /* unreadable: re-evaluate everything */
+      return;
+    }
+    if (ha && hb && x.prop == y.prop) {
+      if (x.size != y.size || memcmp(fa + pa, fb + pb, x.size)) add_prop(c, x.prop);
+      pa += x.size, pb += y.size;
+    } else if (ha && (!hb || x.prop < y.prop)) {
+      add_prop(c, x.prop);
+      pa += x.size;
+    } else {
+      add_prop(c, y.prop);
+      pb += y.size;
+    }
+  }
+}
+
+void hubc__watch_slot(hubc_store *s, int64_t id, const hubc__slot *from, const hubc__slot *to) {
+  hubc__watches *ws = W(s);
+  if (!ws->live) return;
+  change c;
+  c.n_props = c.n_flipped = 0;
+  c.all = c.all_lists = 0;
+  if (!to->rec) { /* deleted (C7): out of every member set at once */
+    for (size_t i = 0; i < ws->n; i++) {
+      hubc__watch *x = &ws->v[i];
+      if (!x->used || x->dying || !m_has(&x->m, id) || flip(s, (uint32_t)i + 1, id)) continue;
+      edge(s, (uint32_t)i + 1, id, 0);
+    }
+    return;
+  }
+  if (!from->rec) c.all = 1; /* created: every filter may match it */
+  else {
+    if (from->rec != to->rec) diff_fields(from->rec, to->rec, &c);
+    if (from->status != to->status) {
+      add_prop(&c, HUBC__P_MK_STATUS);
+      add_prop(&c, HUBC__P_MK_UNTIL_RENEWAL);
+    }
+    if (from->status != to->status || from->hist != to->hist) {
+      add_prop(&c, HUBC__P_MK_REASON_TYPE);
+      add_prop(&c, HUBC__P_MK_REASON_ID);
+    }
+    if (from->modified != to->modified) add_prop(&c, HUBC__P_LASTMODIFIED);
+    if (!c.all && !c.n_props) return;
+  }
+  propagate(s, id, &c);
+}
+
+int hubc__watch_set(hubc_store *s, uint32_t w, int64_t id, int in, size_t bulk_hint) {
+  hubc__watches *ws = W(s);
+  hubc__watch *x = at(s, w);
+  if (!x || m_has(&x->m, id) == !!in) return 0;
+  if (s->txn.active && !x->snapped && bulk_hint > 64 && bulk_hint / 64 > x->m.nw / 8) {
+    /* a large change: save the set once instead of logging each flip */
+    hubc__wlog e = {.w = w, .op = L_SNAP};
+    e.u.saved = x->m;
+    e.u.saved.w = x->m.nw ? hubc__alloc(s->base, x->m.nw * sizeof *x->m.w) : NULL;
+    if ((x->m.nw && !e.u.saved.w) || log_push(s, &e)) {
+      hubc__free(s->base, e.u.saved.w, x->m.nw * sizeof *x->m.w);
+      return hubc__err(HUBC_ENOMEM, "out of memory saving list members");
+    }
+    if (x->m.nw) memcpy(e.u.saved.w, x->m.w, x->m.nw * sizeof *x->m.w);
+    x->snapped = 1;
+    x->snap_nw = x->m.nw;
+    touch(s, w);
+  }
+  if (flip(s, w, id)) return hubc__err(HUBC_ENOMEM, "out of memory changing list members");
+  change c;
+  c.n_props = 0;
+  c.n_flipped = 1;
+  c.flipped[0] = w;
+  c.all = c.all_lists = 0;
+  propagate(s, id, &c);
+  return ws->err ? hubc__err(HUBC_ENOMEM, "out of memory updating active lists") : 1;
+}
+
+int hubc__watch_view_changed(hubc_store *s, uint32_t view) {
+  hubc__watches *ws = W(s);
+  if (hubc__grow(s->base, (void **)&ws->log, &ws->log_cap, ws->log_n + ws->n, sizeof *ws->log))
+    return hubc__err(HUBC_ENOMEM, "out of memory updating watches");
+  uint8_t *hit = hubc__calloc(s->base, ws->n + 1);
+  if (!hit) return hubc__err(HUBC_ENOMEM, "out of memory updating watches");
+  int rc = 0;
+  for (size_t i = 0; i < ws->n && !rc; i++) { /* dependencies as the views say now */
+    hubc__watch *x = &ws->v[i];
+    if (!x->used || x->dying || !x->f) continue;
+    hubc__wdeps d;
+    if ((rc = deps_of(s, x->f, &d))) break;
+    hit[i + 1] = has_u32(d.views, d.n_views, view) || has_u32(x->d.views, x->d.n_views, view);
+    hubc__wlog e = {.w = (uint32_t)i + 1, .op = L_DEPS};
+    e.u.deps = x->d;
+    ws->log[ws->log_n++] = e;
+    x->d = d;
+  }
+  if (!rc) reorder(s);
+  int64_t end = hubc__id_end(s);
+  for (size_t k = 0; k < ws->n_order && !rc; k++) { /* re-evaluate what reads the view, in order */
+    uint32_t w = ws->order[k];
+    hubc__watch *x = &ws->v[w - 1];
+    for (uint32_t j = 0; j < x->d.n_lists && !hit[w]; j++) hit[w] = hit[x->d.lists[j]];
+    if (!hit[w]) continue;
+    for (int64_t id = 1; id < end && !ws->err; id++) {
+      const hubc__rec *r = s->recs[id];
+      int now = r && hubc__filter_eval(s, x->f, r);
+      if (now != m_has(&x->m, id) && !flip(s, w, id)) edge(s, w, id, now);
+    }
+  }
+  hubc__free(s->base, hit, ws->n + 1);
+  if (rc || ws->err) return hubc__err(HUBC_ENOMEM, "out of memory updating watches");
+  return 0;
+}
+
+/* Walks f (and the views it reads; with follow, the lists' filters too)
+ * for list watch w or view `view`. */
+static int reads(const hubc_store *s, const hubc_filter *f, uint32_t w, uint32_t view, int follow, int depth) {
+  if (!f || depth > 4 * HUBC_FILTER_MAX_DEPTH) return 0;
+  for (size_t i = 0; i < f->n_nodes; i++) {
+    const hubc__qnode *n = &f->nodes[i];
+    if (n->kind == HUBC__QN_LIST) {
+      const hubc__qdef *l = hubc__list_def(s, n->a);
+      if (l && w && l->watch == w) return 1;
+      if (l && follow && !l->deleted && reads(s, l->f, w, view, follow, depth + 1)) return 1;
+    } else if (n->kind == HUBC__QN_VIEW) {
+      if (view && n->a == view) return 1;
+      const hubc__qdef *v = hubc__view_def(s, n->a);
+      if (v && !v->deleted && reads(s, v->f, w, view, follow, depth + 1)) return 1;
+    }
+  }
+  return 0;
+}
+
+int hubc__filter_reads(const hubc_store *s, const hubc_filter *f, uint32_t w, uint32_t view, int follow) {
+  return reads(s, f, w, view, follow, 0);
+}
+
+const char *hubc__watch_reader(const hubc_store *s, uint32_t w, uint32_t view) {
+  const hubc__watches *ws = W(s);
+  for (size_t i = 0; i < ws->n; i++) {
+    const hubc__watch *x = &ws->v[i];
+    if (x->used && !x->dying && x->f && i + 1 != w && reads(s, x->f, w, view, 0, 0)) return x->label;
+  }
+  return NULL;
+}
+
+int hubc__watch_check(hubc_store *s) {
+  const hubc__watches *ws = W(s);
+  int64_t end = hubc__id_end(s);
+  for (size_t i = 0; i < ws->n; i++) {
+    const hubc__watch *x = &ws->v[i];
+    if (!x->used) continue;
+    uint64_t count = 0;
+    for (size_t k = 0; k < x->m.nw; k++) count += (uint64_t)__builtin_popcountll(x->m.w[k]);
+    if (count != x->m.count) return hubc__err(HUBC_ECORRUPT, "watch %zu (%s): count %llu, %llu members", i + 1,
+                                              x->label, (unsigned long long)x->m.count, (unsigned long long)count);
+    for (int64_t id = 1; id < (int64_t)x->m.nw * 64; id++) {
+      const hubc__rec *r = id < end ? s->recs[id] : NULL;
+      int want = x->f ? r && hubc__filter_eval(s, x->f, r) : m_has(&x->m, id) && r;
+      if (want != m_has(&x->m, id))
+        return hubc__err(HUBC_ECORRUPT, "watch %zu (%s): contact %lld is %s but %s", i + 1, x->label, (long long)id,
+                         m_has(&x->m, id) ? "a member" : "not a member", want ? "matches" : "does not match");
+    }
+    if (x->f && end > 1 && (size_t)(end - 1) >> 6 >= x->m.nw)
+      for (int64_t id = (int64_t)x->m.nw * 64; id < end; id++)
+        if (s->recs[id] && hubc__filter_eval(s, x->f, s->recs[id]))
+          return hubc__err(HUBC_ECORRUPT, "watch %zu (%s): contact %lld matches but is not a member", i + 1,
+                           x->label, (long long)id);
+  }
+  return 0;
+}
+
+/* ---- transaction hooks -------------------------------------------------- */
+
+void hubc__watch_txn_begin(hubc_store *s) {
+  hubc__watches *ws = W(s);
+  ws->log_n = ws->edges_n = 0;
+  ws->err = 0;
+}
+
+/* Static lists' changed chunks into the transaction's dirty records. */
+static int flush_dirty(hubc_store *s) {
+  hubc__watches *ws = W(s);
+  if (!s->has_persist) return 0;
+  size_t count = 0;
+  for (size_t i = 0; i < ws->touched_n; i++) {
+    hubc__watch *x = &ws->v[ws->touched[i] - 1];
+    if (!x->list) continue;
+    if (x->snapped) { /* every chunk either version holds */
+      size_t nw = x->m.nw > x->snap_nw ? x->m.nw : x->snap_nw, chunks = (nw + CHUNK_WORDS - 1) / CHUNK_WORDS;
+      if (hubc__grow_zeroed(s->base, (void **)&x->dirty, &x->dirty_cap, chunks, 1)) return HUBC_ENOMEM;
+      memset(x->dirty, 1, chunks);
+    }
+    for (size_t c = 0; c < x->dirty_cap; c++) count += x->dirty[c];
+  }
+  hubc__txn *t = &s->txn;
+  if (hubc__grow(s->base, (void **)&t->dirty, &t->dirty_cap, t->dirty_n + count + 2, sizeof *t->dirty))
+    return HUBC_ENOMEM;
+  for (size_t i = 0; i < ws->touched_n; i++) {
+    hubc__watch *x = &ws->v[ws->touched[i] - 1];
+    for (size_t c = 0; x->list && c < x->dirty_cap; c++)
+      if (x->dirty[c]) hubc__txn_dirty(s, HUBC_REC_LIST_MEMBERS, ((int64_t)x->list << 16) | (int64_t)c);
+  }
+  return 0;
+}
+
+int hubc__watch_txn_finalize(hubc_store *s) {
+  hubc__watches *ws = W(s);
+  int rc = 0;
+  for (size_t i = 0; i < ws->edges_n && !rc && !ws->err; i++) {
+    hubc__wedge e = ws->edges[i];
+    hubc__watch *x = at(s, e.w);
+    if (x && !x->dying && x->fn) rc = x->fn(s, x->payload, e.w, e.id, e.entered);
+  }
+  if (rc) return rc;
+  if (ws->err) return hubc__err(HUBC_ENOMEM, "out of memory updating list memberships; nothing changed");
+  if (flush_dirty(s)) return hubc__err(HUBC_ENOMEM, "out of memory persisting list memberships");
+  return 0;
+}
+
+static void untouch(hubc_store *s) {
+  hubc__watches *ws = W(s);
+  for (size_t i = 0; i < ws->touched_n; i++) {
+    hubc__watch *x = &ws->v[ws->touched[i] - 1];
+    x->touched = x->snapped = 0;
+    if (x->dirty) memset(x->dirty, 0, x->dirty_cap);
+  }
+  ws->touched_n = ws->edges_n = 0;
+  ws->err = 0;
+}
+
+void hubc__watch_txn_rollback(hubc_store *s) {
+  hubc__watches *ws = W(s);
+  untouch(s);
+  while (ws->log_n) {
+    hubc__wlog *e = &ws->log[--ws->log_n];
+    hubc__watch *x = &ws->v[e->w - 1];
+    switch (e->op) {
+    case L_FLIP:
+      x->m.w[(size_t)e->id >> 6] ^= (uint64_t)1 << (e->id & 63);
+      if (m_has(&x->m, e->id)) x->m.count++;
+      else x->m.count--;
+      break;
+    case L_SNAP:
+      m_free(s, &x->m);
+      x->m = e->u.saved;
+      break;
+    case L_ADDED:
+      watch_free(s, x);
+      ws->live--;
+      while (ws->n && !ws->v[ws->n - 1].used) ws->n--;
+      break;
+    case L_DYING:
+      x->dying = 0;
+      ws->live++;
+      break;
+    case L_DEPS:
+      deps_free(s, &x->d);
+      x->d = e->u.deps;
+      break;
+    }
+  }
+  reorder(s);
+}
+
+void hubc__watch_txn_commit(hubc_store *s) {
+  hubc__watches *ws = W(s);
+  untouch(s);
+  for (size_t i = 0; i < ws->log_n; i++) {
+    hubc__wlog *e = &ws->log[i];
+    if (e->op == L_SNAP) hubc__free(s->base, e->u.saved.w, e->u.saved.nw * sizeof *e->u.saved.w);
+    else if (e->op == L_DEPS) deps_free(s, &e->u.deps);
+    else if (e->op == L_DYING && ws->v[e->w - 1].dying) watch_free(s, &ws->v[e->w - 1]);
+  }
+  ws->log_n = 0;
+}
+
+void hubc__watch_free_all(hubc_store *s) {
+  hubc__watches *ws = W(s);
+  for (size_t i = 0; i < ws->n; i++)
+    if (ws->v[i].used) watch_free(s, &ws->v[i]);
+  hubc__free(s->base, ws->v, ws->cap * sizeof *ws->v);
+  hubc__free(s->base, ws->order, ws->order_cap * sizeof *ws->order);
+  hubc__free(s->base, ws->touched, ws->touched_cap * sizeof *ws->touched);
+  hubc__free(s->base, ws->log, ws->log_cap * sizeof *ws->log);
+  hubc__free(s->base, ws->edges, ws->edges_cap * sizeof *ws->edges);
+  memset(ws, 0, sizeof *ws);
+}
