@@ -57,7 +57,7 @@ typedef struct hubc__watch {
   size_t dirty_cap;
 } hubc__watch;
 
-typedef struct hubc__wlog {
+typedef struct hubc__watchlog {
   uint32_t w;
   uint8_t op;      /* flip, saved set, added, dying, saved dependencies */
   int64_t id;      /* flip: contact */
@@ -65,22 +65,22 @@ typedef struct hubc__wlog {
     hubc__members saved;
     hubc__wdeps deps;
   } u;
-} hubc__wlog;
+} hubc__watchlog;
 
-typedef struct hubc__wedge {
+typedef struct hubc__watchedge {
   uint32_t w;
   uint8_t entered;
   int64_t id;
-} hubc__wedge;
+} hubc__watchedge;
 
 typedef struct hubc__watches {
   hubc__watch *v; /* by watch id - 1 */
   size_t n, cap, live;
   uint32_t *order; /* filtered watches in dependency order */
   size_t n_order, order_cap;
-  hubc__wlog *log;
+  hubc__watchlog *log;
   size_t log_n, log_cap;
-  hubc__wedge *edges;
+  hubc__watchedge *edges;
   size_t edges_n, edges_cap;
   uint32_t *touched; /* watch ids changed since the transaction began (a flag in the watch: listed once) */
   size_t touched_n, touched_cap;

@@ -47,7 +47,7 @@ static void deps_free(hubc_store *s, hubc__wdeps *d) {
   memset(d, 0, sizeof *d);
 }
 
-static int log_push(hubc_store *s, const hubc__wlog *e) {
+static int log_push(hubc_store *s, const hubc__watchlog *e) {
   hubc__watches *ws = W(s);
   if (hubc__grow(s->base, (void **)&ws->log, &ws->log_cap, ws->log_n + 1, sizeof *ws->log)) return HUBC_ENOMEM;
   ws->log[ws->log_n++] = *e;
@@ -77,7 +77,7 @@ static int flip(hubc_store *s, uint32_t w, int64_t id) {
   hubc__watch *x = &ws->v[w - 1];
   if (m_reserve(s, &x->m, id) || mark_dirty(s, x, id)) goto fail;
   if (s->txn.active && !x->snapped) {
-    hubc__wlog e = {.w = w, .op = L_FLIP, .id = id};
+    hubc__watchlog e = {.w = w, .op = L_FLIP, .id = id};
     if (log_push(s, &e)) goto fail;
   }
   if (s->txn.active) touch(s, w);
@@ -97,7 +97,7 @@ static void edge(hubc_store *s, uint32_t w, int64_t id, int entered) {
     ws->err = 1;
     return;
   }
-  ws->edges[ws->edges_n++] = (hubc__wedge){w, (uint8_t)entered, id};
+  ws->edges[ws->edges_n++] = (hubc__watchedge){w, (uint8_t)entered, id};
 }
 
 /* ---- what a filter reads ------------------------------------------------ */
@@ -213,7 +213,7 @@ int hubc__watch_add(uint32_t *out, hubc_store *s, hubc_filter *f, const char *la
   if (!rc && f && end > 1) rc = m_reserve(s, &x.m, end - 1);
   if (!rc && f)
     for (int64_t id = 1; id < end; id++) {
-      const hubc__rec *r = s->recs[id];
+      const hubc__rec *r = s->contacts.recs[id];
       if (r && hubc__filter_eval(s, f, r)) x.m.w[id >> 6] |= (uint64_t)1 << (id & 63), x.m.count++;
     }
   if (rc) {
@@ -226,7 +226,7 @@ int hubc__watch_add(uint32_t *out, hubc_store *s, hubc_filter *f, const char *la
   ws->live++;
   uint32_t w = (uint32_t)slot + 1;
   if (s->txn.active) {
-    hubc__wlog e = {.w = w, .op = L_ADDED};
+    hubc__watchlog e = {.w = w, .op = L_ADDED};
     log_push(s, &e); /* reserved above */
   }
   reorder(s);
@@ -238,7 +238,7 @@ void hubc__watch_remove(hubc_store *s, uint32_t w) {
   hubc__watch *x = at(s, w);
   if (!x || x->dying) return;
   if (s->txn.active) {
-    hubc__wlog e = {.w = w, .op = L_DYING};
+    hubc__watchlog e = {.w = w, .op = L_DYING};
     size_t chunks = (x->m.nw + CHUNK_WORDS - 1) / CHUNK_WORDS;
     if (x->list && s->has_persist && chunks &&
         hubc__grow_zeroed(s->base, (void **)&x->dirty, &x->dirty_cap, chunks, 1)) {
@@ -404,7 +404,7 @@ int hubc__watch_set(hubc_store *s, uint32_t w, int64_t id, int in, size_t bulk_h
   if (!x || m_has(&x->m, id) == !!in) return 0;
   if (s->txn.active && !x->snapped && bulk_hint > 64 && bulk_hint / 64 > x->m.nw / 8) {
     /* a large change: save the set once instead of logging each flip */
-    hubc__wlog e = {.w = w, .op = L_SNAP};
+    hubc__watchlog e = {.w = w, .op = L_SNAP};
     e.u.saved = x->m;
     e.u.saved.w = x->m.nw ? hubc__alloc(s->base, x->m.nw * sizeof *x->m.w) : NULL;
     if ((x->m.nw && !e.u.saved.w) || log_push(s, &e)) {
@@ -439,7 +439,7 @@ int hubc__watch_view_changed(hubc_store *s, uint32_t view) {
     hubc__wdeps d;
     if ((rc = deps_of(s, x->f, &d))) break;
     hit[i + 1] = has_u32(d.views, d.n_views, view) || has_u32(x->d.views, x->d.n_views, view);
-    hubc__wlog e = {.w = (uint32_t)i + 1, .op = L_DEPS};
+    hubc__watchlog e = {.w = (uint32_t)i + 1, .op = L_DEPS};
     e.u.deps = x->d;
     ws->log[ws->log_n++] = e;
     x->d = d;
@@ -452,7 +452,7 @@ int hubc__watch_view_changed(hubc_store *s, uint32_t view) {
     for (uint32_t j = 0; j < x->d.n_lists && !hit[w]; j++) hit[w] = hit[x->d.lists[j]];
     if (!hit[w]) continue;
     for (int64_t id = 1; id < end && !ws->err; id++) {
-      const hubc__rec *r = s->recs[id];
+      const hubc__rec *r = s->contacts.recs[id];
       int now = r && hubc__filter_eval(s, x->f, r);
       if (now != m_has(&x->m, id) && !flip(s, w, id)) edge(s, w, id, now);
     }
@@ -505,7 +505,7 @@ int hubc__watch_check(hubc_store *s) {
     if (count != x->m.count) return hubc__err(HUBC_ECORRUPT, "watch %zu (%s): count %llu, %llu members", i + 1,
                                               x->label, (unsigned long long)x->m.count, (unsigned long long)count);
     for (int64_t id = 1; id < (int64_t)x->m.nw * 64; id++) {
-      const hubc__rec *r = id < end ? s->recs[id] : NULL;
+      const hubc__rec *r = id < end ? s->contacts.recs[id] : NULL;
       int want = x->f ? r && hubc__filter_eval(s, x->f, r) : m_has(&x->m, id) && r;
       if (want != m_has(&x->m, id))
         return hubc__err(HUBC_ECORRUPT, "watch %zu (%s): contact %lld is %s but %s", i + 1, x->label, (long long)id,
@@ -513,7 +513,7 @@ int hubc__watch_check(hubc_store *s) {
     }
     if (x->f && end > 1 && (size_t)(end - 1) >> 6 >= x->m.nw)
       for (int64_t id = (int64_t)x->m.nw * 64; id < end; id++)
-        if (s->recs[id] && hubc__filter_eval(s, x->f, s->recs[id]))
+        if (s->contacts.recs[id] && hubc__filter_eval(s, x->f, s->contacts.recs[id]))
           return hubc__err(HUBC_ECORRUPT, "watch %zu (%s): contact %lld matches but is not a member", i + 1,
                            x->label, (long long)id);
   }
@@ -558,7 +558,7 @@ int hubc__watch_txn_finalize(hubc_store *s) {
   hubc__watches *ws = W(s);
   int rc = 0;
   for (size_t i = 0; i < ws->edges_n && !rc && !ws->err; i++) {
-    hubc__wedge e = ws->edges[i];
+    hubc__watchedge e = ws->edges[i];
     hubc__watch *x = at(s, e.w);
     if (x && !x->dying && x->fn) rc = x->fn(s, x->payload, e.w, e.id, e.entered);
   }
@@ -583,7 +583,7 @@ void hubc__watch_txn_rollback(hubc_store *s) {
   hubc__watches *ws = W(s);
   untouch(s);
   while (ws->log_n) {
-    hubc__wlog *e = &ws->log[--ws->log_n];
+    hubc__watchlog *e = &ws->log[--ws->log_n];
     hubc__watch *x = &ws->v[e->w - 1];
     switch (e->op) {
     case L_FLIP:
@@ -617,7 +617,7 @@ void hubc__watch_txn_commit(hubc_store *s) {
   hubc__watches *ws = W(s);
   untouch(s);
   for (size_t i = 0; i < ws->log_n; i++) {
-    hubc__wlog *e = &ws->log[i];
+    hubc__watchlog *e = &ws->log[i];
     if (e->op == L_SNAP) hubc__free(s->base, e->u.saved.w, e->u.saved.nw * sizeof *e->u.saved.w);
     else if (e->op == L_DEPS) deps_free(s, &e->u.deps);
     else if (e->op == L_DYING && ws->v[e->w - 1].dying) watch_free(s, &ws->v[e->w - 1]);
