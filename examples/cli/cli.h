@@ -70,6 +70,8 @@ int cmd_history(int argc, char **argv, session *s);
 int cmd_forms(int argc, char **argv, session *s);
 int cmd_submit(int argc, char **argv, session *s);
 int cmd_workflows(int argc, char **argv, session *s);
+int cmd_lists(int argc, char **argv, session *s); /* lists.c */
+int cmd_views(int argc, char **argv, session *s);
 int cmd_users(int argc, char **argv, session *s);
 int cmd_perms(int argc, char **argv, session *s);
 int cmd_compact(int argc, char **argv, session *s);

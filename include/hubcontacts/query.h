@@ -91,18 +91,22 @@ enum hubc_bulk_action {
   HUBC_BULK_SET_NON_MARKETING = 2 /* M4: pending until the update date */
 };
 
-#define HUBC_SELECTION_VERSION 1
+#define HUBC_SELECTION_VERSION 2
 
-/* The contacts a bulk action applies to: a filter's, or explicit record
- * ids (each must name a contact; repeats count once). Not both. */
+/* The contacts a bulk action applies to: a filter's, explicit record ids
+ * (each must name a contact; repeats count once), a list's members or a
+ * saved view's contacts (version 2). One of them; none: nobody. */
 typedef struct hubc_selection {
-  unsigned int version;      /* HUBC_SELECTION_VERSION */
-  const hubc_filter *filter; /* NULL: use ids */
+  unsigned int version;      /* HUBC_SELECTION_VERSION (1 is still read: no list or view) */
+  const hubc_filter *filter; /* NULL: not by filter */
   const hubc_id *ids;
   size_t n_ids;
+  /* version 2 */
+  hubc_id list;     /* 0: not by list; else the members of this list (static or active) */
+  const char *view; /* NULL: not by view; else the contacts the view of this name selects */
 } hubc_selection;
 
-#define HUBC_SELECTION_INIT { HUBC_SELECTION_VERSION, NULL, NULL, 0 }
+#define HUBC_SELECTION_INIT { HUBC_SELECTION_VERSION, NULL, NULL, 0, 0, NULL }
 HUBC_API int hubc_selection_init(hubc_selection *sel, unsigned int version);
 
 #define HUBC_BULK_SUMMARY_VERSION 1

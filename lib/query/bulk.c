@@ -8,16 +8,21 @@
 #include "marketing/billing.h"
 #include "marketing/status.h"
 #include "query/query.h"
+#include "query/watch.h"
 #include "store/plan.h"
 #include "user/perm.h"
 #include "util/text.h"
 
+/* Bytes of a selection of each version (util/version.h). */
+static size_t selection_size(unsigned int version) {
+  return version == 1 ? HUBC__VERSION_END(hubc_selection, n_ids) : sizeof(hubc_selection);
+}
+
 HUBC_API int hubc_selection_init(hubc_selection *sel, unsigned int version) {
   if (!sel) return hubc__err(HUBC_EINVAL, "selection: sel is NULL");
-  if (version != HUBC_SELECTION_VERSION)
-    return hubc__err(HUBC_EVERSION, "selection: version %u is not supported (expected %d)", version,
-                     HUBC_SELECTION_VERSION);
-  memset(sel, 0, sizeof *sel);
+  int rc = hubc__version_check(version, HUBC_SELECTION_VERSION, "selection");
+  if (rc) return rc;
+  memset(sel, 0, selection_size(version));
   sel->version = version;
   return hubc__ok();
 }
@@ -57,20 +62,39 @@ static int add_change(hubc_store *s, bulk *b, int64_t id) {
 
 /* Evaluates the selection now: b->selected, and b->ids the ones to change
  * (in id order for a filter, in the given order for ids). */
+static int select_filter(hubc_store *s, bulk *b, const hubc_filter *f) {
+  hubc__qscan q;
+  int rc = hubc__qscan_init(&q, s, f, 1); /* write lock held: builds columns */
+  if (rc) return rc;
+  int64_t end = hubc__id_end(s);
+  for (int64_t base = 0; base < end && !rc; base += 64)
+    for (uint64_t m = hubc__qscan_block(&q, base); m && !rc; m &= m - 1) {
+      int64_t id = base + __builtin_ctzll(m);
+      b->selected++;
+      if (will_change(s->contacts.recs[id], b->target)) rc = add_change(s, b, id);
+    }
+  hubc__qscan_free(&q);
+  return rc;
+}
+
 static int select_now(hubc_store *s, bulk *b) {
   const hubc_selection *sel = b->sel;
   int rc = 0;
-  if (sel->filter) {
-    hubc__qscan q;
-    if ((rc = hubc__qscan_init(&q, s, sel->filter, 1))) return rc; /* write lock held: builds columns */
-    int64_t end = hubc__id_end(s);
-    for (int64_t base = 0; base < end && !rc; base += 64)
-      for (uint64_t m = hubc__qscan_block(&q, base); m && !rc; m &= m - 1) {
-        int64_t id = base + __builtin_ctzll(m);
-        b->selected++;
-        if (will_change(s->contacts.recs[id], b->target)) rc = add_change(s, b, id);
-      }
-    hubc__qscan_free(&q);
+  if (sel->filter) return select_filter(s, b, sel->filter);
+  if (sel->view) { /* the view as it is now (S3) */
+    const hubc__qdef *v = hubc__view_def(s, hubc__view_find(s, sel->view));
+    if (!v) return hubc__err(HUBC_ENOTFOUND, "bulk: no view named '%.200s'", sel->view);
+    return select_filter(s, b, v->f);
+  }
+  if (sel->list) { /* its members now (S2) */
+    const hubc__qdef *l = hubc__list_def(s, sel->list);
+    if (!l || l->deleted)
+      return hubc__err(HUBC_ENOTFOUND, "bulk: list %lld %s", (long long)sel->list, l ? "was deleted" : "does not exist");
+    for (int64_t id = 0; !rc && (id = hubc__watch_next(s, l->watch, id)) != 0;) {
+      const hubc__rec *r = hubc__contact_at(s, id);
+      b->selected++;
+      if (will_change(r, b->target)) rc = add_change(s, b, id);
+    }
     return rc;
   }
   /* explicit ids: each must name a contact; repeats count once (a bitmap
@@ -124,11 +148,11 @@ static int check_call(const hubc_bulk_summary *out, int out_required, hubc_store
   if (action != HUBC_BULK_SET_MARKETING && action != HUBC_BULK_SET_NON_MARKETING)
     return hubc__err(HUBC_EINVAL, "%s: unknown action %d", what, action);
   if (!sel) return hubc__err(HUBC_EINVAL, "%s: selection is NULL", what);
-  if (sel->version != HUBC_SELECTION_VERSION)
-    return hubc__err(HUBC_EVERSION, "%s: selection version %u is not supported (expected %d)", what, sel->version,
-                     HUBC_SELECTION_VERSION);
-  if (sel->filter && sel->n_ids)
-    return hubc__err(HUBC_EINVAL, "%s: the selection gives both a filter and ids; give one", what);
+  int rc = hubc__version_check(sel->version, HUBC_SELECTION_VERSION, "selection");
+  if (rc) return rc;
+  if ((sel->filter != NULL) + (sel->n_ids != 0) + (sel->list != 0) + (sel->view != NULL) > 1)
+    return hubc__err(HUBC_EINVAL, "%s: the selection gives more than one of a filter, ids, a list and a view; give one",
+                     what);
   if (sel->n_ids && !sel->ids) return hubc__err(HUBC_EINVAL, "%s: ids is NULL with n_ids = %zu", what, sel->n_ids);
   return hubc__filter_check(s, sel->filter, what);
 }
@@ -173,10 +197,16 @@ static void fill(hubc_bulk_summary *out, const bulk *b) {
 
 /* Plans (commit == 0) or commits the action: the same selection, and the
  * same billing decision on the same counts. */
-static int run(hubc_bulk_summary *out, hubc_store *s, hubc_id actor, int action, const hubc_selection *sel,
+static int run(hubc_bulk_summary *out, hubc_store *s, hubc_id actor, int action, const hubc_selection *given,
                int commit, uint64_t confirm) {
   const char *what = action == HUBC_BULK_SET_MARKETING ? "bulk set marketing" : "bulk set non-marketing";
-  int rc = check_call(out, !commit, s, action, sel, what);
+  hubc_selection cur; /* the caller's version, later fields zero */
+  const hubc_selection *sel = NULL;
+  if (given && !hubc__version_check(given->version, HUBC_SELECTION_VERSION, "selection")) {
+    hubc__version_in(&cur, sizeof cur, given, selection_size(given->version));
+    sel = &cur;
+  }
+  int rc = check_call(out, !commit, s, action, given ? (sel ? sel : given) : NULL, what);
   if (rc) return rc;
   bulk b;
   memset(&b, 0, sizeof b);

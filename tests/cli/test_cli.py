@@ -148,6 +148,36 @@ class Cli(unittest.TestCase):
         listed = json.loads(self.ok("--json", "workflows", "list", clock="1709287260").stdout)
         self.assertEqual([(w["name"], w["active"], w["actions"]) for w in listed], [("Welcome", True, 3)])
 
+    def test_S2_S3_lists_and_views(self):
+        self.init()
+        for email, city in (("a@example.com", "Roma"), ("b@example.com", "Milano")):
+            self.ok("contacts", "create", f"email={email}", f"city={city}")
+        self.ok("lists", "create", "VIP")
+        self.assertIn("2 added", self.ok("lists", "add", "VIP", "-", stdin="1\n2\n2\n").stdout)
+        self.ok("lists", "create", "Romans", "--filter", "city = 'Roma'")
+        lists = json.loads(self.ok("--json", "lists", "list").stdout)
+        self.assertEqual([(l["name"], l["active"], l["members"]) for l in lists],
+                         [("VIP", False, 2), ("Romans", True, 1)])
+        self.ok("contacts", "update", "2", "city=Roma")  # the active list follows
+        shown = json.loads(self.ok("--json", "lists", "show", "Romans").stdout)
+        self.assertEqual(shown["members"], [1, 2])
+        self.ok("lists", "remove", "VIP", "1")
+        self.assertEqual(json.loads(self.ok("--json", "lists", "show", "1").stdout)["members"], [2])
+        self.ok("views", "create", "In Rome", "--filter", "IN LIST 2", "--sort", "email", "--desc")
+        views = json.loads(self.ok("--json", "views", "list").stdout)
+        self.assertEqual(views[0]["sort"], "email")
+        self.assertTrue(views[0]["descending"])
+        self.assertIn("selects 2 contacts", self.ok("views", "show", "in rome").stdout)
+        refused = self.run_hubc("lists", "delete", "Romans")
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("view 'In Rome'", refused.stderr)
+        loop = self.run_hubc("views", "update", "In Rome", "--filter", "IN VIEW 'In Rome'")
+        self.assertEqual(loop.returncode, 1)
+        self.assertIn("read itself", loop.stderr)
+        self.ok("views", "delete", "In Rome")
+        self.ok("lists", "delete", "Romans")
+        self.assertEqual(self.run_hubc("lists", "add", "VIP", "x").returncode, 2)
+
     def test_bad_input_usage_filter_caret_no_store(self):
         r = self.run_hubc("contacts", "list")
         self.assertEqual(r.returncode, 5)  # no store yet

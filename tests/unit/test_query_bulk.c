@@ -307,7 +307,7 @@ static void s4_needs_p2_and_checks_arguments(void **state) {
   hubc_selection foreign = by_filter(compile(other, "city = 'Roma'"));
   assert_int_equal(hubc_bulk_plan(&p, s, ADMIN, HUBC_BULK_SET_MARKETING, &foreign), HUBC_EINVAL);
   hubc_selection init;
-  assert_int_equal(hubc_selection_init(&init, 2), HUBC_EVERSION);
+  assert_int_equal(hubc_selection_init(&init, HUBC_SELECTION_VERSION + 1), HUBC_EVERSION);
   assert_int_equal(hubc_selection_init(NULL, HUBC_SELECTION_VERSION), HUBC_EINVAL);
   ok(hubc_selection_init(&init, HUBC_SELECTION_VERSION));
   assert_null(init.filter);

@@ -648,6 +648,52 @@ static void s2_active_lists_equal_a_fresh_evaluation_after_10000_random_changes(
   for (int i = 0; i < 5; i++) hubc_filter_free(fs[i]);
 }
 
+/* S4, S5 on a list or a view: the selection names them (version 2); a
+ * version-1 selection is still read; two sources at once are refused. */
+static void s4_selection_by_list_and_by_view(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  hubc_store *s = gc_store(tu_open(&clk, NULL));
+  hubc_id a = contact(s, "a@example.com", "Roma"), b = contact(s, "b@example.com", "Roma");
+  contact(s, "c@example.com", "Milano");
+  hubc_id l = 0;
+  ok(hubc_list_create(&l, s, ADMIN, "Two", NULL));
+  hubc_id two[] = {a, b};
+  ok(hubc_list_add(NULL, s, ADMIN, l, two, 2));
+  ok(hubc_view_create(NULL, s, ADMIN, "Milan", "city = 'Milano'", NULL, 0));
+  hubc_selection sel;
+  ok(hubc_selection_init(&sel, HUBC_SELECTION_VERSION));
+  sel.list = l;
+  hubc_bulk_summary p = {.version = HUBC_BULK_SUMMARY_VERSION};
+  ok(hubc_bulk_plan(&p, s, ADMIN, HUBC_BULK_SET_MARKETING, &sel));
+  assert_int_equal(p.selected, 2);
+  ok(hubc_bulk_commit(NULL, s, ADMIN, HUBC_BULK_SET_MARKETING, &sel, 2));
+  sel.list = 0;
+  sel.view = "milan";
+  ok(hubc_bulk_plan(&p, s, ADMIN, HUBC_BULK_SET_MARKETING, &sel));
+  assert_int_equal(p.selected, 1);
+  assert_int_equal(p.will_change, 1);
+  sel.list = l; /* and a view: refused */
+  char *before = gc_dump(s);
+  expect_error(hubc_bulk_plan(&p, s, ADMIN, HUBC_BULK_SET_MARKETING, &sel), HUBC_EINVAL, "more than one");
+  sel.view = NULL;
+  sel.list = 99;
+  expect_error(hubc_bulk_commit(NULL, s, ADMIN, HUBC_BULK_SET_MARKETING, &sel, 0), HUBC_ENOTFOUND, "list 99");
+  sel.list = 0;
+  sel.view = "nope";
+  expect_error(hubc_bulk_commit(NULL, s, ADMIN, HUBC_BULK_SET_MARKETING, &sel, 0), HUBC_ENOTFOUND, "'nope'");
+  assert_string_equal(gc_dump(s), before);
+  /* a caller built against version 1: no list or view fields */
+  struct {
+    unsigned int version;
+    const hubc_filter *filter;
+    const hubc_id *ids;
+    size_t n_ids;
+  } v1 = {1, NULL, two, 2};
+  ok(hubc_bulk_plan(&p, s, ADMIN, HUBC_BULK_SET_NON_MARKETING, (const hubc_selection *)(const void *)&v1));
+  assert_int_equal(p.selected, 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(s2_static_list_add_remove_count_contains_iterate, gc_teardown),
@@ -660,6 +706,7 @@ int main(void) {
       cmocka_unit_test_teardown(s3_a_view_that_reads_itself_is_refused, gc_teardown),
       cmocka_unit_test_teardown(s3_views_create_read_update_rename_delete, gc_teardown),
       cmocka_unit_test_teardown(s2_permissions, gc_teardown),
+      cmocka_unit_test_teardown(s4_selection_by_list_and_by_view, gc_teardown),
       cmocka_unit_test_teardown(s2_s3_persistence_failure_at_every_callback_changes_nothing, gc_teardown),
       cmocka_unit_test_teardown(s2_active_lists_equal_a_fresh_evaluation_after_10000_random_changes, gc_teardown),
   };
