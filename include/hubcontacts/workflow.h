@@ -16,11 +16,14 @@ enum hubc_wf_action_type {
   HUBC_WF_SET_STATUS = 1,   /* marketing: 1 sets MARKETING (M3), 0 non-marketing (M4); reason (WORKFLOW, id) */
   HUBC_WF_SET_PROPERTY = 2, /* property = value ("" removes it) */
   HUBC_WF_DELAY = 3,        /* seconds > 0 from when the step is reached, or until a time */
-  HUBC_WF_HOST = 4          /* a host action registered by name, handed `payload` */
+  HUBC_WF_HOST = 4,         /* a host action registered by name, handed `payload` */
+  HUBC_WF_LIST_ADD = 5,     /* adds the contact to static list `list` (already a member: done) */
+  HUBC_WF_LIST_REMOVE = 6   /* removes it from static list `list` (not a member: done) */
 };
 
-#define HUBC_WF_ACTION_VERSION 1
-/* One action of a workflow. Strings are copied. */
+#define HUBC_WF_ACTION_VERSION 2
+/* One action of a workflow. Strings are copied. A version-1 struct ends
+ * after `payload` (no list actions). */
 typedef struct hubc_wf_action {
   unsigned int version;  /* HUBC_WF_ACTION_VERSION */
   int type;              /* enum hubc_wf_action_type */
@@ -31,6 +34,8 @@ typedef struct hubc_wf_action {
   hubc_time until;       /* DELAY: run the next action at this time */
   const char *name;      /* HOST: the registered action's name */
   const char *payload;   /* HOST: handed to the callback; may be NULL */
+  /* version 2 */
+  hubc_id list;          /* LIST_ADD, LIST_REMOVE: a live static list (S2) */
 } hubc_wf_action;
 HUBC_API int hubc_wf_action_init(hubc_wf_action *action, unsigned int version);
 

@@ -16,7 +16,9 @@
 
 #include "contact/changeset.h"
 #include "persist/codec.h"
+#include "query/lists.h"
 #include "query/query.h"
+#include "query/watch.h"
 #include "store/dump.h"
 #include "store/store.h"
 #include "util/text.h"
@@ -356,6 +358,19 @@ static int apply_set_property(hubc_store *s, uint32_t wf, const hubc__wact *x, u
   return rc;
 }
 
+/* S2 through the lists area: undone with the step's transaction; a member
+ * added again (or a non-member removed) is no change. The list was checked
+ * at definition; one deleted since fails the step for good (permanent). */
+static int apply_list(hubc_store *s, const hubc__wact *x, uint32_t contact) {
+  const hubc__qdef *l = hubc__list_def(s, x->list);
+  if (!l) return hubc__err(HUBC_ENOTFOUND, "list %u does not exist", x->list);
+  if (l->deleted)
+    return hubc__err(HUBC_ENOTFOUND, "list %u ('%.100s') was deleted after the workflow was defined", x->list,
+                     l->name);
+  int r = hubc__watch_set(s, l->watch, contact, x->type == HUBC_WF_LIST_ADD, 1);
+  return r < 0 ? r : 0;
+}
+
 /* Runs enrollment eid's next step inside the open transaction. */
 static int step(hubc_store *s, uint32_t eid, int *what, hostcall *hc) {
   hubc__workflows *a = &s->workflows;
@@ -382,6 +397,8 @@ static int step(hubc_store *s, uint32_t eid, int *what, hostcall *hc) {
       rc = hubc__status_apply(s, e.contact, x->marketing, HUBC_SOURCE_WORKFLOW, e.wf);
     break;
   case HUBC_WF_SET_PROPERTY: rc = apply_set_property(s, e.wf, x, e.contact); break;
+  case HUBC_WF_LIST_ADD:
+  case HUBC_WF_LIST_REMOVE: rc = apply_list(s, x, e.contact); break;
   case HUBC_WF_DELAY: {
     /* stored times stay in years 1 to 9999; seconds may be up to the host's
      * clock bound (INT64_MAX): compared, not added, past the end */

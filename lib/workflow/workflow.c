@@ -8,6 +8,7 @@
 
 #include "hubcontacts/workflow.h"
 #include "persist/codec.h"
+#include "query/lists.h"
 #include "store/dump.h"
 #include "store/store.h"
 #include "user/perm.h"
@@ -32,7 +33,8 @@ HUBC_API int hubc_wf_action_init(hubc_wf_action *a, unsigned int version) {
   if (!a) return hubc__err(HUBC_EINVAL, "workflow action: action is NULL");
   int rc = hubc__version_check(version, HUBC_WF_ACTION_VERSION, "workflow action");
   if (rc) return rc;
-  memset(a, 0, sizeof *a);
+  /* an older caller's struct is shorter: clear only its version's fields */
+  memset(a, 0, version == 1 ? HUBC__VERSION_END(hubc_wf_action, payload) : sizeof *a);
   a->version = version;
   return hubc__ok();
 }
@@ -68,7 +70,8 @@ static int build_action(hubc_store *s, const hubc_wf_action *in, size_t i, hubc_
   if (rc) return hubc__err(rc, "%s: action %zu: version %u is not supported (1 to %d)", what, i, in->version,
                            HUBC_WF_ACTION_VERSION);
   hubc_wf_action a;
-  hubc__version_in(&a, sizeof a, in, HUBC__VERSION_END(hubc_wf_action, payload));
+  hubc__version_in(&a, sizeof a, in,
+                   in->version == 1 ? HUBC__VERSION_END(hubc_wf_action, payload) : sizeof(hubc_wf_action));
   memset(out, 0, sizeof *out);
   out->type = (uint8_t)a.type;
   switch (a.type) {
@@ -124,6 +127,21 @@ static int build_action(hubc_store *s, const hubc_wf_action *in, size_t i, hubc_
     if (!(out->name = hubc__pool_strdup(s->base, a.name, strlen(a.name))) ||
         !(out->payload = hubc__pool_strdup(s->base, pl, strlen(pl))))
       return HUBC_ENOMEM;
+    return 0;
+  }
+  case HUBC_WF_LIST_ADD:
+  case HUBC_WF_LIST_REMOVE: {
+    const char *an = a.type == HUBC_WF_LIST_ADD ? "add to static list" : "remove from static list";
+    const hubc__qdef *l = a.list > 0 && a.list <= UINT32_MAX ? hubc__list_def(s, a.list) : NULL;
+    if (!l)
+      return hubc__err(HUBC_ENOTFOUND, "%s: action %zu (%s): no list with id %lld", what, i, an, (long long)a.list);
+    if (l->deleted)
+      return hubc__err(HUBC_ENOTFOUND, "%s: action %zu (%s): list %lld ('%.100s') was deleted", what, i, an,
+                       (long long)a.list, l->name);
+    if (l->text)
+      return hubc__err(HUBC_EINVAL, "%s: action %zu (%s): list %lld ('%.100s') is active: its members are what its "
+                       "filter selects", what, i, an, (long long)a.list, l->name);
+    out->list = (uint32_t)a.list;
     return 0;
   }
   default:
@@ -463,6 +481,7 @@ static int snapshot(hubc_workflow **out, hubc_store *s, hubc_id id) {
       else a->seconds = x->secs;
     }
     if (x->type == HUBC_WF_HOST) a->name = x->name, a->payload = x->payload;
+    if (x->type == HUBC_WF_LIST_ADD || x->type == HUBC_WF_LIST_REMOVE) a->list = x->list;
     c->act_ptrs[i] = a;
   }
   *out = c;
@@ -568,7 +587,8 @@ enum { F_ACTIVE = 1, F_DELETED = 2, F_EXISTING = 4, F_REENROLL = 8 };
 
 /* An action as "<type digit>a NUL b": SET_STATUS "1<0|1>\0", SET_PROPERTY
  * "2<property name>\0<value>", DELAY "3<s|u>\0<number>", HOST
- * "4<name>\0<payload>". Properties by name: indexes are the store's. */
+ * "4<name>\0<payload>", LIST_ADD "5<list id>\0", LIST_REMOVE "6<list id>\0".
+ * Properties by name: indexes are the store's. */
 static void encode_action(hubc_store *s, hubc__wr *w, const hubc__wact *x) {
   char num[32];
   const char *a = "", *b = "";
@@ -576,6 +596,8 @@ static void encode_action(hubc_store *s, hubc__wr *w, const hubc__wact *x) {
   case HUBC_WF_SET_STATUS: a = x->marketing ? "1" : "0"; break;
   case HUBC_WF_SET_PROPERTY: a = s->schema->props[x->prop].name, b = x->value; break;
   case HUBC_WF_DELAY: a = x->until ? "u" : "s", snprintf(num, sizeof num, "%lld", (long long)x->secs), b = num; break;
+  case HUBC_WF_LIST_ADD:
+  case HUBC_WF_LIST_REMOVE: snprintf(num, sizeof num, "%u", x->list), a = num; break;
   default: a = x->name, b = x->payload; break;
   }
   size_t la = strlen(a), lb = strlen(b);
@@ -701,6 +723,14 @@ static int resolve_action(hubc_store *s, const char *ta, const char *b, hubc__wa
     x->name = a;
     x->payload = b;
     return 0;
+  case HUBC_WF_LIST_ADD:
+  case HUBC_WF_LIST_REMOVE: { /* the list may be deleted since: the step fails then (engine.c) */
+    char *end;
+    unsigned long long v = strtoull(a, &end, 10);
+    if (*a < '1' || *a > '9' || *end || *b || v > UINT32_MAX) return -1;
+    x->list = (uint32_t)v;
+    return 0;
+  }
   default:
     return -1;
   }
@@ -756,6 +786,8 @@ static int dump(const hubc_store *s, hubc__out *o) {
         hubc__out_text(o, x->value, 1);
         break;
       case HUBC_WF_DELAY: hubc__out_printf(o, "delay:%s%lld", x->until ? "until:" : "", (long long)x->secs); break;
+      case HUBC_WF_LIST_ADD: hubc__out_printf(o, "list-add:%u", x->list); break;
+      case HUBC_WF_LIST_REMOVE: hubc__out_printf(o, "list-remove:%u", x->list); break;
       default:
         hubc__out_put(o, "host:", 5);
         hubc__out_text(o, x->name, 1);

@@ -17,6 +17,7 @@ typedef struct hubc__wact {
   const char *name;     /* HOST (pooled) */
   const char *payload;  /* HOST (pooled, "" if none) */
   uint32_t prop;        /* SET_PROPERTY: property index */
+  uint32_t list;        /* LIST_ADD, LIST_REMOVE: list id */
   uint8_t type, marketing, until;
 } hubc__wact;
 

@@ -80,6 +80,20 @@ static hubc_wf_action act_host(const char *name, const char *payload) {
   return a;
 }
 
+static hubc_wf_action act_list(int type, hubc_id list) {
+  hubc_wf_action a;
+  hubc_wf_action_init(&a, HUBC_WF_ACTION_VERSION);
+  a.type = type;
+  a.list = list;
+  return a;
+}
+
+static int in_list(hubc_store *s, hubc_id list, hubc_id contact) {
+  int in = -1;
+  assert_int_equal(hubc_list_contains(&in, s, list, contact), 0);
+  return in;
+}
+
 /* Creates a workflow from n actions; form/filter triggers as given. */
 static int create_wf(hubc_id *id, hubc_store *s, hubc_id actor, hubc_id form, const char *filter,
                      const hubc_wf_action *acts, size_t n) {
@@ -1042,6 +1056,210 @@ static void test_W3_B2a_longest_delay_waits_until_year_9999(void **state) {
   assert_int_equal(e.due, tu_time(9999, 12, 31, 23, 59, 59));
 }
 
+/* ---- W2: static-list actions (S2) ----------------------------------------------------- */
+
+static void test_W2_list_actions_add_and_remove_idempotently(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  hubc_id form = signup_form(s), in_l, out_l, wf, c;
+  assert_int_equal(hubc_list_create(&in_l, s, ADMIN, "Signed up", NULL), 0);
+  assert_int_equal(hubc_list_create(&out_l, s, ADMIN, "Prospects", NULL), 0);
+  hubc_id pre = tu_contact(s, ADMIN, "anna@x.it", "Anna");
+  assert_int_equal(hubc_list_add(NULL, s, ADMIN, in_l, &pre, 1), 0); /* already a member: adding is no error */
+  assert_int_equal(hubc_list_add(NULL, s, ADMIN, out_l, &pre, 1), 0);
+  hubc_wf_action acts[] = {act_list(HUBC_WF_LIST_ADD, in_l), act_list(HUBC_WF_LIST_REMOVE, out_l),
+                           act_list(HUBC_WF_LIST_REMOVE, out_l)}; /* a non-member removed: no error */
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 3), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  assert_int_equal(c, pre);
+  assert_int_equal(submit(s, form, "bruno@x.it", &c), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  for (hubc_id e = 1; e <= 2; e++) {
+    assert_int_equal(enrollment(s, e).state, HUBC_ENROLLMENT_FINISHED);
+    hist h;
+    history(&h, s, e);
+    assert_int_equal(count_event(&h, HUBC_WF_LOG_DONE), 3);
+    assert_int_equal(count_event(&h, HUBC_WF_LOG_FAILED), 0);
+  }
+  assert_int_equal(in_list(s, in_l, pre), 1);
+  assert_int_equal(in_list(s, in_l, c), 1);
+  assert_int_equal(in_list(s, out_l, pre), 0);
+  uint64_t n;
+  assert_int_equal(hubc_list_count(&n, s, in_l), 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(hubc_list_count(&n, s, out_l), 0);
+  assert_int_equal(n, 0);
+}
+
+/* A step whose transaction fails (persistence says "again") leaves the list
+ * as it was: the membership change is undone with the step (R2). */
+static void test_W2_list_action_is_undone_with_a_failed_step(void **state) {
+  (void)state;
+  tu_clock clk;
+  tu_mem *m = gc_mem();
+  hubc_store *s = open_pro(&clk, &m->vtable);
+  hubc_id form = signup_form(s), l, wf, c;
+  assert_int_equal(hubc_list_create(&l, s, ADMIN, "Signed up", NULL), 0);
+  hubc_wf_action acts[] = {act_list(HUBC_WF_LIST_ADD, l)};
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 1), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  m->fail_code = HUBC_EAGAIN;
+  m->fail_at = m->calls + 2; /* the step's first put: after the list was changed */
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(in_list(s, l, c), 0);
+  assert_int_equal(enrollment(s, 1).step, 0);
+  hist h;
+  history(&h, s, 1);
+  assert_int_equal(count_event(&h, HUBC_WF_LOG_FAILED), 1);
+  assert_int_equal(h.e[h.n - 1].code, HUBC_EAGAIN);
+  clk.now += 60;
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(in_list(s, l, c), 1);
+  assert_int_equal(enrollment(s, 1).state, HUBC_ENROLLMENT_FINISHED);
+}
+
+static void test_W2_list_actions_refuse_unknown_deleted_and_active_lists(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  hubc_id gone, active, wf;
+  assert_int_equal(hubc_list_create(&gone, s, ADMIN, "Gone", NULL), 0);
+  assert_int_equal(hubc_list_delete(s, ADMIN, gone), 0);
+  assert_int_equal(hubc_list_create(&active, s, ADMIN, "Romans", "city = 'Roma'"), 0);
+  char *before = gc_dump(s);
+  struct {
+    hubc_wf_action a;
+    int code;
+    const char *says;
+  } bad[] = {
+      {act_list(HUBC_WF_LIST_ADD, 99), HUBC_ENOTFOUND, "action 1 (add to static list): no list with id 99"},
+      {act_list(HUBC_WF_LIST_REMOVE, 0), HUBC_ENOTFOUND, "action 1 (remove from static list): no list with id 0"},
+      {act_list(HUBC_WF_LIST_ADD, gone), HUBC_ENOTFOUND,
+       "action 1 (add to static list): list 1 ('Gone') was deleted"},
+      {act_list(HUBC_WF_LIST_REMOVE, active), HUBC_EINVAL,
+       "action 1 (remove from static list): list 2 ('Romans') is active"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    hubc_wf_action acts[] = {act_status(1), bad[i].a};
+    int rc = create_wf(&wf, s, ADMIN, 0, NULL, acts, 2);
+    if (rc != bad[i].code) fail_msg("case %zu: %d (%s)", i, rc, hubc_error_last());
+    if (!strstr(hubc_error_last(), bad[i].says)) fail_msg("case %zu: '%s' lacks '%s'", i, hubc_error_last(), bad[i].says);
+  }
+  /* an update is checked the same way */
+  hubc_wf_action ok[] = {act_status(1)};
+  assert_int_equal(create_wf(&wf, s, ADMIN, 0, NULL, ok, 1), 0);
+  char *created = gc_dump(s);
+  assert_string_not_equal(created, before);
+  hubc_wf_action upd[] = {act_list(HUBC_WF_LIST_ADD, active)};
+  const hubc_wf_action *ptrs[] = {&upd[0]};
+  hubc_workflow_def d;
+  hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);
+  d.name = "Welcome";
+  d.actions = ptrs;
+  d.n_actions = 1;
+  assert_int_equal(hubc_workflow_update(s, ADMIN, wf, &d), HUBC_EINVAL);
+  assert_non_null(strstr(hubc_error_last(), "action 0 (add to static list)"));
+  assert_string_equal(gc_dump(s), created);
+}
+
+/* A version-1 action (built against the older header: no `list`) is still
+ * accepted; its fields after `payload` are never read. */
+static void test_W2_version_1_actions_stay_accepted(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  struct {
+    hubc_wf_action a;
+  } v1; /* the whole current struct, so the bytes past a v1 one can be read */
+  memset(&v1, 0xab, sizeof v1);
+  assert_int_equal(hubc_wf_action_init(&v1.a, 1), 0);
+  assert_int_equal(v1.a.version, 1);
+  assert_int_equal(v1.a.list, (hubc_id)0xabababababababab); /* past a v1 struct: untouched */
+  v1.a.type = HUBC_WF_SET_STATUS;
+  v1.a.marketing = 1;
+  hubc_id wf;
+  assert_int_equal(create_wf(&wf, s, ADMIN, 0, NULL, &v1.a, 1), 0);
+  hubc_wf_action bad = act_list(HUBC_WF_LIST_ADD, 1);
+  bad.version = 1; /* a v1 caller cannot name a list: read as list 0 */
+  assert_int_equal(create_wf(&wf, s, ADMIN, 0, NULL, &bad, 1), HUBC_ENOTFOUND);
+  assert_non_null(strstr(hubc_error_last(), "no list with id 0"));
+}
+
+/* A list deleted after the workflow was defined (lists refuse deletion
+ * only for filters reading them; a workflow's actions are not a filter):
+ * the step is a permanent failure, the enrollment ends with the reason. */
+static void test_W2_list_deleted_later_ends_the_enrollment_with_the_reason(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  hubc_id form = signup_form(s), l, wf, c;
+  assert_int_equal(hubc_list_create(&l, s, ADMIN, "Signed up", NULL), 0);
+  hubc_wf_action acts[] = {act_delay(3600), act_list(HUBC_WF_LIST_ADD, l), act_status(1)};
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 3), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(hubc_list_delete(s, ADMIN, l), 0);
+  clk.now += 3600;
+  assert_int_equal(hubc_store_tick(s), 0);
+  hubc_enrollment e = enrollment(s, 1);
+  assert_int_equal(e.state, HUBC_ENROLLMENT_ENDED);
+  assert_int_equal(e.step, 1);
+  hist h;
+  history(&h, s, 1);
+  assert_int_equal(count_event(&h, HUBC_WF_LOG_FAILED), 0); /* no retry: it cannot succeed */
+  assert_int_equal(h.e[h.n - 1].event, HUBC_WF_LOG_ENDED);
+  assert_int_equal(h.e[h.n - 1].code, HUBC_ENOTFOUND);
+  assert_non_null(strstr(h.msg[h.n - 1], "list 1 ('Signed up') was deleted"));
+  assert_int_equal(status_of(s, c), HUBC_NON_MARKETING); /* the later step did not run */
+}
+
+static void test_W2_R1_reopen_keeps_list_actions(void **state) {
+  (void)state;
+  tu_clock clk;
+  tu_mem *m = gc_mem();
+  hubc_store *s = open_pro(&clk, &m->vtable);
+  hubc_id form = signup_form(s), a, b, wf, c;
+  assert_int_equal(hubc_list_create(&a, s, ADMIN, "A", NULL), 0);
+  assert_int_equal(hubc_list_create(&b, s, ADMIN, "B", NULL), 0);
+  hubc_wf_action acts[] = {act_list(HUBC_WF_LIST_ADD, b), act_delay(600), act_list(HUBC_WF_LIST_REMOVE, b),
+                           act_list(HUBC_WF_LIST_ADD, a)};
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 4), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(in_list(s, b, c), 1);
+  char *want = gc_dump(s);
+  assert_non_null(strstr(want, "list-add:2,delay:600,list-remove:2,list-add:1"));
+  gc_release(s);
+  s = open_sub(&clk, HUBC_SUBSCRIPTION_PROFESSIONAL, &m->vtable);
+  assert_string_equal(gc_dump(s), want);
+  hubc_workflow *w;
+  assert_int_equal(hubc_workflow_get(&w, s, wf), 0);
+  hubc_workflow_def got;
+  hubc_workflow_def_init(&got, HUBC_WORKFLOW_DEF_VERSION);
+  assert_int_equal(hubc_workflow_definition(&got, w), 0);
+  assert_int_equal(got.n_actions, 4);
+  assert_int_equal(got.actions[2]->type, HUBC_WF_LIST_REMOVE);
+  assert_int_equal(got.actions[2]->list, b);
+  assert_int_equal(got.actions[3]->type, HUBC_WF_LIST_ADD);
+  assert_int_equal(got.actions[3]->list, a);
+  hubc_workflow_free(w);
+  clk.now += 600;
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_int_equal(enrollment(s, 1).state, HUBC_ENROLLMENT_FINISHED);
+  assert_int_equal(in_list(s, b, c), 0);
+  assert_int_equal(in_list(s, a, c), 1);
+  want = gc_dump(s); /* the members the steps changed are stored too */
+  gc_release(s);
+  s = open_sub(&clk, HUBC_SUBSCRIPTION_PROFESSIONAL, &m->vtable);
+  assert_string_equal(gc_dump(s), want);
+  assert_int_equal(in_list(s, a, c), 1);
+}
+
 /* ---- persistence ------------------------------------------------------------------------ */
 
 static void test_W3_R1_reopen_resumes_enrollments_with_their_timers(void **state) {
@@ -1157,6 +1375,12 @@ int main(void) {
       cmocka_unit_test_teardown(test_W2_bad_definitions_are_refused_naming_the_action, gc_teardown),
       cmocka_unit_test_teardown(test_W3_a_thousand_host_actions_run_on_a_small_stack, gc_teardown),
       cmocka_unit_test_teardown(test_W3_B2a_longest_delay_waits_until_year_9999, gc_teardown),
+      cmocka_unit_test_teardown(test_W2_list_actions_add_and_remove_idempotently, gc_teardown),
+      cmocka_unit_test_teardown(test_W2_list_action_is_undone_with_a_failed_step, gc_teardown),
+      cmocka_unit_test_teardown(test_W2_list_actions_refuse_unknown_deleted_and_active_lists, gc_teardown),
+      cmocka_unit_test_teardown(test_W2_version_1_actions_stay_accepted, gc_teardown),
+      cmocka_unit_test_teardown(test_W2_list_deleted_later_ends_the_enrollment_with_the_reason, gc_teardown),
+      cmocka_unit_test_teardown(test_W2_R1_reopen_keeps_list_actions, gc_teardown),
       cmocka_unit_test_teardown(test_W3_R1_reopen_resumes_enrollments_with_their_timers, gc_teardown),
       cmocka_unit_test_teardown(test_R2_persistence_failure_at_every_callback_of_activation, gc_teardown),
   };
