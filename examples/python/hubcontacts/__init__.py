@@ -36,6 +36,7 @@ from .errors import (ActorRequired, Busy, Canceled, ConfirmMismatch, Corrupt,
                      PersistError, ReadOnly, StoreClosed, TierUnavailable,
                      TryAgain, VersionMismatch, strerror)
 from .forms import Form, FormField, Forms, Submission, SubmissionIterator, Submitted
+from .lists import ContactList, Lists, View, Views
 from .importing import (ImportPlan, ImportProgress, ImportRecord,
                         ImportRowError, ImportSummary)
 from .models import (Billing, Contact, Event, HistoryEntry, JournalInfo,
@@ -66,6 +67,7 @@ __all__ = [
     # the store and its iterators
     "Store", "ContactIds", "UserIds", "HistoryIterator", "PeriodIterator", "ImportPlan",
     "Forms", "Form", "SubmissionIterator", "Filter", "QueryIds", "QueryContacts", "Bulk",
+    "Lists", "ContactList", "Views", "View",
     # results
     "Contact", "User", "Event", "Billing", "Period", "HistoryEntry", "PropertyInfo",
     "ImportSummary", "ImportRowError", "ImportRecord", "ImportProgress", "JournalInfo",

@@ -273,8 +273,8 @@ Selection = Union[Filter, str, Iterable[int]]
 class Bulk:
     """A bulk action on a selection, as the product's dialog: plan() gives
     the numbers, commit(confirm=n) applies it once the person typed the
-    number of selected contacts. The selection (a Filter, a filter text or
-    record ids) is evaluated again by each call."""
+    number of selected contacts. The selection (a Filter, a filter text, a
+    ContactList, a View or record ids) is evaluated again by each call."""
 
     def __init__(self, store: "Store", action: int, selection: Selection, actor: int) -> None:
         self._store = store
@@ -283,6 +283,8 @@ class Bulk:
         self._filter: Optional[Filter] = None
         self._ids: Any = None
         self._n = 0
+        if hasattr(selection, "as_filter"):  # a ContactList or a View
+            selection = selection.as_filter()
         if isinstance(selection, Filter):
             if selection._core is not store._core:
                 raise InvalidArgument(Code.INVAL, "bulk: the filter was compiled for another store")
@@ -290,7 +292,8 @@ class Bulk:
         elif isinstance(selection, str):
             self._filter = store.filter(selection)
         elif isinstance(selection, bytes) or not isinstance(selection, Iterable):
-            raise TypeError("selection: expected a Filter, a filter text or record ids, not "
+            raise TypeError("selection: expected a Filter, a filter text, a list, a view or "
+                            "record ids, not "
                             f"{type(selection).__name__}")
         else:
             ids = [to_i64(i, f"selection[{k}]") for k, i in enumerate(selection)]

@@ -17,6 +17,7 @@ from .constants import (BulkAction, Code, Commitment, FsyncPolicy, ImportMode, P
                         Select, Source, Subscription, TierPolicy)
 from .errors import ActorRequired, InvalidArgument, NotFound, check, error
 from .forms import Forms
+from .lists import Lists, Views
 from .importing import (ImportPlan, ImportRecord, ProgressHandler, import_record,
                         plan_import)
 from .models import (Billing, Contact, HistoryEntry, JournalInfo, Period,
@@ -579,7 +580,19 @@ class Store:
         iteration, external submissions and submission listings."""
         return Forms(self)
 
-    # ---- selecting contacts (S1) and bulk actions (S4, S5) ----------------------
+    # ---- selecting contacts (S1), lists (S2), views (S3), bulk (S4, S5) --------
+
+    @builtins.property
+    def lists(self) -> Lists:
+        """Static and active lists (S2): ``store.lists.create(name,
+        filter=None)``, ``.get(id)``, ``.find(name)``, iteration."""
+        return Lists(self)
+
+    @builtins.property
+    def views(self) -> Views:
+        """Saved views (S3): ``store.views.create(name, filter, sort_by=)``,
+        ``.get(id)``, ``.find(name)``, iteration."""
+        return Views(self)
 
     def filter(self, text: _ffi.Text) -> Filter:
         """Compiles a filter (S1; grammar in the README). A parse error
@@ -626,8 +639,8 @@ class Store:
         return _page(self, filter, size, sort_by, descending, cursor)
 
     def bulk_set_marketing(self, selection: Selection, *, actor: Optional[int] = None) -> Bulk:
-        """Bulk "set as marketing contacts" (S4) on a Filter, a filter text
-        or record ids: ``.plan()`` gives the numbers, ``.commit(confirm=n)``
+        """Bulk "set as marketing contacts" (S4) on a Filter, a filter text,
+        a ContactList, a View or record ids: ``.plan()`` gives the numbers, ``.commit(confirm=n)``
         applies it. Needs P2."""
         return Bulk(self, BulkAction.SET_MARKETING, selection,
                     self._who(actor, "bulk set marketing"))
