@@ -9,8 +9,8 @@ if not os.environ.get("HUBC_LIBRARY"):
     raise RuntimeError("set HUBC_LIBRARY to the freshly built libhubcontacts.so")
 
 import hubcontacts as hc  # noqa: E402
-from hubcontacts.workflows import (Delay, HostAction, SetProperty, SetStatus,  # noqa: E402
-                                   Workflows)
+from hubcontacts.workflows import (Delay, HostAction, ListAdd, ListRemove, SetProperty,  # noqa: E402
+                                   SetStatus, Workflows)
 
 T0 = calendar.timegm((2024, 3, 10, 12, 0, 0))
 ADMIN = 1
@@ -42,6 +42,22 @@ class WorkflowTest(unittest.TestCase):
         with self.assertRaises(hc.HubcError) as cm:
             Workflows(starter).create("W", [SetStatus(True)])
         self.assertEqual(cm.exception.code, hc.Code.TIER)
+
+    def test_W2_list_actions_add_remove_and_read_back(self):
+        joined, left = self.store.lists.create("Joined"), self.store.lists.create("Left")
+        old = self.form.submit({"email": "old@x.it", "city": "Roma"}).contact
+        left.add([old])
+        wid = self.wf.create("Lists", [ListAdd(joined.id), ListRemove(left.id)], form=self.form.id)
+        self.assertEqual(self.wf.get(wid).actions, (ListAdd(joined.id), ListRemove(left.id)))
+        self.wf.activate(wid)
+        self.form.submit({"email": "old@x.it", "city": "Bari"})
+        self.store.tick()
+        self.assertIn(old, joined)
+        self.assertNotIn(old, left)
+        active = self.store.lists.create("Romans", "city = 'Roma'")
+        with self.assertRaises(hc.HubcError) as cm:  # an active list is refused at definition
+            self.wf.create("Bad", [ListAdd(active.id)])
+        self.assertIn("action 0", str(cm.exception))
 
     def test_W2_W3_W5_W6_form_trigger_delay_host_action_retry(self):
         calls = []

@@ -24,13 +24,13 @@ from .constants import Code
 if TYPE_CHECKING:
     from .store import Store
 
-WF_ACTION_VERSION = 1
+WF_ACTION_VERSION = 2
 WORKFLOW_DEF_VERSION = 1
 WF_CALL_VERSION = 1
 ENROLLMENT_VERSION = 1
 WF_LOG_VERSION = 1
 
-_SET_STATUS, _SET_PROPERTY, _DELAY, _HOST = 1, 2, 3, 4
+_SET_STATUS, _SET_PROPERTY, _DELAY, _HOST, _LIST_ADD, _LIST_REMOVE = 1, 2, 3, 4, 5, 6
 _STATES = {1: "active", 2: "finished", 3: "ended"}
 _EVENTS = {1: "enrolled", 2: "done", 3: "skipped", 4: "failed", 5: "waiting", 6: "finished", 7: "ended"}
 
@@ -38,7 +38,7 @@ _EVENTS = {1: "enrolled", 2: "done", 3: "skipped", 4: "failed", 5: "waiting", 6:
 class _Action(Structure):
     _fields_ = [("version", c_uint), ("type", c_int), ("marketing", c_int), ("property", c_char_p),
                 ("value", c_char_p), ("seconds", hubc_time), ("until", hubc_time), ("name", c_char_p),
-                ("payload", c_char_p)]
+                ("payload", c_char_p), ("list", hubc_id)]
 
 
 class _Def(Structure):
@@ -124,7 +124,19 @@ class HostAction:
     payload: str = ""
 
 
-Action = Union[SetStatus, SetProperty, Delay, HostAction]
+@dataclass(frozen=True)
+class ListAdd:
+    """Add the contact to a live static list (already a member: done)."""
+    list: int
+
+
+@dataclass(frozen=True)
+class ListRemove:
+    """Remove the contact from a static list (not a member: done)."""
+    list: int
+
+
+Action = Union[SetStatus, SetProperty, Delay, HostAction, ListAdd, ListRemove]
 
 
 @dataclass(frozen=True)
@@ -189,8 +201,11 @@ def _c_action(a: Action, i: int) -> _Action:
     elif isinstance(a, HostAction):
         c.type = _HOST
         c.name, c.payload = enc(a.name, f"action {i} name"), enc(a.payload, f"action {i} payload")
+    elif isinstance(a, (ListAdd, ListRemove)):
+        c.type = _LIST_ADD if isinstance(a, ListAdd) else _LIST_REMOVE
+        c.list = to_i64(a.list, f"action {i} list")
     else:
-        raise TypeError(f"action {i}: expected SetStatus, SetProperty, Delay or HostAction, "
+        raise TypeError(f"action {i}: expected SetStatus, SetProperty, Delay, HostAction, ListAdd or ListRemove, "
                         f"not {type(a).__name__}")
     return c
 
@@ -202,6 +217,10 @@ def _py_action(c: _Action) -> Action:
         return SetProperty(dec(c.property) or "", dec(c.value) or "")
     if c.type == _DELAY:
         return Delay(c.seconds, c.until)
+    if c.type == _LIST_ADD:
+        return ListAdd(c.list)
+    if c.type == _LIST_REMOVE:
+        return ListRemove(c.list)
     return HostAction(dec(c.name) or "", dec(c.payload) or "")
 
 
@@ -368,5 +387,5 @@ def _enrollment(e: _Enrollment) -> Enrollment:
                       step=e.step, attempts=e.attempts, enrolled=e.enrolled, due=e.due)
 
 
-__all__ = ["Workflows", "Workflow", "SetStatus", "SetProperty", "Delay", "HostAction", "WorkflowCall",
+__all__ = ["Workflows", "Workflow", "SetStatus", "SetProperty", "Delay", "HostAction", "ListAdd", "ListRemove", "WorkflowCall",
            "Enrollment", "LogEntry"]
