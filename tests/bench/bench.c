@@ -57,6 +57,10 @@
  *                  table with both columns COLLATE NOCASE (S1's ASCII
  *                  case-insensitive equality): no index on them, an index
  *                  on (lifecyclestage, city), one index on each.
+ *   lists          100,000 updates of a random contact's city and job title,
+ *                  one call each, with no list and with 50 active lists
+ *                  (filters on city, stage, job title, status; S2): the
+ *                  cost per update with lists (target: <= 2x without).
  *   bulk           bulk set marketing on city = 'Roma' (12.5 %): after the
  *                  table's count, hubc_bulk_plan + hubc_bulk_commit in
  *                  memory vs SELECT count(*) then, in one transaction,
@@ -1669,6 +1673,75 @@ static void phase_bulk(void) {
   remove_files(path);
 }
 
+/* ---- phase: lists ---------------------------------------------------------- */
+
+enum { LIST_UPDATES = 100000, ACTIVE_LISTS = 50 };
+
+/* Fifty active lists an Italian account might keep: by city, by stage, by
+ * job title, by marketing status and mixes of them. Every one reads city or
+ * jobtitle, the two properties the timed updates change: the worst case,
+ * where each update re-evaluates all fifty filters. */
+static void lists_define(hubc_store *s) {
+  char name[32], text[160];
+  for (size_t i = 0; i < ACTIVE_LISTS; i++) {
+    const char *city = CITY[i % COUNT(CITY)][0], *stage = STAGES[i % COUNT(STAGES)], *job = JOB[i % COUNT(JOB)];
+    switch (i % 5) {
+    case 0: snprintf(text, sizeof text, "city = '%s'", city); break;
+    case 1: snprintf(text, sizeof text, "lifecyclestage = '%s' AND city = '%s'", stage, city); break;
+    case 2: snprintf(text, sizeof text, "jobtitle CONTAINS '%.6s'", job); break;
+    case 3: snprintf(text, sizeof text, "hs_marketable_status = TRUE OR city STARTS WITH '%.2s'", city); break;
+    default: snprintf(text, sizeof text, "NOT (country = 'Italia') AND jobtitle IS KNOWN"); break;
+    }
+    snprintf(name, sizeof name, "list %zu", i);
+    hubc_check(hubc_list_create(NULL, s, 1, name, text), text);
+  }
+}
+
+/* arg: NULL no lists, else fifty active lists. The timed part: 100,000
+ * updates, one call each, of a random contact's city and job title.
+ * v[0]: members of all lists after (a check that the lists followed). */
+static void job_hubc_list_updates(result *r, void *arg) {
+  hubc_store *s = store_filled(NULL, NULL, NULL);
+  if (arg) lists_define(s);
+  static const char *const names[] = {"city", "jobtitle"};
+  uint64_t seed = 42;
+  double t0 = now_s();
+  for (size_t i = 0; i < LIST_UPDATES; i++) {
+    uint64_t x = splitmix64(&seed);
+    const char *values[] = {CITY[(x >> 32) % COUNT(CITY)][0], JOB[(x >> 16) % COUNT(JOB)]};
+    hubc_check(hubc_contact_update(s, 1, (hubc_id)(x % g_d->n) + 1, names, values, 2), "update");
+  }
+  r->secs = now_s() - t0;
+  uint64_t members = 0;
+  for (hubc_id l = 1; arg && l <= ACTIVE_LISTS; l++) {
+    uint64_t n;
+    hubc_check(hubc_list_count(&n, s, l), "list count");
+    members += n;
+  }
+  r->v[0] = (double)members;
+  hubc_store_close(s);
+}
+
+static void phase_lists(void) {
+  printf("[lists] %d contact updates (city and job title, one call each), without lists and with %d active lists\n",
+         LIST_UPDATES, ACTIVE_LISTS);
+  double h0[64], h50[64], members = 0;
+  for (int i = 0; i < g_runs; i++) {
+    h0[i] = run_child(job_hubc_list_updates, NULL).secs;
+    result a = run_child(job_hubc_list_updates, (void *)1);
+    h50[i] = a.secs;
+    members = a.v[0];
+  }
+  print_runs("without lists", h0, g_runs);
+  print_runs("with 50 active lists", h50, g_runs);
+  double m0 = median(h0, g_runs), m50 = median(h50, g_runs), ratio = m50 / m0;
+  printf("    per update: %.0f ns without, %.0f ns with; %.0f list members after\n", m0 / LIST_UPDATES * 1e9,
+         m50 / LIST_UPDATES * 1e9, members);
+  int pass = ratio <= 2.0;
+  if (!pass) g_fail++;
+  printf("  => %-14s with/without %6.2fx   target <= 2x   %s\n", "lists", ratio, pass ? "PASS" : "FAIL");
+}
+
 typedef struct event_count {
   uint64_t status, other;
 } event_count;
@@ -1749,7 +1822,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: bench [--n N] [--runs R] [--lookups L] [--dir DIR] [--clock wall|cpu]\n"
           "             [--phase create|lookup|memory|set_marketing|journal|import|forms|workflows|count|\n"
-          "                      bulk|bulk_memory|all]\n");
+          "                      lists|bulk|bulk_memory|all]\n");
   exit(2);
 }
 
@@ -1796,7 +1869,7 @@ int main(int argc, char **argv) {
   }
   if (g_runs > 64) g_runs = 64;
   static const char *const phases[] = {"create", "lookup", "memory", "set_marketing", "journal", "import", "forms",
-                                       "workflows", "count", "bulk", "bulk_memory", "all"};
+                                       "workflows", "count", "lists", "bulk", "bulk_memory", "all"};
   int known = 0;
   for (size_t i = 0; i < COUNT(phases); i++) known |= !strcmp(phase, phases[i]);
   if (!known) usage();
@@ -1831,6 +1904,7 @@ int main(int argc, char **argv) {
   if (all || !strcmp(phase, "set_marketing")) phase_set_marketing();
   if (all || !strcmp(phase, "workflows")) phase_workflows();
   if (all || !strcmp(phase, "count")) phase_count();
+  if (all || !strcmp(phase, "lists")) phase_lists();
   if (all || !strcmp(phase, "bulk_memory")) phase_bulk_memory();
   if (all || !strcmp(phase, "journal") || !strcmp(phase, "import") || !strcmp(phase, "forms") ||
       !strcmp(phase, "bulk")) {
