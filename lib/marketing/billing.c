@@ -262,8 +262,14 @@ int hubc__billing_fire(hubc_store *s, const hubc__timer *t) {
 HUBC_API int hubc_store_tick(hubc_store *s) {
   int rc = hubc__read_begin(s); /* applies what is due */
   if (rc) return rc;
+  /* the engine runs host actions outside any call, so a close on another
+   * thread does not wait for it: s must outlive the close (R4, R6) */
+  hubc__base *b = s->base;
+  hubc__base_ref(b);
   hubc__read_end(s, 0);
-  return hubc__engine_run(s); /* W3: workflow steps that came due */
+  rc = hubc__engine_run(s); /* W3: workflow steps that came due */
+  hubc__base_unref(b);
+  return rc;
 }
 
 HUBC_API int hubc_billing_get(hubc_billing_info *out, hubc_store *s) {

@@ -1260,6 +1260,52 @@ static void test_W2_R1_reopen_keeps_list_actions(void **state) {
   assert_int_equal(in_list(s, a, c), 1);
 }
 
+/* R4, R6: the store closed on another thread while hubc_store_tick runs a
+ * host action (outside any call, so the close does not wait for it): the
+ * engine's next transaction is refused as closed, not a use after free. */
+typedef struct gate {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int in_action, release;
+} gate;
+
+static int blocking_cb(void *payload, const hubc_wf_call *call) {
+  (void)call;
+  gate *g = payload;
+  pthread_mutex_lock(&g->mu);
+  g->in_action = 1;
+  pthread_cond_broadcast(&g->cv);
+  while (!g->release) pthread_cond_wait(&g->cv, &g->mu);
+  pthread_mutex_unlock(&g->mu);
+  return 0;
+}
+
+static void test_R4_R6_close_while_tick_runs_a_host_action(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  hubc_id form = signup_form(s), wf, c;
+  gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+  assert_int_equal(hubc_workflow_register_action(s, "slow", 0, blocking_cb, &g), 0);
+  hubc_wf_action acts[] = {act_host("slow", NULL), act_status(1)};
+  assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 2), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
+  pthread_t t;
+  void *rc;
+  assert_int_equal(pthread_create(&t, NULL, tick_thread, s), 0);
+  pthread_mutex_lock(&g.mu);
+  while (!g.in_action) pthread_cond_wait(&g.cv, &g.mu);
+  pthread_mutex_unlock(&g.mu);
+  gc_release(s); /* hubc_store_close while the action runs */
+  pthread_mutex_lock(&g.mu);
+  g.release = 1;
+  pthread_cond_broadcast(&g.cv);
+  pthread_mutex_unlock(&g.mu);
+  assert_int_equal(pthread_join(t, &rc), 0);
+  assert_int_equal((intptr_t)rc, HUBC_EINVAL); /* the result could not be recorded: closed */
+}
+
 /* ---- persistence ------------------------------------------------------------------------ */
 
 static void test_W3_R1_reopen_resumes_enrollments_with_their_timers(void **state) {
@@ -1381,6 +1427,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_W2_version_1_actions_stay_accepted, gc_teardown),
       cmocka_unit_test_teardown(test_W2_list_deleted_later_ends_the_enrollment_with_the_reason, gc_teardown),
       cmocka_unit_test_teardown(test_W2_R1_reopen_keeps_list_actions, gc_teardown),
+      cmocka_unit_test_teardown(test_R4_R6_close_while_tick_runs_a_host_action, gc_teardown),
       cmocka_unit_test_teardown(test_W3_R1_reopen_resumes_enrollments_with_their_timers, gc_teardown),
       cmocka_unit_test_teardown(test_R2_persistence_failure_at_every_callback_of_activation, gc_teardown),
   };
