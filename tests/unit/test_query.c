@@ -324,7 +324,7 @@ static void s1_type_mismatch_is_a_compile_error(void **state) {
   REFUSED(s, "hs_marketable_status = 'maybe'", HUBC_EINVAL, "'maybe'", NULL);
 }
 
-static void s1_in_list_and_in_view_are_not_available_yet(void **state) {
+static void s1_in_list_and_in_view_name_a_missing_list_or_view(void **state) {
   (void)state;
   tu_clock clk = {tu_time(2024, 3, 21, 10, 0, 0)};
   hubc_store *s = fixture(&clk);
@@ -482,7 +482,7 @@ int main(void) {
     cmocka_unit_test_teardown(s1_parse_errors_name_position_found_and_expected, gc_teardown),
     cmocka_unit_test_teardown(s1_unknown_property_or_option_is_named, gc_teardown),
     cmocka_unit_test_teardown(s1_type_mismatch_is_a_compile_error, gc_teardown),
-    cmocka_unit_test_teardown(s1_in_list_and_in_view_are_not_available_yet, gc_teardown),
+    cmocka_unit_test_teardown(s1_in_list_and_in_view_name_a_missing_list_or_view, gc_teardown),
     cmocka_unit_test_teardown(s1_nesting_depth_is_limited, gc_teardown),
     cmocka_unit_test_teardown(s1_text_length_is_limited, gc_teardown),
     cmocka_unit_test_teardown(s1_quotes_doubled_and_labels_in_double_quotes, gc_teardown),
