@@ -175,18 +175,21 @@ static void issue11_bulk_event_queue_is_bounded(void **state) {
   size_t growth[2];
   size_t delivered[2];
   for (int with_callback = 0; with_callback < 2; with_callback++) {
-    tu_clock clk = {T0};
-    peak_alloc a = {0, 0};
-    hubc_store *s = open_counted(&clk, &a);
+    /* the clock and the allocator outlive this scope: the store and the
+     * filter are released by the teardown, after the loop */
+    tu_clock *clk = gc_malloc(malloc(sizeof *clk));
+    *clk = (tu_clock){T0};
+    peak_alloc *a = gc_malloc(calloc(1, sizeof *a));
+    hubc_store *s = open_counted(clk, a);
     populate(s, N);
     events *got = gc_malloc(calloc(1, sizeof *got));
     if (with_callback) ok(hubc_store_set_event_callback(s, collect, got));
     hubc_selection sel = HUBC_SELECTION_INIT;
     sel.filter = compile(s, "hs_marketable_status = FALSE");
-    size_t live0 = a.live;
-    a.peak = live0;
+    size_t live0 = a->live;
+    a->peak = live0;
     ok(hubc_bulk_commit(NULL, s, ADMIN, HUBC_BULK_SET_MARKETING, &sel, N));
-    growth[with_callback] = a.peak - live0;
+    growth[with_callback] = a->peak - live0;
     delivered[with_callback] = got->status;
   }
   assert_int_equal(delivered[0], 0);
