@@ -110,12 +110,16 @@ const char *hubc__csv_defect_text(int defect) {
   }
 }
 
-static void defect(hubc__csv_row *r, int what, size_t field, const hubc__csv *c, const char *at) {
+static void defect_at(hubc__csv_row *r, int what, size_t field, uint64_t line,
+                      const char *line_start, const char *at) {
   if (r->defect) return;
   r->defect = what;
   r->defect_field = field;
-  r->defect_line = c->line;
-  r->defect_col = (uint64_t)(at - c->line_start) + 1;
+  r->defect_line = line;
+  r->defect_col = (uint64_t)(at - line_start) + 1;
+}
+static void defect(hubc__csv_row *r, int what, size_t field, const hubc__csv *c, const char *at) {
+  defect_at(r, what, field, c->line, c->line_start, at);
 }
 
 /* Consumes the line break `ch` at p (CRLF, LF or a lone CR; p[0] itself
@@ -169,10 +173,11 @@ int hubc__csv_next(hubc__csv *c, hubc__csv_row *r) {
   for (;;) {
     size_t fi = r->n++;
     char *start = out;
+    /* where the field starts in the file: `start` is where its value is
+     * packed, which after quoted line breaks is on an earlier line */
+    const char *src_at = p, *src_ls = c->line_start;
+    const uint64_t src_line = c->line;
     if (p < c->end && *p == '"') {
-      const char *open_at = p;
-      uint64_t open_line = c->line;
-      const char *open_ls = c->line_start;
       char *q = p + 1;
       for (;;) {
         char *nq = memchr(q, '"', (size_t)(c->end - q));
@@ -181,8 +186,8 @@ int hubc__csv_next(hubc__csv *c, hubc__csv_row *r) {
           return hubc__err(HUBC_EINVAL,
                            "line %llu, column %llu: a quoted field is never closed (its opening "
                            "quote reaches the end of the file)",
-                           (unsigned long long)open_line,
-                           (unsigned long long)(open_at - open_ls) + 1);
+                           (unsigned long long)src_line,
+                           (unsigned long long)(src_at - src_ls) + 1);
         }
         size_t n = (size_t)(nq - q);
         quoted_span(c, r, fi, q, n);
@@ -227,7 +232,7 @@ int hubc__csv_next(hubc__csv *c, hubc__csv_row *r) {
       r->field[fi] = start;
       r->len[fi] = (uint32_t)(out - start);
     } else if (fi == r->cap) {
-      defect(r, HUBC__CSV_TOO_MANY, fi, c, start);
+      defect_at(r, HUBC__CSV_TOO_MANY, fi, src_line, src_ls, src_at);
     }
     *out++ = '\0'; /* over the terminator, or the slack byte at the end */
     if (p < c->end && term == delim) {

@@ -8,6 +8,9 @@
  *     in valid UTF-8 (re-checked here independently);
  *   - such a row, quoted again with hubc__csv_quote and read back, gives
  *     the same fields (the reader and the error-file writer agree);
+ *   - a defect's line and column, mapped back through line starts counted
+ *     here independently (CRLF, LF, lone CR), fall inside the row; a NUL
+ *     defect points at a NUL byte;
  *   - an unterminated quote ends the input with EINVAL and a message.
  * Must never crash, hang or read outside the buffer.
  *
@@ -83,6 +86,18 @@ static void round_trip(char delim, char **field, const uint32_t *len, size_t n) 
   free(buf);
 }
 
+/* Offsets where each physical line of s[0..n) starts; returns the count.
+ * Columns count from after a leading BOM, as an editor shows the line. */
+static size_t line_starts(const uint8_t *s, size_t n, size_t *start) {
+  size_t k = 0;
+  start[k++] = n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n') i++;
+    if (s[i] == '\n' || s[i] == '\r') start[k++] = i + 1;
+  }
+  return k;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -92,6 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t len = size - 1;
   char *buf = malloc(len + 1);
   memcpy(buf, data + 1, len);
+  size_t *start = malloc((len + 2) * sizeof *start);
+  size_t nlines = line_starts(data + 1, len, start);
   hubc__csv c;
   hubc__csv_init(&c, buf, len, delim);
   check(c.delim == ',' || c.delim == ';' || c.delim == '\t', "delimiter");
@@ -112,7 +129,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t i = 0; i + 1 < stored; i++)
       check(field[i + 1] == field[i] + flen[i] + 1, "values are not packed");
     if (r.defect) {
-      check(r.defect_line >= r.line && r.defect_col >= 1, "defect position");
+      check(r.defect_line >= r.line && r.defect_line <= nlines && r.defect_col >= 1,
+            "defect line");
+      size_t at = start[r.defect_line - 1] + (r.defect_col - 1);
+      check(at >= r.offset && at <= len, "defect position outside its row");
+      check(r.defect != HUBC__CSV_NUL || data[1 + at] == 0, "NUL defect not at a NUL");
       continue;
     }
     for (size_t i = 0; i < r.n; i++) {
@@ -122,6 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     round_trip(c.delim, field, flen, r.n);
   }
   check(rc == 0 || (rc == HUBC_EINVAL && strstr(hubc_error_last(), "never closed")), "bad end");
+  free(start);
   free(buf);
   return 0;
 }

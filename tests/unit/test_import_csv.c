@@ -186,6 +186,27 @@ static void test_I5_too_many_fields_is_a_defect_not_an_overflow(void **state) {
   done(r);
 }
 
+/* The position of the first field past the caller's room is where that
+ * field starts in the file, also after quoted fields that span lines and
+ * whose values were packed back over their source text. */
+static void test_I5_too_many_fields_after_multiline_quotes_names_the_field_start(void **state) {
+  (void)state;
+  reader *r = open_s("\"a\nb\",\"c\nd\",3,4,5,6,7,8,\"x\ny\"\n"
+                     "\"1\n2\",2,3,4,5,6,7,8,9\n");
+  assert_int_equal(next(r), 1);
+  assert_int_equal(r->row.n, 9);
+  assert_int_equal(r->row.defect, HUBC__CSV_TOO_MANY);
+  assert_int_equal(r->row.defect_field, CAP);
+  assert_int_equal(r->row.defect_line, 3); /* the opening quote of "x\ny" */
+  assert_int_equal(r->row.defect_col, 16);
+  assert_int_equal(next(r), 1);
+  assert_int_equal(r->row.line, 5);
+  assert_int_equal(r->row.defect, HUBC__CSV_TOO_MANY);
+  assert_int_equal(r->row.defect_line, 6); /* "9" on the row's second line */
+  assert_int_equal(r->row.defect_col, 18);
+  done(r);
+}
+
 static void test_I5_nul_byte_is_a_row_defect_with_position(void **state) {
   (void)state;
   const char t[] = "a,b\nok,x\0y\nnext,row\n";
@@ -330,6 +351,7 @@ int main(void) {
     cmocka_unit_test(test_I1_values_packed_at_row_start),
     cmocka_unit_test(test_I5_ragged_rows_report_their_field_count),
     cmocka_unit_test(test_I5_too_many_fields_is_a_defect_not_an_overflow),
+    cmocka_unit_test(test_I5_too_many_fields_after_multiline_quotes_names_the_field_start),
     cmocka_unit_test(test_I5_nul_byte_is_a_row_defect_with_position),
     cmocka_unit_test(test_I5_nul_in_quoted_field),
     cmocka_unit_test(test_I5_invalid_utf8_and_latin1_rows),
