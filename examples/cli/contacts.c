@@ -27,22 +27,65 @@ static int compile(hubc_filter **f, session *s, const char *text) {
 static const char *const DEFAULT_COLS[] = {"hs_object_id", "email", "firstname", "lastname", "city",
                                            "lifecyclestage", "hs_marketable_status"};
 
+enum { CELL_MAX = 40 }; /* display columns of a table cell */
+
+/* The unit of a cell at p: an escape for a control byte, else one code
+ * point (its continuation bytes included). Writes it to esc, returns its
+ * width in columns; *adv gets the bytes it covers in the value. */
+static size_t cell_unit(const unsigned char *p, char esc[5], size_t *adv) {
+  if (*p < 0x20 || *p == 0x7f) {
+    *adv = 1;
+    const char *e = *p == '\n' ? "\\n" : *p == '\r' ? "\\r" : *p == '\t' ? "\\t" : NULL;
+    return e ? (size_t)snprintf(esc, 5, "%s", e) : (size_t)snprintf(esc, 5, "\\x%02x", *p);
+  }
+  size_t n = 1;
+  while (n < 4 && (p[n] & 0xC0) == 0x80) n++;
+  memcpy(esc, p, n);
+  esc[n] = '\0';
+  *adv = n;
+  return 1;
+}
+
+/* A value as one table cell: line breaks, tabs and other control bytes
+ * shown as escapes so a multi-line note keeps the table aligned; a value
+ * wider than CELL_MAX columns is cut on a code point boundary and ends in
+ * "…". Returns its width in columns (one per code point). */
+static size_t cell(const char *v, char out[4 * CELL_MAX + 4]) {
+  const unsigned char *s = (const unsigned char *)(v ? v : "");
+  char esc[5];
+  size_t total = 0, adv;
+  for (const unsigned char *p = s; *p; p += adv) total += cell_unit(p, esc, &adv);
+  size_t room = total > CELL_MAX ? CELL_MAX - 1 : CELL_MAX, cols = 0, o = 0;
+  for (const unsigned char *p = s; *p; p += adv) {
+    size_t w = cell_unit(p, esc, &adv);
+    if (cols + w > room) break;
+    o += (size_t)sprintf(out + o, "%s", esc);
+    cols += w;
+  }
+  if (total > CELL_MAX) {
+    o += (size_t)sprintf(out + o, "\u2026");
+    cols++;
+  }
+  out[o] = '\0';
+  return cols;
+}
+
 /* Prints contacts as a table whose columns fit their values. */
 static void print_table(hubc_contact **c, size_t n, const char *const *cols, size_t nc) {
   size_t w[32];
+  char buf[4 * CELL_MAX + 4];
   for (size_t k = 0; k < nc; k++) {
     w[k] = strlen(cols[k]);
     for (size_t i = 0; i < n; i++) {
-      const char *v = hubc_contact_prop(c[i], cols[k]);
-      size_t l = v ? strlen(v) : 0;
-      if (l > w[k]) w[k] = l > 40 ? 40 : l;
+      size_t l = cell(hubc_contact_prop(c[i], cols[k]), buf);
+      if (l > w[k]) w[k] = l;
     }
   }
-  for (size_t k = 0; k < nc; k++) printf("%-*s%s", (int)w[k], cols[k], k + 1 < nc ? "  " : "\n");
+  for (size_t k = 0; k < nc; k++) printf("%-*s%s", k + 1 < nc ? (int)w[k] : 0, cols[k], k + 1 < nc ? "  " : "\n");
   for (size_t i = 0; i < n; i++)
     for (size_t k = 0; k < nc; k++) {
-      const char *v = hubc_contact_prop(c[i], cols[k]);
-      printf("%-*.*s%s", (int)w[k], 40, v ? v : "", k + 1 < nc ? "  " : "\n");
+      size_t l = cell(hubc_contact_prop(c[i], cols[k]), buf);
+      printf("%s%*s%s", buf, k + 1 < nc ? (int)(w[k] - l) : 0, "", k + 1 < nc ? "  " : "\n");
     }
 }
 

@@ -75,6 +75,23 @@ class Cli(unittest.TestCase):
         self.assertTrue(any("not-an-email" in l and ",Email," in l for l in lines))
         self.assertEqual(self.billing()["billable"], n)
 
+    def test_contacts_table_keeps_multiline_and_long_values_on_one_aligned_row(self):
+        self.init()
+        data = os.path.join(self.dir.name, "odd.csv")
+        long_city = "Citt\u00e0 di Castello " * 4
+        with open(data, "w", encoding="utf-8") as f:
+            f.write(f'Email,First Name,City\na@x.com,"Anna\nMaria",Forl\u00ec\tEst\nb@x.com,B,{long_city}\n')
+        self.ok("import", data, "--yes", "0")
+        lines = self.ok("contacts", "list", "--props", "email,firstname,city").stdout.splitlines()
+        self.assertEqual(len(lines), 4, lines)  # header, two contacts, the count
+        self.assertEqual(lines[1].split(), ["a@x.com", "Anna\\nMaria", "Forl\u00ec\\tEst"])
+        # the city column starts at the same place on every row
+        starts = {lines[0].index("city"), lines[1].index("Forl"), lines[2].index("Citt")}
+        self.assertEqual(len(starts), 1, lines)
+        city = lines[2][lines[2].index("Citt"):]
+        self.assertEqual(len(city), 40)  # code points: cut at 40 columns
+        self.assertTrue(city.endswith("\u2026") and long_city.startswith(city[:-1]), city)
+
     def test_S4_S5_bulk_by_filter_and_billing_report_svg_matches_the_numbers(self):
         self.init()
         self.ok("import", SAMPLE, "--marketing", "--yes", "300")
