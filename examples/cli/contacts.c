@@ -120,9 +120,14 @@ static int list(int argc, char **argv, session *s) {
     else if ((v = arg_value(argc, argv, &i, "--limit"))) {
       if (parse_u64(v, &limit)) return usage_error("contacts", "--limit needs a number, not '%s'", v);
     } else if ((v = arg_value(argc, argv, &i, "--props"))) {
+      if (strlen(v) >= sizeof colbuf)
+        return usage_error("contacts", "--props is longer than %zu bytes", sizeof colbuf - 1);
       snprintf(colbuf, sizeof colbuf, "%s", v);
-      for (char *save = NULL, *t = strtok_r(colbuf, ",", &save); t && nc < 32; t = strtok_r(NULL, ",", &save))
+      for (char *save = NULL, *t = strtok_r(colbuf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (nc == sizeof cols / sizeof *cols)
+          return usage_error("contacts", "--props names at most %zu properties", sizeof cols / sizeof *cols);
         cols[nc++] = t;
+      }
     } else return usage_error("contacts", "unknown argument '%s'", argv[i]);
   }
   if (!nc)

@@ -2,6 +2,7 @@
  * prints what the commit would do, asks for the number of contacts to set
  * as marketing (or takes --yes N), commits; writes FILE.errors.csv when
  * rows were skipped. Ctrl-C cancels through the progress callback. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -125,7 +126,11 @@ int cmd_import(int argc, char **argv, session *s) {
       else return usage_error("import", "unknown mode '%s' (create-and-update, create or update)", v);
     } else if ((v = arg_value(argc, argv, &i, "--map"))) {
       const char *eq = strchr(v, '=');
-      if (!eq || n_map == 256) return usage_error("import", "--map needs COLUMN=PROPERTY, not '%s'", v);
+      if (!eq) return usage_error("import", "--map needs COLUMN=PROPERTY, not '%s'", v);
+      if (n_map == sizeof maps / sizeof *maps)
+        return usage_error("import", "at most %zu --map options", sizeof maps / sizeof *maps);
+      if (strlen(v) >= sizeof *maps)
+        return usage_error("import", "--map %.40s…: longer than %zu bytes", v, sizeof *maps - 1);
       snprintf(maps[n_map], sizeof maps[n_map], "%s", v);
       maps[n_map][eq - v] = '\0';
       cols[n_map] = maps[n_map];
@@ -139,9 +144,11 @@ int cmd_import(int argc, char **argv, session *s) {
       have_yes = 1;
     } else if (argv[i][0] == '-' && argv[i][1]) {
       return usage_error("import", "unknown option '%s'", argv[i]);
-    } else if (n_files < 64) {
+    } else if (n_files == sizeof files / sizeof *files) {
+      return usage_error("import", "at most %zu files in one import", sizeof files / sizeof *files);
+    } else {
       if (access(argv[i], R_OK) != 0) {
-        fprintf(stderr, "hubc import: cannot read %s\n", argv[i]);
+        fprintf(stderr, "hubc import: cannot read %s: %s\n", argv[i], strerror(errno));
         return EXIT_FAIL;
       }
       files[n_files++] = argv[i];

@@ -208,7 +208,16 @@ class Cli(unittest.TestCase):
         self.assertIn("--bogus", r.stderr)
         r = self.run_hubc("import", os.path.join(self.dir.name, "missing.csv"))
         self.assertEqual(r.returncode, 1)
-        self.assertIn("missing.csv", r.stderr)
+        self.assertIn("missing.csv: No such file or directory", r.stderr)
+        r = self.run_hubc("import", *[SAMPLE] * 65, "--plan")  # one file too many is refused, not dropped
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("at most 64 files", r.stderr)
+        r = self.run_hubc("import", SAMPLE, "--map", "C" * 300 + "=email", "--plan")  # was a write past a buffer
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("longer than 255 bytes", r.stderr)
+        r = self.run_hubc("contacts", "list", "--props", ",".join(["email"] * 33))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("at most 32 properties", r.stderr)
         r = self.run_hubc("contacts", "list", "--filter", "city = 'Roma' AND (")
         self.assertEqual(r.returncode, 2)
         text_line, caret_line = r.stderr.splitlines()[-2:]
