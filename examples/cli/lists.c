@@ -67,6 +67,7 @@ int cmd_lists(int argc, char **argv, session *s) {
          "       hubc lists create NAME [--filter TEXT]   static, or active with a filter (S2)\n"
          "       hubc lists add LIST ID…|-                 add contacts (ids, or one per line on stdin)\n"
          "       hubc lists remove LIST ID…|-\n"
+         "       hubc lists set-filter LIST TEXT            an active list's new filter (members recomputed)\n"
          "       hubc lists show LIST                       the list and its member ids\n"
          "       hubc lists delete LIST\n"
          "LIST is an id or a name.");
@@ -142,6 +143,14 @@ int cmd_lists(int argc, char **argv, session *s) {
       printf(s->json ? "]}\n" : "\n");
       hubc_list_free(l);
     }
+  } else if (arg_is(sub, "set-filter") && argc == 4) {
+    if ((code = session_open(s, 0))) return code;
+    uint64_t n = 0;
+    if ((rc = resolve_list(s, argv[2], &id)) || (rc = hubc_list_set_filter(s->store, s->actor, id, argv[3])) ||
+        (rc = hubc_list_count(&n, s->store, id)))
+      code = fail(rc, "lists set-filter");
+    else if (s->json) printf("{\"id\": %lld, \"members\": %llu}\n", (long long)id, (unsigned long long)n);
+    else printf("list %lld: %llu members\n", (long long)id, (unsigned long long)n);
   } else if (arg_is(sub, "delete") && argc == 3) {
     if ((code = session_open(s, 0))) return code;
     if ((rc = resolve_list(s, argv[2], &id)) || (rc = hubc_list_delete(s->store, s->actor, id)))

@@ -483,7 +483,7 @@ static const struct command {
     {"forms", cmd_forms, "list, create, delete forms; switch their marketing default"},
     {"submit", cmd_submit, "submit a form"},
     {"workflows", cmd_workflows, "list, create, (de)activate, delete workflows; run due steps; enrollments, history"},
-    {"lists", cmd_lists, "list, create (static or --filter active), add, remove, show, delete lists"},
+    {"lists", cmd_lists, "list, create (static or --filter active), add, remove, show, set-filter, delete lists"},
     {"views", cmd_views, "list, create, update, show, rename, delete saved views"},
     {"users", cmd_users, "list or create users"},
     {"perms", cmd_perms, "set a user's permissions"},

@@ -162,6 +162,12 @@ HUBC_API const char *hubc_filter_preset_text(int preset);
  * (a static list); out_id may be NULL. */
 HUBC_API int hubc_list_create(hubc_id *out_id, hubc_store *store, hubc_id actor, const char *name,
                               const char *filter);
+/* Replaces an active list's filter (compiled now: its errors as
+ * hubc_filter_compile's). A filter reading the list itself, directly or
+ * through views or other lists, is refused (HUBC_EINVAL naming it); a
+ * static list is refused (HUBC_EINVAL). Membership is recomputed in the
+ * same transaction, and the lists reading this one follow. */
+HUBC_API int hubc_list_set_filter(hubc_store *store, hubc_id actor, hubc_id list, const char *filter);
 HUBC_API int hubc_list_rename(hubc_store *store, hubc_id actor, hubc_id list, const char *name);
 HUBC_API int hubc_list_delete(hubc_store *store, hubc_id actor, hubc_id list);
 /* Adds contacts to a static list in one transaction. Every id must name a

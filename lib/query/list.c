@@ -194,6 +194,34 @@ HUBC_API int hubc_list_rename(hubc_store *s, hubc_id actor, hubc_id id, const ch
   return hubc__write_end(s, rc);
 }
 
+HUBC_API int hubc_list_set_filter(hubc_store *s, hubc_id actor, hubc_id id, const char *filter) {
+  const char *what = "set list filter";
+  if (!filter) return hubc__err(HUBC_EINVAL, "%s: filter is NULL", what);
+  int rc = hubc__op_begin(s, actor, HUBC__OP_LIST_DEFINE);
+  if (rc) return rc;
+  rc = live_list(s, id, what);
+  const hubc__qdef *old = rc ? NULL : hubc__list_def(s, id);
+  if (old && !old->f)
+    rc = hubc__err(HUBC_EINVAL, "%s: list %lld ('%s') is static: its members are added and removed explicitly", what,
+                   (long long)id, old->name);
+  hubc_filter *f = NULL;
+  hubc__qdef *d = NULL;
+  if (!rc) rc = hubc__txn_reserve(s, 1);
+  if (!rc) rc = hubc__filter_compile_locked(&f, s, filter);
+  /* the list exists, so IN LIST <itself> compiles: refuse any path back */
+  if (!rc && hubc__filter_reads(s, f, old->watch, 0, 1))
+    rc = hubc__err(HUBC_EINVAL, "%s: list %lld ('%s') would read itself (its filter names it, directly or through "
+                   "views or other lists)", what, (long long)id, old->name);
+  if (!rc && !(d = hubc__qdef_new(s, old->name, filter, f, NULL))) rc = hubc__err(HUBC_ENOMEM, "out of memory");
+  if (!rc) {
+    d->watch = old->watch;
+    hubc__qdef_put(s, K, id, d);
+    rc = hubc__watch_refilter(s, d->watch, f); /* members now, lists reading it follow */
+  }
+  hubc_filter_free(f);
+  return hubc__write_end(s, rc);
+}
+
 /* A list or view whose definition reads list watch w or view v: its
  * description for a refusal, or 0 if none. */
 int hubc__referrer(const hubc_store *s, uint32_t w, uint32_t v, char *buf, size_t n) {

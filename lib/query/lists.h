@@ -59,11 +59,12 @@ typedef struct hubc__watch {
 
 typedef struct hubc__watchlog {
   uint32_t w;
-  uint8_t op;      /* flip, saved set, added, dying, saved dependencies */
+  uint8_t op;      /* flip, saved set, added, dying, saved dependencies, replaced filter */
   int64_t id;      /* flip: contact */
   union {
     hubc__members saved;
     hubc__wdeps deps;
+    hubc_filter *f; /* replaced filter */
   } u;
 } hubc__watchlog;
 

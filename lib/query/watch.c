@@ -7,7 +7,7 @@
 #include "query/watch.h"
 #include "store/store.h"
 
-enum { L_FLIP = 1, L_SNAP, L_ADDED, L_DYING, L_DEPS };
+enum { L_FLIP = 1, L_SNAP, L_ADDED, L_DYING, L_DEPS, L_FILTER };
 
 #define W(s) (&(s)->lists.watch)
 #define CHUNK_WORDS ((size_t)1 << (HUBC__WATCH_CHUNK_BITS - 6))
@@ -426,7 +426,11 @@ int hubc__watch_set(hubc_store *s, uint32_t w, int64_t id, int in, size_t bulk_h
   return ws->err ? hubc__err(HUBC_ENOMEM, "out of memory updating active lists") : 1;
 }
 
-int hubc__watch_view_changed(hubc_store *s, uint32_t view) {
+/* Recomputes every watch's dependencies (logged), then re-evaluates over
+ * every contact, in dependency order, the watches reading view `view`,
+ * watch `w` itself, and those reading the lists they change (0: not
+ * asked). */
+static int reevaluate(hubc_store *s, uint32_t view, uint32_t w0) {
   hubc__watches *ws = W(s);
   if (hubc__grow(s->base, (void **)&ws->log, &ws->log_cap, ws->log_n + ws->n, sizeof *ws->log))
     return hubc__err(HUBC_ENOMEM, "out of memory updating watches");
@@ -438,7 +442,7 @@ int hubc__watch_view_changed(hubc_store *s, uint32_t view) {
     if (!x->used || x->dying || !x->f) continue;
     hubc__wdeps d;
     if ((rc = deps_of(s, x->f, &d))) break;
-    hit[i + 1] = has_u32(d.views, d.n_views, view) || has_u32(x->d.views, x->d.n_views, view);
+    hit[i + 1] = i + 1 == w0 || (view && (has_u32(d.views, d.n_views, view) || has_u32(x->d.views, x->d.n_views, view)));
     hubc__watchlog e = {.w = (uint32_t)i + 1, .op = L_DEPS};
     e.u.deps = x->d;
     ws->log[ws->log_n++] = e;
@@ -460,6 +464,22 @@ int hubc__watch_view_changed(hubc_store *s, uint32_t view) {
   hubc__free(s->base, hit, ws->n + 1);
   if (rc || ws->err) return hubc__err(HUBC_ENOMEM, "out of memory updating watches");
   return 0;
+}
+
+int hubc__watch_view_changed(hubc_store *s, uint32_t view) { return reevaluate(s, view, 0); }
+
+int hubc__watch_refilter(hubc_store *s, uint32_t w, hubc_filter *f) {
+  hubc__watches *ws = W(s);
+  hubc__watch *x = at(s, w);
+  if (!x || x->dying || !x->f || !f) return hubc__err(HUBC_EINVAL, "watch %u has no filter to replace", w);
+  if (hubc__grow(s->base, (void **)&ws->log, &ws->log_cap, ws->log_n + 1, sizeof *ws->log))
+    return hubc__err(HUBC_ENOMEM, "out of memory updating watches");
+  hubc__watchlog e = {.w = w, .op = L_FILTER};
+  e.u.f = x->f;
+  ws->log[ws->log_n++] = e;
+  hubc__filter_ref(f);
+  x->f = f;
+  return reevaluate(s, 0, w);
 }
 
 /* Walks f (and the views it reads; with follow, the lists' filters too)
@@ -608,6 +628,10 @@ void hubc__watch_txn_rollback(hubc_store *s) {
       deps_free(s, &x->d);
       x->d = e->u.deps;
       break;
+    case L_FILTER:
+      hubc_filter_free(x->f);
+      x->f = e->u.f;
+      break;
     }
   }
   reorder(s);
@@ -620,6 +644,7 @@ void hubc__watch_txn_commit(hubc_store *s) {
     hubc__watchlog *e = &ws->log[i];
     if (e->op == L_SNAP) hubc__free(s->base, e->u.saved.w, e->u.saved.nw * sizeof *e->u.saved.w);
     else if (e->op == L_DEPS) deps_free(s, &e->u.deps);
+    else if (e->op == L_FILTER) hubc_filter_free(e->u.f);
     else if (e->op == L_DYING && ws->v[e->w - 1].dying) watch_free(s, &ws->v[e->w - 1]);
   }
   ws->log_n = 0;

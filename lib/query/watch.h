@@ -65,6 +65,11 @@ void hubc__watch_slot(hubc_store *s, int64_t id, const hubc__slot *from, const h
 /* A view's filter changed: every watch's dependencies are recomputed and
  * the watches reading view `view` re-evaluated over every contact. */
 int hubc__watch_view_changed(hubc_store *s, uint32_t view);
+/* Replaces the filter of w (a filtered watch; a reference to f is taken):
+ * dependencies are recomputed and w, then every watch reading it, re-
+ * evaluated over every contact, edges reported. Undone with the
+ * transaction. Callers refuse a filter reading w first (cycles). ENOMEM. */
+int hubc__watch_refilter(hubc_store *s, uint32_t w, hubc_filter *f);
 /* The label of a live watch (not w itself) whose filter reads list watch
  * `w` or view `view` (0: not asked), or NULL. For delete refusals. */
 const char *hubc__watch_reader(const hubc_store *s, uint32_t w, uint32_t view);

@@ -88,6 +88,18 @@ class ListTest(unittest.TestCase):
         self.assertUnchangedBy(lambda: self.store.lists.create("Bad", "city 'Roma'"),
                                hc.InvalidArgument, "byte 5")
 
+    def test_s2_set_filter_recomputes_members_and_refuses_like_create(self):
+        romans = self.store.lists.create("Romans", "city = 'Roma'")
+        others = self.store.lists.create("Others", f"NOT IN LIST {romans.id}")
+        romans.set_filter("city = 'Milano'")
+        self.assertEqual((romans.filter, list(romans)), ("city = 'Milano'", self.ids[1::2]))
+        self.assertEqual(list(others), self.roma)  # a list reading it follows
+        self.assertUnchangedBy(lambda: romans.set_filter("city = "), hc.InvalidArgument, "byte 7")
+        self.assertUnchangedBy(lambda: romans.set_filter(f"IN LIST {others.id}"),
+                               hc.InvalidArgument, "'Romans') would read itself")
+        vip = self.store.lists.create("VIP")
+        self.assertUnchangedBy(lambda: vip.set_filter("city = 'x'"), hc.InvalidArgument, "static")
+
     def test_s2_s3_lists_and_views_persist(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "j.hubc")

@@ -497,6 +497,7 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "hubc_list_create": (c_int, [POINTER(hubc_id), _P, hubc_id, c_char_p, c_char_p]),
     "hubc_list_rename": (c_int, [_P, hubc_id, hubc_id, c_char_p]),
     "hubc_list_delete": (c_int, [_P, hubc_id, hubc_id]),
+    "hubc_list_set_filter": (c_int, [_P, hubc_id, hubc_id, c_char_p]),
     "hubc_list_add": (c_int, [POINTER(c_uint64), _P, hubc_id, hubc_id, POINTER(hubc_id), c_size_t]),
     "hubc_list_remove": (c_int, [POINTER(c_uint64), _P, hubc_id, hubc_id, POINTER(hubc_id),
                                  c_size_t]),

@@ -114,6 +114,13 @@ class ContactList(_Record):
         """Renames the list (names are unique among live lists)."""
         self._act(lib.hubc_list_rename, "rename list", actor, enc(name, "name"))
 
+    def set_filter(self, filter: Text, *, actor: Optional[int] = None) -> None:
+        """Replaces an active list's filter; its members are recomputed (and
+        the lists reading it follow) in the same call. Refused like
+        creation: errors as Store.filter's, a filter reading this list
+        (directly or through views and lists), a static list."""
+        self._act(lib.hubc_list_set_filter, "set list filter", actor, enc(filter, "filter"))
+
     def delete(self, *, actor: Optional[int] = None) -> None:
         """Deletes the list; refused (naming the reader) while another list's
         or view's filter reads it."""
