@@ -167,7 +167,7 @@ HUBC_API int hubc_list_create(hubc_id *out_id, hubc_store *store, hubc_id actor,
  * through views or other lists, is refused (HUBC_EINVAL naming it); a
  * static list is refused (HUBC_EINVAL). Membership is recomputed in the
  * same transaction, and the lists reading this one follow. */
-HUBC_API int hubc_list_set_filter(hubc_store *store, hubc_id actor, hubc_id list, const char *filter);
+HUBC_API int hubc_list_set_filter(hubc_store *store, hubc_id actor, hubc_id active_list, const char *filter);
 HUBC_API int hubc_list_rename(hubc_store *store, hubc_id actor, hubc_id list, const char *name);
 HUBC_API int hubc_list_delete(hubc_store *store, hubc_id actor, hubc_id list);
 /* Adds contacts to a static list in one transaction. Every id must name a

@@ -48,6 +48,7 @@ typedef struct fx {
   hubc_query_iterator *qiter;
   hubc_selection sel; /* the filter */
   hubc_id list_id, view_id; /* a static list holding the contact; a view "everyone" */
+  hubc_id active_list_id;   /* an active list */
   hubc_id members[1];       /* the contact */
   hubc_list *list;
   hubc_view *view;
@@ -210,6 +211,7 @@ static fx *fx_open(int needs) {
   assert_int_equal(hubc_list_create(&f->list_id, f->store, 1, "fixture list", NULL), 0);
   assert_int_equal(hubc_list_add(NULL, f->store, 1, f->list_id, f->members, 1), 0);
   assert_int_equal(hubc_list_get(&f->list, f->store, f->list_id), 0);
+  assert_int_equal(hubc_list_create(&f->active_list_id, f->store, 1, "fixture active list", "email IS KNOWN"), 0);
   assert_int_equal(hubc_view_create(&f->view_id, f->store, 1, "everyone", "email IS KNOWN", "email", 0), 0);
   assert_int_equal(hubc_view_get(&f->view, f->store, f->view_id), 0);
   if (needs & FX_JOURNAL) assert_int_equal(hubc_journal_open(&f->journal, f->jpath, &f->jopts), 0);

@@ -141,7 +141,7 @@ SCALAR_BY_NAME = {
     "super_admin": "1", "disabled": "0", "form_id": "f->form_id", "external_form_id": "1", "n_fields": "1",
     "cap": "1", "action": "HUBC_BULK_SET_MARKETING", "preset": "HUBC_PRESET_UNENGAGED",
     "workflow_id": "f->workflow_id", "enrollment_id": "1", "first_wait": "0", "max_wait": "0",
-    "list": "f->list_id", "view": "f->view_id",
+    "list": "f->list_id", "view": "f->view_id", "active_list": "f->active_list_id",
 }
 FN_POINTER_TYPES = {"hubc_write_fn", "hubc_event_fn", "hubc_clock_fn", "hubc_alloc_fn", "hubc_read_fn",
                     "hubc_progress_fn", "hubc_wf_action_fn"}
