@@ -35,6 +35,11 @@ static hubc__enr *enr_at(hubc_store *s, uint32_t id) {
   return id >= 1 && id <= s->workflows.enr_n ? &s->workflows.enr[id - 1] : NULL;
 }
 
+/* W1: on a STARTER store (reopened on it) active workflows keep their
+ * state but do not run: no enrollment, no step; they go on when the store
+ * is opened on PROFESSIONAL or ENTERPRISE again. */
+static int starter(const hubc_store *s) { return s->billing.subscription == HUBC_SUBSCRIPTION_STARTER; }
+
 /* ---- (workflow, contact) -> newest enrollment ------------------------------------- */
 
 static uint64_t key_of(uint32_t wf, uint32_t contact) { return (uint64_t)wf << 32 | contact; }
@@ -215,17 +220,46 @@ static int enroll(hubc_store *s, uint32_t wf, uint32_t contact, const char *why)
   return 0;
 }
 
+static int wform_cmp(const void *x, const void *y) {
+  const hubc__wform *a = x, *b = y;
+  if (a->form != b->form) return a->form < b->form ? -1 : 1;
+  return a->wf < b->wf ? -1 : a->wf > b->wf;
+}
+
+/* The active workflows with a trigger form, sorted by (form, workflow):
+ * rebuilt after workflows changed, so a submission costs the workflows of
+ * its form. */
+static int forms_index(hubc_store *s) {
+  hubc__workflows *a = &s->workflows;
+  if (a->forms_fresh) return 0;
+  size_t n = 0;
+  for (size_t i = 0; i < a->n; i++) n += a->v[i].name && a->v[i].active && a->v[i].form;
+  if (hubc__grow(s->base, (void **)&a->forms, &a->forms_cap, n, sizeof *a->forms))
+    return hubc__err(HUBC_ENOMEM, "out of memory indexing workflow triggers");
+  a->forms_n = 0;
+  for (size_t i = 0; i < a->n; i++)
+    if (a->v[i].name && a->v[i].active && a->v[i].form) a->forms[a->forms_n++] = (hubc__wform){a->v[i].form, (uint32_t)i + 1};
+  if (a->forms_n > 1) qsort(a->forms, a->forms_n, sizeof *a->forms, wform_cmp);
+  a->forms_fresh = 1;
+  return 0;
+}
+
 int hubc__engine_submission(hubc_store *s, hubc_id form, hubc_id contact) {
   hubc__workflows *a = &s->workflows;
+  if (starter(s)) return 0;
+  int rc = forms_index(s);
+  if (rc) return rc;
+  size_t lo = 0, hi = a->forms_n;
+  while (lo < hi) { /* the first entry of the form */
+    size_t mid = lo + (hi - lo) / 2;
+    if (a->forms[mid].form < form) lo = mid + 1;
+    else hi = mid;
+  }
   char why[48];
   snprintf(why, sizeof why, "form %lld", (long long)form);
-  for (size_t i = 0; i < a->n; i++) {
-    const hubc__wf *w = &a->v[i];
-    if (!w->name || !w->active || w->form != form) continue;
-    int rc = enroll(s, (uint32_t)i + 1, (uint32_t)contact, why);
-    if (rc) return rc;
-  }
-  return 0;
+  for (size_t i = lo; i < a->forms_n && a->forms[i].form == form && !rc; i++)
+    rc = enroll(s, a->forms[i].wf, (uint32_t)contact, why);
+  return rc;
 }
 
 int hubc__engine_activated(hubc_store *s, uint32_t wf) {
@@ -237,74 +271,31 @@ int hubc__engine_activated(hubc_store *s, uint32_t wf) {
     if (rc) return rc;
   }
   const hubc__wf *w = &a->v[wf - 1];
-  if (!w->enroll_existing || !w->filter) return 0;
-  for (int64_t id = 1; id < hubc__id_end(s); id++) {
-    const hubc__rec *r = s->contacts.recs[id];
-    if (!r || !hubc__filter_eval(s, w->filter, r)) continue;
+  if (!w->enroll_existing || !w->watch) return 0;
+  /* the watch's members are the contacts meeting the filter now */
+  for (int64_t id = hubc__watch_next(s, w->watch, 0); id; id = hubc__watch_next(s, w->watch, id)) {
     int rc = enroll(s, wf, (uint32_t)id, "activation");
     if (rc) return rc;
   }
   return 0;
 }
 
-/* Filter triggers (W2): a contact enrolls when it starts to meet the
- * filter: it did not before the transaction (or did not exist) and does
- * after. Runs at finalize, over the contacts the transaction changed, each
- * once with its earliest undo entry (its state before the transaction). */
-typedef struct touched {
-  int64_t id; /* 0: empty */
-  size_t first;
-} touched;
-
-/* Whether the slot's state as it was met f: the record version is
- * immutable but its header (status, dates) is the live one, so the old
- * header is put back while evaluating. */
-static int met_before(const hubc_store *s, const hubc_filter *f, const hubc__slot *from) {
-  hubc__rec *r = from->rec;
-  if (!r) return 0;
-  int64_t modified = r->modified;
-  uint32_t hist = r->hist;
-  uint8_t status = r->status;
-  r->modified = from->modified, r->hist = from->hist, r->status = from->status;
-  int m = hubc__filter_eval(s, f, r);
-  r->modified = modified, r->hist = hist, r->status = status;
-  return m;
+/* Filter triggers (W2): the trigger's watch reports each contact that
+ * starts to meet the filter, wherever active lists see it (a property, a
+ * status, a list membership, a view's filter changing), from the
+ * transaction's finalize. An inactive workflow's watch is kept up to date
+ * (so that enroll_existing reads it at activation) but enrolls nobody. */
+static int on_edge(hubc_store *s, void *payload, uint32_t watch, int64_t contact, int entered) {
+  uint32_t wf = (uint32_t)(uintptr_t)payload;
+  const hubc__wf *w = hubc__wf_at(s, wf);
+  if (!entered || !w || !w->active || w->watch != watch || starter(s) || !hubc__contact_at(s, contact)) return 0;
+  return enroll(s, wf, (uint32_t)contact, "filter");
 }
 
-static int txn_finalize(hubc_store *s) {
-  hubc__workflows *a = &s->workflows;
-  size_t n_wf = 0;
-  for (size_t i = 0; i < a->n; i++) n_wf += a->v[i].name && a->v[i].active && a->v[i].filter;
-  if (!n_wf) return 0;
-  size_t k = 0, undo_n = s->txn.undo_n;
-  for (size_t i = 0; i < undo_n; i++) k += s->txn.undo[i].kind == HUBC_REC_CONTACT;
-  if (!k) return 0;
-  size_t cap = 16;
-  while (cap < 2 * k) cap *= 2;
-  touched *t = hubc__calloc(s->base, cap * sizeof *t); /* a set by id: the first entry of each contact wins */
-  if (!t) return hubc__err(HUBC_ENOMEM, "out of memory evaluating workflow triggers");
-  for (size_t i = 0; i < undo_n; i++) {
-    if (s->txn.undo[i].kind != HUBC_REC_CONTACT) continue;
-    int64_t id = s->txn.undo[i].id;
-    size_t h = (size_t)(((uint64_t)id * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1);
-    while (t[h].id && t[h].id != id) h = (h + 1) & (cap - 1);
-    if (!t[h].id) t[h].id = id, t[h].first = i;
-  }
-  int rc = 0;
-  for (size_t j = 0; j < cap && !rc; j++) {
-    if (!t[j].id) continue;
-    const hubc__slot from = s->txn.undo[t[j].first].u.slot.from;
-    const hubc__rec *now = hubc__contact_at(s, t[j].id);
-    if (!now) continue;
-    for (size_t i = 0; i < a->n && !rc; i++) {
-      const hubc__wf *w = &a->v[i];
-      if (!w->name || !w->active || !w->filter) continue;
-      if (hubc__filter_eval(s, w->filter, now) && !met_before(s, w->filter, &from))
-        rc = enroll(s, (uint32_t)i + 1, (uint32_t)t[j].id, "filter");
-    }
-  }
-  hubc__free(s->base, t, cap * sizeof *t);
-  return rc;
+int hubc__engine_watch(hubc_store *s, uint32_t wf, const char *name, hubc_filter *f, uint32_t *out) {
+  char label[300];
+  snprintf(label, sizeof label, "workflow %u ('%.200s')", wf, name);
+  return hubc__watch_add(out, s, f, label, on_edge, (void *)(uintptr_t)wf);
 }
 
 /* ---- the engine (W3–W6) ---------------------------------------------------------- */
@@ -380,7 +371,7 @@ static int step(hubc_store *s, uint32_t eid, int *what, hostcall *hc) {
   if (e.state != HUBC_ENROLLMENT_ACTIVE) return 0;
   const hubc__wf *w = &a->v[e.wf - 1];
   if (w->deleted) return end_enr(s, eid, 0, "workflow deleted");
-  if (!w->active) return 0; /* W7: paused; activation sets its timer again */
+  if (!w->active || starter(s)) return 0; /* W7: paused; activation (or a reopen, W1) sets its timer again */
   if (e.due > s->txn.now) return 0; /* listed twice (a timer set again while it was ready): its timer is set */
   if (!hubc__contact_at(s, e.contact)) return end_enr(s, eid, HUBC_ENOTFOUND, "contact deleted");
   if (e.step >= w->n_acts) {
@@ -630,20 +621,18 @@ int hubc__engine_opened(hubc_store *s) {
   hubc__workflows *a = &s->workflows;
   for (size_t i = 0; i < a->n; i++) {
     hubc__wf *w = &a->v[i];
-    if (!w->filter_text || w->filter) continue;
+    if (!w->filter_text || w->deleted || w->watch) continue;
     hubc_filter *f;
     int rc = hubc_filter_compile(&f, s, w->filter_text);
-    if (!rc && hubc__grow(s->base, (void **)&a->filters, &a->filters_cap, a->filters_n + 1, sizeof *a->filters)) {
-      hubc_filter_free(f);
-      rc = hubc__err(HUBC_ENOMEM, "out of memory compiling workflow filters");
+    if (!rc) {
+      rc = hubc__engine_watch(s, (uint32_t)i + 1, w->name, f, &w->watch);
+      hubc_filter_free(f); /* the watch holds it */
     }
     if (rc) {
       char msg[400];
       snprintf(msg, sizeof msg, "%s", hubc_error_last());
       return hubc__err(rc, "open store: workflow %zu: trigger filter: %s", i + 1, msg);
     }
-    a->filters[a->filters_n++] = f;
-    w->filter = f;
   }
   return 0;
 }
@@ -827,7 +816,7 @@ static int finish_enr(hubc_loader *l, int rc) {
     if (rc) break;
     e->prev = newest(a, e->wf, e->contact);
     index_set(a, key_of(e->wf, e->contact), (uint32_t)i + 1);
-    if (e->state == HUBC_ENROLLMENT_ACTIVE && w->active) rc = hubc__sched_set(s, KE, (int64_t)i + 1, e->due, 0);
+    if (e->state == HUBC_ENROLLMENT_ACTIVE && w->active && !starter(s)) rc = hubc__sched_set(s, KE, (int64_t)i + 1, e->due, 0);
   }
   return rc;
 }
@@ -881,7 +870,6 @@ const hubc__kind hubc__kind_enrollment = {
     .dump = dump_enr,
     .free = free_enr,
     .txn_begin = begin_enr,
-    .txn_finalize = txn_finalize,
     .undo = undo_enr,
     .txn_rollback = rollback_enr,
     .fire = fire,

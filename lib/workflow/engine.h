@@ -20,6 +20,10 @@ const hubc__wf *hubc__wf_at(const hubc_store *s, hubc_id id);
 /* Replaces workflow `id` inside the transaction (needs a reserved entry). */
 void hubc__wf_put(hubc_store *s, hubc_id id, const hubc__wf *w);
 
+/* Registers workflow wf's trigger watch on filter f (a reference is
+ * taken): its edges enroll contacts (W2). *out: the watch. */
+int hubc__engine_watch(hubc_store *s, uint32_t wf, const char *name, hubc_filter *f, uint32_t *out);
+
 /* Inside a transaction (engine.c). Ends every unfinished enrollment of
  * workflow `wf`, logging `why`. */
 int hubc__enr_end_all(hubc_store *s, uint32_t wf, const char *why);

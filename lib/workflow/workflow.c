@@ -9,6 +9,7 @@
 #include "hubcontacts/workflow.h"
 #include "persist/codec.h"
 #include "query/lists.h"
+#include "query/watch.h"
 #include "store/dump.h"
 #include "store/store.h"
 #include "user/perm.h"
@@ -149,22 +150,9 @@ static int build_action(hubc_store *s, const hubc_wf_action *in, size_t i, hubc_
   }
 }
 
-/* The definition into *w (everything but active/deleted); *n_status:
- * its status actions (W4). Takes `filter` (may be NULL): it ends in the
- * area's list or freed. */
-static int build_def(hubc_store *s, const hubc_workflow_def *d, hubc_filter *filter, hubc__wf *w, size_t *n_status,
-                     const char *what);
-static int build(hubc_store *s, const hubc_workflow_def *d, hubc_filter *filter, hubc__wf *w, size_t *n_status,
-                 const char *what) {
-  hubc__workflows *a = &s->workflows;
-  size_t before = a->filters_n;
-  int rc = build_def(s, d, filter, w, n_status, what);
-  if (rc && filter && a->filters_n == before) hubc_filter_free(filter);
-  return rc;
-}
-
-static int build_def(hubc_store *s, const hubc_workflow_def *d, hubc_filter *filter, hubc__wf *w, size_t *n_status,
-                     const char *what) {
+/* The definition into *w (everything but active/deleted and the trigger's
+ * watch, attach_filter); *n_status: its status actions (W4). */
+static int build(hubc_store *s, const hubc_workflow_def *d, hubc__wf *w, size_t *n_status, const char *what) {
   if (d->trigger_form < 0)
     return hubc__err(HUBC_EINVAL, "%s: trigger_form %lld is invalid (0: none)", what, (long long)d->trigger_form);
   if (d->trigger_form) {
@@ -188,18 +176,9 @@ static int build_def(hubc_store *s, const hubc_workflow_def *d, hubc_filter *fil
     if (rc) return rc;
     *n_status += acts[i].type == HUBC_WF_SET_STATUS;
   }
-  if (filter) {
-    hubc__workflows *a = &s->workflows;
-    if (hubc__grow(s->base, (void **)&a->filters, &a->filters_cap, a->filters_n + 1, sizeof *a->filters)) {
-      return hubc__err(HUBC_ENOMEM, "out of memory building a workflow");
-    }
-    a->filters[a->filters_n++] = filter; /* owned by the area from here: freed at close */
-    if (!(w->filter_text = hubc__pool_strdup(s->base, d->trigger_filter, strlen(d->trigger_filter))))
-      return hubc__err(HUBC_ENOMEM, "out of memory building a workflow");
-  } else {
-    w->filter_text = NULL;
-  }
-  w->filter = filter;
+  w->filter_text = NULL;
+  if (d->trigger_filter && !(w->filter_text = hubc__pool_strdup(s->base, d->trigger_filter, strlen(d->trigger_filter))))
+    return hubc__err(HUBC_ENOMEM, "out of memory building a workflow");
   w->acts = acts;
   w->n_acts = (uint32_t)d->n_actions;
   w->form = d->trigger_form;
@@ -212,7 +191,21 @@ static int build_def(hubc_store *s, const hubc_workflow_def *d, hubc_filter *fil
 void hubc__wf_put(hubc_store *s, hubc_id id, const hubc__wf *w) {
   hubc__txn_push(s, K, id, &s->workflows.v[id - 1], sizeof *w);
   s->workflows.v[id - 1] = *w;
+  s->workflows.forms_fresh = 0;
   hubc__txn_dirty(s, K, id);
+}
+
+/* Workflow id's trigger filter f (may be NULL) becomes w's watch, replacing
+ * the one it had: the old watch (and its filter) is freed when the
+ * transaction commits, kept if it rolls back. Consumes our reference to f. */
+static int attach_filter(hubc_store *s, hubc_id id, hubc__wf *w, hubc_filter *f) {
+  uint32_t old = w->watch;
+  int rc = 0;
+  w->watch = 0;
+  if (f) rc = hubc__engine_watch(s, (uint32_t)id, w->name, f, &w->watch);
+  hubc_filter_free(f);
+  if (!rc && old) hubc__watch_remove(s, old);
+  return rc;
 }
 
 static int tier_check(const hubc_store *s, const char *what) {
@@ -285,12 +278,13 @@ HUBC_API int hubc_workflow_create(hubc_id *out_id, hubc_store *s, hubc_id actor,
   rc = tier_check(s, what);
   if (!rc) rc = hubc__grow(s->base, (void **)&a->v, &a->cap, a->n + 1, sizeof *a->v);
   if (!rc) rc = hubc__txn_reserve(s, 1);
-  if (rc) hubc_filter_free(p.filter);
-  else rc = build(s, &p.d, p.filter, &w, &n_status, what);
+  if (!rc) rc = build(s, &p.d, &w, &n_status, what);
   if (!rc && n_status) rc = hubc__op_check(s, HUBC__OP_WORKFLOW_STATUS_ACTION);
   if (!rc && !(w.name = hubc__pool_strdup(s->base, p.d.name, strlen(p.d.name))))
     rc = hubc__err(HUBC_ENOMEM, "out of memory");
   hubc_id id = (hubc_id)a->n + 1;
+  if (rc) hubc_filter_free(p.filter);
+  else rc = attach_filter(s, id, &w, p.filter);
   if (!rc) {
     memset(&a->v[id - 1], 0, sizeof *a->v);
     a->n++; /* undone by restoring n */
@@ -319,11 +313,9 @@ HUBC_API int hubc_workflow_update(hubc_store *s, hubc_id actor, hubc_id id, cons
   if (!rc) rc = hubc__txn_reserve(s, 1);
   hubc__wf w = {0};
   size_t n_status = 0;
-  if (rc) {
-    hubc_filter_free(p.filter);
-  } else {
+  if (!rc) {
     w = s->workflows.v[id - 1];
-    rc = build(s, &p.d, p.filter, &w, &n_status, what);
+    rc = build(s, &p.d, &w, &n_status, what);
   }
   if (!rc && n_status) { /* W4: adding one, or turning one into the other target */
     size_t was[2], now[2];
@@ -334,6 +326,8 @@ HUBC_API int hubc_workflow_update(hubc_store *s, hubc_id actor, hubc_id id, cons
   if (!rc && !(w.name = hubc__pool_strdup(s->base, p.d.name, strlen(p.d.name))))
     rc = hubc__err(HUBC_ENOMEM, "out of memory");
   if (!rc) rc = hubc__enr_end_all(s, (uint32_t)id, "workflow edited");
+  if (rc) hubc_filter_free(p.filter);
+  else rc = attach_filter(s, id, &w, p.filter);
   if (!rc) hubc__wf_put(s, id, &w);
   return hubc__write_end(s, rc);
 }
@@ -374,6 +368,7 @@ HUBC_API int hubc_workflow_delete(hubc_store *s, hubc_id actor, hubc_id id) {
     hubc__wf w = s->workflows.v[id - 1];
     w.deleted = 1;
     w.active = 0;
+    attach_filter(s, id, &w, NULL); /* frees the trigger filter at commit */
     hubc__wf_put(s, id, &w);
   }
   return hubc__write_end(s, rc);
@@ -806,17 +801,20 @@ static int dump(const hubc_store *s, hubc__out *o) {
 
 static void free_area(hubc_store *s) {
   hubc__workflows *a = &s->workflows;
-  for (size_t i = 0; i < a->filters_n; i++) hubc_filter_free(a->filters[i]);
   for (size_t i = 0; i < a->hosts_n; i++) hubc__free(s->base, a->hosts[i].name, strlen(a->hosts[i].name) + 1);
-  hubc__free(s->base, a->filters, a->filters_cap * sizeof *a->filters);
+  hubc__free(s->base, a->forms, a->forms_cap * sizeof *a->forms);
   hubc__free(s->base, a->hosts, a->hosts_cap * sizeof *a->hosts);
   hubc__free(s->base, a->v, a->cap * sizeof *a->v);
 }
 static void txn_begin(hubc_store *s) { s->workflows.n_mark = s->workflows.n; }
 static void undo(hubc_store *s, const hubc__undo *u) {
   memcpy(&s->workflows.v[u->id - 1], u->u.bytes, sizeof(hubc__wf));
+  s->workflows.forms_fresh = 0;
 }
-static void txn_rollback(hubc_store *s) { s->workflows.n = s->workflows.n_mark; }
+static void txn_rollback(hubc_store *s) {
+  s->workflows.n = s->workflows.n_mark;
+  s->workflows.forms_fresh = 0;
+}
 
 const hubc__kind hubc__kind_workflow = {
     .kind = K,

@@ -9,8 +9,6 @@
 
 #include "hubcontacts/workflow.h"
 
-struct hubc_filter;
-
 typedef struct hubc__wact {
   int64_t secs;         /* DELAY: seconds, or the time when `until` */
   const char *value;    /* SET_PROPERTY (pooled) */
@@ -21,10 +19,15 @@ typedef struct hubc__wact {
   uint8_t type, marketing, until;
 } hubc__wact;
 
+typedef struct hubc__wform {
+  int64_t form;
+  uint32_t wf;
+} hubc__wform;
+
 typedef struct hubc__wf {
   const char *name;         /* pooled; NULL: no workflow with this id */
   const char *filter_text;  /* pooled, or NULL */
-  struct hubc_filter *filter; /* compiled filter_text (owned by the area's list) */
+  uint32_t watch;           /* filter_text's watch (query/watch.h; it owns the compiled filter), 0 none */
   const hubc__wact *acts;   /* pooled */
   int64_t form;             /* trigger form, 0 none */
   uint32_t n_acts;
@@ -67,8 +70,9 @@ typedef struct hubc__workflows {
   size_t index_mask, index_n;
   uint32_t *ready; /* enrollments whose timer fired, waiting for the engine */
   size_t ready_head, ready_n, ready_cap, ready_mark;
-  struct hubc_filter **filters; /* every compiled trigger filter, freed at close */
-  size_t filters_n, filters_cap;
+  struct hubc__wform *forms; /* active workflows with a trigger form, by (form, workflow): W2 */
+  size_t forms_n, forms_cap;
+  uint8_t forms_fresh;        /* 0: rebuild `forms` from v before use */
   hubc__whost *hosts;
   size_t hosts_n, hosts_cap;
   hubc_time first_wait, max_wait; /* W6 */
