@@ -69,34 +69,70 @@ double hubc__qnumber(const char *s) {
   return neg ? -d : d;
 }
 
+/* Decodes the field at *p (before end) and moves *p past it. */
+static void field_next(const unsigned char **p, const unsigned char *end, hubc__qfield *f) {
+  const unsigned char *q = *p;
+  size_t pos = 0;
+  uint64_t tag = *q;
+  if (*q < 0x80) pos = 1;
+  else hubc__varint_get(q, (size_t)(end - q), &pos, &tag);
+  q += pos;
+  f->prop = (uint32_t)(tag >> 1);
+  if (tag & 1) {
+    pos = 0;
+    f->option = 0;
+    hubc__varint_get(q, (size_t)(end - q), &pos, &f->option);
+    q += pos;
+    f->str = NULL;
+    f->len = 0;
+  } else {
+    f->str = (const char *)q;
+    f->len = (uint32_t)strlen(f->str);
+    q += f->len + 1;
+  }
+  *p = q;
+}
+
 /* A stored field: its string value or enumeration option (the walk of
  * hubc__rec_get, returning the option index rather than its text). */
 static int stored_field(const hubc__rec *r, uint32_t prop, const char **str, uint64_t *option) {
   const unsigned char *p = hubc__rec_fields(r), *end = p + hubc__rec_flen(r);
   while (p < end) {
-    size_t pos = 0;
-    uint64_t tag = *p;
-    if (*p < 0x80) pos = 1;
-    else hubc__varint_get(p, (size_t)(end - p), &pos, &tag);
-    p += pos;
-    uint32_t fp = (uint32_t)(tag >> 1);
-    if (fp > prop) return 0; /* sorted */
-    if (tag & 1) {
-      pos = 0;
-      hubc__varint_get(p, (size_t)(end - p), &pos, option);
-      p += pos;
-      if (fp == prop) {
-        *str = NULL;
-        return 1;
-      }
-    } else {
-      if (fp == prop) {
-        *str = (const char *)p;
-        return 1;
-      }
-      p += strlen((const char *)p) + 1;
+    hubc__qfield f;
+    field_next(&p, end, &f);
+    if (f.prop > prop) return 0; /* sorted */
+    if (f.prop == prop) {
+      *str = f.str;
+      *option = f.option;
+      return 1;
     }
   }
+  return 0;
+}
+
+/* Field `prop` of the row's record: 1 and *out, or 0 when it has none.
+ * Decodes (and keeps) fields only as far as prop. */
+static int row_field(hubc__qrow *row, uint32_t prop, hubc__qfield *out) {
+  for (uint32_t i = 0; i < row->n; i++)
+    if (row->f[i].prop >= prop) {
+      *out = row->f[i];
+      return row->f[i].prop == prop;
+    }
+  if (row->done) return 0;
+  const unsigned char *base = hubc__rec_fields(row->r), *end = base + hubc__rec_flen(row->r), *p = base + row->pos;
+  while (p < end) {
+    hubc__qfield f;
+    field_next(&p, end, &f);
+    if (row->n < HUBC__QROW_FIELDS) { /* full: later fields are walked again each time */
+      row->f[row->n++] = f;
+      row->pos = (size_t)(p - base);
+    }
+    if (f.prop >= prop) {
+      *out = f;
+      return f.prop == prop;
+    }
+  }
+  row->done = row->pos == (size_t)(end - base);
   return 0;
 }
 
@@ -453,9 +489,12 @@ static int leaf(const hubc_filter *f, const hubc__qnode *n, int known, const hub
   case HUBC__QN_STARTS: return v->len >= k->len && hubc__qstr_cmp_ci(v->s, k->len, k->s, k->len) == 0;
   case HUBC__QN_IN:
     for (uint32_t i = 0; i < n->n; i++)
-      if (compare(n, v, &k[i]) == 0) return !n->negate;
+      if ((n->type != HUBC_PROP_STRING || v->len == k[i].len) && compare(n, v, &k[i]) == 0) return !n->negate;
     return n->negate;
   default: {
+    /* ASCII case folding keeps lengths: strings of other lengths differ */
+    if (n->type == HUBC_PROP_STRING && v->len != k->len && (n->op == HUBC__QOP_EQ || n->op == HUBC__QOP_NE))
+      return n->op == HUBC__QOP_NE;
     int c = compare(n, v, k);
     switch (n->op) {
     case HUBC__QOP_EQ: return c == 0;
@@ -469,28 +508,52 @@ static int leaf(const hubc_filter *f, const hubc__qnode *n, int known, const hub
   }
 }
 
-static int eval(const hubc_store *s, const hubc_filter *f, const hubc__rec *r, const hubc__qnode *n) {
+/* The value of n's property on the row's contact, as hubc__qval_get. */
+static int row_value(const hubc_store *s, hubc__qrow *row, const hubc__qnode *n, hubc__qval *v) {
+  if (n->prop >= HUBC__COMPUTED_FIRST && n->prop < HUBC__P_BUILTIN_COUNT)
+    return hubc__qval_get(s, row->r, n->prop, n->type, v);
+  hubc__qfield fl;
+  if (!row_field(row, n->prop, &fl)) return 0;
+  if (fl.str && n->type == HUBC_PROP_STRING) { /* the length is known: no strlen */
+    v->s = fl.str;
+    v->len = fl.len;
+    return 1;
+  }
+  return typed_value(n->type, fl.str, fl.option, v);
+}
+
+static int eval(const hubc_store *s, const hubc_filter *f, hubc__qrow *row, const hubc__qnode *n) {
   switch (n->kind) {
   case HUBC__QN_AND:
     for (uint32_t i = 0; i < n->n; i++)
-      if (!eval(s, f, r, &f->nodes[n->a + i])) return 0;
+      if (!eval(s, f, row, &f->nodes[n->a + i])) return 0;
     return 1;
   case HUBC__QN_OR:
     for (uint32_t i = 0; i < n->n; i++)
-      if (eval(s, f, r, &f->nodes[n->a + i])) return 1;
+      if (eval(s, f, row, &f->nodes[n->a + i])) return 1;
     return 0;
-  case HUBC__QN_NOT: return !eval(s, f, r, &f->nodes[n->a]);
-  case HUBC__QN_LIST: return hubc__list_has(s, n->a, r->id);
-  case HUBC__QN_VIEW: return hubc__view_eval(s, n->a, r);
+  case HUBC__QN_NOT: return !eval(s, f, row, &f->nodes[n->a]);
+  case HUBC__QN_LIST: return hubc__list_has(s, n->a, row->r->id);
+  case HUBC__QN_VIEW: { /* hubc__view_eval, on the same decoded row */
+    const hubc__qdef *d = hubc__view_def(s, n->a);
+    return d && !d->deleted && d->f && eval(s, d->f, row, &d->f->nodes[0]);
+  }
   default: break;
   }
   hubc__qval v;
-  int known = hubc__qval_get(s, r, n->prop, n->type, &v);
+  int known = row_value(s, row, n, &v);
   return leaf(f, n, known, &v);
 }
 
+int hubc__filter_eval_row(const hubc_store *s, const hubc_filter *f, hubc__qrow *row) {
+  return !f || eval(s, f, row, &f->nodes[0]);
+}
+
 int hubc__filter_eval(const hubc_store *s, const hubc_filter *f, const hubc__rec *r) {
-  return !f || eval(s, f, r, &f->nodes[0]);
+  if (!f) return 1;
+  hubc__qrow row;
+  hubc__qrow_init(&row, r);
+  return eval(s, f, &row, &f->nodes[0]);
 }
 
 /* ---- scanning: 64 contacts at a time, over columns ------------------------ */
@@ -614,7 +677,9 @@ static uint64_t block(const hubc__qscan *q, uint32_t ni, int64_t base, uint64_t 
   }
   for (uint64_t b = cand; b; b &= b - 1) {
     unsigned j = (unsigned)__builtin_ctzll(b);
-    if (eval(q->s, q->f, q->s->contacts.recs[base + j], n)) m |= 1ULL << j;
+    hubc__qrow row;
+    hubc__qrow_init(&row, q->s->contacts.recs[base + j]);
+    if (eval(q->s, q->f, &row, n)) m |= 1ULL << j;
   }
   return m;
 }
@@ -650,7 +715,7 @@ HUBC_API int hubc_filter_count(uint64_t *out, hubc_store *s, const hubc_filter *
   uint64_t count = 0;
   int64_t end = hubc__id_end(s);
   if (rc) { /* no memory for the scan's tables: read every record */
-    for (int64_t id = 1; id < end; id++) count += s->contacts.recs[id] && eval(s, f, s->contacts.recs[id], &f->nodes[0]);
+    for (int64_t id = 1; id < end; id++) count += s->contacts.recs[id] && hubc__filter_eval(s, f, s->contacts.recs[id]);
   } else {
     for (int64_t base = 0; base < end; base += 64)
       count += (uint64_t)__builtin_popcountll(hubc__qscan_block(&q, base));
@@ -667,6 +732,6 @@ HUBC_API int hubc_filter_matches(int *out, hubc_store *s, const hubc_filter *f, 
   if ((rc = hubc__read_begin(s))) return rc;
   const hubc__rec *r = hubc__contact_at(s, id);
   if (!r) rc = hubc__err(HUBC_ENOTFOUND, "match filter: no contact with record id %lld", (long long)id);
-  else *out = eval(s, f, r, &f->nodes[0]);
+  else *out = hubc__filter_eval(s, f, r);
   return hubc__read_end(s, rc);
 }

@@ -111,6 +111,33 @@ int hubc__qval_get(const hubc_store *s, const hubc__rec *r, uint32_t prop, int t
 /* 1 if the current record r matches; f NULL matches every contact. Needs
  * the store's lock held. */
 int hubc__filter_eval(const hubc_store *s, const hubc_filter *f, const hubc__rec *r);
+
+/* A record's stored fields as conditions read them, decoded lazily (in
+ * property order, as far as the properties asked for) and kept for every
+ * condition and filter evaluated on it: a change re-evaluating fifty
+ * watches walks the record once, not once per condition. Fields past
+ * HUBC__QROW_FIELDS are read from the record each time. */
+#define HUBC__QROW_FIELDS 32
+typedef struct hubc__qfield {
+  const char *str; /* NULL: an enumeration option */
+  uint32_t prop, len;
+  uint64_t option;
+} hubc__qfield;
+typedef struct hubc__qrow {
+  const hubc__rec *r;
+  size_t pos;   /* bytes of the fields decoded into f */
+  uint32_t n;   /* fields in f */
+  uint8_t done; /* every field is in f */
+  hubc__qfield f[HUBC__QROW_FIELDS];
+} hubc__qrow;
+static inline void hubc__qrow_init(hubc__qrow *row, const hubc__rec *r) {
+  row->r = r;
+  row->pos = 0;
+  row->n = 0;
+  row->done = 0;
+}
+/* hubc__filter_eval on a decoded record. */
+int hubc__filter_eval_row(const hubc_store *s, const hubc_filter *f, hubc__qrow *row);
 void hubc__filter_ref(const hubc_filter *f);
 
 /* A scan of the contacts 64 record ids at a time: conditions on stored

@@ -332,11 +332,13 @@ static int affected(const hubc__watch *x, const change *c) {
 static void propagate(hubc_store *s, int64_t id, change *c) {
   hubc__watches *ws = W(s);
   const hubc__rec *r = hubc__contact_at(s, id);
+  hubc__qrow row; /* the record decoded once for every filter */
+  hubc__qrow_init(&row, r);
   for (size_t k = 0; k < ws->n_order; k++) {
     uint32_t w = ws->order[k];
     hubc__watch *x = &ws->v[w - 1];
     if (!affected(x, c)) continue;
-    int now = r && hubc__filter_eval(s, x->f, r);
+    int now = r && hubc__filter_eval_row(s, x->f, &row);
     if (now == m_has(&x->m, id) || flip(s, w, id)) continue;
     add_flipped(c, w);
     edge(s, w, id, now);
