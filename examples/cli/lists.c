@@ -185,12 +185,69 @@ static int resolve_view(session *s, const char *arg, hubc_id *id) {
   return hubc_view_find(id, s->store, arg);
 }
 
+/* One page of a view in its saved sort: id, email and the sort value per
+ * line, then the cursor of the next page if there is one. */
+static int view_page(session *s, hubc_id view, uint64_t limit, const char *cursor) {
+  hubc_view *v = NULL;
+  int rc = hubc_view_get(&v, s->store, view);
+  if (rc) return rc;
+  hubc_query_options o;
+  hubc_query_options_init(&o, HUBC_QUERY_OPTIONS_VERSION);
+  o.view = view;
+  o.limit = limit + 1; /* one more: whether there is a next page */
+  o.cursor = cursor;
+  hubc_query_iterator *it = NULL;
+  if ((rc = hubc_query_iterator_new(&it, s->store, NULL, &o))) {
+    hubc_view_free(v);
+    return rc;
+  }
+  const char *sort = hubc_view_sort_by(v);
+  char *next = NULL;
+  uint64_t shown = 0;
+  hubc_contact *c[64];
+  size_t got = 0;
+  if (s->json) printf("{\"view\": %lld, \"contacts\": [", (long long)view);
+  while (shown < limit && (rc = hubc_query_iterator_next_contacts(&got, c, limit - shown < 64 ? limit - shown : 64, it)) == 0) {
+    for (size_t i = 0; i < got; i++, shown++) {
+      const char *email = hubc_contact_prop(c[i], "email"), *val = sort ? hubc_contact_prop(c[i], sort) : NULL;
+      if (s->json) {
+        printf("%s{\"id\": %lld, \"email\": ", shown ? ", " : "", (long long)hubc_contact_id(c[i]));
+        if (email) json_str(stdout, email);
+        else printf("null");
+        printf("}");
+      } else {
+        printf("%8lld  %-32s %s\n", (long long)hubc_contact_id(c[i]), email ? email : "", val ? val : "");
+      }
+      hubc_contact_free(c[i]);
+    }
+  }
+  if (rc == HUBC_ITEROVER) rc = 0;
+  hubc_id more = 0;
+  if (!rc && shown == limit) {
+    const char *at = hubc_query_iterator_cursor(it);
+    if (at && hubc_query_iterator_next(&more, it) == 0) next = strdup(at);
+  }
+  if (s->json) {
+    printf("], \"next\": ");
+    if (next) json_str(stdout, next);
+    else printf("null");
+    printf("}\n");
+  } else if (next) {
+    printf("next page: --cursor '%s'\n", next);
+  }
+  free(next);
+  hubc_query_iterator_free(it);
+  hubc_view_free(v);
+  return rc;
+}
+
 int cmd_views(int argc, char **argv, session *s) {
   if (argc < 2 || arg_is(argv[1], "--help")) {
     puts("usage: hubc views list\n"
          "       hubc views create NAME --filter TEXT [--sort PROPERTY] [--desc]   (S3)\n"
          "       hubc views update VIEW [--filter TEXT] [--sort PROPERTY] [--desc]\n"
          "       hubc views show VIEW                 the view and how many contacts it selects\n"
+         "       hubc views contacts VIEW [--limit N] [--cursor C]   one page in the view's sort (default 50)\n"
          "       hubc views rename VIEW NAME\n"
          "       hubc views delete VIEW\n"
          "VIEW is an id or a name; filters use it as IN VIEW 'name'.");
@@ -257,6 +314,18 @@ int cmd_views(int argc, char **argv, session *s) {
       }
       hubc_view_free(v);
     }
+  } else if (arg_is(sub, "contacts") && argc >= 3) {
+    uint64_t limit = 50;
+    const char *cursor = NULL, *v;
+    for (int i = 3; i < argc; i++) {
+      if ((v = arg_value(argc, argv, &i, "--cursor"))) cursor = v;
+      else if ((v = arg_value(argc, argv, &i, "--limit"))) {
+        if (parse_u64(v, &limit) || !limit || limit > 1000000)
+          return usage_error("views", "--limit needs a number from 1 to 1000000, not '%s'", v);
+      } else return usage_error("views", "unknown argument '%s'", argv[i]);
+    }
+    if ((code = session_open(s, 0))) return code;
+    if ((rc = resolve_view(s, argv[2], &id)) || (rc = view_page(s, id, limit, cursor))) code = fail(rc, "views contacts");
   } else if (arg_is(sub, "rename") && argc == 4) {
     if ((code = session_open(s, 0))) return code;
     if ((rc = resolve_view(s, argv[2], &id)) || (rc = hubc_view_rename(s->store, s->actor, id, argv[3])))

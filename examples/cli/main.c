@@ -484,7 +484,7 @@ static const struct command {
     {"submit", cmd_submit, "submit a form"},
     {"workflows", cmd_workflows, "list, create, (de)activate, delete workflows; run due steps; enrollments, history"},
     {"lists", cmd_lists, "list, create (static or --filter active), add, remove, show, set-filter, delete lists"},
-    {"views", cmd_views, "list, create, update, show, rename, delete saved views"},
+    {"views", cmd_views, "list, create, update, show, contacts (a page in the view's sort), rename, delete saved views"},
     {"users", cmd_users, "list or create users"},
     {"perms", cmd_perms, "set a user's permissions"},
     {"compact", cmd_compact, "compact the journal into a snapshot"},

@@ -37,22 +37,28 @@ HUBC_API int hubc_filter_matches(int *out, hubc_store *store, const hubc_filter 
 
 /* ---- query iterators: ids or snapshots, sorted, paged ------------------- */
 
-#define HUBC_QUERY_OPTIONS_VERSION 1
+#define HUBC_QUERY_OPTIONS_VERSION 2
 
 typedef struct hubc_query_options {
-  unsigned int version; /* HUBC_QUERY_OPTIONS_VERSION */
-  /* Property (name or label) to sort by; NULL: record id. Ties are broken
-   * by record id (ascending); contacts without a value come last in both
-   * directions. */
+  unsigned int version; /* HUBC_QUERY_OPTIONS_VERSION (1 is still read: no view) */
+  /* Property (name or label) to sort by; NULL: record id (with a view:
+   * the view's sort). Ties are broken by record id (ascending); contacts
+   * without a value come last in both directions. */
   const char *sort_by;
-  int descending;       /* 0 ascending, 1 descending */
+  int descending;       /* 0 ascending, 1 descending (with a view and no sort_by: 0) */
   uint64_t limit;       /* at most this many results; 0: no limit */
   /* Where to start: NULL or "" from the beginning, else a cursor from
    * hubc_query_iterator_cursor of an iterator with the same sort. */
   const char *cursor;
+  /* version 2 */
+  /* A saved view (S3) by id, 0: none. Its contacts (those the filter
+   * argument selects too, if one is given), in the view's saved sort and
+   * direction unless sort_by replaces them. The view is read when the
+   * iterator is created: a later update does not change it. */
+  hubc_id view;
 } hubc_query_options;
 
-#define HUBC_QUERY_OPTIONS_INIT { HUBC_QUERY_OPTIONS_VERSION, NULL, 0, 0, NULL }
+#define HUBC_QUERY_OPTIONS_INIT { HUBC_QUERY_OPTIONS_VERSION, NULL, 0, 0, NULL, 0 }
 HUBC_API int hubc_query_options_init(hubc_query_options *opts, unsigned int version);
 
 typedef struct hubc_query_iterator hubc_query_iterator;

@@ -11,6 +11,7 @@
 
 #include "query/query.h"
 #include "util/text.h"
+#include "util/version.h"
 
 /* Sort keys: doubles (numbers), integers (datetimes, bools, options, the
  * reason id) or case-insensitive strings. */
@@ -36,6 +37,7 @@ struct hubc_query_iterator {
   hubc_store *store;
   hubc__base *base; /* freeing needs no store: it may be closed by then */
   const hubc_filter *filter;
+  hubc_filter *view_filter; /* opts->view: the view's filter when created (a reference) */
   int by_id;        /* record-id order: read lazily */
   int desc;
   int key_kind;
@@ -53,6 +55,11 @@ struct hubc_query_iterator {
   char *cursor; /* rendered */
   size_t cursor_cap;
 };
+
+/* The iterator's selection: the filter's contacts, and the view's. */
+static int selects(const hubc_store *s, const hubc_query_iterator *it, const hubc__rec *r) {
+  return hubc__filter_eval(s, it->filter, r) && (!it->view_filter || hubc__filter_eval(s, it->view_filter, r));
+}
 
 static int key_kind_of(uint32_t prop, int type) {
   if (prop == HUBC__P_MK_REASON_ID) return K_INT; /* an id: by number */
@@ -120,7 +127,7 @@ static int collect_sorted(hubc_query_iterator *it, hubc_store *s) {
   int64_t end = hubc__id_end(s);
   for (int64_t id = 1; id < end; id++) {
     hubc__rec *r = s->contacts.recs[id];
-    if (!r || !hubc__filter_eval(s, it->filter, r)) continue;
+    if (!r || !selects(s, it, r)) continue;
     qitem x = {id, r, {{0}, NULL, 0, 0}};
     key_of(s, it, r, &x.key);
     if (it->have_pos && item_cmp(it, &x, &it->at) <= 0) continue;
@@ -267,24 +274,45 @@ static void items_release(hubc_query_iterator *it) {
   it->n_items = it->items_cap = 0;
 }
 
+/* Bytes of the options of each version (util/version.h). */
+static size_t options_size(unsigned int version) {
+  return version == 1 ? HUBC__VERSION_END(hubc_query_options, cursor) : sizeof(hubc_query_options);
+}
+
 HUBC_API int hubc_query_options_init(hubc_query_options *o, unsigned int version) {
   if (!o) return hubc__err(HUBC_EINVAL, "query options: opts is NULL");
-  if (version != HUBC_QUERY_OPTIONS_VERSION)
-    return hubc__err(HUBC_EVERSION, "query options: version %u is not supported (expected %d)", version,
-                     HUBC_QUERY_OPTIONS_VERSION);
-  memset(o, 0, sizeof *o);
+  int rc = hubc__version_check(version, HUBC_QUERY_OPTIONS_VERSION, "query options");
+  if (rc) return rc;
+  memset(o, 0, options_size(version));
   o->version = version;
   return hubc__ok();
 }
 
+/* opts->view: the view's filter joins the selection, and without sort_by
+ * its sort is the iterator's. */
+static int use_view(hubc_query_iterator *it, hubc_store *s, hubc_id view, const char **sort_by) {
+  const hubc__qdef *d = hubc__view_def(s, view);
+  if (!d) return hubc__err(HUBC_ENOTFOUND, "query: no view with id %lld", (long long)view);
+  if (d->deleted) return hubc__err(HUBC_ENOTFOUND, "query: view %lld ('%s') was deleted", (long long)view, d->name);
+  hubc__filter_ref(d->f);
+  it->view_filter = d->f;
+  if (!*sort_by) *sort_by = d->sort_by, it->desc = d->desc;
+  return 0;
+}
+
 static int setup(hubc_query_iterator *it, hubc_store *s, const hubc_query_options *o) {
   it->prop = HUBC__P_OBJECT_ID;
-  if (o && o->sort_by) {
-    int prop = hubc__schema_find(s->schema, o->sort_by);
+  const char *sort_by = o ? o->sort_by : NULL;
+  if (o && o->view) {
+    int rc = use_view(it, s, o->view, &sort_by);
+    if (rc) return rc;
+  }
+  if (sort_by) {
+    int prop = hubc__schema_find(s->schema, sort_by);
     if (prop < 0) {
-      if (!hubc__utf8_valid(o->sort_by, strlen(o->sort_by)))
+      if (!hubc__utf8_valid(sort_by, strlen(sort_by)))
         return hubc__err(HUBC_EINVAL, "query: sort_by is not valid UTF-8");
-      return hubc__err(HUBC_ENOTFOUND, "query: sort property '%.100s' does not exist", o->sort_by);
+      return hubc__err(HUBC_ENOTFOUND, "query: sort property '%.100s' does not exist", sort_by);
     }
     it->prop = (uint32_t)prop;
   }
@@ -307,12 +335,16 @@ HUBC_API int hubc_query_iterator_new(hubc_query_iterator **out, hubc_store *s, c
   if (!out) return hubc__err(HUBC_EINVAL, "query: out is NULL");
   *out = NULL;
   if (!s) return hubc__err(HUBC_EINVAL, "query: store is NULL");
-  if (o && o->version != HUBC_QUERY_OPTIONS_VERSION)
-    return hubc__err(HUBC_EVERSION, "query options: version %u is not supported (expected %d)", o->version,
-                     HUBC_QUERY_OPTIONS_VERSION);
+  hubc_query_options cur; /* the caller's version, later fields zero */
+  int rc = o ? hubc__version_check(o->version, HUBC_QUERY_OPTIONS_VERSION, "query options") : 0;
+  if (rc) return rc;
+  if (o) hubc__version_in(&cur, sizeof cur, o, options_size(o->version)), o = &cur;
   if (o && o->descending != 0 && o->descending != 1)
     return hubc__err(HUBC_EINVAL, "query options: descending must be 0 or 1, not %d", o->descending);
-  int rc = hubc__filter_check(s, f, "query");
+  if (o && o->view && o->descending && !o->sort_by)
+    return hubc__err(HUBC_EINVAL, "query options: descending without sort_by: a view brings its own direction "
+                     "(give sort_by to sort otherwise)");
+  rc = hubc__filter_check(s, f, "query");
   if (rc) return rc;
   hubc_query_iterator *it = hubc__calloc(s->base, sizeof *it);
   if (!it) return hubc__err(HUBC_ENOMEM, "query: out of memory creating an iterator");
@@ -324,6 +356,7 @@ HUBC_API int hubc_query_iterator_new(hubc_query_iterator **out, hubc_store *s, c
   if ((rc = hubc__read_begin(s)) == 0) rc = hubc__read_end(s, setup(it, s, o));
   if (rc) {
     items_release(it);
+    hubc_filter_free(it->view_filter);
     hubc__free(s->base, it->at_str, it->at_str_cap);
     hubc__free(s->base, it, sizeof *it);
     return rc;
@@ -344,7 +377,7 @@ static int step(hubc_query_iterator *it, hubc_store *s, int64_t *id, hubc__rec *
       int64_t at = it->next;
       it->next += it->desc ? -1 : 1;
       hubc__rec *r = s->contacts.recs[at];
-      if (r && hubc__filter_eval(s, it->filter, r)) {
+      if (r && selects(s, it, r)) {
         *id = at;
         *rec = r;
         return 1;
@@ -433,6 +466,7 @@ HUBC_API void hubc_query_iterator_free(hubc_query_iterator *it) {
   hubc__free(b, it->at_str, it->at_str_cap);
   hubc__free(b, it->cursor, it->cursor_cap);
   hubc_filter_free((hubc_filter *)it->filter);
+  hubc_filter_free(it->view_filter);
   hubc__free(b, it, sizeof *it);
   hubc__base_unref(b);
 }

@@ -185,6 +185,11 @@ class Cli(unittest.TestCase):
         self.assertEqual(views[0]["sort"], "email")
         self.assertTrue(views[0]["descending"])
         self.assertIn("selects 2 contacts", self.ok("views", "show", "in rome").stdout)
+        page = json.loads(self.ok("--json", "views", "contacts", "In Rome", "--limit", "1").stdout)
+        self.assertEqual([c["email"] for c in page["contacts"]], ["b@example.com"])  # email descending
+        last = json.loads(self.ok("--json", "views", "contacts", "In Rome", "--cursor", page["next"]).stdout)
+        self.assertEqual(([c["id"] for c in last["contacts"]], last["next"]), ([1], None))
+        self.assertIn("next page: --cursor", self.ok("views", "contacts", "1", "--limit=1").stdout)
         refused = self.run_hubc("lists", "delete", "Romans")
         self.assertEqual(refused.returncode, 1)
         self.assertIn("view 'In Rome'", refused.stderr)

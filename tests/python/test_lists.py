@@ -139,6 +139,27 @@ class ListTest(unittest.TestCase):
         self.assertTrue(v.deleted)
         self.assertEqual(self.store.views.list(), [])
 
+    def test_s3_a_view_pages_in_its_saved_sort(self):
+        v = self.store.views.create("Rome", "city = 'Roma'", sort_by="email", descending=True)
+        self.assertEqual(self.store.views["rome"], v)
+        self.assertEqual(self.store.views[v.id], v)
+        with self.assertRaises(hc.NotFound):
+            self.store.views["nope"]
+        by_email = self.roma[::-1]  # p4, p2, p0
+        self.assertEqual(list(v), by_email)
+        self.assertEqual(list(v.ids(limit=2)), by_email[:2])
+        first = v.page(1)
+        self.assertEqual([c.id for c in first.contacts], by_email[:1])
+        self.store.delete_contact(by_email[0])  # shown already
+        new = self.store.create_contact({"email": "zz@example.com", "city": "Roma"})  # sorts first
+        self.assertEqual([c.id for c in v.page(5, cursor=first.cursor).contacts], by_email[1:])
+        q = v.ids(limit=1)
+        self.assertEqual(list(q), [new])
+        v.update(filter="city = 'Roma'", sort_by="email")  # the sort changed: the old cursor is refused
+        with self.assertRaises(hc.InvalidArgument) as cm:
+            list(v.ids(cursor=q.cursor))
+        self.assertIn("another sort", cm.exception.message)
+
     def test_s3_a_view_that_reads_itself_is_refused(self):
         self.assertUnchangedBy(lambda: self.store.views.create("Self", "IN VIEW 'Self'"),
                                hc.InvalidArgument, "Self")

@@ -27,7 +27,7 @@ IMPORT_SUMMARY_VERSION = 1
 IMPORT_ERROR_VERSION = 1
 IMPORT_RECORD_VERSION = 1
 SUBMISSION_VERSION = 1
-QUERY_OPTIONS_VERSION = 1
+QUERY_OPTIONS_VERSION = 2
 SELECTION_VERSION = 1
 BULK_SUMMARY_VERSION = 1
 SUPPORTED_MAJOR = 1
@@ -281,6 +281,7 @@ class QueryOptions(Structure):
         ("descending", c_int),
         ("limit", c_uint64),
         ("cursor", c_char_p),
+        ("view", hubc_id),  # version 2
     ]
 
 

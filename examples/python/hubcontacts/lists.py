@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any, Optional
 from ._core import _STORE, _Record
 from ._ffi import Text, dec, enc, hubc_id, lib, to_i64
 from .constants import Code
+from .query import QueryContacts, QueryIds, _page, _query
 
 if TYPE_CHECKING:
-    from .query import Filter, Page, QueryContacts
+    from .query import Filter, Page
     from .store import Store
 
 ID_BATCH = 4096  # ids per library call
@@ -130,7 +131,7 @@ class ContactList(_Record):
         """``IN LIST n`` compiled: a selection for queries and bulk actions."""
         return self._store.filter(f"IN LIST {self.id}")
 
-    def contacts(self, **query: Any) -> "QueryContacts":
+    def contacts(self, **query: Any) -> QueryContacts:
         """The members as contacts (Store.query_contacts' options)."""
         return self._store.query_contacts(self.as_filter(), **query)
 
@@ -184,21 +185,23 @@ class View(_Record):
         actions (the view as it is when the filter runs)."""
         return self._store.filter("IN VIEW '" + self.name.replace("'", "''") + "'")
 
-    def _sort(self) -> tuple[Optional[str], bool]:
-        return self._read(lambda h: (dec(lib.hubc_view_sort_by(h)),
-                                     lib.hubc_view_descending(h) == 1))
+    def ids(self, *, limit: int = 0, cursor: Optional[str] = None) -> QueryIds:
+        """The record ids the view selects, in its saved sort (ties by id,
+        no value last), 4,096 per library call. The view is read once, when
+        the query starts; ``cursor`` continues after a page (stable while
+        contacts change; refused if the view's sort changed meanwhile)."""
+        return _query(self._store, QueryIds, None, None, False, limit, cursor, self.id)
 
-    def contacts(self, *, limit: int = 0, cursor: Optional[str] = None) -> "QueryContacts":
-        """The view's contacts in its sort order."""
-        sort_by, descending = self._sort()
-        return self._store.query_contacts(self.as_filter(), sort_by=sort_by,
-                                          descending=descending, limit=limit, cursor=cursor)
+    def __iter__(self) -> QueryIds:
+        return self.ids()
+
+    def contacts(self, *, limit: int = 0, cursor: Optional[str] = None) -> QueryContacts:
+        """The view's contacts in its saved sort, as ids()."""
+        return _query(self._store, QueryContacts, None, None, False, limit, cursor, self.id)
 
     def page(self, size: int, *, cursor: Optional[str] = None) -> "Page":
-        """One page of the view in its sort order (Store.page)."""
-        sort_by, descending = self._sort()
-        return self._store.page(size, self.as_filter(), sort_by=sort_by,
-                                descending=descending, cursor=cursor)
+        """One page of the view in its saved sort (as Store.page)."""
+        return _page(self._store, None, size, None, False, cursor, self.id)
 
 
 class _Records:
@@ -217,6 +220,11 @@ class _Records:
         rec = self._cls(self._store, to_i64(record_id, "id"))
         rec._read(lambda h: None)
         return rec
+
+    def __getitem__(self, key: "int | str") -> Any:
+        """``store.views[3]`` by id (as get), ``store.views["Rome"]`` by
+        name (as find)."""
+        return self.find(key) if isinstance(key, str) else self.get(key)
 
     def find(self, name: Text) -> Any:
         """The live record with this name, case-insensitively (NotFound)."""

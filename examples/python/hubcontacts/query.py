@@ -201,7 +201,7 @@ class Page:
 
 
 def _query(store: "Store", cls: Any, filter: Optional[Filter], sort_by: Optional[_ffi.Text],
-           descending: bool, limit: int, cursor: Optional[str]) -> Any:
+           descending: bool, limit: int, cursor: Optional[str], view: int = 0) -> Any:
     core = store._core
     if filter is not None and filter._core is not core:
         raise InvalidArgument(Code.INVAL, "query: the filter was compiled for another store")
@@ -211,6 +211,7 @@ def _query(store: "Store", cls: Any, filter: Optional[Filter], sort_by: Optional
     cur = enc(cursor, "cursor")
     opts.sort_by, opts.descending = sort, 1 if descending else 0
     opts.limit, opts.cursor = to_u64(limit, "limit"), cur
+    opts.view = view
     with core.gate:  # registered before close() can run
         if filter is None:
             return cls(core, core.make(cls._free, lib.hubc_query_iterator_new, None, byref(opts)),
@@ -221,12 +222,12 @@ def _query(store: "Store", cls: Any, filter: Optional[Filter], sort_by: Optional
 
 
 def _page(store: "Store", filter: Optional[Filter], size: int, sort_by: Optional[_ffi.Text],
-          descending: bool, cursor: Optional[str]) -> Page:
+          descending: bool, cursor: Optional[str], view: int = 0) -> Page:
     size = to_size(size, "size")
     if size == 0:
         raise ValueError("size: a page holds at least one contact")
     # one more than the page: whether it exists says if there is a next page
-    with _query(store, QueryContacts, filter, sort_by, descending, size + 1, cursor) as q:
+    with _query(store, QueryContacts, filter, sort_by, descending, size + 1, cursor, view) as q:
         contacts: list[Contact] = []
         while len(contacts) < size:
             got = q._take(size - len(contacts))
