@@ -88,10 +88,20 @@ static size_t slot_of(const hubc__sched *q, int kind, int64_t id) {
 }
 
 static void index_insert(hubc__sched *q, uint32_t h) {
+  if (q->t[h].kind == HUBC__SCHED_DENSE_KIND) {
+    q->dense[q->t[h].id] = h + 1; /* room: reserve */
+    return;
+  }
   q->index[slot_of(q, q->t[h].kind, q->t[h].id)] = h + 1;
+  q->hashed++;
 }
 
 static void index_remove(hubc__sched *q, uint32_t h) {
+  if (q->t[h].kind == HUBC__SCHED_DENSE_KIND) {
+    q->dense[q->t[h].id] = 0;
+    return;
+  }
+  q->hashed--;
   size_t mask = q->index_mask, i = slot_of(q, q->t[h].kind, q->t[h].id);
   /* backward-shift deletion keeps every probe chain unbroken */
   for (size_t j = (i + 1) & mask; q->index[j]; j = (j + 1) & mask) {
@@ -117,14 +127,15 @@ static int grow_index(hubc_store *s, hubc__sched *q, size_t want) {
   uint32_t *old = q->index;
   q->index = t;
   q->index_mask = ncap - 1;
+  q->hashed = 0;
   for (size_t i = 0; i < cap; i++)
     if (old[i]) index_insert(q, old[i] - 1);
   hubc__free(s->base, old, cap * sizeof *old);
   return 0;
 }
 
-/* Room for one more timer (add) and one more journal entry. */
-static int reserve(hubc_store *s, int add) {
+/* Room for one more timer (add: its key) and one more journal entry. */
+static int reserve(hubc_store *s, int add, int kind, int64_t id) {
   hubc__sched *q = &s->sched;
   int in_txn = s->txn.active;
   if (add) {
@@ -133,9 +144,15 @@ static int reserve(hubc_store *s, int add) {
     if (hubc__grow(s->base, (void **)&q->t, &q->t_cap, need, sizeof *q->t) ||
         hubc__grow(s->base, (void **)&q->pos, &q->pos_cap, need, sizeof *q->pos) ||
         hubc__grow(s->base, (void **)&q->free_h, &q->free_cap, need, sizeof *q->free_h) ||
-        hubc__grow(s->base, (void **)&q->heap, &q->heap_cap, q->n + 1, sizeof *q->heap) ||
-        grow_index(s, q, q->n + 1))
+        hubc__grow(s->base, (void **)&q->heap, &q->heap_cap, q->n + 1, sizeof *q->heap))
       goto nomem;
+    if (kind == HUBC__SCHED_DENSE_KIND) {
+      if (id < 1 || (uint64_t)id > MAX_TIMERS ||
+          hubc__grow_zeroed(s->base, (void **)&q->dense, &q->dense_cap, (size_t)id + 1, sizeof *q->dense))
+        goto nomem;
+    } else if (grow_index(s, q, q->hashed + 1)) {
+      goto nomem;
+    }
   }
   if (in_txn && (hubc__grow(s->base, (void **)&q->ops, &q->ops_cap, q->ops_n + 1, sizeof *q->ops) ||
                  hubc__grow(s->base, (void **)&q->freed, &q->freed_cap, q->freed_n + 1, sizeof *q->freed)))
@@ -159,14 +176,15 @@ static void journal(hubc_store *s, int op, uint32_t h, const hubc__timer *old) {
 const hubc__timer *hubc__sched_get(const hubc_store *s, int kind, int64_t id) {
   const hubc__sched *q = &s->sched;
   if (!q->n) return NULL;
-  uint32_t e = q->index[slot_of(q, kind, id)];
+  uint32_t e = kind != HUBC__SCHED_DENSE_KIND ? q->hashed ? q->index[slot_of(q, kind, id)] : 0
+               : id > 0 && (uint64_t)id < q->dense_cap ? q->dense[id] : 0;
   return e ? &q->t[e - 1] : NULL;
 }
 
 int hubc__sched_set(hubc_store *s, int kind, int64_t id, hubc_time due, int64_t payload) {
   hubc__sched *q = &s->sched;
   const hubc__timer *cur = hubc__sched_get(s, kind, id);
-  int rc = reserve(s, !cur);
+  int rc = reserve(s, !cur, kind, id);
   if (rc) return rc;
   if (cur) {
     uint32_t h = (uint32_t)(cur - q->t);
@@ -202,7 +220,7 @@ static void remove_handle(hubc_store *s, uint32_t h) {
 int hubc__sched_cancel(hubc_store *s, int kind, int64_t id) {
   const hubc__timer *cur = hubc__sched_get(s, kind, id);
   if (!cur) return 0;
-  int rc = reserve(s, 0);
+  int rc = reserve(s, 0, 0, 0);
   if (rc) return rc;
   remove_handle(s, (uint32_t)(cur - s->sched.t));
   return 1;
@@ -211,7 +229,7 @@ int hubc__sched_cancel(hubc_store *s, int kind, int64_t id) {
 int hubc__sched_pop_due(hubc_store *s, hubc_time now, hubc__timer *out) {
   hubc__sched *q = &s->sched;
   if (!q->n || q->t[q->heap[0]].due > now) return 0;
-  int rc = reserve(s, 0);
+  int rc = reserve(s, 0, 0, 0);
   if (rc) return rc;
   uint32_t h = q->heap[0];
   *out = q->t[h];
@@ -300,6 +318,7 @@ void hubc__sched_free(hubc_store *s) {
   hubc__free(b, q->free_h, q->free_cap * sizeof *q->free_h);
   hubc__free(b, q->heap, q->heap_cap * sizeof *q->heap);
   hubc__free(b, q->index, q->index ? (q->index_mask + 1) * sizeof *q->index : 0);
+  hubc__free(b, q->dense, q->dense_cap * sizeof *q->dense);
   hubc__free(b, q->ops, q->ops_cap * sizeof *q->ops);
   hubc__free(b, q->freed, q->freed_cap * sizeof *q->freed);
 }

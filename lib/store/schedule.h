@@ -3,7 +3,11 @@
  * first client; workflow delays and retries are the next. A binary heap
  * with a position index and a (kind, id) hash: set, move and cancel cost
  * O(log n), a tick costs O(log n) per timer due and nothing per timer
- * queued, and reads compare the clock with one cached atomic.
+ * queued, and reads compare the clock with one cached atomic. Timers of
+ * HUBC__SCHED_DENSE_KIND (workflow enrollments: ids 1, 2, … handed out in
+ * order) are found through an array by id instead of the hash, so that
+ * setting and popping many in id order touches memory in order: a hash
+ * lookup per timer was a cache miss that grew with the queue.
  *
  * Inside a transaction every change is journaled and undone with it (plans
  * included). Timers live in memory only: the owning kind persists what it
@@ -19,6 +23,7 @@
 #include "hubcontacts.h"
 
 #define HUBC__SCHED_NEVER INT64_MAX /* next due time of an empty queue */
+#define HUBC__SCHED_DENSE_KIND HUBC_REC_ENROLLMENT
 
 typedef struct hubc__timer {
   hubc_time due;
@@ -39,7 +44,9 @@ typedef struct hubc__sched {
   uint32_t *heap;   /* min-heap of handles by (due, seq) */
   size_t n, heap_cap;
   uint32_t *index;  /* (kind, id) -> handle + 1; open addressing, 0 empty */
-  size_t index_mask;
+  size_t index_mask, hashed; /* its entries */
+  uint32_t *dense;  /* id -> handle + 1 for HUBC__SCHED_DENSE_KIND, 0 none */
+  size_t dense_cap;
   uint64_t seq;
   _Atomic hubc_time next_due; /* top of the heap, read without the lock */
   /* the transaction's journal; handles removed in it are freed at commit */
