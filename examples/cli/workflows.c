@@ -17,6 +17,8 @@ static void print_action(const hubc_wf_action *a) {
     if (a->seconds) printf("delay:%lld", (long long)a->seconds);
     else printf("until:%lld", (long long)a->until);
     break;
+  case HUBC_WF_LIST_ADD: printf("list-add:%lld", (long long)a->list); break;
+  case HUBC_WF_LIST_REMOVE: printf("list-remove:%lld", (long long)a->list); break;
   default: printf("host:%s", a->name); break;
   }
 }
@@ -43,7 +45,8 @@ static void print_workflow(const hubc_workflow *w, int json, int first) {
 }
 
 /* "status:marketing", "status:non-marketing", "set:PROP=VALUE",
- * "delay:SECONDS": 0, or -1 naming the bad one. */
+ * "delay:SECONDS", "list-add:LIST_ID", "list-remove:LIST_ID" (a static
+ * list, W2): 0, or -1. */
 static int parse_action(char *text, hubc_wf_action *a) {
   hubc_wf_action_init(a, HUBC_WF_ACTION_VERSION);
   char *colon = strchr(text, ':');
@@ -59,6 +62,9 @@ static int parse_action(char *text, hubc_wf_action *a) {
     a->type = HUBC_WF_SET_PROPERTY;
     a->property = arg;
     a->value = eq + 1;
+  } else if (!strcmp(text, "list-add") || !strcmp(text, "list-remove")) {
+    a->type = !strcmp(text, "list-add") ? HUBC_WF_LIST_ADD : HUBC_WF_LIST_REMOVE;
+    if (parse_id(arg, &a->list)) return -1;
   } else if (!strcmp(text, "delay")) {
     char *end;
     a->type = HUBC_WF_DELAY;
@@ -124,7 +130,8 @@ int cmd_workflows(int argc, char **argv, session *s) {
   if (argc < 2 || arg_is(argv[1], "--help")) {
     puts("usage: hubc workflows list\n"
          "       hubc workflows create NAME [--form ID] [--filter TEXT] [--existing] [--reenroll] ACTION…\n"
-         "            ACTION: status:marketing | status:non-marketing | set:PROPERTY=VALUE | delay:SECONDS\n"
+         "            ACTION: status:marketing | status:non-marketing | set:PROPERTY=VALUE | delay:SECONDS |\n"
+         "                    list-add:LIST_ID | list-remove:LIST_ID   (a static list)\n"
          "       hubc workflows activate|deactivate|delete ID\n"
          "       hubc workflows run                      run the steps that are due (hubc_store_tick)\n"
          "       hubc workflows enrollments ID           a workflow's enrollments\n"
@@ -168,8 +175,8 @@ int cmd_workflows(int argc, char **argv, session *s) {
         char copy[1024];
         snprintf(copy, sizeof copy, "%s", argv[i]);
         if (parse_action(argv[i], &acts[d.n_actions]))
-          return usage_error("workflows", "action %zu: expected status:marketing|non-marketing, set:PROP=VALUE or "
-                             "delay:SECONDS, not '%s'", d.n_actions, copy);
+          return usage_error("workflows", "action %zu: expected status:marketing|non-marketing, set:PROP=VALUE, "
+                             "delay:SECONDS, list-add:LIST_ID or list-remove:LIST_ID, not '%s'", d.n_actions, copy);
         ptrs[d.n_actions] = &acts[d.n_actions];
         d.n_actions++;
       }

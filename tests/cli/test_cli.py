@@ -165,6 +165,26 @@ class Cli(unittest.TestCase):
         listed = json.loads(self.ok("--json", "workflows", "list", clock="1709287260").stdout)
         self.assertEqual([(w["name"], w["active"], w["actions"]) for w in listed], [("Welcome", True, 3)])
 
+    def test_W2_workflow_list_actions(self):
+        self.init()
+        self.ok("lists", "create", "Romans")
+        self.ok("lists", "create", "Leads", "--filter", "lifecyclestage = 'lead'")
+        bad = self.run_hubc("workflows", "create", "Bad", "list-add:x")
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("list-add:LIST_ID", bad.stderr)
+        active = self.run_hubc("workflows", "create", "Bad", "list-add:2")
+        self.assertEqual(active.returncode, 1)
+        self.assertIn("action 0 (add to static list)", active.stderr)
+        wf = json.loads(self.ok("--json", "workflows", "create", "Tag", "--filter", "city = 'Roma'", "list-add:1",
+                                "delay:60", "list-remove:1").stdout)["id"]
+        self.assertIn("list-add:1, delay:60, list-remove:1", self.ok("workflows", "list").stdout)
+        self.ok("workflows", "activate", str(wf))
+        c = json.loads(self.ok("--json", "contacts", "create", "email=a@x.it", "city=Roma").stdout)["id"]
+        self.ok("workflows", "run")
+        self.assertEqual(json.loads(self.ok("--json", "lists", "show", "1").stdout)["members"], [c])
+        self.ok("workflows", "run", clock=str(int(self.env["HUBC_CLOCK"]) + 60))
+        self.assertEqual(json.loads(self.ok("--json", "lists", "show", "1").stdout)["members"], [])
+
     def test_S2_S3_lists_and_views(self):
         self.init()
         for email, city in (("a@example.com", "Roma"), ("b@example.com", "Milano")):
