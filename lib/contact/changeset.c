@@ -74,13 +74,22 @@ static int check_value(const hubc__prop *p, uint32_t prop, const char *v, size_t
 
 static size_t entry_size(const hubc__change *c) { return hubc__rec_put_field(NULL, c->prop, c->value, c->len, c->option); }
 
-/* C6 (writable) and no property twice, over resolved properties. */
+/* C6 (writable) and no property twice, over resolved properties. The
+ * built-in properties (ids below 64) are checked for repeats by a bit
+ * each: every call passes them. */
 static int check_props(hubc_store *s, const uint32_t *props, size_t n) {
+  uint64_t seen = 0;
   for (size_t i = 0; i < n; i++) {
     const hubc__prop *p = &s->schema->props[props[i]];
     if (p->flags & HUBC_PROP_READONLY) return hubc__err(HUBC_EREADONLY, "property '%s' is read-only", p->name);
-    for (size_t j = 0; j < i; j++)
-      if (props[j] == props[i]) return hubc__err(HUBC_EINVAL, "property '%s' is given twice", p->name);
+    int twice = 0;
+    if (props[i] < 64) {
+      twice = (seen >> props[i]) & 1;
+      seen |= 1ull << props[i];
+    } else {
+      for (size_t j = 0; j < i && !twice; j++) twice = props[j] == props[i];
+    }
+    if (twice) return hubc__err(HUBC_EINVAL, "property '%s' is given twice", p->name);
   }
   return 0;
 }
@@ -301,10 +310,12 @@ static int create(hubc__cs *cs, size_t nch, hubc_id *out_id) {
     return rc;
   hubc__slot slot = {r, s->txn.now, 0, HUBC_NON_MARKETING};
   s->contacts.next_id++;
+  if (nch && cs->ch[0].prop == HUBC__P_EMAIL) hubc__eidx_hint(&s->contacts.eidx, r, cs->email_h);
   if (cs->o.mark_created) {
     hubc__status_create_marketing(s, id, &slot, cs->o.source, cs->o.source_id);
     cs->marked++;
   } else hubc__txn_slot(s, id, &slot);
+  s->contacts.eidx.hint = NULL;
   cs->created++;
   *out_id = id;
   return 0;
@@ -334,8 +345,16 @@ static int update(hubc__cs *cs, hubc__rec *target, size_t nch, int *outcome) {
     return rc;
   if (r) {
     const char *e = hubc__rec_email(r);
-    const hubc__rec *other = e ? hubc__eidx_find(s, e, strlen(e)) : NULL;
+    const hubc__rec *other = NULL;
+    if (e) { /* the row's email was hashed to find the contact: r's is that one or the contact's own */
+      uint32_t h = nch && cs->ch[0].prop == HUBC__P_EMAIL && strcmp(e, cs->ch[0].value) == 0
+                       ? cs->email_h
+                       : hubc__hash(e, strlen(e));
+      other = hubc__eidx_probe(&s->contacts.eidx, e, h);
+      hubc__eidx_hint(&s->contacts.eidx, r, h);
+    }
     if (other && other != target) {
+      s->contacts.eidx.hint = NULL;
       hubc__rec_unref(s->base, r);
       return hubc__err(HUBC_EEXISTS, "a contact with email '%s' already exists (record id %u)", e, other->id);
     }
@@ -343,6 +362,7 @@ static int update(hubc__cs *cs, hubc__rec *target, size_t nch, int *outcome) {
     slot.rec = r;
     slot.modified = s->txn.now;
     hubc__txn_slot(s, id, &slot);
+    s->contacts.eidx.hint = NULL;
   }
   if (mark) {
     hubc__status_apply(s, id, 1, cs->o.source, cs->o.source_id);
@@ -381,11 +401,12 @@ int hubc__cs_row_n(hubc__cs *cs, hubc_id id, const char *const *values, const ui
   /* changes are sorted and email is property 0 */
   const char *email = nch && cs->ch[0].prop == HUBC__P_EMAIL ? cs->ch[0].value : NULL;
   hubc__rec *target = NULL;
+  if (email) cs->email_h = hubc__hash(email, cs->ch[0].len); /* once: find, then index (create, update) */
   if (id) {
     if (!(target = hubc__contact_at(s, id)))
       return hubc__err(HUBC_ENOTFOUND, "no contact with record id %lld", (long long)id);
   } else if (email) {
-    target = hubc__eidx_find(s, email, cs->ch[0].len);
+    target = hubc__eidx_probe(&s->contacts.eidx, email, cs->email_h);
   }
   if (target) {
     id = target->id;

@@ -63,6 +63,7 @@ typedef struct hubc__cs {
                                               merged into a contact reached before; contacts marked */
   size_t unchanged;    /* rows reaching an older contact first that change nothing (not in updated) */
   char email[HUBC__EMAIL_BUF];
+  uint32_t email_h; /* hash of email while a row with one is applied */
   uint32_t props_stack[16];
   hubc__change ch_stack[16];
 } hubc__cs;

@@ -9,6 +9,11 @@ static uint32_t rec_hash(const hubc__rec *r) {
   return hubc__hash(e, strlen(e));
 }
 
+/* r's hash, from the hint when it names r (email_index.h). */
+static uint32_t hinted_hash(const hubc__eidx *x, const hubc__rec *r) {
+  return r == x->hint ? x->hint_h : rec_hash(r);
+}
+
 static uint64_t entry_of(uint32_t h, const hubc__rec *r) {
   uintptr_t a = (uintptr_t)r;
   size_t more = (a % 64 + offsetof(hubc__rec, blob) + r->len - 1) / 64;
@@ -43,7 +48,7 @@ hubc__rec *hubc__eidx_find(const hubc_store *s, const char *email, size_t len) {
 
 void hubc__eidx_insert(hubc_store *s, hubc__rec *r) {
   hubc__eidx *x = &s->contacts.eidx;
-  uint32_t h = rec_hash(r);
+  uint32_t h = hinted_hash(x, r);
   size_t pos = h & x->mask;
   while (x->slots[pos]) pos = (pos + 1) & x->mask;
   x->slots[pos] = entry_of(h, r);
@@ -51,8 +56,7 @@ void hubc__eidx_insert(hubc_store *s, hubc__rec *r) {
 }
 
 /* Position of r's entry; SIZE_MAX if absent (never, by construction). */
-static size_t slot_of(const hubc__eidx *x, const hubc__rec *r) {
-  uint32_t h = rec_hash(r);
+static size_t slot_of(const hubc__eidx *x, const hubc__rec *r, uint32_t h) {
   uint64_t want = entry_of(h, r);
   for (size_t i = h & x->mask; x->slots[i]; i = (i + 1) & x->mask)
     if (x->slots[i] == want) return i;
@@ -61,13 +65,13 @@ static size_t slot_of(const hubc__eidx *x, const hubc__rec *r) {
 
 void hubc__eidx_replace(hubc_store *s, const hubc__rec *old, hubc__rec *r) {
   hubc__eidx *x = &s->contacts.eidx;
-  size_t i = slot_of(x, old);
+  size_t i = slot_of(x, old, hinted_hash(x, r)); /* the same email: r's hash is old's */
   if (i != SIZE_MAX) x->slots[i] = (x->slots[i] & HUBC__EIDX_TAG_MASK) | entry_of(0, r); /* same email, same tag */
 }
 
 void hubc__eidx_remove(hubc_store *s, const hubc__rec *r) {
   hubc__eidx *x = &s->contacts.eidx;
-  size_t mask = x->mask, i = slot_of(x, r);
+  size_t mask = x->mask, i = slot_of(x, r, rec_hash(r));
   if (i == SIZE_MAX) return;
   /* backward-shift deletion keeps every probe chain unbroken */
   for (size_t j = (i + 1) & mask; x->slots[j]; j = (j + 1) & mask) {

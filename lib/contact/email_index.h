@@ -20,6 +20,8 @@
 typedef struct hubc__eidx {
   uint64_t *slots; /* 0 = empty */
   size_t mask, n;  /* capacity - 1, entries */
+  const hubc__rec *hint; /* hubc__eidx_hint: this record's email hashes to hint_h */
+  uint32_t hint_h;
 } hubc__eidx;
 
 #define HUBC__EIDX_TAG_MASK 0xffff000000000000ULL
@@ -30,6 +32,14 @@ typedef struct hubc__eidx {
 int hubc__eidx_reserve(hubc_store *s, size_t extra);
 /* The current record whose (normalized) email this is, or NULL. */
 hubc__rec *hubc__eidx_find(const hubc_store *s, const char *email, size_t len);
+/* The hash of r's email, known to a caller that just looked the email up:
+ * the insert or replace of r inside the next hubc__txn_slot uses it
+ * instead of hashing the email again. Clear it (NULL) right after that
+ * call, so that no later record at the same address takes it. */
+static inline void hubc__eidx_hint(hubc__eidx *x, const hubc__rec *r, uint32_t h) {
+  x->hint = r;
+  x->hint_h = h;
+}
 /* Needs room (hubc__eidx_reserve); r's email must not be indexed yet. */
 void hubc__eidx_insert(hubc_store *s, hubc__rec *r);
 void hubc__eidx_remove(hubc_store *s, const hubc__rec *r);
