@@ -343,15 +343,21 @@ static void undo(hubc_store *s, const hubc__undo *u) {
   if (u->u.slot.to.rec && u->u.slot.to.rec != u->u.slot.from.rec) hubc__rec_unref(s->base, u->u.slot.to.rec);
 }
 
-static void txn_rollback(hubc_store *s) { s->contacts.next_id = s->contacts.next_id_mark; }
+static void txn_rollback(hubc_store *s) {
+  s->contacts.next_id = s->contacts.next_id_mark;
+  s->contacts.superseded = 0;
+}
 
-/* Releases the versions the transaction superseded. */
+/* Releases the versions the transaction superseded (none for a status
+ * change or a create: no walk of the undo log then). */
 static void txn_commit(hubc_store *s) {
   const hubc__txn *t = &s->txn;
-  for (size_t i = 0; i < t->undo_n; i++) {
+  for (size_t i = 0; i < t->undo_n && s->contacts.superseded; i++) {
     const hubc__undo *u = &t->undo[i];
-    if (u->kind == K && u->u.slot.from.rec && u->u.slot.from.rec != u->u.slot.to.rec)
+    if (u->kind == K && u->u.slot.from.rec && u->u.slot.from.rec != u->u.slot.to.rec) {
       hubc__rec_unref(s->base, u->u.slot.from.rec);
+      s->contacts.superseded--;
+    }
   }
 }
 

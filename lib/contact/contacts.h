@@ -15,6 +15,7 @@ typedef struct hubc__contacts {
   size_t cap;        /* entries in recs */
   int64_t next_id;   /* next record id */
   int64_t next_id_mark;
+  size_t superseded; /* versions the transaction replaced, released at its commit */
   hubc__eidx eidx;   /* email → current record (contact/email_index.h) */
   uint64_t count[3]; /* contacts per status (M6) */
   uint64_t n;        /* live contacts */

@@ -144,7 +144,9 @@ void hubc__billing_outlook(const hubc_store *s, hubc__outlook *o) {
 /* B6: the thresholds of `tier` the count crossed upward, each once (the
  * bits of bill.alerts) until the period ends or the tier rises. */
 static void fire_alerts(hubc_store *s, uint64_t before, uint64_t after, uint64_t tier) {
-  for (unsigned i = 0; i < 4; i++) {
+  uint64_t unfired = ~s->billing.bill.alerts;
+  /* the thresholds below the first unfired one have fired: start there */
+  for (unsigned i = unfired ? (unsigned)__builtin_ctzll(unfired) : 4; i < 4; i++) {
     unsigned th = thresholds[i];
     if (th == 100 ? after <= tier : after * 100 < (uint64_t)th * tier) break; /* thresholds ascend: nor any higher one */
     if (s->billing.bill.alerts & (1u << i)) continue;
@@ -156,14 +158,16 @@ static void fire_alerts(hubc_store *s, uint64_t before, uint64_t after, uint64_t
 }
 
 int hubc__billing_finalize(hubc_store *s) {
+  uint64_t before = s->billing.billable_mark, after = HUBC__BILLABLE(s), tier = s->billing.bill.tier;
   hubc__outlook ol;
-  hubc__billing_outlook(s, &ol);
-  uint64_t before = ol.before, after = ol.after, tier = s->billing.bill.tier;
-  if (ol.refused)
-    return hubc__err(HUBC_ELIMIT,
-                     "billable contact cap reached: the operation would bring the billable count to %llu, above "
-                     "the hard cap of %llu (HARD_CAP policy); nothing changed",
-                     (unsigned long long)after, (unsigned long long)ol.cap);
+  if (after > before) { /* only a rise is refused, alerts or upgrades (the outlook) */
+    hubc__billing_outlook(s, &ol);
+    if (ol.refused)
+      return hubc__err(HUBC_ELIMIT,
+                       "billable contact cap reached: the operation would bring the billable count to %llu, above "
+                       "the hard cap of %llu (HARD_CAP policy); nothing changed",
+                       (unsigned long long)after, (unsigned long long)ol.cap);
+  }
   int rc = hubc__txn_reserve(s, 1);
   if (rc) return rc;
   if (after > before) {

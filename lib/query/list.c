@@ -709,6 +709,16 @@ static void txn_commit(hubc_store *s) {
   hubc__watch_txn_commit(s);
 }
 
+/* No list or view changed (a view's swap is freed by txn_commit) and no
+ * active list follows contacts: nothing to finalize, commit or roll back
+ * (kind.h), so a store without lists pays nothing per call. */
+static int txn_idle(const hubc_store *s) {
+  const hubc__lists *a = A(s);
+  const hubc__watches *ws = &a->watch;
+  return a->n_lists == a->lists_mark && a->n_views == a->views_mark && !ws->live && !ws->log_n && !ws->edges_n &&
+         !ws->touched_n && !ws->err && !(s->txn.touched & (1ull << hubc__kind_pos_[HUBC_REC_VIEW]));
+}
+
 const hubc__kind hubc__kind_list = {
     .kind = K,
     .name = "list",
@@ -722,6 +732,7 @@ const hubc__kind hubc__kind_list = {
     .undo = hubc__qdef_undo,
     .txn_rollback = txn_rollback,
     .txn_commit = txn_commit,
+    .txn_idle = txn_idle,
 };
 
 const hubc__kind hubc__kind_list_members = {

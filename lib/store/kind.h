@@ -46,9 +46,15 @@ typedef struct hubc__kind {
    * else hubc__txn_touch). Kinds with a finalize hook take part in every
    * transaction: they react to the others' changes (billing to the counts,
    * workflows to contacts), so keep them few and cheap when nothing they
-   * watch changed. txn_begin: remember the committed state that rollback
-   * restores (by truncation or copy); called for every kind once the store
-   * is open, then after each commit the kind took part in. txn_finalize:
+   * watch changed, or give them txn_idle. txn_idle: 1 when the kind's
+   * state is exactly what its txn_begin recorded, nothing is pending for
+   * finalize, commit or rollback, and no change by another kind can alter
+   * it; an untouched idle kind then skips the transaction (asked before
+   * finalize and before a rollback; a finalize hook that changes another
+   * kind touches it). txn_begin: remember the
+   * committed state that rollback restores (by truncation or copy); called
+   * for every kind once the store is open, then after each commit the kind
+   * took part in. txn_finalize:
    * last checks and derived changes before persisting (may refuse the whole
    * transaction). undo: reverts one of this kind's entries (newest first,
    * all kinds interleaved). txn_rollback: after the entries, restores what
@@ -59,6 +65,7 @@ typedef struct hubc__kind {
   void (*undo)(hubc_store *s, const hubc__undo *u);
   void (*txn_rollback)(hubc_store *s);
   void (*txn_commit)(hubc_store *s);
+  int (*txn_idle)(const hubc_store *s);
 
   /* A timer of this kind came due (store/schedule.h), inside the tick's
    * transaction with the call's time set to the timer's due time. */
@@ -74,8 +81,9 @@ extern const size_t hubc__kinds_n;
 #define HUBC__KIND_NONE 0xff
 extern uint8_t hubc__kind_pos_[];
 /* Table positions (bits) of the kinds with a finalize hook (in every
- * transaction), a rollback hook, a commit or begin hook. */
-extern uint64_t hubc__kinds_finalize, hubc__kinds_rollback, hubc__kinds_commit;
+ * transaction unless idle), of those with an idle hook, with a rollback
+ * hook, with a commit or begin hook. */
+extern uint64_t hubc__kinds_finalize, hubc__kinds_idle, hubc__kinds_rollback, hubc__kinds_commit;
 void hubc__kinds_init(void);
 
 /* The row of a record kind, or NULL if no such kind. */

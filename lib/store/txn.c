@@ -79,7 +79,7 @@ void hubc__txn_begin(hubc_store *s, hubc_id actor, hubc_time now) {
   t->undo_n = t->dirty_n = 0;
   t->events_n = s->events_n;
   t->pool = hubc__pool_mark_get(s->base);
-  t->touched = hubc__kinds_finalize; /* they react to every transaction (kind.h) */
+  t->touched = 0; /* kinds with a finalize hook join at the end unless idle (awake) */
   hubc__sched_txn_begin(s);
 }
 
@@ -140,6 +140,7 @@ void hubc__txn_slot(hubc_store *s, int64_t id, const hubc__slot *to) {
   u->id = id;
   u->u.slot.from = hubc__slot_at(s, id);
   u->u.slot.to = *to;
+  if (u->u.slot.from.rec && u->u.slot.from.rec != to->rec) s->contacts.superseded++; /* released at commit */
   hubc__slot_move(s, id, &u->u.slot.from, to);
   hubc__txn_dirty(s, HUBC_REC_CONTACT, id);
   hubc__watch_slot(s, id, &s->txn.undo[s->txn.undo_n - 1].u.slot.from, to); /* active lists follow (S2) */
@@ -196,8 +197,20 @@ void hubc__txn_event_status(hubc_store *s, uint32_t hist, uint64_t billable, uin
   q->run_billable0 = before;
 }
 
+/* Kinds with a finalize hook react to every transaction: they take part
+ * unless their idle hook says there is nothing for them (kind.h). */
+static inline void awake(hubc_store *s) {
+  hubc__txn *t = &s->txn;
+  t->touched |= hubc__kinds_finalize & ~hubc__kinds_idle;
+  for (uint64_t m = hubc__kinds_idle & ~t->touched; m; m &= m - 1) {
+    const hubc__kind *k = hubc__kinds[__builtin_ctzll(m)];
+    if (!k->txn_idle(s)) t->touched |= m & -m;
+  }
+}
+
 static void undo(hubc_store *s) {
   hubc__txn *t = &s->txn;
+  awake(s); /* before the entries: what the kinds hold now is what they roll back */
   while (t->undo_n) {
     const hubc__undo *u = &t->undo[--t->undo_n];
     hubc__kinds[hubc__kind_pos_[u->kind]]->undo(s, u);
@@ -268,6 +281,7 @@ static int persist(hubc_store *s) {
 static inline int finalize(hubc_store *s) {
   const hubc__kind *k;
   int rc = 0;
+  awake(s);
   FOR_TOUCHED(&s->txn, hubc__kinds_finalize, k) {
     if ((rc = k->txn_finalize(s))) break;
   }
