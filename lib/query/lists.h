@@ -55,18 +55,26 @@ typedef struct hubc__watch {
   uint32_t list;   /* the static list whose members these are (persisted by chunks); 0: none */
   uint8_t *dirty;  /* by chunk: changed in this transaction (static lists) */
   size_t dirty_cap;
+  uint64_t *saved; /* by member word: saved in hubc__watches.words this transaction */
+  size_t saved_cap;
 } hubc__watch;
 
 typedef struct hubc__watchlog {
   uint32_t w;
-  uint8_t op;      /* flip, saved set, added, dying, saved dependencies, replaced filter */
-  int64_t id;      /* flip: contact */
+  uint8_t op;      /* saved set, added, dying, saved dependencies, replaced filter */
   union {
     hubc__members saved;
     hubc__wdeps deps;
     hubc_filter *f; /* replaced filter */
   } u;
 } hubc__watchlog;
+
+/* Membership undo: a member word as it was before the transaction first
+ * changed it — 16 bytes per changed word of 64 contacts, not per flip. */
+typedef struct hubc__watchword {
+  uint64_t old;
+  uint32_t w, k; /* watch, word index */
+} hubc__watchword;
 
 typedef struct hubc__watchedge {
   uint32_t w;
@@ -81,6 +89,8 @@ typedef struct hubc__watches {
   size_t n_order, order_cap;
   hubc__watchlog *log;
   size_t log_n, log_cap;
+  hubc__watchword *words;
+  size_t words_n, words_cap;
   hubc__watchedge *edges;
   size_t edges_n, edges_cap;
   uint32_t *touched; /* watch ids changed since the transaction began (a flag in the watch: listed once) */

@@ -7,7 +7,7 @@
 #include "query/watch.h"
 #include "store/store.h"
 
-enum { L_FLIP = 1, L_SNAP, L_ADDED, L_DYING, L_DEPS, L_FILTER };
+enum { L_SNAP = 1, L_ADDED, L_DYING, L_DEPS, L_FILTER };
 
 #define W(s) (&(s)->lists.watch)
 #define CHUNK_WORDS ((size_t)1 << (HUBC__WATCH_CHUNK_BITS - 6))
@@ -70,16 +70,26 @@ static int mark_dirty(hubc_store *s, hubc__watch *x, int64_t id) {
   return 0;
 }
 
-/* Flips contact id in watch w, logged for undo. 0, or -1 (nothing
+/* Saves member word k of watch w for undo, the first time the
+ * transaction changes it. */
+static int save_word(hubc_store *s, uint32_t w, hubc__watch *x, size_t k) {
+  if (k >> 6 < x->saved_cap && (x->saved[k >> 6] >> (k & 63) & 1)) return 0;
+  hubc__watches *ws = W(s);
+  if (k > UINT32_MAX || hubc__grow_zeroed(s->base, (void **)&x->saved, &x->saved_cap, (k >> 6) + 1, sizeof *x->saved) ||
+      hubc__grow(s->base, (void **)&ws->words, &ws->words_cap, ws->words_n + 1, sizeof *ws->words))
+    return HUBC_ENOMEM;
+  ws->words[ws->words_n++] = (hubc__watchword){x->m.w[k], w, (uint32_t)k};
+  x->saved[k >> 6] |= (uint64_t)1 << (k & 63);
+  return 0;
+}
+
+/* Flips contact id in watch w, saved for undo. 0, or -1 (nothing
  * changed; the transaction will fail with ENOMEM). */
 static int flip(hubc_store *s, uint32_t w, int64_t id) {
   hubc__watches *ws = W(s);
   hubc__watch *x = &ws->v[w - 1];
   if (m_reserve(s, &x->m, id) || mark_dirty(s, x, id)) goto fail;
-  if (s->txn.active && !x->snapped) {
-    hubc__watchlog e = {.w = w, .op = L_FLIP, .id = id};
-    if (log_push(s, &e)) goto fail;
-  }
+  if (s->txn.active && !x->snapped && save_word(s, w, x, (size_t)id >> 6)) goto fail;
   if (s->txn.active) touch(s, w);
   x->m.w[(size_t)id >> 6] ^= (uint64_t)1 << (id & 63);
   if (m_has(&x->m, id)) x->m.count++;
@@ -185,6 +195,7 @@ static void watch_free(hubc_store *s, hubc__watch *x) {
   m_free(s, &x->m);
   deps_free(s, &x->d);
   hubc__free(s->base, x->dirty, x->dirty_cap);
+  hubc__free(s->base, x->saved, x->saved_cap * sizeof *x->saved);
   memset(x, 0, sizeof *x);
 }
 
@@ -546,7 +557,7 @@ int hubc__watch_check(hubc_store *s) {
 
 void hubc__watch_txn_begin(hubc_store *s) {
   hubc__watches *ws = W(s);
-  ws->log_n = ws->edges_n = 0;
+  ws->log_n = ws->edges_n = ws->words_n = 0;
   ws->err = 0;
 }
 
@@ -601,6 +612,29 @@ static void untouch(hubc_store *s) {
   ws->err = 0;
 }
 
+/* Restores (undo) or forgets (commit) the saved member words. After the
+ * log's undo: a saved set restored (L_SNAP) holds the words changed
+ * before it was taken; a watch added in the transaction is gone. */
+static void words_done(hubc_store *s, int restore) {
+  hubc__watches *ws = W(s);
+  for (size_t i = 0; i < ws->words_n; i++) {
+    const hubc__watchword *e = &ws->words[i];
+    hubc__watch *x = e->w <= ws->n ? &ws->v[e->w - 1] : NULL;
+    if (!x || !x->used) continue;
+    x->saved[e->k >> 6] &= ~((uint64_t)1 << (e->k & 63));
+    if (!restore) continue;
+    uint64_t *word = &x->m.w[e->k];
+    x->m.count = x->m.count + (uint64_t)__builtin_popcountll(e->old) - (uint64_t)__builtin_popcountll(*word);
+    *word = e->old;
+  }
+  ws->words_n = 0;
+  if (ws->words_cap > 65536) { /* a large change's undo is not kept for the next one */
+    hubc__free(s->base, ws->words, ws->words_cap * sizeof *ws->words);
+    ws->words = NULL;
+    ws->words_cap = 0;
+  }
+}
+
 void hubc__watch_txn_rollback(hubc_store *s) {
   hubc__watches *ws = W(s);
   untouch(s);
@@ -608,11 +642,6 @@ void hubc__watch_txn_rollback(hubc_store *s) {
     hubc__watchlog *e = &ws->log[--ws->log_n];
     hubc__watch *x = &ws->v[e->w - 1];
     switch (e->op) {
-    case L_FLIP:
-      x->m.w[(size_t)e->id >> 6] ^= (uint64_t)1 << (e->id & 63);
-      if (m_has(&x->m, e->id)) x->m.count++;
-      else x->m.count--;
-      break;
     case L_SNAP:
       m_free(s, &x->m);
       x->m = e->u.saved;
@@ -636,12 +665,14 @@ void hubc__watch_txn_rollback(hubc_store *s) {
       break;
     }
   }
+  words_done(s, 1);
   reorder(s);
 }
 
 void hubc__watch_txn_commit(hubc_store *s) {
   hubc__watches *ws = W(s);
   untouch(s);
+  words_done(s, 0); /* before the log frees the watches that died */
   for (size_t i = 0; i < ws->log_n; i++) {
     hubc__watchlog *e = &ws->log[i];
     if (e->op == L_SNAP) hubc__free(s->base, e->u.saved.w, e->u.saved.nw * sizeof *e->u.saved.w);
@@ -660,6 +691,7 @@ void hubc__watch_free_all(hubc_store *s) {
   hubc__free(s->base, ws->order, ws->order_cap * sizeof *ws->order);
   hubc__free(s->base, ws->touched, ws->touched_cap * sizeof *ws->touched);
   hubc__free(s->base, ws->log, ws->log_cap * sizeof *ws->log);
+  hubc__free(s->base, ws->words, ws->words_cap * sizeof *ws->words);
   hubc__free(s->base, ws->edges, ws->edges_cap * sizeof *ws->edges);
   memset(ws, 0, sizeof *ws);
 }
