@@ -715,8 +715,8 @@ static void txn_commit(hubc_store *s) {
 static int txn_idle(const hubc_store *s) {
   const hubc__lists *a = A(s);
   const hubc__watches *ws = &a->watch;
-  return a->n_lists == a->lists_mark && a->n_views == a->views_mark && !ws->live && !ws->log_n && !ws->edges_n &&
-         !ws->touched_n && !ws->err && !(s->txn.touched & (1ull << hubc__kind_pos_[HUBC_REC_VIEW]));
+  return a->n_lists == a->lists_mark && a->n_views == a->views_mark && !ws->live && !ws->log_n && !ws->words_n &&
+         !ws->edges_n && !ws->touched_n && !ws->err && !(s->txn.touched & (1ull << hubc__kind_pos_[HUBC_REC_VIEW]));
 }
 
 const hubc__kind hubc__kind_list = {
