@@ -34,7 +34,7 @@ static void print_workflow(const hubc_workflow *w, int json, int first) {
            hubc_workflow_is_deleted(w) ? "true" : "false", (long long)d.trigger_form);
     if (d.trigger_filter) json_str(stdout, d.trigger_filter);
     else printf("null");
-    printf(", \"actions\": %zu}", d.n_actions);
+    printf(", \"external_form\": %lld, \"actions\": %zu}", (long long)d.trigger_external_form, d.n_actions);
     return;
   }
   printf("%4lld  %-24s %s%s  form %lld  filter %s  ", (long long)hubc_workflow_id(w), d.name,
@@ -129,7 +129,8 @@ static int show_history(session *s, hubc_id enr) {
 int cmd_workflows(int argc, char **argv, session *s) {
   if (argc < 2 || arg_is(argv[1], "--help")) {
     puts("usage: hubc workflows list\n"
-         "       hubc workflows create NAME [--form ID] [--filter TEXT] [--existing] [--reenroll] ACTION…\n"
+         "       hubc workflows create NAME [--form ID] [--external-form ID] [--filter TEXT] [--existing] [--reenroll]\n"
+         "            ACTION…   (--external-form: the id `hubc submit --external` is given, F6)\n"
          "            ACTION: status:marketing | status:non-marketing | set:PROPERTY=VALUE | delay:SECONDS |\n"
          "                    list-add:LIST_ID | list-remove:LIST_ID   (a static list)\n"
          "       hubc workflows activate|deactivate|delete ID\n"
@@ -163,6 +164,9 @@ int cmd_workflows(int argc, char **argv, session *s) {
     for (int i = 3; i < argc; i++) {
       if ((v = arg_value(argc, argv, &i, "--form"))) {
         if (parse_id(v, &d.trigger_form)) return usage_error("workflows", "expected a form id, not '%s'", v);
+      } else if ((v = arg_value(argc, argv, &i, "--external-form"))) {
+        if (parse_id(v, &d.trigger_external_form))
+          return usage_error("workflows", "expected an external form id, not '%s'", v);
       } else if ((v = arg_value(argc, argv, &i, "--filter"))) {
         d.trigger_filter = v;
       } else if (arg_is(argv[i], "--existing")) {

@@ -39,9 +39,10 @@ typedef struct hubc_wf_action {
 } hubc_wf_action;
 HUBC_API int hubc_wf_action_init(hubc_wf_action *action, unsigned int version);
 
-#define HUBC_WORKFLOW_DEF_VERSION 1
-/* A workflow's definition (W2). Either or both triggers may be set; a
- * workflow without one is enrolled into by nothing. Copied by the call. */
+#define HUBC_WORKFLOW_DEF_VERSION 2
+/* A workflow's definition (W2). Any of the triggers may be set; a
+ * workflow without one is enrolled into by nothing. Copied by the call.
+ * Versions 1 and 2 are accepted; a version-1 struct ends after n_actions. */
 typedef struct hubc_workflow_def {
   unsigned int version;       /* HUBC_WORKFLOW_DEF_VERSION */
   const char *name;
@@ -51,6 +52,9 @@ typedef struct hubc_workflow_def {
   int reenroll;               /* 1: a contact whose enrollment ended may be enrolled again (default 0) */
   const hubc_wf_action *const *actions; /* in order */
   size_t n_actions;
+  /* version 2 (F6): > 0: a submission of the host's external form with
+   * this id (hubc_form_submit_external) enrolls its contact */
+  hubc_id trigger_external_form;
 } hubc_workflow_def;
 HUBC_API int hubc_workflow_def_init(hubc_workflow_def *def, unsigned int version);
 

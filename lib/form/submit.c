@@ -130,7 +130,7 @@ static int apply(hubc_store *s, void *ctx) {
                    .reason_type = o.source, .reason_id = x->form, .actor = HUBC_SYSTEM,
                    .submission = x->submission};
   hubc__txn_event(s, &ev);
-  return x->external ? 0 : hubc__engine_submission(s, x->form, x->contact); /* W2 */
+  return hubc__engine_submission(s, x->form, x->external, x->contact); /* W2; F6: external forms too */
 }
 
 static int submit_common(hubc_id *out_contact, hubc_id *out_sub, hubc_store *s, hubc_id form, int external,

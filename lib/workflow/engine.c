@@ -233,22 +233,28 @@ static int forms_index(hubc_store *s) {
   hubc__workflows *a = &s->workflows;
   if (a->forms_fresh) return 0;
   size_t n = 0;
-  for (size_t i = 0; i < a->n; i++) n += a->v[i].name && a->v[i].active && a->v[i].form;
+  for (size_t i = 0; i < a->n; i++)
+    if (a->v[i].name && a->v[i].active) n += (size_t)(a->v[i].form != 0) + (size_t)(a->v[i].ext_form != 0);
   if (hubc__grow(s->base, (void **)&a->forms, &a->forms_cap, n, sizeof *a->forms))
     return hubc__err(HUBC_ENOMEM, "out of memory indexing workflow triggers");
   a->forms_n = 0;
-  for (size_t i = 0; i < a->n; i++)
-    if (a->v[i].name && a->v[i].active && a->v[i].form) a->forms[a->forms_n++] = (hubc__wform){a->v[i].form, (uint32_t)i + 1};
+  for (size_t i = 0; i < a->n; i++) {
+    const hubc__wf *w = &a->v[i];
+    if (!w->name || !w->active) continue;
+    if (w->form) a->forms[a->forms_n++] = (hubc__wform){w->form, (uint32_t)i + 1};
+    if (w->ext_form) a->forms[a->forms_n++] = (hubc__wform){-w->ext_form, (uint32_t)i + 1};
+  }
   if (a->forms_n > 1) qsort(a->forms, a->forms_n, sizeof *a->forms, wform_cmp);
   a->forms_fresh = 1;
   return 0;
 }
 
-int hubc__engine_submission(hubc_store *s, hubc_id form, hubc_id contact) {
+int hubc__engine_submission(hubc_store *s, hubc_id form_id, int external, hubc_id contact) {
   hubc__workflows *a = &s->workflows;
   if (starter(s)) return 0;
   int rc = forms_index(s);
   if (rc) return rc;
+  int64_t form = external ? -form_id : form_id;
   size_t lo = 0, hi = a->forms_n;
   while (lo < hi) { /* the first entry of the form */
     size_t mid = lo + (hi - lo) / 2;
@@ -256,7 +262,7 @@ int hubc__engine_submission(hubc_store *s, hubc_id form, hubc_id contact) {
     else hi = mid;
   }
   char why[48];
-  snprintf(why, sizeof why, "form %lld", (long long)form);
+  snprintf(why, sizeof why, "%sform %lld", external ? "external " : "", (long long)form_id);
   for (size_t i = lo; i < a->forms_n && a->forms[i].form == form && !rc; i++)
     rc = enroll(s, a->forms[i].wf, (uint32_t)contact, why);
   return rc;

@@ -30,8 +30,9 @@ int hubc__enr_end_all(hubc_store *s, uint32_t wf, const char *why);
 /* Workflow `wf` was just activated: resumes its enrollments, and enrolls
  * the contacts meeting its filter with enroll_existing. */
 int hubc__engine_activated(hubc_store *s, uint32_t wf);
-/* A submission of form `form` by `contact` (F5, W2). */
-int hubc__engine_submission(hubc_store *s, hubc_id form, hubc_id contact);
+/* A submission of form `form` (external: the host's external form, F6)
+ * by `contact` (F5, W2). */
+int hubc__engine_submission(hubc_store *s, hubc_id form, int external, hubc_id contact);
 
 /* At the end of a store's open, no lock held: compiles stored trigger
  * filters. */

@@ -44,7 +44,7 @@ HUBC_API int hubc_workflow_def_init(hubc_workflow_def *d, unsigned int version) 
   if (!d) return hubc__err(HUBC_EINVAL, "workflow definition: def is NULL");
   int rc = hubc__version_check(version, HUBC_WORKFLOW_DEF_VERSION, "workflow definition");
   if (rc) return rc;
-  memset(d, 0, sizeof *d);
+  memset(d, 0, version == 1 ? HUBC__VERSION_END(hubc_workflow_def, n_actions) : sizeof *d);
   d->version = version;
   return hubc__ok();
 }
@@ -160,6 +160,9 @@ static int build(hubc_store *s, const hubc_workflow_def *d, hubc__wf *w, size_t 
     if (!f || f->deleted)
       return hubc__err(HUBC_ENOTFOUND, "%s: trigger_form: no form with id %lld", what, (long long)d->trigger_form);
   }
+  if (d->trigger_external_form < 0)
+    return hubc__err(HUBC_EINVAL, "%s: trigger_external_form %lld is invalid (0: none)", what,
+                     (long long)d->trigger_external_form);
   if ((d->enroll_existing != 0 && d->enroll_existing != 1) || (d->reenroll != 0 && d->reenroll != 1))
     return hubc__err(HUBC_EINVAL, "%s: enroll_existing and reenroll must be 0 or 1", what);
   if (d->enroll_existing && !d->trigger_filter)
@@ -180,10 +183,11 @@ static int build(hubc_store *s, const hubc_workflow_def *d, hubc__wf *w, size_t 
   if (d->trigger_filter && !(w->filter_text = hubc__pool_strdup(s->base, d->trigger_filter, strlen(d->trigger_filter))))
     return hubc__err(HUBC_ENOMEM, "out of memory building a workflow");
   w->acts = acts;
-  w->n_acts = (uint32_t)d->n_actions;
+  w->n_acts = (uint16_t)d->n_actions;
   w->form = d->trigger_form;
-  w->enroll_existing = (uint8_t)d->enroll_existing;
-  w->reenroll = (uint8_t)d->reenroll;
+  w->ext_form = d->trigger_external_form;
+  w->enroll_existing = d->enroll_existing && 1;
+  w->reenroll = d->reenroll && 1;
   return 0;
 }
 
@@ -228,7 +232,8 @@ static int prepare(prep *p, hubc_store *s, const hubc_workflow_def *def, const c
   if (!def) return hubc__err(HUBC_EINVAL, "%s: def is NULL", what);
   int rc = hubc__version_check(def->version, HUBC_WORKFLOW_DEF_VERSION, "workflow definition");
   if (rc) return rc;
-  hubc__version_in(&p->d, sizeof p->d, def, HUBC__VERSION_END(hubc_workflow_def, n_actions));
+  hubc__version_in(&p->d, sizeof p->d, def,
+                   def->version == 1 ? HUBC__VERSION_END(hubc_workflow_def, n_actions) : sizeof(hubc_workflow_def));
   const char *name = p->d.name;
   if (!name || !*name) return hubc__err(HUBC_EINVAL, "%s: the workflow needs a name", what);
   size_t len = strnlen(name, MAX_NAME + 1);
@@ -341,7 +346,7 @@ static int set_active(hubc_store *s, hubc_id actor, hubc_id id, int on, const ch
   if (!rc) rc = hubc__txn_reserve(s, 1);
   if (!rc && s->workflows.v[id - 1].active != on) {
     hubc__wf w = s->workflows.v[id - 1];
-    w.active = (uint8_t)on;
+    w.active = on && 1;
     hubc__wf_put(s, id, &w);
     if (on) rc = hubc__engine_activated(s, (uint32_t)id);
   }
@@ -529,8 +534,9 @@ HUBC_API int hubc_workflow_definition(hubc_workflow_def *out, const hubc_workflo
   int rc = hubc__version_check(out->version, HUBC_WORKFLOW_DEF_VERSION, "workflow definition");
   if (rc) return rc;
   hubc_workflow_def d = {HUBC_WORKFLOW_DEF_VERSION, c->w.name, c->w.form, c->w.filter_text, c->w.enroll_existing,
-                         c->w.reenroll, c->act_ptrs, c->w.n_acts};
-  hubc__version_out(out, &d, HUBC__VERSION_END(hubc_workflow_def, n_actions));
+                         c->w.reenroll, c->act_ptrs, c->w.n_acts, c->w.ext_form};
+  hubc__version_out(out, &d,
+                    out->version == 1 ? HUBC__VERSION_END(hubc_workflow_def, n_actions) : sizeof(hubc_workflow_def));
   return hubc__ok();
 }
 
@@ -577,7 +583,7 @@ HUBC_API void hubc_workflow_iterator_free(hubc_workflow_iterator *it) {
 
 /* ---- the WORKFLOW record kind ------------------------------------------------------ */
 
-enum { T_NAME = 1, T_FLAGS, T_FORM, T_FILTER, T_ACTION /* repeated: see encode_action */ };
+enum { T_NAME = 1, T_FLAGS, T_FORM, T_FILTER, T_ACTION /* repeated: see encode_action */, T_EXT_FORM };
 enum { F_ACTIVE = 1, F_DELETED = 2, F_EXISTING = 4, F_REENROLL = 8 };
 
 /* An action as "<type digit>a NUL b": SET_STATUS "1<0|1>\0", SET_PROPERTY
@@ -614,6 +620,7 @@ static int encode(hubc_store *s, int64_t id, hubc__wr *w) {
   hubc__wr_num(w, T_FLAGS, (x->active ? F_ACTIVE : 0) | (x->deleted ? F_DELETED : 0) |
                                (x->enroll_existing ? F_EXISTING : 0) | (x->reenroll ? F_REENROLL : 0));
   hubc__wr_num(w, T_FORM, x->form);
+  if (x->ext_form) hubc__wr_num(w, T_EXT_FORM, x->ext_form); /* absent in records written before it existed */
   if (x->filter_text) hubc__wr_str(w, T_FILTER, x->filter_text);
   for (uint32_t i = 0; i < x->n_acts; i++) encode_action(s, w, &x->acts[i]);
   return 0;
@@ -658,11 +665,12 @@ static int load(hubc_loader *l, int64_t id, hubc__rd rd) {
       if (hubc__ld_pooled(s, body, &w.name, K, id)) return HUBC_ECORRUPT;
     } else if (tag == T_FILTER) {
       if (hubc__ld_pooled(s, body, &w.filter_text, K, id)) return HUBC_ECORRUPT;
-    } else if (tag == T_FLAGS || tag == T_FORM) {
+    } else if (tag == T_FLAGS || tag == T_FORM || tag == T_EXT_FORM) {
       if (hubc__ld_int(body, &v, K, id)) return HUBC_ECORRUPT;
-      if (tag == T_FORM) {
+      if (tag == T_FORM || tag == T_EXT_FORM) {
         if (v < 0) return hubc__corrupt(K, id, "bad form");
-        w.form = v;
+        if (tag == T_FORM) w.form = v;
+        else w.ext_form = v;
       } else {
         if (v < 0 || v > 15) return hubc__corrupt(K, id, "bad flags");
         w.active = !!(v & F_ACTIVE), w.deleted = !!(v & F_DELETED), w.enroll_existing = !!(v & F_EXISTING),
@@ -679,7 +687,7 @@ static int load(hubc_loader *l, int64_t id, hubc__rd rd) {
     }
   }
   if (!w.name) return hubc__corrupt(K, id, "no name");
-  w.n_acts = (uint32_t)n;
+  w.n_acts = (uint16_t)n;
   a->v[id - 1] = w;
   st->acts[id - 1] = texts;
   st->n[id - 1] = n;
@@ -790,6 +798,7 @@ static int dump(const hubc_store *s, hubc__out *o) {
         hubc__out_text(o, x->payload, 1);
       }
     }
+    if (w->ext_form) hubc__out_printf(o, " external_form=%lld", (long long)w->ext_form);
     hubc__out_put(o, " filter=", 8);
     hubc__out_text(o, w->filter_text ? w->filter_text : "", 1);
     hubc__out_put(o, " name=", 6);

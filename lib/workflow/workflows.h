@@ -20,18 +20,19 @@ typedef struct hubc__wact {
 } hubc__wact;
 
 typedef struct hubc__wform {
-  int64_t form;
+  int64_t form; /* a form's id; an external form's id negated */
   uint32_t wf;
 } hubc__wform;
 
 typedef struct hubc__wf {
   const char *name;         /* pooled; NULL: no workflow with this id */
   const char *filter_text;  /* pooled, or NULL */
-  uint32_t watch;           /* filter_text's watch (query/watch.h; it owns the compiled filter), 0 none */
   const hubc__wact *acts;   /* pooled */
   int64_t form;             /* trigger form, 0 none */
-  uint32_t n_acts;
-  uint8_t active, deleted, enroll_existing, reenroll;
+  int64_t ext_form;         /* trigger external form (the host's id, F6), 0 none */
+  uint32_t watch;           /* filter_text's watch (query/watch.h; it owns the compiled filter), 0 none */
+  uint16_t n_acts;          /* at most 1000 */
+  uint8_t active : 1, deleted : 1, enroll_existing : 1, reenroll : 1; /* fits an undo entry with both forms */
 } hubc__wf;
 
 typedef struct hubc__enr {

@@ -185,6 +185,17 @@ class Cli(unittest.TestCase):
         self.ok("workflows", "run", clock=str(int(self.env["HUBC_CLOCK"]) + 60))
         self.assertEqual(json.loads(self.ok("--json", "lists", "show", "1").stdout)["members"], [])
 
+    def test_F6_W2_external_form_trigger(self):
+        self.init()
+        wf = json.loads(self.ok("--json", "workflows", "create", "Ext", "--external-form", "77",
+                                "set:jobtitle=ext").stdout)["id"]
+        self.ok("workflows", "activate", str(wf))
+        [listed] = json.loads(self.ok("--json", "workflows", "list").stdout)
+        self.assertEqual(listed["external_form"], 77)
+        sub = json.loads(self.ok("--json", "submit", "--external", "77", "email=e@x.it").stdout)
+        [e] = json.loads(self.ok("--json", "workflows", "enrollments", str(wf)).stdout)
+        self.assertEqual(e["contact"], sub["contact"])
+
     def test_S2_S3_lists_and_views(self):
         self.init()
         for email, city in (("a@example.com", "Roma"), ("b@example.com", "Milano")):

@@ -59,6 +59,16 @@ class WorkflowTest(unittest.TestCase):
             self.wf.create("Bad", [ListAdd(active.id)])
         self.assertIn("action 0", str(cm.exception))
 
+    def test_F6_W2_external_form_submission_enrolls(self):
+        wid = self.wf.create("Ext", [SetProperty("jobtitle", "ext")], external_form=77)
+        self.assertEqual(self.wf.get(wid).external_form, 77)
+        self.assertIsNone(self.wf.get(wid).form)
+        self.wf.activate(wid)
+        c = self.store.forms.submit_external(77, {"email": "e@x.it"}).contact
+        other = self.store.forms.submit_external(78, {"email": "f@x.it"}).contact
+        self.assertEqual([e.contact for e in self.wf.enrollments(wid)], [c])
+        self.assertNotEqual(other, c)
+
     def test_W2_W3_W5_W6_form_trigger_delay_host_action_retry(self):
         calls = []
 

@@ -1,7 +1,7 @@
 /* Workflow triggers and the engine's reach (W1, W2): filter triggers are
  * edges of the watch registry (list memberships, active lists), trigger
- * filters are freed with their definition, form triggers, and a store
- * reopened on STARTER. */
+ * filters are freed with their definition, form triggers (external forms
+ * too, F6), and a store reopened on STARTER. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -323,6 +323,99 @@ static void test_W1_reopened_on_starter_workflows_wait_and_resume_on_professiona
   assert_int_equal(enrollments(s, wf, late), 0); /* what came while STARTER did not enroll */
 }
 
+/* ---- F6: external form submissions follow F5 (they can enroll, W2) -------------------- */
+
+static void test_F6_W2_an_external_form_submission_enrolls_its_workflows(void **state) {
+  (void)state;
+  tu_clock clk;
+  tu_mem *m = gc_mem();
+  hubc_store *s = open_pro(&clk, &m->vtable);
+  const char *fields[] = {"city"};
+  hubc_id form;
+  assert_int_equal(hubc_form_create(&form, s, ADMIN, "Signup", fields, NULL, NULL, 1), 0);
+  hubc_wf_action a = act_prop("jobtitle", "external"), b = act_prop("company", "own form");
+  const hubc_wf_action *pa[] = {&a}, *pb[] = {&b};
+  hubc_workflow_def d;
+  def_of(&d, "External", 0, NULL, pa, 1);
+  d.trigger_external_form = form; /* the same number as the store's form: a different form */
+  hubc_id ext, own;
+  assert_int_equal(hubc_workflow_create(&ext, s, ADMIN, &d), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, ext), 0);
+  def_of(&d, "Own", form, NULL, pb, 1);
+  assert_int_equal(hubc_workflow_create(&own, s, ADMIN, &d), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, own), 0);
+  const char *n[] = {"email", "city"}, *v1[] = {"anna@x.it", "Roma"}, *v2[] = {"bea@x.it", "Roma"},
+             *v3[] = {"carla@x.it", "Roma"};
+  hubc_id c1, c2, c3;
+  assert_int_equal(hubc_form_submit_external(&c1, NULL, s, form, n, v1, 2), 0);
+  assert_int_equal(hubc_form_submit_external(&c2, NULL, s, form + 1, n, v2, 2), 0); /* another external form */
+  assert_int_equal(hubc_form_submit(&c3, NULL, s, form, n, v3, 2), 0);
+  assert_int_equal(enrollments(s, ext, c1), 1);
+  assert_int_equal(enrollments(s, own, c1), 0);
+  assert_int_equal(enrollments(s, ext, c2), 0);
+  assert_int_equal(enrollments(s, ext, c3), 0);
+  assert_int_equal(enrollments(s, own, c3), 1);
+  assert_int_equal(hubc_store_tick(s), 0);
+  assert_string_equal(prop_of(s, c1, "jobtitle"), "external");
+  assert_string_equal(prop_of(s, c3, "company"), "own form");
+  /* kept across a reopen, and read back by a version-2 definition only */
+  gc_release(s);
+  s = open_sub(&clk, HUBC_SUBSCRIPTION_PROFESSIONAL, &m->vtable, NULL);
+  const char *v4[] = {"dora@x.it", "Roma"};
+  hubc_id c4;
+  assert_int_equal(hubc_form_submit_external(&c4, NULL, s, form, n, v4, 2), 0);
+  assert_int_equal(enrollments(s, ext, c4), 1);
+  hubc_workflow *w;
+  assert_int_equal(hubc_workflow_get(&w, s, ext), 0);
+  hubc_workflow_def got;
+  assert_int_equal(hubc_workflow_def_init(&got, HUBC_WORKFLOW_DEF_VERSION), 0);
+  assert_int_equal(hubc_workflow_definition(&got, w), 0);
+  assert_int_equal(got.trigger_external_form, form);
+  struct { hubc_workflow_def d; hubc_id canary; } v1def;
+  memset(&v1def, 0x5a, sizeof v1def);
+  size_t v1_size = offsetof(hubc_workflow_def, n_actions) + sizeof(size_t);
+  assert_int_equal(hubc_workflow_def_init(&v1def.d, 1), 0);
+  assert_int_equal(hubc_workflow_definition(&v1def.d, w), 0);
+  assert_int_equal(v1def.d.n_actions, 1);
+  const unsigned char *past = (const unsigned char *)&v1def.d + v1_size;
+  assert_int_equal(past[0], 0x5a); /* nothing written past a version-1 struct */
+  hubc_workflow_free(w);
+  /* a negative id is refused, naming the field */
+  def_of(&d, "Bad", 0, NULL, pa, 1);
+  d.trigger_external_form = -1;
+  assert_int_equal(hubc_workflow_create(NULL, s, ADMIN, &d), HUBC_EINVAL);
+  assert_non_null(strstr(hubc_error_last(), "trigger_external_form"));
+}
+
+static void test_F6_version_1_definitions_stay_accepted(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  hubc_wf_action a = act_prop("jobtitle", "x");
+  const hubc_wf_action *pa[] = {&a};
+  /* a version-1 caller's struct ends after n_actions: what follows is not its */
+  struct { hubc_workflow_def d; } buf;
+  memset(&buf, 0x7f, sizeof buf);
+  assert_int_equal(hubc_workflow_def_init(&buf.d, 1), 0);
+  buf.d.name = "Old";
+  buf.d.trigger_filter = "city = 'Roma'";
+  buf.d.actions = pa;
+  buf.d.n_actions = 1;
+  hubc_id wf;
+  assert_int_equal(hubc_workflow_create(&wf, s, ADMIN, &buf.d), 0);
+  assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
+  hubc_id c = tu_contact(s, ADMIN, "anna@x.it", "Anna");
+  set_city(s, c, "Roma");
+  assert_int_equal(enrollments(s, wf, c), 1);
+  hubc_workflow *w;
+  assert_int_equal(hubc_workflow_get(&w, s, wf), 0);
+  hubc_workflow_def got;
+  assert_int_equal(hubc_workflow_def_init(&got, HUBC_WORKFLOW_DEF_VERSION), 0);
+  assert_int_equal(hubc_workflow_definition(&got, w), 0);
+  assert_int_equal(got.trigger_external_form, 0); /* the bytes past version 1 were not read */
+  hubc_workflow_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_W2_trigger_in_a_static_list_enrolls_on_list_add, gc_teardown),
@@ -334,6 +427,8 @@ int main(void) {
       cmocka_unit_test_teardown(test_W2_R2_a_failed_update_keeps_the_old_trigger, gc_teardown),
       cmocka_unit_test_teardown(test_W1_reopened_on_starter_workflows_wait_and_resume_on_professional,
                                 gc_teardown),
+      cmocka_unit_test_teardown(test_F6_W2_an_external_form_submission_enrolls_its_workflows, gc_teardown),
+      cmocka_unit_test_teardown(test_F6_version_1_definitions_stay_accepted, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

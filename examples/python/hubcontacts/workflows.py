@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .store import Store
 
 WF_ACTION_VERSION = 2
-WORKFLOW_DEF_VERSION = 1
+WORKFLOW_DEF_VERSION = 2
 WF_CALL_VERSION = 1
 ENROLLMENT_VERSION = 1
 WF_LOG_VERSION = 1
@@ -44,7 +44,8 @@ class _Action(Structure):
 class _Def(Structure):
     _fields_ = [("version", c_uint), ("name", c_char_p), ("trigger_form", hubc_id),
                 ("trigger_filter", c_char_p), ("enroll_existing", c_int), ("reenroll", c_int),
-                ("actions", POINTER(POINTER(_Action))), ("n_actions", c_size_t)]
+                ("actions", POINTER(POINTER(_Action))), ("n_actions", c_size_t),
+                ("trigger_external_form", hubc_id)]  # version 2 (F6)
 
 
 class _Call(Structure):
@@ -150,6 +151,7 @@ class Workflow:
     enroll_existing: bool
     reenroll: bool
     actions: tuple[Action, ...]
+    external_form: Optional[int] = None  # F6: the host's external form id
 
 
 @dataclass(frozen=True)
@@ -237,21 +239,23 @@ class Workflows:
             core._wf_actions = {}
 
     def _def(self, name: Any, actions: Sequence[Action], form: Optional[int], filter: Optional[str],
-             enroll_existing: bool, reenroll: bool) -> tuple[_Def, Any]:
+             enroll_existing: bool, reenroll: bool, external_form: Optional[int]) -> tuple[_Def, Any]:
         acts = [_c_action(a, i) for i, a in enumerate(actions)]
         ptrs = (POINTER(_Action) * max(len(acts), 1))(*[pointer(a) for a in acts])
         d = _Def(version=WORKFLOW_DEF_VERSION, name=enc(name, "name"),
                  trigger_form=to_i64(form or 0, "form"), trigger_filter=enc(filter, "filter"),
                  enroll_existing=1 if enroll_existing else 0, reenroll=1 if reenroll else 0,
-                 actions=ptrs, n_actions=len(acts))
+                 actions=ptrs, n_actions=len(acts),
+                 trigger_external_form=to_i64(external_form or 0, "external_form"))
         return d, (acts, ptrs)  # the second keeps the arrays alive for the call
 
     def create(self, name: str, actions: Sequence[Action], *, form: Optional[int] = None,
                filter: Optional[str] = None, enroll_existing: bool = False, reenroll: bool = False,
-               actor: Optional[int] = None) -> int:
-        """Creates an inactive workflow; returns its id."""
+               external_form: Optional[int] = None, actor: Optional[int] = None) -> int:
+        """Creates an inactive workflow; returns its id. external_form: a
+        submission of that external form (forms.submit_external) enrolls (F6)."""
         who = self._store._who(actor, "create workflow")
-        d, keep = self._def(name, actions, form, filter, enroll_existing, reenroll)
+        d, keep = self._def(name, actions, form, filter, enroll_existing, reenroll, external_form)
         out = hubc_id()
         self._store._core.call(lib.hubc_workflow_create, byref(out), _STORE, who, byref(d))
         del keep
@@ -259,11 +263,11 @@ class Workflows:
 
     def update(self, workflow: int, name: str, actions: Sequence[Action], *, form: Optional[int] = None,
                filter: Optional[str] = None, enroll_existing: bool = False, reenroll: bool = False,
-               actor: Optional[int] = None) -> None:
+               external_form: Optional[int] = None, actor: Optional[int] = None) -> None:
         """Replaces an inactive workflow's definition (an active one is
         refused); its unfinished enrollments end."""
         who = self._store._who(actor, "update workflow")
-        d, keep = self._def(name, actions, form, filter, enroll_existing, reenroll)
+        d, keep = self._def(name, actions, form, filter, enroll_existing, reenroll, external_form)
         self._store._core.call(lib.hubc_workflow_update, _STORE, who, to_i64(workflow, "workflow"), byref(d))
         del keep
 
@@ -294,7 +298,8 @@ class Workflows:
                             deleted=bool(lib.hubc_workflow_is_deleted(snap)),
                             form=d.trigger_form or None, filter=dec(d.trigger_filter),
                             enroll_existing=bool(d.enroll_existing), reenroll=bool(d.reenroll),
-                            actions=tuple(_py_action(d.actions[i].contents) for i in range(d.n_actions)))
+                            actions=tuple(_py_action(d.actions[i].contents) for i in range(d.n_actions)),
+                            external_form=d.trigger_external_form or None)
         finally:
             lib.hubc_workflow_free(snap)
 
