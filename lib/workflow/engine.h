@@ -1,6 +1,6 @@
 /* What the workflow area's files share, and its hooks into other areas:
- * the form submission path enrolls (W2), the store open compiles trigger
- * filters, hubc_store_tick runs the engine (W3). */
+ * the form submission path enrolls (W2), the store open registers trigger
+ * filters as watches (query/watch.h), hubc_store_tick runs the engine (W3). */
 #ifndef HUBC_WORKFLOW_ENGINE_H
 #define HUBC_WORKFLOW_ENGINE_H
 
@@ -34,8 +34,8 @@ int hubc__engine_activated(hubc_store *s, uint32_t wf);
  * by `contact` (F5, W2). */
 int hubc__engine_submission(hubc_store *s, hubc_id form, int external, hubc_id contact);
 
-/* At the end of a store's open, no lock held: compiles stored trigger
- * filters. */
+/* At the end of a store's open, no lock held: compiles the stored trigger
+ * filters of workflows not deleted and registers their watches. */
 int hubc__engine_opened(hubc_store *s);
 /* hubc_store_tick, after applying what was due: runs every ready step,
  * each in its own transaction, host actions outside the lock. */
