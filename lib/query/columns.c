@@ -97,6 +97,7 @@ static void drop(hubc_store *s, uint32_t prop, int full) {
   p->col = NULL;
   p->refused |= full;
   s->qcols.live--;
+  s->qcols.epoch++;
 }
 
 const hubc__qcol *hubc__qcol_get(hubc_store *s, uint32_t prop, int build) {
@@ -131,6 +132,7 @@ const hubc__qcol *hubc__qcol_get(hubc_store *s, uint32_t prop, int build) {
   }
   q->props[prop].col = c;
   q->live++;
+  q->epoch++;
   return c;
 }
 

@@ -45,6 +45,7 @@ typedef struct hubc__qcols {
   hubc__qprop *props; /* by property index */
   size_t cap;
   size_t live; /* columns built: the write path's check */
+  uint64_t epoch; /* moves when a column is built or dropped: scans kept across calls check it */
 } hubc__qcols;
 
 /* The column of stored property `prop`, building it if it is missing and

@@ -592,20 +592,23 @@ int hubc__qscan_init(hubc__qscan *q, hubc_store *s, const hubc_filter *f, int bu
     if (!q->cols[i]) q->missing += (size_t)hubc__qcol_wanted(s, node->prop);
     else tables += (q->cols[i]->enumeration ? s->schema->props[node->prop].n_options : q->cols[i]->n) + 1;
   }
-  q->size = n * (sizeof *q->tabs + 1) + tables;
+  q->size = n * (sizeof *q->tabs + sizeof *q->ncodes + 1) + tables;
   unsigned char *mem = hubc__alloc(s->base, q->size);
   if (!mem) {
     q->size = 0;
     hubc__qscan_free(q);
     return hubc__err(HUBC_ENOMEM, "out of memory scanning contacts");
   }
+  q->epoch = s->qcols.epoch;
   q->tabs = (uint8_t **)(void *)mem;
-  q->cheap = mem + n * sizeof *q->tabs;
+  q->ncodes = (uint32_t *)(void *)(mem + n * sizeof *q->tabs);
+  q->cheap = mem + n * (sizeof *q->tabs + sizeof *q->ncodes);
   uint8_t *tab = q->cheap + n;
   for (size_t i = n; i-- > 0;) { /* children come after their parent */
     const hubc__qnode *node = &f->nodes[i];
     const hubc__qcol *c = q->cols[i];
     q->tabs[i] = NULL;
+    q->ncodes[i] = 0;
     if (!is_leaf(node)) {
       q->cheap[i] = 1;
       for (uint32_t k = 0; k < node->n; k++) q->cheap[i] &= q->cheap[node->a + k];
@@ -625,6 +628,7 @@ int hubc__qscan_init(hubc__qscan *q, hubc_store *s, const hubc_filter *f, int bu
       tab[k] = (uint8_t)leaf(f, node, known, &v);
     }
     q->tabs[i] = tab;
+    q->ncodes[i] = (uint32_t)codes;
     tab += codes;
   }
   return 0;
@@ -682,6 +686,34 @@ static uint64_t block(const hubc__qscan *q, uint32_t ni, int64_t base, uint64_t 
     if (eval(q->s, q->f, &row, n)) m |= 1ULL << j;
   }
   return m;
+}
+
+/* One contact: the conditions in the order written (a table lookup each
+ * when they have a column, so there is little to gain by reordering). */
+static int one(const hubc__qscan *q, uint32_t ni, int64_t id, hubc__qrow *row, unsigned *missed) {
+  const uint8_t *tab = q->tabs[ni];
+  if (tab) {
+    uint16_t code = hubc__qcol_code(q->cols[ni], id);
+    if (code < q->ncodes[ni]) return tab[code];
+    (*missed)++;
+  }
+  const hubc__qnode *n = &q->f->nodes[ni];
+  switch (n->kind) {
+  case HUBC__QN_AND:
+    for (uint32_t i = 0; i < n->n; i++)
+      if (!one(q, n->a + i, id, row, missed)) return 0;
+    return 1;
+  case HUBC__QN_OR:
+    for (uint32_t i = 0; i < n->n; i++)
+      if (one(q, n->a + i, id, row, missed)) return 1;
+    return 0;
+  case HUBC__QN_NOT: return !one(q, n->a, id, row, missed);
+  default: return eval(q->s, q->f, row, n);
+  }
+}
+
+int hubc__qscan_one(const hubc__qscan *q, int64_t id, hubc__qrow *row, unsigned *missed) {
+  return !q->f || one(q, 0, id, row, missed);
 }
 
 uint64_t hubc__qscan_block(const hubc__qscan *q, int64_t base) {

@@ -148,9 +148,11 @@ typedef struct hubc__qscan {
   const hubc_filter *f; /* NULL: every contact */
   const struct hubc__qcol **cols; /* by node: the condition's column, or NULL */
   uint8_t **tabs;       /* by node: answer by column code */
+  uint32_t *ncodes;     /* by node: codes its table answers (the dictionary then) */
   uint8_t *cheap;       /* by node: reads no record */
-  size_t size;          /* bytes of tabs, cheap and the tables */
+  size_t size;          /* bytes of tabs, ncodes, cheap and the tables */
   size_t missing;       /* columns that could be built and are not */
+  uint64_t epoch;       /* s->qcols.epoch when prepared */
 } hubc__qscan;
 /* Prepares a scan (lock held); with `build` (the write lock held) builds
  * the columns missing. 0 or HUBC_ENOMEM. */
@@ -158,6 +160,11 @@ int hubc__qscan_init(hubc__qscan *q, hubc_store *s, const hubc_filter *f, int bu
 /* Bit j: contact base + j exists and matches (base a multiple of 64). */
 uint64_t hubc__qscan_block(const hubc__qscan *q, int64_t base);
 void hubc__qscan_free(hubc__qscan *q);
+/* Whether contact id, whose current record row decodes, matches: the
+ * conditions with a column read the contact's code in their table, the
+ * others the row. A code newer than its table (a value the column met
+ * after the scan was prepared) reads the row too and counts in *missed. */
+int hubc__qscan_one(const hubc__qscan *q, int64_t id, hubc__qrow *row, unsigned *missed);
 /* Checks that f (may be NULL) belongs to store s; `what` names the call. */
 int hubc__filter_check(const hubc_store *s, const hubc_filter *f, const char *what);
 

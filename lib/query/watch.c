@@ -189,7 +189,75 @@ static void reorder(hubc_store *s) {
 
 /* ---- registering -------------------------------------------------------- */
 
+/* ---- evaluating a watch's filter ---------------------------------------- */
+
+/* A watch's scan (query.h): its filter's conditions answered by the code
+ * of the contact's value in the filter columns, so that a change costs a
+ * table lookup per condition, not a comparison. It holds a reference on
+ * the filter it was prepared for, so a replaced filter is never mistaken
+ * for its successor. */
+typedef struct hubc__wscan {
+  hubc__qscan q;
+  unsigned missed; /* conditions that read the record since: new values */
+} hubc__wscan;
+
+/* After this many new values read from records, the tables are redone. */
+enum { RESCAN_MISSES = 64 };
+
+static void scan_drop(hubc_store *s, hubc__watch *x) {
+  hubc__wscan *w = x->scan;
+  if (!w) return;
+  hubc_filter *f = (hubc_filter *)w->q.f;
+  hubc__qscan_free(&w->q);
+  hubc_filter_free(f);
+  hubc__free(s->base, w, sizeof *w);
+  x->scan = NULL;
+}
+
+/* x's scan, prepared anew when its filter or the columns changed or the
+ * columns met many new values since. build: build the missing columns (a
+ * pass over the contacts each: at registration, never for one change).
+ * NULL (no memory): the records are read instead. */
+static const hubc__qscan *scan_new(hubc_store *s, hubc__watch *x, int build);
+static inline const hubc__qscan *scan_of(hubc_store *s, hubc__watch *x, int build) {
+  const hubc__wscan *w = x->scan;
+  if (w && w->q.f == x->f && w->q.epoch == s->qcols.epoch && w->missed < RESCAN_MISSES) return &w->q;
+  return scan_new(s, x, build);
+}
+
+static const hubc__qscan *scan_new(hubc_store *s, hubc__watch *x, int build) {
+  hubc__wscan *w;
+  scan_drop(s, x);
+  if (!(w = hubc__calloc(s->base, sizeof *w))) return NULL;
+  if (hubc__qscan_init(&w->q, s, x->f, build)) {
+    hubc__free(s->base, w, sizeof *w);
+    return NULL;
+  }
+  hubc__filter_ref(x->f);
+  x->scan = w;
+  return &w->q;
+}
+
+/* Whether contact id, its current record decoded in row, matches x. */
+static int matches(hubc_store *s, hubc__watch *x, int64_t id, hubc__qrow *row) {
+  const hubc__qscan *q = scan_of(s, x, 0);
+  return q ? hubc__qscan_one(q, id, row, &x->scan->missed) : hubc__filter_eval_row(s, x->f, row);
+}
+
+/* Bit j: contact base + j exists and matches x (q: scan_of's answer). */
+static uint64_t block_of(hubc_store *s, const hubc__watch *x, const hubc__qscan *q, int64_t base) {
+  if (q) return hubc__qscan_block(q, base);
+  int64_t end = hubc__id_end(s);
+  uint64_t m = 0;
+  for (int64_t j = 0; j < 64 && base + j < end; j++) {
+    const hubc__rec *r = s->contacts.recs[base + j];
+    if (r && hubc__filter_eval(s, x->f, r)) m |= (uint64_t)1 << j;
+  }
+  return m;
+}
+
 static void watch_free(hubc_store *s, hubc__watch *x) {
+  scan_drop(s, x);
   hubc_filter_free(x->f);
   if (x->label) hubc__free(s->base, x->label, strlen(x->label) + 1);
   m_free(s, &x->m);
@@ -219,19 +287,22 @@ int hubc__watch_add(uint32_t *out, hubc_store *s, hubc_filter *f, const char *la
   int rc = 0;
   if (!(x.label = hubc__alloc(s->base, ll + 1))) rc = HUBC_ENOMEM;
   else memcpy(x.label, label ? label : "", ll + 1);
+  if (f) hubc__filter_ref(f), x.f = f;
   if (!rc && f) rc = deps_of(s, f, &x.d);
   int64_t end = hubc__id_end(s);
   if (!rc && f && end > 1) rc = m_reserve(s, &x.m, end - 1);
-  if (!rc && f)
-    for (int64_t id = 1; id < end; id++) {
-      const hubc__rec *r = s->contacts.recs[id];
-      if (r && hubc__filter_eval(s, f, r)) x.m.w[id >> 6] |= (uint64_t)1 << (id & 63), x.m.count++;
+  if (!rc && f && end > 1) {
+    const hubc__qscan *q = scan_of(s, &x, 1); /* the first evaluation: 64 contacts at a time */
+    for (int64_t base = 0; base < end; base += 64) {
+      uint64_t m = block_of(s, &x, q, base);
+      x.m.w[base >> 6] = m;
+      x.m.count += (uint64_t)__builtin_popcountll(m);
     }
+  }
   if (rc) {
     watch_free(s, &x);
     return hubc__err(HUBC_ENOMEM, "out of memory registering a watch");
   }
-  if (f) hubc__filter_ref(f), x.f = f;
   ws->v[slot] = x;
   if (slot == ws->n) ws->n++;
   ws->live++;
@@ -333,7 +404,8 @@ static int affected(const hubc__watch *x, const change *c) {
   for (size_t i = 0; i < c->n_props; i++)
     if ((size_t)c->props[i] >> 6 < x->d.props_nw && (x->d.props[c->props[i] >> 6] >> (c->props[i] & 63) & 1))
       return 1;
-  if (c->all_lists && x->d.n_lists) return 1;
+  if (!x->d.n_lists) return 0;
+  if (c->all_lists) return 1;
   for (size_t i = 0; i < c->n_flipped; i++)
     if (has_u32(x->d.lists, x->d.n_lists, c->flipped[i])) return 1;
   return 0;
@@ -349,33 +421,46 @@ static void propagate(hubc_store *s, int64_t id, change *c) {
     uint32_t w = ws->order[k];
     hubc__watch *x = &ws->v[w - 1];
     if (!affected(x, c)) continue;
-    int now = r && hubc__filter_eval_row(s, x->f, &row);
+    int now = r && matches(s, x, id, &row);
     if (now == m_has(&x->m, id) || flip(s, w, id)) continue;
     add_flipped(c, w);
     edge(s, w, id, now);
   }
 }
 
+/* The property and encoded size of the field at p (before end), as
+ * hubc__rec_field reads it but without decoding the value; 0: unreadable. */
+static inline size_t field_size(const unsigned char *p, const unsigned char *end, uint32_t *prop) {
+  size_t pos = 0, len = (size_t)(end - p);
+  uint64_t tag, opt;
+  if (*p < 0x80) tag = *p, pos = 1;
+  else if (hubc__varint_get(p, len, &pos, &tag) || tag >> 1 > 0x7fffffff) return 0;
+  *prop = (uint32_t)(tag >> 1);
+  if (tag & 1) return hubc__varint_get(p, len, &pos, &opt) || opt > 0xffff ? 0 : pos;
+  const unsigned char *nul = memchr(p + pos, 0, len - pos);
+  return nul ? (size_t)(nul - p) + 1 : 0;
+}
+
 /* The stored properties that differ between two records (sorted fields). */
 static void diff_fields(const hubc__rec *a, const hubc__rec *b, change *c) {
-  const unsigned char *fa = hubc__rec_fields(a), *fb = hubc__rec_fields(b);
-  size_t la = hubc__rec_flen(a), lb = hubc__rec_flen(b), pa = 0, pb = 0;
-  hubc__field x, y;
-  while ((pa < la || pb < lb) && !c->all) {
-    int ha = pa < la && !hubc__rec_field(fa, la, pa, &x), hb = pb < lb && !hubc__rec_field(fb, lb, pb, &y);
-    if ((pa < la && !ha) || (pb < lb && !hb)) {
+  const unsigned char *pa = hubc__rec_fields(a), *pb = hubc__rec_fields(b);
+  const unsigned char *ea = pa + hubc__rec_flen(a), *eb = pb + hubc__rec_flen(b);
+  uint32_t x = 0, y = 0;
+  size_t sa = 0, sb = 0;
+  while ((pa < ea || pb < eb) && !c->all) {
+    if ((pa < ea && !(sa = field_size(pa, ea, &x))) || (pb < eb && !(sb = field_size(pb, eb, &y)))) {
       c->all = 1; /* unreadable: re-evaluate everything */
       return;
     }
-    if (ha && hb && x.prop == y.prop) {
-      if (x.size != y.size || memcmp(fa + pa, fb + pb, x.size)) add_prop(c, x.prop);
-      pa += x.size, pb += y.size;
-    } else if (ha && (!hb || x.prop < y.prop)) {
-      add_prop(c, x.prop);
-      pa += x.size;
+    if (pa < ea && pb < eb && x == y) {
+      if (sa != sb || memcmp(pa, pb, sa)) add_prop(c, x);
+      pa += sa, pb += sb;
+    } else if (pa < ea && (pb >= eb || x < y)) {
+      add_prop(c, x);
+      pa += sa;
     } else {
-      add_prop(c, y.prop);
-      pb += y.size;
+      add_prop(c, y);
+      pb += sb;
     }
   }
 }
@@ -468,10 +553,15 @@ static int reevaluate(hubc_store *s, uint32_t view, uint32_t w0) {
     hubc__watch *x = &ws->v[w - 1];
     for (uint32_t j = 0; j < x->d.n_lists && !hit[w]; j++) hit[w] = hit[x->d.lists[j]];
     if (!hit[w]) continue;
-    for (int64_t id = 1; id < end && !ws->err; id++) {
-      const hubc__rec *r = s->contacts.recs[id];
-      int now = r && hubc__filter_eval(s, x->f, r);
-      if (now != m_has(&x->m, id) && !flip(s, w, id)) edge(s, w, id, now);
+    const hubc__qscan *q = scan_of(s, x, 1); /* a filter just given may read columns not built yet */
+    for (int64_t base = 0; base < end && !ws->err; base += 64) {
+      size_t word = (size_t)base >> 6;
+      uint64_t diff = block_of(s, x, q, base) ^ (word < x->m.nw ? x->m.w[word] : 0);
+      for (; diff && !ws->err; diff &= diff - 1) {
+        int64_t id = base + __builtin_ctzll(diff);
+        int now = !m_has(&x->m, id);
+        if (!flip(s, w, id)) edge(s, w, id, now);
+      }
     }
   }
   hubc__free(s->base, hit, ws->n + 1);
