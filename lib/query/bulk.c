@@ -43,8 +43,9 @@ typedef struct bulk {
   int confirm_given;
   uint64_t confirm;
   uint64_t selected;
-  int64_t *ids; /* the contacts whose status changes */
+  int64_t *ids; /* the selected contacts (each once) */
   size_t n_ids, ids_cap;
+  size_t n_change; /* of them, those whose status the action changes */
   uint64_t tier_before;
   hubc__outlook outlook; /* billing once the change is applied (what finalize decides by) */
 } bulk;
@@ -53,28 +54,45 @@ static int will_change(const hubc__rec *r, int target) {
   return target ? r->status != HUBC_MARKETING : r->status == HUBC_MARKETING;
 }
 
-static int add_change(hubc_store *s, bulk *b, int64_t id) {
-  if (hubc__grow(s->base, (void **)&b->ids, &b->ids_cap, b->n_ids + 1, sizeof *b->ids))
-    return hubc__err(HUBC_ENOMEM, "bulk: out of memory selecting %zu contacts", b->n_ids + 1);
-  b->ids[b->n_ids++] = id;
+/* Room for n more selected ids. */
+static int ids_reserve(hubc_store *s, bulk *b, size_t n) {
+  if (hubc__grow(s->base, (void **)&b->ids, &b->ids_cap, b->n_ids + n, sizeof *b->ids))
+    return hubc__err(HUBC_ENOMEM, "bulk: out of memory selecting %zu contacts", b->n_ids + n);
   return 0;
 }
 
-/* Evaluates the selection now: b->selected, and b->ids the ones to change
- * (in id order for a filter, in the given order for ids). */
+static int add_id(hubc_store *s, bulk *b, int64_t id) {
+  int rc = ids_reserve(s, b, 1);
+  if (!rc) b->ids[b->n_ids++] = id, b->selected++;
+  return rc;
+}
+
+/* Evaluates the selection now: b->selected and b->ids (in id order for a
+ * filter or list, in the given order for ids). A filter's selection reads
+ * its columns only: the records are read once, by the plan or the commit,
+ * a few ahead of their turn (the misses overlap). */
 static int select_filter(hubc_store *s, bulk *b, const hubc_filter *f) {
   hubc__qscan q;
   int rc = hubc__qscan_init(&q, s, f, 1); /* write lock held: builds columns */
   if (rc) return rc;
   int64_t end = hubc__id_end(s);
-  for (int64_t base = 0; base < end && !rc; base += 64)
-    for (uint64_t m = hubc__qscan_block(&q, base); m && !rc; m &= m - 1) {
-      int64_t id = base + __builtin_ctzll(m);
-      b->selected++;
-      if (will_change(s->contacts.recs[id], b->target)) rc = add_change(s, b, id);
-    }
+  for (int64_t base = 0; base < end && !rc; base += 64) {
+    uint64_t m = hubc__qscan_block(&q, base);
+    if (m && !(rc = ids_reserve(s, b, (size_t)__builtin_popcountll(m))))
+      for (; m; m &= m - 1) b->ids[b->n_ids++] = base + __builtin_ctzll(m);
+  }
+  b->selected = b->n_ids;
   hubc__qscan_free(&q);
   return rc;
+}
+
+/* How far ahead of its turn a selected contact's record is fetched; how
+ * many changes the commit makes room for at a time. */
+enum { AHEAD = 16, RESERVE_CHUNK = 4096 };
+
+static inline const hubc__rec *rec_ahead(const hubc_store *s, const bulk *b, size_t i) {
+  if (i + AHEAD < b->n_ids) __builtin_prefetch(s->contacts.recs[b->ids[i + AHEAD]], 1);
+  return s->contacts.recs[b->ids[i]];
 }
 
 static int select_now(hubc_store *s, bulk *b) {
@@ -90,11 +108,7 @@ static int select_now(hubc_store *s, bulk *b) {
     const hubc__qdef *l = hubc__list_def(s, sel->list);
     if (!l || l->deleted)
       return hubc__err(HUBC_ENOTFOUND, "bulk: list %lld %s", (long long)sel->list, l ? "was deleted" : "does not exist");
-    for (int64_t id = 0; !rc && (id = hubc__watch_next(s, l->watch, id)) != 0;) {
-      const hubc__rec *r = hubc__contact_at(s, id);
-      b->selected++;
-      if (will_change(r, b->target)) rc = add_change(s, b, id);
-    }
+    for (int64_t id = 0; !rc && (id = hubc__watch_next(s, l->watch, id)) != 0;) rc = add_id(s, b, id);
     return rc;
   }
   /* explicit ids: each must name a contact; repeats count once (a bitmap
@@ -113,8 +127,7 @@ static int select_now(hubc_store *s, bulk *b) {
     }
     if (seen[id / 8] & (1u << (id % 8))) continue;
     seen[id / 8] |= (unsigned char)(1u << (id % 8));
-    b->selected++;
-    if (will_change(r, b->target)) rc = add_change(s, b, id);
+    rc = add_id(s, b, id);
   }
   hubc__free(s->base, seen, bytes);
   return rc;
@@ -131,9 +144,15 @@ static int bulk_change(hubc_store *s, void *ctx) {
                      "confirm; nothing changed",
                      (unsigned long long)b->confirm, (unsigned long long)b->selected,
                      (unsigned long long)b->selected);
-  if ((rc = hubc__status_reserve(s, b->n_ids))) return rc;
-  for (size_t i = 0; i < b->n_ids && !rc; i++)
+  for (size_t i = 0; i < b->n_ids && !rc; i++) {
+    /* room by chunks: at most every selected contact changes, yet most
+     * may not (an action on everyone) */
+    if (i % RESERVE_CHUNK == 0 && (rc = hubc__status_reserve(s, b->n_ids - i < RESERVE_CHUNK ? b->n_ids - i : RESERVE_CHUNK)))
+      break;
+    if (!will_change(rec_ahead(s, b, i), b->target)) continue;
+    b->n_change++;
     rc = hubc__status_apply(s, b->ids[i], b->target, HUBC_SOURCE_BULK, s->txn.actor);
+  }
   if (!rc) hubc__billing_outlook(s, &b->outlook);
   return rc;
 }
@@ -167,8 +186,11 @@ static int plan_projected(hubc_store *s, hubc_id actor, int op, bulk *b, hubc__p
   b->tier_before = s->billing.bill.tier;
   int64_t delta[4] = {0, 0, 0, 0};
   rc = select_now(s, b);
-  for (size_t i = 0; !rc && i < b->n_ids; i++) { /* will_change: M3 or M4 moves each of them */
-    delta[s->contacts.recs[b->ids[i]]->status]--;
+  for (size_t i = 0; !rc && i < b->n_ids; i++) { /* M3 or M4 moves each of those that change */
+    const hubc__rec *r = rec_ahead(s, b, i);
+    if (!will_change(r, b->target)) continue;
+    b->n_change++;
+    delta[r->status]--;
     delta[b->target ? HUBC_MARKETING : HUBC_MARKETING_UNTIL_UPDATE]++;
   }
   rc = hubc__write_plan_projected(s, rc, plan, rc ? NULL : delta);
@@ -185,8 +207,8 @@ static void fill(hubc_bulk_summary *out, const bulk *b) {
   memset(out, 0, sizeof *out);
   out->version = version;
   out->selected = b->selected;
-  out->will_change = b->n_ids;
-  out->unchanged = b->selected - b->n_ids;
+  out->will_change = b->n_change;
+  out->unchanged = b->selected - b->n_change;
   out->billable_before = b->outlook.before;
   out->billable_after = b->outlook.after;
   out->tier_before = b->tier_before;

@@ -371,6 +371,116 @@ static void s4_persistence_failure_at_every_callback_changes_nothing(void **stat
   assert_int_equal(billable(s), 12);
 }
 
+/* 10,000 contacts, every third one marketing already, cities by id: a
+ * selection larger than the commit's room is made at a time. */
+enum { MANY = 10000 };
+
+static void populate_many(hubc_store *s) {
+  for (int i = 1; i <= MANY; i++) {
+    char email[32];
+    snprintf(email, sizeof email, "m%d@example.com", i);
+    const char *names[] = {"email", "city"}, *values[] = {email, i % 5 ? "Roma" : "Milano"};
+    hubc_id id;
+    ok(hubc_contact_create(&id, s, ADMIN, NULL, names, values, 2));
+    if (i % 3 == 0) ok(hubc_contact_set_marketing(s, ADMIN, id, HUBC_SOURCE_MANUAL, 1));
+  }
+}
+
+static uint64_t history_entries(hubc_store *s) {
+  hubc_history_iterator *it;
+  ok(hubc_history_iterator_new(&it, s, 0));
+  hubc_history_entry e = {.version = HUBC_HISTORY_ENTRY_VERSION};
+  uint64_t n = 0, bulk = 0;
+  while (hubc_history_iterator_next(&e, it) == 0) n++, bulk += e.reason_type == HUBC_SOURCE_BULK;
+  hubc_history_iterator_free(it);
+  return bulk;
+}
+
+/* S4, R2: a selection of thousands (past the commit's chunked room) is
+ * one transaction: an allocation failure at every allocation of the
+ * commit leaves the store as it was; the commit then changes exactly the
+ * contacts the plan counted, each stamped BULK. */
+static void s4_large_bulk_allocation_failure_at_every_point_changes_nothing(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  tu_alloc alloc = {0};
+  hubc_store *s = gc_store(tu_open_alloc(&clk, &alloc, NULL));
+  populate_many(s);
+  hubc_selection sel = by_filter(compile(s, "city = 'Roma'"));
+  char *before = gc_dump(s);
+  hubc_bulk_summary p = {.version = HUBC_BULK_SUMMARY_VERSION};
+  ok(hubc_bulk_plan(&p, s, ADMIN, HUBC_BULK_SET_MARKETING, &sel));
+  uint64_t roma = MANY - MANY / 5, roma_marketing = MANY / 3 - MANY / 15;
+  assert_int_equal(p.selected, roma);
+  assert_int_equal(p.will_change, roma - roma_marketing);
+  assert_int_equal(p.unchanged, roma_marketing);
+  assert_int_equal(p.billable_after, MANY / 3 + p.will_change);
+  int rc = -1;
+  size_t k;
+  for (k = 1; k < 1000 && rc != 0; k++) {
+    alloc.count = 0;
+    alloc.fail_at = k;
+    hubc_bulk_summary done = {.version = HUBC_BULK_SUMMARY_VERSION};
+    rc = hubc_bulk_commit(&done, s, ADMIN, HUBC_BULK_SET_MARKETING, &sel, roma);
+    alloc.fail_at = 0;
+    if (rc == 0) {
+      assert_int_equal(done.will_change, p.will_change);
+      assert_int_equal(done.unchanged, p.unchanged);
+    } else {
+      assert_int_equal(rc, HUBC_ENOMEM);
+      assert_string_equal(gc_dump(s), before);
+    }
+  }
+  assert_int_equal(rc, 0);
+  assert_true(k > 4); /* the commit allocates: its failures were tried */
+  assert_int_equal(billable(s), p.billable_after);
+  assert_int_equal(history_entries(s), p.will_change);
+}
+
+/* S4, R1: the same large bulk through a backend failing at every callback
+ * in turn changes nothing until it commits. */
+static void s4_large_bulk_persistence_failure_at_every_callback_changes_nothing(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  tu_mem *m = gc_mem();
+  hubc_store *s = gc_store(tu_open(&clk, &m->vtable));
+  populate_many(s);
+  hubc_selection sel = by_filter(compile(s, "city = 'Roma'"));
+  char *before = gc_dump(s);
+  uint64_t roma = MANY - MANY / 5;
+  int rc = -1;
+  long k;
+  for (k = 1; k < 20000 && rc != 0; k += 1 + k / 4) { /* begin, early and late puts, commit */
+    m->calls = 0;
+    m->fail_at = k;
+    m->fail_code = -1;
+    rc = hubc_bulk_commit(NULL, s, ADMIN, HUBC_BULK_SET_MARKETING, &sel, roma);
+    m->fail_at = 0;
+    if (rc) {
+      assert_int_equal(rc, HUBC_EPERSIST);
+      assert_string_equal(gc_dump(s), before);
+    }
+  }
+  if (rc) ok(hubc_bulk_commit(NULL, s, ADMIN, HUBC_BULK_SET_MARKETING, &sel, roma));
+  assert_int_equal(history_entries(s), roma - (MANY / 3 - MANY / 15));
+}
+
+/* B5: under HARD_CAP, a selection of thousands refused by the cap changes
+ * nothing, whichever chunk would cross it. */
+static void s4_large_bulk_refused_by_hard_cap_changes_nothing(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  hubc_store *s = gc_store(tu_open_hard_cap(&clk, MANY - 1));
+  populate_many(s);
+  hubc_selection sel = by_filter(compile(s, "hs_object_id > 0"));
+  char *before = gc_dump(s);
+  assert_int_equal(hubc_bulk_commit(NULL, s, ADMIN, HUBC_BULK_SET_MARKETING, &sel, MANY), HUBC_ELIMIT);
+  assert_string_equal(gc_dump(s), before);
+  hubc_selection fits = by_filter(compile(s, "hs_object_id < 10000"));
+  ok(hubc_bulk_commit(NULL, s, ADMIN, HUBC_BULK_SET_MARKETING, &fits, MANY - 1));
+  assert_int_equal(billable(s), MANY - 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(s4_ten_million_explicit_ids_count_each_contact_once, gc_teardown),
@@ -384,6 +494,9 @@ int main(void) {
     cmocka_unit_test_teardown(s4_needs_p2_and_checks_arguments, gc_teardown),
     cmocka_unit_test_teardown(s4_hard_cap_refuses_the_whole_bulk, gc_teardown),
     cmocka_unit_test_teardown(s4_persistence_failure_at_every_callback_changes_nothing, gc_teardown),
+    cmocka_unit_test_teardown(s4_large_bulk_allocation_failure_at_every_point_changes_nothing, gc_teardown),
+    cmocka_unit_test_teardown(s4_large_bulk_persistence_failure_at_every_callback_changes_nothing, gc_teardown),
+    cmocka_unit_test_teardown(s4_large_bulk_refused_by_hard_cap_changes_nothing, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
