@@ -82,8 +82,8 @@ extern const size_t hubc__kinds_n;
 extern uint8_t hubc__kind_pos_[];
 /* Table positions (bits) of the kinds with a finalize hook (in every
  * transaction unless idle), of those with an idle hook, with a rollback
- * hook, with a commit or begin hook. */
-extern uint64_t hubc__kinds_finalize, hubc__kinds_idle, hubc__kinds_rollback, hubc__kinds_commit;
+ * hook, a commit hook, a begin hook. */
+extern uint64_t hubc__kinds_finalize, hubc__kinds_idle, hubc__kinds_rollback, hubc__kinds_commit, hubc__kinds_begin;
 void hubc__kinds_init(void);
 
 /* The row of a record kind, or NULL if no such kind. */

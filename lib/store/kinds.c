@@ -38,7 +38,7 @@ _Static_assert(sizeof hubc__kinds / sizeof *hubc__kinds <= HUBC__KIND_LIMIT, "to
 /* Table position by kind id (HUBC__KIND_NONE where no row), built once: the
  * transaction layer looks kinds up per change and must not scan the table. */
 uint8_t hubc__kind_pos_[HUBC__KIND_LIMIT];
-uint64_t hubc__kinds_finalize, hubc__kinds_idle, hubc__kinds_rollback, hubc__kinds_commit;
+uint64_t hubc__kinds_finalize, hubc__kinds_idle, hubc__kinds_rollback, hubc__kinds_commit, hubc__kinds_begin;
 static pthread_once_t pos_once = PTHREAD_ONCE_INIT;
 
 static void build_pos(void) {
@@ -49,7 +49,8 @@ static void build_pos(void) {
     if (k->txn_finalize) hubc__kinds_finalize |= 1ull << i;
     if (k->txn_finalize && k->txn_idle) hubc__kinds_idle |= 1ull << i;
     if (k->txn_rollback) hubc__kinds_rollback |= 1ull << i;
-    if (k->txn_commit || k->txn_begin) hubc__kinds_commit |= 1ull << i;
+    if (k->txn_commit) hubc__kinds_commit |= 1ull << i;
+    if (k->txn_begin) hubc__kinds_begin |= 1ull << i;
   }
 }
 

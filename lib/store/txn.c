@@ -227,10 +227,10 @@ static void commit(hubc_store *s) {
   hubc__txn *t = &s->txn;
   hubc__sched_commit(s);
   const hubc__kind *k;
-  FOR_TOUCHED(t, hubc__kinds_commit, k) {
-    if (k->txn_commit) k->txn_commit(s);
-    if (k->txn_begin) k->txn_begin(s); /* the committed state the next rollback restores */
-  }
+  FOR_TOUCHED(t, hubc__kinds_commit, k) k->txn_commit(s);
+  /* then the committed state the next rollback restores (begin hooks read
+   * only their own kind, so all commits may go first) */
+  FOR_TOUCHED(t, hubc__kinds_begin, k) k->txn_begin(s);
   t->undo_n = t->dirty_n = 0;
 }
 
