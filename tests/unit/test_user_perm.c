@@ -399,6 +399,82 @@ static void m7_generic_calls_refuse_reasons_of_other_paths(void **state) {
   gc_teardown(NULL);
 }
 
+/* M1/M7 (issue 10), one row per case of the rule for the generic calls:
+ * a user records MANUAL with its own id (an id it passes is not used);
+ * SYSTEM records INTEGRATION or CHATFLOW with the app's id (> 0); every
+ * other reason is refused with a message naming what is wrong, and a
+ * refused call changes nothing. Each row runs on a fresh pair of contacts
+ * through set_marketing (NON -> MARKETING) and set_non_marketing
+ * (MARKETING -> UNTIL_UPDATE), and reads back the history entry. */
+static void test_M1_M7_generic_status_calls_stamp_the_reason_of_their_path(void **state) {
+  (void)state;
+  fx f;
+  fx_open(&f);
+  hubc_id user = user_with(&f, "stamp@example.com", HUBC_PERM_DEFAULT, 0);
+  enum { USER = -1 };
+  static const struct {
+    hubc_id actor; /* USER: the user above */
+    int type;
+    hubc_id id;
+    int rc;          /* 0: recorded as (want_type, want_id; USER: the user) */
+    int want_type;
+    hubc_id want_id;
+    const char *says; /* in the message of a refusal */
+  } rows[] = {
+      {USER, HUBC_SOURCE_MANUAL, 0, 0, HUBC_SOURCE_MANUAL, USER, NULL},
+      {USER, HUBC_SOURCE_MANUAL, 4242, 0, HUBC_SOURCE_MANUAL, USER, NULL}, /* another id: not a forgery */
+      {USER, HUBC_SOURCE_INTEGRATION, 5, HUBC_EINVAL, 0, 0, "MANUAL"},
+      {USER, HUBC_SOURCE_CHATFLOW, 5, HUBC_EINVAL, 0, 0, "MANUAL"},
+      {USER, HUBC_SOURCE_EXTERNAL_FORM, 5, HUBC_EINVAL, 0, 0, "MANUAL"},
+      {USER, HUBC_SOURCE_FORM, 5, HUBC_EINVAL, 0, 0, "form"},
+      {USER, HUBC_SOURCE_IMPORT, 5, HUBC_EINVAL, 0, 0, "import"},
+      {USER, HUBC_SOURCE_WORKFLOW, 5, HUBC_EINVAL, 0, 0, "workflow"},
+      {USER, HUBC_SOURCE_BULK, 5, HUBC_EINVAL, 0, 0, "bulk"},
+      {USER, HUBC_SOURCE_UPDATE_DATE, 5, HUBC_EINVAL, 0, 0, "update date"},
+      {HUBC_SYSTEM, HUBC_SOURCE_INTEGRATION, 5, 0, HUBC_SOURCE_INTEGRATION, 5, NULL},
+      {HUBC_SYSTEM, HUBC_SOURCE_CHATFLOW, 6, 0, HUBC_SOURCE_CHATFLOW, 6, NULL},
+      {HUBC_SYSTEM, HUBC_SOURCE_INTEGRATION, 0, HUBC_EINVAL, 0, 0, "reason id"},
+      {HUBC_SYSTEM, HUBC_SOURCE_CHATFLOW, -1, HUBC_EINVAL, 0, 0, "reason id"},
+      {HUBC_SYSTEM, HUBC_SOURCE_MANUAL, 5, HUBC_EINVAL, 0, 0, "SYSTEM"},
+      {HUBC_SYSTEM, HUBC_SOURCE_FORM, 5, HUBC_EINVAL, 0, 0, "form"},
+      {HUBC_SYSTEM, HUBC_SOURCE_IMPORT, 5, HUBC_EINVAL, 0, 0, "import"},
+      {HUBC_SYSTEM, HUBC_SOURCE_WORKFLOW, 5, HUBC_EINVAL, 0, 0, "workflow"},
+      {HUBC_SYSTEM, HUBC_SOURCE_BULK, 5, HUBC_EINVAL, 0, 0, "bulk"},
+      {HUBC_SYSTEM, HUBC_SOURCE_UPDATE_DATE, 5, HUBC_EINVAL, 0, 0, "update date"},
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+    char a[64], b[64];
+    snprintf(a, sizeof a, "row%zu-non@example.com", i);
+    snprintf(b, sizeof b, "row%zu-mk@example.com", i);
+    hubc_id non = tu_contact(f.s, ADMIN, a, "N"), mk = tu_contact(f.s, ADMIN, b, "M");
+    assert_int_equal(hubc_contact_set_marketing(f.s, ADMIN, mk, HUBC_SOURCE_MANUAL, 0), 0);
+    hubc_id actor = rows[i].actor == USER ? user : rows[i].actor;
+    hubc_id want_id = rows[i].want_id == USER ? user : rows[i].want_id;
+    for (int target = 1; target >= 0; target--) {
+      char *before = gc_dump(f.s);
+      int rc = target ? hubc_contact_set_marketing(f.s, actor, non, rows[i].type, rows[i].id)
+                      : hubc_contact_set_non_marketing(f.s, actor, mk, rows[i].type, rows[i].id);
+      if (rc != rows[i].rc)
+        fail_msg("row %zu (%s): %d, want %d: %s", i, target ? "set_marketing" : "set_non_marketing", rc, rows[i].rc,
+                 hubc_error_last());
+      if (rc) {
+        if (!strstr(hubc_error_last(), rows[i].says))
+          fail_msg("row %zu: message does not say '%s': %s", i, rows[i].says, hubc_error_last());
+        assert_string_equal(gc_dump(f.s), before);
+        continue;
+      }
+      size_t n;
+      hubc_history_entry e = last_history(f.s, &n);
+      assert_int_equal(e.contact, target ? non : mk);
+      assert_int_equal(e.new_status, target ? HUBC_MARKETING : HUBC_MARKETING_UNTIL_UPDATE);
+      assert_int_equal(e.reason_type, rows[i].want_type);
+      assert_int_equal(e.reason_id, want_id);
+      assert_int_equal(e.actor, actor);
+    }
+  }
+  gc_teardown(NULL);
+}
+
 /* Moved from the core review round (test_contact_regress.c). */
 #define T0 tu_time(2024, 3, 21, 10, 0, 0)
 
@@ -489,6 +565,7 @@ int main(void) {
       cmocka_unit_test_teardown(p1_p5_permission_matrix_follows_the_table, gc_teardown),
       cmocka_unit_test_teardown(m1_a_users_change_records_manual_and_the_user, gc_teardown),
       cmocka_unit_test_teardown(m7_generic_calls_refuse_reasons_of_other_paths, gc_teardown),
+      cmocka_unit_test_teardown(test_M1_M7_generic_status_calls_stamp_the_reason_of_their_path, gc_teardown),
       cmocka_unit_test_teardown(p2_source_default_marketing_needs_p2, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
