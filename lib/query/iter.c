@@ -132,8 +132,10 @@ static int collect_sorted(hubc_query_iterator *it, hubc_store *s) {
     key_of(s, it, r, &x.key);
     if (it->have_pos && item_cmp(it, &x, &it->at) <= 0) continue;
     if (it->n_items < keep) {
-      if (hubc__grow(s->base, (void **)&it->items, &it->items_cap, it->n_items + 1, sizeof *it->items))
+      if (hubc__grow(s->base, (void **)&it->items, &it->items_cap, it->n_items + 1, sizeof *it->items)) {
+        for (size_t i = 0; i < it->n_items; i++) it->items[i].rec = NULL; /* no reference taken yet */
         return hubc__err(HUBC_ENOMEM, "query: out of memory sorting %zu contacts", it->n_items + 1);
+      }
       it->items[it->n_items] = x;
       sift_up(it, it->items, it->n_items++);
     } else if (item_cmp(it, &x, &it->items[0]) < 0) {
