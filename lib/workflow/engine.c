@@ -295,6 +295,9 @@ static int on_edge(hubc_store *s, void *payload, uint32_t watch, int64_t contact
   uint32_t wf = (uint32_t)(uintptr_t)payload;
   const hubc__wf *w = hubc__wf_at(s, wf);
   if (!entered || !w || !w->active || w->watch != watch || starter(s) || !hubc__contact_at(s, contact)) return 0;
+  /* edges come at the end of the call: one that entered and left again
+   * within it never met the filter as far as anyone can see (atomic) */
+  if (!hubc__watch_has(s, watch, contact)) return 0;
   return enroll(s, wf, (uint32_t)contact, "filter");
 }
 

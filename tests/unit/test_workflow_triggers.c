@@ -165,6 +165,59 @@ static void test_W2_trigger_in_an_active_list_enrolls_when_the_list_gains_the_co
   assert_int_equal(enrollments(s, wf, c), 1); /* re-enrollment off */
 }
 
+/* An import of `csv` (read from memory), committed with no marketing. */
+typedef struct mem_src {
+  const char *text;
+  size_t at;
+} mem_src;
+
+static int read_mem(void *payload, char *buf, size_t cap, size_t *got) {
+  mem_src *m = payload;
+  size_t n = strlen(m->text + m->at);
+  if (n > cap) n = cap;
+  memcpy(buf, m->text + m->at, n);
+  m->at += n;
+  *got = n;
+  return 0;
+}
+
+static void import_text(hubc_store *s, const char *csv) {
+  mem_src m = {csv, 0};
+  const char *names[] = {"c.csv"};
+  const hubc_read_fn fns[] = {read_mem};
+  void *const payloads[] = {&m};
+  hubc_import_options o;
+  assert_int_equal(hubc_import_options_init(&o, HUBC_IMPORT_OPTIONS_VERSION), 0);
+  o.files = names;
+  o.n_files = 1;
+  o.read = fns;
+  o.read_payload = payloads;
+  hubc_import *imp = NULL;
+  assert_int_equal(hubc_import_plan(&imp, s, ADMIN, &o), 0);
+  int rc = hubc_import_commit(NULL, imp, 0);
+  hubc_import_free(imp);
+  if (rc) fail_msg("import: %d %s", rc, hubc_error_last());
+}
+
+/* "Starts to meet" is about what a call leaves (a transaction is atomic):
+ * an import whose repeated email (I4 merge) moves a contact into the
+ * filter and out again in one commit enrolls nobody; one that ends in it
+ * enrolls once. */
+static void test_W2_entering_and_leaving_within_one_call_does_not_enroll(void **state) {
+  (void)state;
+  tu_clock clk;
+  hubc_store *s = open_pro(&clk, NULL);
+  hubc_wf_action a = act_prop("jobtitle", "romano");
+  hubc_id wf = active_wf(s, 0, "city = 'Roma'", &a);
+  hubc_id c = tu_contact(s, ADMIN, "anna@x.it", "Anna");
+  import_text(s, "Email,City\nanna@x.it,Roma\nANNA@x.it,Milano\n");
+  assert_string_equal(prop_of(s, c, "city"), "Milano");
+  assert_int_equal(enrollments(s, wf, c), 0);
+  import_text(s, "Email,City\nanna@x.it,Roma\nanna@x.it,Milano\nanna@x.it,Roma\n");
+  assert_string_equal(prop_of(s, c, "city"), "Roma");
+  assert_int_equal(enrollments(s, wf, c), 1);
+}
+
 static void test_W2_a_list_action_of_one_workflow_triggers_another(void **state) {
   (void)state;
   tu_clock clk;
@@ -467,6 +520,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_W2_trigger_in_a_static_list_enrolls_on_list_add, gc_teardown),
       cmocka_unit_test_teardown(test_W2_trigger_in_an_active_list_enrolls_when_the_list_gains_the_contact,
                                 gc_teardown),
+      cmocka_unit_test_teardown(test_W2_entering_and_leaving_within_one_call_does_not_enroll, gc_teardown),
       cmocka_unit_test_teardown(test_W2_a_list_action_of_one_workflow_triggers_another, gc_teardown),
       cmocka_unit_test_teardown(test_W2_S2_a_list_read_by_a_trigger_is_not_deleted_under_it, gc_teardown),
       cmocka_unit_test_teardown(test_W2_a_transaction_does_not_scan_every_workflow, gc_teardown),
