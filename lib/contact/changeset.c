@@ -149,25 +149,61 @@ static int keeps(unsigned policy, const hubc__field *f, const hubc__change *c) {
   return 0;
 }
 
+/* merge() of a new contact: its fields are the changes' values, in order
+ * (removals of nothing are skipped), so no walk of old fields. */
+static int merge_new(hubc_store *s, const rec_meta *meta, const hubc__change *ch, size_t nch, hubc__rec **out,
+                     int *dry) {
+  const hubc__schema *sc = s->schema->typed ? s->schema : NULL;
+  size_t size = 0, count = 0, typed = 0;
+  for (size_t i = 0; i < nch; i++) {
+    if (!ch[i].value) continue;
+    size += entry_size(&ch[i]);
+    count++;
+    if (sc && ch[i].option < 0 && hubc__rec_typed(sc, ch[i].prop)) typed++;
+  }
+  if (count > HUBC_MAX_CONTACT_PROPERTIES)
+    return hubc__err(HUBC_ELIMIT, "a contact holds at most %d properties (this one would hold %zu)",
+                     HUBC_MAX_CONTACT_PROPERTIES, count);
+  if (dry) {
+    *dry = 1;
+    return 0;
+  }
+  hubc__rec *r = hubc__rec_new(s->base, meta->created, meta->source, meta->source_id, size, count, typed);
+  if (!r) return hubc__err(HUBC_ENOMEM, "out of memory building a contact record of %zu bytes", size);
+  *out = r;
+  unsigned char *w = (unsigned char *)hubc__rec_fields(r), *w0 = w;
+  hubc__rec_ixw ixw;
+  int indexing = count > HUBC__REC_STRIDE || typed;
+  if (indexing) hubc__rec_ixw_init(&ixw, r, sc);
+  for (size_t i = 0; i < nch; i++) {
+    const hubc__change *c = &ch[i];
+    if (!c->value) continue;
+    if (indexing) hubc__rec_ixw_note(&ixw, c->prop, c->option < 0 ? c->value : NULL, (size_t)(w - w0));
+    w += hubc__rec_put_field(w, c->prop, c->value, c->len, c->option);
+  }
+  return 0;
+}
+
 /* New record version = old's fields (or, with old NULL, a new contact with
  * `meta`) merged with changes under `policy`. *out is NULL when nothing
  * changes. With `dry` set, only decides: *dry is 1 when something would
  * change, and nothing is built. */
 static int merge(hubc_store *s, const hubc__rec *old, const rec_meta *meta, unsigned policy, const hubc__change *ch,
                  size_t nch, hubc__rec **out, int *dry) {
+  if (!old) return merge_new(s, meta, ch, nch, out, dry);
   size_t size = 0, count = 0, typed = 0, i, pos;
   const hubc__schema *sc = s->schema->typed ? s->schema : NULL; /* NULL: no field has a binary form */
   int indexing = 0; /* whether the index holds more than its 1-byte footer */
   int changed = 0;
   hubc__field f;
-  const unsigned char *fields = old ? hubc__rec_fields(old) : NULL;
-  size_t len = old ? hubc__rec_flen(old) : 0;
+  const unsigned char *fields = hubc__rec_fields(old);
+  size_t len = hubc__rec_flen(old);
   hubc__rec_ixw ixw;
   /* pass 0: size and whether anything changes; pass 1: write */
   for (int pass = 0; pass < 2; pass++) {
     unsigned char *w = NULL, *w0 = NULL;
     if (pass == 1) {
-      if (old && !changed) {
+      if (!changed) {
         if (dry) *dry = 0;
         else *out = NULL;
         return 0;
@@ -179,8 +215,7 @@ static int merge(hubc_store *s, const hubc__rec *old, const rec_meta *meta, unsi
         *dry = 1;
         return 0;
       }
-      hubc__rec *r = old ? hubc__rec_new_like(s->base, old, size, count, typed)
-                         : hubc__rec_new(s->base, meta->created, meta->source, meta->source_id, size, count, typed);
+      hubc__rec *r = hubc__rec_new_like(s->base, old, size, count, typed);
       if (!r) return hubc__err(HUBC_ENOMEM, "out of memory building a contact record of %zu bytes", size);
       *out = r;
       w = w0 = (unsigned char *)hubc__rec_fields(r);
