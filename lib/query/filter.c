@@ -688,6 +688,14 @@ static uint64_t block(const hubc__qscan *q, uint32_t ni, int64_t base, uint64_t 
   return m;
 }
 
+static int one(const hubc__qscan *q, uint32_t ni, int64_t id, hubc__qrow *row, unsigned *missed);
+
+/* A condition read from the row (kept out of one(), whose calls are many
+ * and should stay cheap). */
+static __attribute__((noinline)) int one_row(const hubc__qscan *q, const hubc__qnode *n, hubc__qrow *row) {
+  return eval(q->s, q->f, row, n);
+}
+
 /* One contact: the conditions in the order written (a table lookup each
  * when they have a column, so there is little to gain by reordering). */
 static int one(const hubc__qscan *q, uint32_t ni, int64_t id, hubc__qrow *row, unsigned *missed) {
@@ -696,6 +704,7 @@ static int one(const hubc__qscan *q, uint32_t ni, int64_t id, hubc__qrow *row, u
     uint16_t code = hubc__qcol_code(q->cols[ni], id);
     if (code < q->ncodes[ni]) return tab[code];
     (*missed)++;
+    return one_row(q, &q->f->nodes[ni], row);
   }
   const hubc__qnode *n = &q->f->nodes[ni];
   switch (n->kind) {
@@ -708,7 +717,7 @@ static int one(const hubc__qscan *q, uint32_t ni, int64_t id, hubc__qrow *row, u
       if (one(q, n->a + i, id, row, missed)) return 1;
     return 0;
   case HUBC__QN_NOT: return !one(q, n->a, id, row, missed);
-  default: return eval(q->s, q->f, row, n);
+  default: return one_row(q, n, row);
   }
 }
 

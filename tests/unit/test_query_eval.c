@@ -170,11 +170,41 @@ static void s2_active_lists_judge_values_met_after_they_were_made(void **state) 
   ok(hubc__watch_check(s));
 }
 
+/* S2: an enumeration's column (codes are options) and a string column
+ * read in one walk of the changed record: setting, changing and clearing
+ * either keeps the lists equal to a fresh evaluation. */
+static void s2_active_lists_on_enumerations_and_strings_follow_each_change(void **state) {
+  (void)state;
+  tu_clock clk = {tu_time(2024, 3, 10, 12, 0, 0)};
+  hubc_store *s = gc_store(tu_open(&clk, NULL));
+  const char *const tiers[] = {"bronze", "silver", "gold"};
+  ok(hubc_property_define(s, ADMIN, "tier", NULL, HUBC_PROP_ENUMERATION, tiers, 3));
+  ok(hubc_property_define(s, ADMIN, "zone", NULL, HUBC_PROP_STRING, NULL, 0));
+  hubc_id c = 0, gold = 0, north = 0;
+  const char *n[] = {"email", "city", "tier", "zone"}, *v[] = {"e@example.com", "Roma", "gold", "north"};
+  ok(hubc_contact_create(&c, s, ADMIN, NULL, n, v, 4));
+  ok(hubc_list_create(&gold, s, ADMIN, "gold", "tier = 'gold' AND city IS KNOWN"));
+  ok(hubc_list_create(&north, s, ADMIN, "north", "zone = 'NORTH' OR tier IN ('bronze')"));
+  assert_int_equal(has(s, gold, c), 1);
+  assert_int_equal(has(s, north, c), 1);
+  static const char *const steps[][3] = {{"Roma", "silver", "south"}, {"", "gold", "north"}, {"Milano", "", ""},
+                                         {"Milano", "bronze", ""},   {"Roma", "gold", "North"}};
+  static const int want[][2] = {{0, 0}, {0, 1}, {0, 0}, {0, 1}, {1, 1}};
+  for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+    const char *un[] = {"city", "tier", "zone"};
+    ok(hubc_contact_update(s, ADMIN, c, un, steps[i], 3));
+    assert_int_equal(has(s, gold, c), want[i][0]);
+    assert_int_equal(has(s, north, c), want[i][1]);
+    ok(hubc__watch_check(s));
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(s1_conditions_read_every_field_of_a_wide_record, gc_teardown),
       cmocka_unit_test_teardown(s2_active_lists_follow_fields_past_the_decoded_ones, gc_teardown),
       cmocka_unit_test_teardown(s2_active_lists_judge_values_met_after_they_were_made, gc_teardown),
+      cmocka_unit_test_teardown(s2_active_lists_on_enumerations_and_strings_follow_each_change, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
