@@ -97,7 +97,7 @@ static int load(hubc_loader *l, int64_t id, hubc__rd r) {
   hubc__rec *rec = hubc__rec_new(s->base, created, (int)source, source_id, len, n, 0);
   if (!rec) return hubc__err(HUBC_ENOMEM, "out of memory loading contact %lld", (long long)id);
   if (len) memcpy((unsigned char *)hubc__rec_fields(rec), props.p, len);
-  hubc__rec_seal(rec, NULL);
+  if (n > HUBC__REC_STRIDE) hubc__rec_seal(rec, NULL); /* else no checkpoint: rec_new wrote the whole index */
   rec->modified = modified;
   rec->status = (uint8_t)status;
   int rc = stage_push(l, id, rec);
