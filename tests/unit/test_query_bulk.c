@@ -470,7 +470,7 @@ static void s4_large_bulk_persistence_failure_at_every_callback_changes_nothing(
 static void s4_large_bulk_refused_by_hard_cap_changes_nothing(void **state) {
   (void)state;
   tu_clock clk = {T0};
-  hubc_store *s = gc_store(tu_open_hard_cap(&clk, MANY - 1));
+  hubc_store *s = tu_open_hard_cap(&clk, MANY - 1); /* closed by the teardown */
   populate_many(s);
   hubc_selection sel = by_filter(compile(s, "hs_object_id > 0"));
   char *before = gc_dump(s);
