@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "query/query.h"
 #include "store/store.h"
 
 enum { MAX_CODES = 65535 };
@@ -141,30 +142,6 @@ int hubc__qcol_wanted(const hubc_store *s, uint32_t prop) {
   return prop >= q->cap || (!q->props[prop].col && !q->props[prop].refused);
 }
 
-/* The field at *p (before end): its property and its string (NULL: an
- * option) or option; *p moves past it. 0: unreadable. */
-static int next_field(const unsigned char **p, const unsigned char *end, uint32_t *prop, const char **str,
-                      size_t *len, uint64_t *option) {
-  const unsigned char *q = *p;
-  size_t pos = 0, n = (size_t)(end - q);
-  uint64_t tag;
-  if (*q < 0x80) tag = *q, pos = 1;
-  else if (hubc__varint_get(q, n, &pos, &tag) || tag >> 1 > 0x7fffffff) return 0;
-  *prop = (uint32_t)(tag >> 1);
-  if (tag & 1) {
-    if (hubc__varint_get(q, n, &pos, option) || *option > 0xffff) return 0;
-    *str = NULL;
-    *p = q + pos;
-    return 1;
-  }
-  const unsigned char *nul = memchr(q + pos, 0, n - pos);
-  if (!nul) return 0;
-  *str = (const char *)q + pos;
-  *len = (size_t)(nul - q) - pos;
-  *p = nul + 1;
-  return 1;
-}
-
 /* The code of field (str, or option when str is NULL) in column c of
  * prop, as code_of answers for a record holding it. */
 static int code_of_field(hubc_store *s, hubc__qcol *c, uint32_t prop, const char *str, size_t len, uint64_t option,
@@ -188,24 +165,21 @@ void hubc__qcols_update(hubc_store *s, int64_t id, const hubc__rec *rec) {
   hubc__qcols *q = &s->qcols;
   /* one walk of the record's fields for every column (both in property order) */
   const unsigned char *p = rec ? hubc__rec_fields(rec) : NULL, *end = rec ? p + hubc__rec_flen(rec) : NULL;
-  uint32_t fp = 0;
-  const char *str = NULL;
-  size_t len = 0;
-  uint64_t option = 0;
-  int have = 0, walk = rec != NULL; /* walk 0: the record ended, or a field is unreadable (code_of decides) */
-  if (walk && (walk = p < end)) walk = have = next_field(&p, end, &fp, &str, &len, &option);
+  hubc__qfield f = {0};
+  int have = 0, walk = rec != NULL; /* walk 0: the record ended; -1: a field is unreadable (code_of decides) */
+  if (walk && (walk = p < end)) walk = have = hubc__qfield_next(&p, end, &f);
   if (rec && !walk && p < end) walk = -1;
   for (uint32_t prop = 0; prop < q->cap && q->live; prop++) {
     hubc__qcol *c = q->props[prop].col;
     if (!c) continue;
-    while (walk > 0 && fp < prop) {
+    while (walk > 0 && f.prop < prop) {
       if (p >= end) walk = have = 0;
-      else if (!next_field(&p, end, &fp, &str, &len, &option)) walk = -1, have = 0;
+      else if (!hubc__qfield_next(&p, end, &f)) walk = -1, have = 0;
     }
     uint16_t code = 0;
     int rc;
     if (walk < 0) rc = code_of(s, c, prop, rec, &code);
-    else rc = have && fp == prop ? code_of_field(s, c, prop, str, len, option, &code) : 0;
+    else rc = have && f.prop == prop ? code_of_field(s, c, prop, f.str, f.len, f.option, &code) : 0;
     if (!rc && (size_t)id >= c->cap && code) {
       size_t cap = c->cap;
       size_t need = s->contacts.cap > (size_t)id ? s->contacts.cap : (size_t)id + 1;

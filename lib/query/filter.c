@@ -69,38 +69,13 @@ double hubc__qnumber(const char *s) {
   return neg ? -d : d;
 }
 
-/* Decodes the field at *p (before end) and moves *p past it. */
-static void field_next(const unsigned char **p, const unsigned char *end, hubc__qfield *f) {
-  const unsigned char *q = *p;
-  size_t pos = 0;
-  uint64_t tag = *q;
-  if (*q < 0x80) pos = 1;
-  else hubc__varint_get(q, (size_t)(end - q), &pos, &tag);
-  q += pos;
-  f->prop = (uint32_t)(tag >> 1);
-  if (tag & 1) {
-    pos = 0;
-    f->option = 0;
-    hubc__varint_get(q, (size_t)(end - q), &pos, &f->option);
-    q += pos;
-    f->str = NULL;
-    f->len = 0;
-  } else {
-    f->str = (const char *)q;
-    f->len = (uint32_t)strlen(f->str);
-    q += f->len + 1;
-  }
-  *p = q;
-}
-
 /* A stored field: its string value or enumeration option (the walk of
  * hubc__rec_get, returning the option index rather than its text). */
 static int stored_field(const hubc__rec *r, uint32_t prop, const char **str, uint64_t *option) {
   const unsigned char *p = hubc__rec_fields(r), *end = p + hubc__rec_flen(r);
   while (p < end) {
     hubc__qfield f;
-    field_next(&p, end, &f);
-    if (f.prop > prop) return 0; /* sorted */
+    if (!hubc__qfield_next(&p, end, &f) || f.prop > prop) return 0; /* sorted */
     if (f.prop == prop) {
       *str = f.str;
       *option = f.option;
@@ -122,7 +97,7 @@ static int row_field(hubc__qrow *row, uint32_t prop, hubc__qfield *out) {
   const unsigned char *base = hubc__rec_fields(row->r), *end = base + hubc__rec_flen(row->r), *p = base + row->pos;
   while (p < end) {
     hubc__qfield f;
-    field_next(&p, end, &f);
+    if (!hubc__qfield_next(&p, end, &f)) break; /* unreadable: as if absent */
     if (row->n < HUBC__QROW_FIELDS) { /* full: later fields are walked again each time */
       row->f[row->n++] = f;
       row->pos = (size_t)(p - base);

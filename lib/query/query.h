@@ -6,6 +6,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "query/lists.h"
 #include "store/store.h"
@@ -123,6 +124,32 @@ typedef struct hubc__qfield {
   uint32_t prop, len;
   uint64_t option;
 } hubc__qfield;
+/* Decodes the stored field at *p (before end) into *f and moves *p past
+ * it, as hubc__rec_field reads it: the one walk of a record's fields the
+ * evaluator, the filter columns and the watches' diff share. 0: unreadable
+ * (*p unmoved). */
+static inline int hubc__qfield_next(const unsigned char **p, const unsigned char *end, hubc__qfield *f) {
+  const unsigned char *q = *p;
+  size_t pos = 0, n = (size_t)(end - q);
+  uint64_t tag;
+  if (*q < 0x80) tag = *q, pos = 1;
+  else if (hubc__varint_get(q, n, &pos, &tag) || tag >> 1 > 0x7fffffff) return 0;
+  f->prop = (uint32_t)(tag >> 1);
+  if (tag & 1) {
+    if (hubc__varint_get(q, n, &pos, &f->option) || f->option > 0xffff) return 0;
+    f->str = NULL;
+    f->len = 0;
+    *p = q + pos;
+    return 1;
+  }
+  const unsigned char *nul = memchr(q + pos, 0, n - pos);
+  if (!nul) return 0;
+  f->str = (const char *)q + pos;
+  f->len = (uint32_t)((size_t)(nul - q) - pos);
+  f->option = 0;
+  *p = nul + 1;
+  return 1;
+}
 typedef struct hubc__qrow {
   const hubc__rec *r;
   size_t pos;   /* bytes of the fields decoded into f */

@@ -428,17 +428,14 @@ static void propagate(hubc_store *s, int64_t id, change *c) {
   }
 }
 
-/* The property and encoded size of the field at p (before end), as
- * hubc__rec_field reads it but without decoding the value; 0: unreadable. */
+/* The property and encoded size of the field at p (before end); 0:
+ * unreadable. */
 static inline size_t field_size(const unsigned char *p, const unsigned char *end, uint32_t *prop) {
-  size_t pos = 0, len = (size_t)(end - p);
-  uint64_t tag, opt;
-  if (*p < 0x80) tag = *p, pos = 1;
-  else if (hubc__varint_get(p, len, &pos, &tag) || tag >> 1 > 0x7fffffff) return 0;
-  *prop = (uint32_t)(tag >> 1);
-  if (tag & 1) return hubc__varint_get(p, len, &pos, &opt) || opt > 0xffff ? 0 : pos;
-  const unsigned char *nul = memchr(p + pos, 0, len - pos);
-  return nul ? (size_t)(nul - p) + 1 : 0;
+  const unsigned char *q = p;
+  hubc__qfield f;
+  if (!hubc__qfield_next(&q, end, &f)) return 0;
+  *prop = f.prop;
+  return (size_t)(q - p);
 }
 
 /* The stored properties that differ between two records (sorted fields). */
