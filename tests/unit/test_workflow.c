@@ -49,44 +49,10 @@ static int submit(hubc_store *s, hubc_id form, const char *email, hubc_id *conta
   return hubc_form_submit(contact, NULL, s, form, n, v, 2);
 }
 
-static hubc_wf_action act_status(int marketing) {
-  hubc_wf_action a;
-  hubc_wf_action_init(&a, HUBC_WF_ACTION_VERSION);
-  a.type = HUBC_WF_SET_STATUS;
-  a.marketing = marketing;
-  return a;
-}
-static hubc_wf_action act_prop(const char *p, const char *v) {
-  hubc_wf_action a;
-  hubc_wf_action_init(&a, HUBC_WF_ACTION_VERSION);
-  a.type = HUBC_WF_SET_PROPERTY;
-  a.property = p;
-  a.value = v;
-  return a;
-}
-static hubc_wf_action act_delay(hubc_time secs) {
-  hubc_wf_action a;
-  hubc_wf_action_init(&a, HUBC_WF_ACTION_VERSION);
-  a.type = HUBC_WF_DELAY;
-  a.seconds = secs;
-  return a;
-}
-static hubc_wf_action act_host(const char *name, const char *payload) {
-  hubc_wf_action a;
-  hubc_wf_action_init(&a, HUBC_WF_ACTION_VERSION);
-  a.type = HUBC_WF_HOST;
-  a.name = name;
-  a.payload = payload;
-  return a;
-}
 
-static hubc_wf_action act_list(int type, hubc_id list) {
-  hubc_wf_action a;
-  hubc_wf_action_init(&a, HUBC_WF_ACTION_VERSION);
-  a.type = type;
-  a.list = list;
-  return a;
-}
+
+
+
 
 static int in_list(hubc_store *s, hubc_id list, hubc_id contact) {
   int in = -1;
@@ -179,7 +145,7 @@ static void test_W1_starter_refuses_create_and_activate(void **state) {
   tu_clock clk = {tu_time(2024, 3, 1, 10, 0, 0)};
   tu_mem *m = gc_mem();
   hubc_store *s = open_sub(&clk, HUBC_SUBSCRIPTION_STARTER, &m->vtable);
-  hubc_wf_action a = act_status(1);
+  hubc_wf_action a = tu_act_status(1);
   char *before = gc_dump(s);
   hubc_id id = 99;
   assert_int_equal(create_wf(&id, s, ADMIN, 0, NULL, &a, 1), HUBC_ETIER);
@@ -207,7 +173,7 @@ static void test_W2_W4_form_submission_enrolls_and_sets_marketing_with_workflow_
   tu_clock clk;
   hubc_store *s = open_pro(&clk, NULL);
   hubc_id form = signup_form(s), wf, c;
-  hubc_wf_action a = act_status(1);
+  hubc_wf_action a = tu_act_status(1);
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, &a, 1), 0);
   /* inactive: a submission enrolls nobody */
   assert_int_equal(submit(s, form, "early@x.it", &c), 0);
@@ -243,7 +209,7 @@ static void test_W4_non_marketing_action_is_M4_pending_until_update(void **state
   hubc_store *s = open_pro(&clk, NULL);
   hubc_id form = signup_form(s), wf, c;
   assert_int_equal(hubc_form_set_marketing(s, ADMIN, form, 1), 0);
-  hubc_wf_action a = act_status(0);
+  hubc_wf_action a = tu_act_status(0);
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, &a, 1), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
@@ -261,7 +227,7 @@ static void test_W4_status_action_needs_P2_other_edits_need_edit_workflows(void 
   assert_int_equal(hubc_user_set_permissions(s, ADMIN, no_p2, HUBC_PERM_EDIT_WORKFLOWS), 0);
   assert_int_equal(hubc_user_create(&no_wf, s, ADMIN, "nowf@example.com"), 0);
   assert_int_equal(hubc_user_set_permissions(s, ADMIN, no_wf, HUBC_PERM_MARKETING_ACCESS), 0);
-  hubc_wf_action st = act_status(1), pr = act_prop("city", "Milano");
+  hubc_wf_action st = tu_act_status(1), pr = tu_act_prop("city", "Milano");
   char *before = gc_dump(s);
   hubc_id id;
   assert_int_equal(create_wf(&id, s, no_p2, 0, NULL, &st, 1), HUBC_EPERM);
@@ -286,7 +252,7 @@ static void test_W4_status_action_needs_P2_other_edits_need_edit_workflows(void 
    * non-marketing" (or back) is: it adds an action of the other target */
   d.name = "Renamed";
   assert_int_equal(hubc_workflow_update(s, no_p2, id, &d), 0);
-  hubc_wf_action non = act_status(0);
+  hubc_wf_action non = tu_act_status(0);
   ptrs[1] = &non;
   before = gc_dump(s);
   assert_int_equal(hubc_workflow_update(s, no_p2, id, &d), HUBC_EPERM);
@@ -308,7 +274,7 @@ static void test_W2_filter_trigger_is_an_edge_and_enroll_existing_at_activation(
   hubc_id early = tu_contact(s, ADMIN, "early@x.it", "E");
   const char *n[] = {"city"}, *roma[] = {"Roma"}, *milano[] = {"Milano"}, *first[] = {"Ann"};
   assert_int_equal(hubc_contact_update(s, ADMIN, early, n, roma, 1), 0);
-  hubc_wf_action a = act_prop("jobtitle", "Romano");
+  hubc_wf_action a = tu_act_prop("jobtitle", "Romano");
   hubc_id wf, wf2;
   assert_int_equal(create_wf(&wf, s, ADMIN, 0, "city = 'Roma'", &a, 1), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
@@ -349,7 +315,7 @@ static void test_W2_reenroll_switch_allows_a_new_enrollment_after_the_last_ended
   tu_clock clk;
   hubc_store *s = open_pro(&clk, NULL);
   hubc_id form = signup_form(s), wf, c;
-  hubc_wf_action a = act_prop("jobtitle", "x");
+  hubc_wf_action a = tu_act_prop("jobtitle", "x");
   const hubc_wf_action *ptrs[] = {&a};
   hubc_workflow_def d;
   hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);
@@ -375,8 +341,8 @@ static void test_W3_actions_run_in_order_and_delays_follow_the_store_clock(void 
   tu_clock clk;
   hubc_store *s = open_pro(&clk, NULL);
   hubc_id form = signup_form(s), wf, c;
-  hubc_wf_action acts[] = {act_prop("jobtitle", "step1"), act_delay(86400), act_prop("jobtitle", "step3"),
-                           act_status(1)};
+  hubc_wf_action acts[] = {tu_act_prop("jobtitle", "step1"), tu_act_delay(86400), tu_act_prop("jobtitle", "step3"),
+                           tu_act_status(1)};
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 4), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
@@ -435,7 +401,7 @@ static void test_W5_marketing_host_action_skips_non_marketing_contacts(void **st
   assert_int_equal(hubc_workflow_register_action(s, "send marketing email", 1, host_cb, &mk), 0);
   assert_int_equal(hubc_workflow_register_action(s, "notify owner", 0, host_cb, &plain), 0);
   hubc_id form = signup_form(s), wf, non, yes;
-  hubc_wf_action acts[] = {act_host("send marketing email", "welcome-1"), act_host("notify owner", "n")};
+  hubc_wf_action acts[] = {tu_act_host("send marketing email", "welcome-1"), tu_act_host("notify owner", "n")};
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 2), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "non@x.it", &non), 0); /* switch off: NON_MARKETING */
@@ -504,7 +470,7 @@ static void test_W6_persistence_again_three_times_then_applied_once_waits_1_2_4_
   flaky *f = flaky_new();
   hubc_store *s = open_pro(&clk, &f->vt);
   hubc_id form = signup_form(s), wf, c;
-  hubc_wf_action a = act_status(1);
+  hubc_wf_action a = tu_act_status(1);
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, &a, 1), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
@@ -559,7 +525,7 @@ static void test_W6_host_failures_retry_doubling_capped_and_reentry_is_busy(void
   l.store = s;
   assert_int_equal(hubc_workflow_register_action(s, "crm sync", 0, host_cb, &l), 0);
   hubc_id form = signup_form(s), wf, c;
-  hubc_wf_action a = act_host("crm sync", "{}");
+  hubc_wf_action a = tu_act_host("crm sync", "{}");
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, &a, 1), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
@@ -591,7 +557,7 @@ static void test_W6_retry_waits_are_configurable(void **state) {
   l.fail_first = 3;
   assert_int_equal(hubc_workflow_register_action(s, "x", 0, host_cb, &l), 0);
   hubc_id form = signup_form(s), wf, c;
-  hubc_wf_action a = act_host("x", NULL);
+  hubc_wf_action a = tu_act_host("x", NULL);
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, &a, 1), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
@@ -624,7 +590,7 @@ static void test_W6_hard_cap_is_retried_until_room(void **state) {
   hubc_id full = tu_contact(s, ADMIN, "full@x.it", "F");
   assert_int_equal(hubc_contact_set_marketing(s, ADMIN, full, HUBC_SOURCE_MANUAL, 0), 0);
   hubc_id form = signup_form(s), wf, c;
-  hubc_wf_action a = act_status(1);
+  hubc_wf_action a = tu_act_status(1);
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, &a, 1), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
@@ -657,7 +623,7 @@ static void test_W6_hard_cap_applies_what_fits_of_a_batch(void **state) {
   assert_int_equal(hubc_store_open(&s, &o), 0);
   gc_store(s);
   hubc_id form = signup_form(s), wf, c[4];
-  hubc_wf_action a = act_status(1);
+  hubc_wf_action a = tu_act_status(1);
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, &a, 1), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   const char *emails[] = {"a@x.it", "b@x.it", "c@x.it", "d@x.it"};
@@ -684,7 +650,7 @@ static void test_W6_persistence_again_on_a_batch_is_an_attempt_of_each(void **st
   flaky *f = flaky_new();
   hubc_store *s = open_pro(&clk, &f->vt);
   hubc_id form = signup_form(s), wf, c[3];
-  hubc_wf_action a = act_status(1);
+  hubc_wf_action a = tu_act_status(1);
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, &a, 1), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   const char *emails[] = {"a@x.it", "b@x.it", "c@x.it"};
@@ -712,7 +678,7 @@ static void test_W6_W7_a_refused_batch_records_no_attempt_of_a_paused_enrollment
   flaky *f = flaky_new();
   hubc_store *s = open_pro(&clk, &f->vt);
   hubc_id form = signup_form(s), other, paused, wf, c1, c2;
-  hubc_wf_action later[] = {act_delay(60), act_status(1)}, now = act_status(1);
+  hubc_wf_action later[] = {tu_act_delay(60), tu_act_status(1)}, now = tu_act_status(1);
   assert_int_equal(create_wf(&paused, s, ADMIN, form, NULL, later, 2), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, paused), 0);
   assert_int_equal(submit(s, form, "a@x.it", &c1), 0);
@@ -749,7 +715,7 @@ static void test_W6_unregistered_host_action_is_retried_until_registered(void **
   host_log l = {0};
   assert_int_equal(hubc_workflow_register_action(s, "crm sync", 0, host_cb, &l), 0);
   hubc_id form = signup_form(s), wf, c;
-  hubc_wf_action acts[] = {act_delay(60), act_host("crm sync", "p")};
+  hubc_wf_action acts[] = {tu_act_delay(60), tu_act_host("crm sync", "p")};
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 2), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
@@ -777,7 +743,7 @@ static void test_W6_contact_deleted_ends_the_enrollment_with_the_reason(void **s
   tu_clock clk;
   hubc_store *s = open_pro(&clk, NULL);
   hubc_id form = signup_form(s), wf, c;
-  hubc_wf_action acts[] = {act_delay(3600), act_status(1)};
+  hubc_wf_action acts[] = {tu_act_delay(3600), tu_act_status(1)};
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 2), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
@@ -800,7 +766,7 @@ static void test_W7_deactivate_stops_pending_and_reactivation_resumes(void **sta
   tu_clock clk;
   hubc_store *s = open_pro(&clk, NULL);
   hubc_id form = signup_form(s), wf, c;
-  hubc_wf_action acts[] = {act_delay(3600), act_prop("jobtitle", "done")};
+  hubc_wf_action acts[] = {tu_act_delay(3600), tu_act_prop("jobtitle", "done")};
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 2), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
@@ -831,7 +797,7 @@ static void test_W7_reactivation_does_not_run_a_delayed_step_early(void **state)
   tu_clock clk;
   hubc_store *s = open_pro(&clk, NULL);
   hubc_id form = signup_form(s), wf, c;
-  hubc_wf_action acts[] = {act_delay(60), act_prop("jobtitle", "late")};
+  hubc_wf_action acts[] = {tu_act_delay(60), tu_act_prop("jobtitle", "late")};
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 2), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
@@ -853,13 +819,13 @@ static void test_W7_editing_an_inactive_workflow_ends_its_enrollments(void **sta
   tu_clock clk;
   hubc_store *s = open_pro(&clk, NULL);
   hubc_id form = signup_form(s), wf, c, c2;
-  hubc_wf_action acts[] = {act_delay(3600), act_prop("jobtitle", "old")};
+  hubc_wf_action acts[] = {tu_act_delay(3600), tu_act_prop("jobtitle", "old")};
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 2), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
   assert_int_equal(hubc_store_tick(s), 0);
   assert_int_equal(hubc_workflow_deactivate(s, ADMIN, wf), 0);
-  hubc_wf_action now = act_prop("jobtitle", "new");
+  hubc_wf_action now = tu_act_prop("jobtitle", "new");
   const hubc_wf_action *ptrs[] = {&now};
   hubc_workflow_def d;
   hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);
@@ -893,15 +859,15 @@ static void test_W7_R1_store_reopens_after_a_workflow_was_shortened(void **state
   tu_mem *m = gc_mem();
   hubc_store *s = open_pro(&clk, &m->vtable);
   hubc_id form = signup_form(s), wf, c;
-  hubc_wf_action acts[] = {act_prop("jobtitle", "one"), act_prop("company", "two"), act_delay(600),
-                           act_status(1)};
+  hubc_wf_action acts[] = {tu_act_prop("jobtitle", "one"), tu_act_prop("company", "two"), tu_act_delay(600),
+                           tu_act_status(1)};
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 4), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
   assert_int_equal(hubc_store_tick(s), 0);
   assert_int_equal(enrollment(s, 1).step, 3);
   assert_int_equal(hubc_workflow_deactivate(s, ADMIN, wf), 0);
-  hubc_wf_action one = act_prop("jobtitle", "new");
+  hubc_wf_action one = tu_act_prop("jobtitle", "new");
   const hubc_wf_action *ptrs[] = {&one};
   hubc_workflow_def d;
   hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);
@@ -922,7 +888,7 @@ static void test_W7_delete_ends_enrollments_and_keeps_history(void **state) {
   tu_clock clk;
   hubc_store *s = open_pro(&clk, NULL);
   hubc_id form = signup_form(s), wf, c;
-  hubc_wf_action acts[] = {act_delay(3600), act_status(1)};
+  hubc_wf_action acts[] = {tu_act_delay(3600), tu_act_status(1)};
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 2), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
@@ -960,16 +926,16 @@ static void test_W2_bad_definitions_are_refused_naming_the_action(void **state) 
     int code;
     const char *says;
   } bad[] = {
-      {act_host("nope", NULL), HUBC_ENOTFOUND, "action 1 (host action)"},
-      {act_delay(-5), HUBC_EINVAL, "action 1 (delay)"},
-      {act_delay((hubc_time)400 * 365 * 86400), HUBC_ELIMIT, "action 1 (delay)"},
-      {act_prop("hs_object_id", "5"), HUBC_EREADONLY, "action 1 (set property)"},
-      {act_prop("no_such", "5"), HUBC_ENOTFOUND, "action 1 (set property)"},
-      {act_prop("lifecyclestage", "astronaut"), HUBC_EINVAL, "action 1 (set property)"},
-      {act_status(2), HUBC_EINVAL, "action 1 (set marketing contact status)"},
+      {tu_act_host("nope", NULL), HUBC_ENOTFOUND, "action 1 (host action)"},
+      {tu_act_delay(-5), HUBC_EINVAL, "action 1 (delay)"},
+      {tu_act_delay((hubc_time)400 * 365 * 86400), HUBC_ELIMIT, "action 1 (delay)"},
+      {tu_act_prop("hs_object_id", "5"), HUBC_EREADONLY, "action 1 (set property)"},
+      {tu_act_prop("no_such", "5"), HUBC_ENOTFOUND, "action 1 (set property)"},
+      {tu_act_prop("lifecyclestage", "astronaut"), HUBC_EINVAL, "action 1 (set property)"},
+      {tu_act_status(2), HUBC_EINVAL, "action 1 (set marketing contact status)"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    hubc_wf_action acts[] = {act_status(1), bad[i].a};
+    hubc_wf_action acts[] = {tu_act_status(1), bad[i].a};
     int rc = create_wf(&id, s, ADMIN, 0, NULL, acts, 2);
     if (rc != bad[i].code) fail_msg("case %zu: %d (%s)", i, rc, hubc_error_last());
     if (!strstr(hubc_error_last(), bad[i].says)) fail_msg("case %zu: '%s' lacks '%s'", i, hubc_error_last(), bad[i].says);
@@ -1003,7 +969,7 @@ static void test_W3_a_thousand_host_actions_run_on_a_small_stack(void **state) {
   enum { N = 1000 };
   static hubc_wf_action acts[N];
   static const hubc_wf_action *ptrs[N];
-  for (size_t i = 0; i < N; i++) acts[i] = act_host("ping", NULL), ptrs[i] = &acts[i];
+  for (size_t i = 0; i < N; i++) acts[i] = tu_act_host("ping", NULL), ptrs[i] = &acts[i];
   hubc_workflow_def d;
   hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);
   d.name = "Pings";
@@ -1044,7 +1010,7 @@ static void test_W3_B2a_longest_delay_waits_until_year_9999(void **state) {
   assert_int_equal(hubc_store_open(&s, &o), 0);
   gc_store(s);
   hubc_id form = signup_form(s), wf, c;
-  hubc_wf_action acts[] = {act_delay(INT64_MAX), act_status(1)};
+  hubc_wf_action acts[] = {tu_act_delay(INT64_MAX), tu_act_status(1)};
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 2), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
@@ -1068,8 +1034,8 @@ static void test_W2_list_actions_add_and_remove_idempotently(void **state) {
   hubc_id pre = tu_contact(s, ADMIN, "anna@x.it", "Anna");
   assert_int_equal(hubc_list_add(NULL, s, ADMIN, in_l, &pre, 1), 0); /* already a member: adding is no error */
   assert_int_equal(hubc_list_add(NULL, s, ADMIN, out_l, &pre, 1), 0);
-  hubc_wf_action acts[] = {act_list(HUBC_WF_LIST_ADD, in_l), act_list(HUBC_WF_LIST_REMOVE, out_l),
-                           act_list(HUBC_WF_LIST_REMOVE, out_l)}; /* a non-member removed: no error */
+  hubc_wf_action acts[] = {tu_act_list(HUBC_WF_LIST_ADD, in_l), tu_act_list(HUBC_WF_LIST_REMOVE, out_l),
+                           tu_act_list(HUBC_WF_LIST_REMOVE, out_l)}; /* a non-member removed: no error */
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 3), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
@@ -1102,7 +1068,7 @@ static void test_W2_list_action_is_undone_with_a_failed_step(void **state) {
   hubc_store *s = open_pro(&clk, &m->vtable);
   hubc_id form = signup_form(s), l, wf, c;
   assert_int_equal(hubc_list_create(&l, s, ADMIN, "Signed up", NULL), 0);
-  hubc_wf_action acts[] = {act_list(HUBC_WF_LIST_ADD, l)};
+  hubc_wf_action acts[] = {tu_act_list(HUBC_WF_LIST_ADD, l)};
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 1), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
@@ -1135,25 +1101,25 @@ static void test_W2_list_actions_refuse_unknown_deleted_and_active_lists(void **
     int code;
     const char *says;
   } bad[] = {
-      {act_list(HUBC_WF_LIST_ADD, 99), HUBC_ENOTFOUND, "action 1 (add to static list): no list with id 99"},
-      {act_list(HUBC_WF_LIST_REMOVE, 0), HUBC_ENOTFOUND, "action 1 (remove from static list): no list with id 0"},
-      {act_list(HUBC_WF_LIST_ADD, gone), HUBC_ENOTFOUND,
+      {tu_act_list(HUBC_WF_LIST_ADD, 99), HUBC_ENOTFOUND, "action 1 (add to static list): no list with id 99"},
+      {tu_act_list(HUBC_WF_LIST_REMOVE, 0), HUBC_ENOTFOUND, "action 1 (remove from static list): no list with id 0"},
+      {tu_act_list(HUBC_WF_LIST_ADD, gone), HUBC_ENOTFOUND,
        "action 1 (add to static list): list 1 ('Gone') was deleted"},
-      {act_list(HUBC_WF_LIST_REMOVE, active), HUBC_EINVAL,
+      {tu_act_list(HUBC_WF_LIST_REMOVE, active), HUBC_EINVAL,
        "action 1 (remove from static list): list 2 ('Romans') is active"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    hubc_wf_action acts[] = {act_status(1), bad[i].a};
+    hubc_wf_action acts[] = {tu_act_status(1), bad[i].a};
     int rc = create_wf(&wf, s, ADMIN, 0, NULL, acts, 2);
     if (rc != bad[i].code) fail_msg("case %zu: %d (%s)", i, rc, hubc_error_last());
     if (!strstr(hubc_error_last(), bad[i].says)) fail_msg("case %zu: '%s' lacks '%s'", i, hubc_error_last(), bad[i].says);
   }
   /* an update is checked the same way */
-  hubc_wf_action ok[] = {act_status(1)};
+  hubc_wf_action ok[] = {tu_act_status(1)};
   assert_int_equal(create_wf(&wf, s, ADMIN, 0, NULL, ok, 1), 0);
   char *created = gc_dump(s);
   assert_string_not_equal(created, before);
-  hubc_wf_action upd[] = {act_list(HUBC_WF_LIST_ADD, active)};
+  hubc_wf_action upd[] = {tu_act_list(HUBC_WF_LIST_ADD, active)};
   const hubc_wf_action *ptrs[] = {&upd[0]};
   hubc_workflow_def d;
   hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);
@@ -1182,7 +1148,7 @@ static void test_W2_version_1_actions_stay_accepted(void **state) {
   v1.a.marketing = 1;
   hubc_id wf;
   assert_int_equal(create_wf(&wf, s, ADMIN, 0, NULL, &v1.a, 1), 0);
-  hubc_wf_action bad = act_list(HUBC_WF_LIST_ADD, 1);
+  hubc_wf_action bad = tu_act_list(HUBC_WF_LIST_ADD, 1);
   bad.version = 1; /* a v1 caller cannot name a list: read as list 0 */
   assert_int_equal(create_wf(&wf, s, ADMIN, 0, NULL, &bad, 1), HUBC_ENOTFOUND);
   assert_non_null(strstr(hubc_error_last(), "no list with id 0"));
@@ -1197,7 +1163,7 @@ static void test_W2_list_deleted_later_ends_the_enrollment_with_the_reason(void 
   hubc_store *s = open_pro(&clk, NULL);
   hubc_id form = signup_form(s), l, wf, c;
   assert_int_equal(hubc_list_create(&l, s, ADMIN, "Signed up", NULL), 0);
-  hubc_wf_action acts[] = {act_delay(3600), act_list(HUBC_WF_LIST_ADD, l), act_status(1)};
+  hubc_wf_action acts[] = {tu_act_delay(3600), tu_act_list(HUBC_WF_LIST_ADD, l), tu_act_status(1)};
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 3), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
@@ -1225,8 +1191,8 @@ static void test_W2_R1_reopen_keeps_list_actions(void **state) {
   hubc_id form = signup_form(s), a, b, wf, c;
   assert_int_equal(hubc_list_create(&a, s, ADMIN, "A", NULL), 0);
   assert_int_equal(hubc_list_create(&b, s, ADMIN, "B", NULL), 0);
-  hubc_wf_action acts[] = {act_list(HUBC_WF_LIST_ADD, b), act_delay(600), act_list(HUBC_WF_LIST_REMOVE, b),
-                           act_list(HUBC_WF_LIST_ADD, a)};
+  hubc_wf_action acts[] = {tu_act_list(HUBC_WF_LIST_ADD, b), tu_act_delay(600), tu_act_list(HUBC_WF_LIST_REMOVE, b),
+                           tu_act_list(HUBC_WF_LIST_ADD, a)};
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 4), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
@@ -1287,7 +1253,7 @@ static void test_R4_R6_close_while_tick_runs_a_host_action(void **state) {
   hubc_id form = signup_form(s), wf, c;
   gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
   assert_int_equal(hubc_workflow_register_action(s, "slow", 0, blocking_cb, &g), 0);
-  hubc_wf_action acts[] = {act_host("slow", NULL), act_status(1)};
+  hubc_wf_action acts[] = {tu_act_host("slow", NULL), tu_act_status(1)};
   assert_int_equal(create_wf(&wf, s, ADMIN, form, NULL, acts, 2), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
@@ -1314,7 +1280,7 @@ static void test_W3_R1_reopen_resumes_enrollments_with_their_timers(void **state
   tu_mem *m = gc_mem();
   hubc_store *s = open_pro(&clk, &m->vtable);
   hubc_id form = signup_form(s), wf, c;
-  hubc_wf_action acts[] = {act_prop("jobtitle", "one"), act_delay(600), act_status(1)};
+  hubc_wf_action acts[] = {tu_act_prop("jobtitle", "one"), tu_act_delay(600), tu_act_status(1)};
   hubc_workflow_def d;
   const hubc_wf_action *ptrs[] = {&acts[0], &acts[1], &acts[2]};
   hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);
@@ -1364,7 +1330,7 @@ static void test_R2_persistence_failure_at_every_callback_of_activation(void **s
   tu_mem *m = gc_mem();
   hubc_store *s = open_pro(&clk, &m->vtable);
   for (int i = 0; i < 3; i++) tu_contact(s, ADMIN, i == 0 ? "a@x.it" : i == 1 ? "b@x.it" : "c@x.it", "Roma");
-  hubc_wf_action a = act_status(1);
+  hubc_wf_action a = tu_act_status(1);
   const hubc_wf_action *ptrs[] = {&a};
   hubc_workflow_def d;
   hubc_workflow_def_init(&d, HUBC_WORKFLOW_DEF_VERSION);

@@ -37,30 +37,8 @@ static hubc_store *open_pro(tu_clock *clk, const hubc_persist *p) {
   return open_sub(clk, HUBC_SUBSCRIPTION_PROFESSIONAL, p, NULL);
 }
 
-static hubc_wf_action act_prop(const char *p, const char *v) {
-  hubc_wf_action a;
-  hubc_wf_action_init(&a, HUBC_WF_ACTION_VERSION);
-  a.type = HUBC_WF_SET_PROPERTY;
-  a.property = p;
-  a.value = v;
-  return a;
-}
 
-static hubc_wf_action act_list(int type, hubc_id list) {
-  hubc_wf_action a;
-  hubc_wf_action_init(&a, HUBC_WF_ACTION_VERSION);
-  a.type = type;
-  a.list = list;
-  return a;
-}
 
-static hubc_wf_action act_delay(hubc_time secs) {
-  hubc_wf_action a;
-  hubc_wf_action_init(&a, HUBC_WF_ACTION_VERSION);
-  a.type = HUBC_WF_DELAY;
-  a.seconds = secs;
-  return a;
-}
 
 static void def_of(hubc_workflow_def *d, const char *name, hubc_id form, const char *filter,
                    const hubc_wf_action **ptrs, size_t n) {
@@ -124,7 +102,7 @@ static void test_W2_trigger_in_a_static_list_enrolls_on_list_add(void **state) {
   hubc_id c = tu_contact(s, ADMIN, "anna@x.it", "Anna"), d = tu_contact(s, ADMIN, "bea@x.it", "Bea");
   char filter[64];
   snprintf(filter, sizeof filter, "IN LIST %lld", (long long)list);
-  hubc_wf_action a = act_prop("jobtitle", "vip");
+  hubc_wf_action a = tu_act_prop("jobtitle", "vip");
   hubc_id wf = active_wf(s, 0, filter, &a);
   assert_int_equal(enrollments(s, wf, 0), 0);
   /* no property of the contact changes: only its membership */
@@ -152,7 +130,7 @@ static void test_W2_trigger_in_an_active_list_enrolls_when_the_list_gains_the_co
   assert_int_equal(hubc_list_create(&list, s, ADMIN, "Romans", "city = 'Roma'"), 0);
   char filter[64];
   snprintf(filter, sizeof filter, "IN LIST %lld", (long long)list);
-  hubc_wf_action a = act_prop("jobtitle", "romano");
+  hubc_wf_action a = tu_act_prop("jobtitle", "romano");
   hubc_id wf = active_wf(s, 0, filter, &a);
   hubc_id c = tu_contact(s, ADMIN, "anna@x.it", "Anna");
   assert_int_equal(enrollments(s, wf, c), 0);
@@ -207,7 +185,7 @@ static void test_W2_entering_and_leaving_within_one_call_does_not_enroll(void **
   (void)state;
   tu_clock clk;
   hubc_store *s = open_pro(&clk, NULL);
-  hubc_wf_action a = act_prop("jobtitle", "romano");
+  hubc_wf_action a = tu_act_prop("jobtitle", "romano");
   hubc_id wf = active_wf(s, 0, "city = 'Roma'", &a);
   hubc_id c = tu_contact(s, ADMIN, "anna@x.it", "Anna");
   import_text(s, "Email,City\nanna@x.it,Roma\nANNA@x.it,Milano\n");
@@ -225,7 +203,7 @@ static void test_W2_a_list_action_of_one_workflow_triggers_another(void **state)
   hubc_id list = static_list(s, "Nurtured");
   char filter[64];
   snprintf(filter, sizeof filter, "IN LIST %lld", (long long)list);
-  hubc_wf_action add = act_list(HUBC_WF_LIST_ADD, list), mark = act_prop("jobtitle", "nurtured");
+  hubc_wf_action add = tu_act_list(HUBC_WF_LIST_ADD, list), mark = tu_act_prop("jobtitle", "nurtured");
   hubc_id first = active_wf(s, 0, "city = 'Roma'", &add);
   hubc_id second = active_wf(s, 0, filter, &mark);
   hubc_id c = tu_contact(s, ADMIN, "anna@x.it", "Anna");
@@ -244,7 +222,7 @@ static void test_W2_S2_a_list_read_by_a_trigger_is_not_deleted_under_it(void **s
   hubc_id list = static_list(s, "VIP");
   char filter[64];
   snprintf(filter, sizeof filter, "IN LIST %lld", (long long)list);
-  hubc_wf_action a = act_prop("jobtitle", "vip");
+  hubc_wf_action a = tu_act_prop("jobtitle", "vip");
   hubc_id wf = active_wf(s, 0, filter, &a);
   assert_int_equal(hubc_list_delete(s, ADMIN, list), HUBC_EINVAL);
   assert_non_null(strstr(hubc_error_last(), "workflow 1 ('W')"));
@@ -280,7 +258,7 @@ static void test_W2_a_transaction_does_not_scan_every_workflow(void **state) {
     assert_int_equal(hubc_contact_update(s, ADMIN, c, n, v, 1), 0);
   }
   size_t without = al.count - before;
-  hubc_wf_action a = act_prop("jobtitle", "x");
+  hubc_wf_action a = tu_act_prop("jobtitle", "x");
   for (int i = 0; i < 300; i++) {
     char filter[64];
     snprintf(filter, sizeof filter, "city = 'c%d'", i);
@@ -324,7 +302,7 @@ static void test_W2_updated_and_deleted_workflows_free_their_trigger_filters(voi
   size_t compiled = al.live - before;
   hubc_filter_free(f);
   assert_true(compiled > 0);
-  hubc_wf_action a = act_prop("jobtitle", "x");
+  hubc_wf_action a = tu_act_prop("jobtitle", "x");
   const hubc_wf_action *ptrs[] = {&a};
   hubc_workflow_def d;
   def_of(&d, "W", 0, filter, ptrs, 1);
@@ -347,7 +325,7 @@ static void test_W2_R2_a_failed_update_keeps_the_old_trigger(void **state) {
   tu_clock clk;
   tu_mem *m = gc_mem();
   hubc_store *s = open_pro(&clk, &m->vtable);
-  hubc_wf_action a = act_prop("jobtitle", "x");
+  hubc_wf_action a = tu_act_prop("jobtitle", "x");
   const hubc_wf_action *ptrs[] = {&a};
   hubc_workflow_def d;
   def_of(&d, "W", 0, "city = 'Roma'", ptrs, 1);
@@ -387,7 +365,7 @@ static void test_W1_reopened_on_starter_workflows_wait_and_resume_on_professiona
   const char *fields[] = {"city"};
   hubc_id form;
   assert_int_equal(hubc_form_create(&form, s, ADMIN, "Signup", fields, NULL, NULL, 1), 0);
-  hubc_wf_action acts[] = {act_prop("jobtitle", "one"), act_delay(600), act_prop("company", "two")};
+  hubc_wf_action acts[] = {tu_act_prop("jobtitle", "one"), tu_act_delay(600), tu_act_prop("company", "two")};
   const hubc_wf_action *ptrs[] = {&acts[0], &acts[1], &acts[2]};
   hubc_workflow_def d;
   def_of(&d, "W", form, "city = 'Roma'", ptrs, 3);
@@ -432,7 +410,7 @@ static void test_F6_W2_an_external_form_submission_enrolls_its_workflows(void **
   const char *fields[] = {"city"};
   hubc_id form;
   assert_int_equal(hubc_form_create(&form, s, ADMIN, "Signup", fields, NULL, NULL, 1), 0);
-  hubc_wf_action a = act_prop("jobtitle", "external"), b = act_prop("company", "own form");
+  hubc_wf_action a = tu_act_prop("jobtitle", "external"), b = tu_act_prop("company", "own form");
   const hubc_wf_action *pa[] = {&a}, *pb[] = {&b};
   hubc_workflow_def d;
   def_of(&d, "External", 0, NULL, pa, 1);
@@ -490,7 +468,7 @@ static void test_F6_version_1_definitions_stay_accepted(void **state) {
   (void)state;
   tu_clock clk;
   hubc_store *s = open_pro(&clk, NULL);
-  hubc_wf_action a = act_prop("jobtitle", "x");
+  hubc_wf_action a = tu_act_prop("jobtitle", "x");
   const hubc_wf_action *pa[] = {&a};
   /* a version-1 caller's struct ends after n_actions: what follows is not its */
   struct { hubc_workflow_def d; } buf;

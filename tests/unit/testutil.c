@@ -441,3 +441,39 @@ void rb_int(rb *r, unsigned tag, int64_t v) {
 }
 
 void rb_str(rb *r, unsigned tag, const char *s) { rb_bytes(r, tag, s, strlen(s)); }
+
+/* ---- workflow actions ---- */
+
+static hubc_wf_action act(int type) {
+  hubc_wf_action a;
+  hubc_wf_action_init(&a, HUBC_WF_ACTION_VERSION);
+  a.type = type;
+  return a;
+}
+hubc_wf_action tu_act_status(int marketing) {
+  hubc_wf_action a = act(HUBC_WF_SET_STATUS);
+  a.marketing = marketing;
+  return a;
+}
+hubc_wf_action tu_act_prop(const char *property, const char *value) {
+  hubc_wf_action a = act(HUBC_WF_SET_PROPERTY);
+  a.property = property;
+  a.value = value;
+  return a;
+}
+hubc_wf_action tu_act_delay(hubc_time seconds) {
+  hubc_wf_action a = act(HUBC_WF_DELAY);
+  a.seconds = seconds;
+  return a;
+}
+hubc_wf_action tu_act_host(const char *name, const char *payload) {
+  hubc_wf_action a = act(HUBC_WF_HOST);
+  a.name = name;
+  a.payload = payload;
+  return a;
+}
+hubc_wf_action tu_act_list(int type, hubc_id list) {
+  hubc_wf_action a = act(type);
+  a.list = list;
+  return a;
+}

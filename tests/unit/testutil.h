@@ -25,6 +25,13 @@ typedef struct tu_alloc {
 } tu_alloc;
 void *tu_alloc_fn(void *payload, void *ptr, size_t old_size, size_t new_size);
 
+/* ---- workflow actions (W2): one initialised hubc_wf_action of each type ---- */
+hubc_wf_action tu_act_status(int marketing);
+hubc_wf_action tu_act_prop(const char *property, const char *value);
+hubc_wf_action tu_act_delay(hubc_time seconds);
+hubc_wf_action tu_act_host(const char *name, const char *payload);
+hubc_wf_action tu_act_list(int type, hubc_id list); /* HUBC_WF_LIST_ADD / _REMOVE */
+
 /* ---- dumps ---- */
 typedef struct tu_buf {
   char *data;
