@@ -79,6 +79,7 @@ typedef struct hubc__txn {
   /* what is restored by truncation on undo; each area keeps its own */
   size_t events_n;
   hubc__pool_mark pool;
+  int events_lost; /* an event could not be queued: the call fails */
 } hubc__txn;
 
 struct hubc_store {

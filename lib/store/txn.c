@@ -76,6 +76,7 @@ void hubc__txn_begin(hubc_store *s, hubc_id actor, hubc_time now) {
   t->active = 1;
   t->actor = actor;
   t->now = now;
+  t->events_lost = 0;
   t->undo_n = t->dirty_n = 0;
   t->events_n = s->events_n;
   t->pool = hubc__pool_mark_get(s->base);
@@ -156,8 +157,10 @@ void hubc__txn_push(hubc_store *s, int kind, int64_t id, const void *payload, si
 
 static hubc__evq *event_push(hubc_store *s) {
   if (s->events_n == s->events_cap &&
-      hubc__grow(s->base, (void **)&s->events, &s->events_cap, s->events_n + 1, sizeof *s->events))
-    return NULL; /* reserved by hubc__txn_reserve; unreachable in practice */
+      hubc__grow(s->base, (void **)&s->events, &s->events_cap, s->events_n + 1, sizeof *s->events)) {
+    s->txn.events_lost = 1; /* the call fails at its finish: all its events or none */
+    return NULL;
+  }
   hubc__evq *q = &s->events[s->events_n++];
   memset(q, 0, sizeof *q);
   return q;
@@ -290,6 +293,8 @@ static inline int finalize(hubc_store *s) {
 
 int hubc__txn_finish(hubc_store *s, int rc) {
   if (rc == 0) rc = finalize(s);
+  if (rc == 0 && s->txn.events_lost)
+    rc = hubc__err(HUBC_ENOMEM, "out of memory queueing the call's events; nothing changed");
   if (rc == 0) rc = persist(s);
   if (rc == 0) commit(s);
   else undo(s);

@@ -378,6 +378,43 @@ static void b1_annual_update_date_is_the_first_of_every_month(void **state) {
   assert_int_equal(b.next_renewal, tu_time(2025, 1, 15, 0, 0, 0));
 }
 
+/* A call's events are all delivered or none (R2): a tick that applies 41
+ * missed update dates, with the n-th allocation failing for n = 1.. until
+ * the tick succeeds. Each failure is HUBC_ENOMEM with no event delivered
+ * (nothing read in between: a read would apply the due dates itself); the
+ * success delivers all 41 period closes. */
+static void b2_r2_a_tick_failing_at_any_allocation_delivers_all_events_or_none(void **state) {
+  (void)state;
+  bfx *f = bfx_new();
+  tu_alloc *a = gc_malloc(calloc(1, sizeof *a));
+  f->clk.now = tu_time(2024, 3, 8, 12, 0, 0);
+  hubc_store_options o;
+  opts_init(&o, f);
+  o.commitment = HUBC_COMMITMENT_MONTHLY;
+  o.renewal_anchor = tu_time(2024, 1, 15, 9, 30, 0);
+  o.alloc = tu_alloc_fn;
+  o.alloc_payload = a;
+  bopen(f, &o);
+  marketing(f);
+  f->clk.now = tu_time(2027, 7, 20, 7, 0, 0); /* Mar 15, 2024 .. Jul 15, 2027 were missed */
+  size_t n = 1;
+  for (;; n++) {
+    assert_true(n < 100000);
+    f->ev.n = 0;
+    a->fail_at = a->count + n;
+    int rc = hubc_store_tick(f->s);
+    a->fail_at = 0;
+    if (rc == 0) break;
+    assert_int_equal(rc, HUBC_ENOMEM);
+    assert_int_equal(f->ev.n, 0);
+  }
+  assert_true(n > 1); /* some allocation was failed on the way */
+  assert_int_equal(ev_count(&f->ev, HUBC_EVENT_PERIOD_CLOSED), 41);
+  periods p;
+  read_periods(f->s, &p);
+  assert_int_equal(p.n, 41);
+}
+
 static void b2_missed_update_dates_are_applied_once_each(void **state) {
   (void)state;
   tu_mem *mem = gc_mem();
@@ -1702,6 +1739,7 @@ int main(void) {
       cmocka_unit_test_teardown(b1_renewal_day_31_falls_on_the_last_day_of_short_months, gc_teardown),
       cmocka_unit_test_teardown(b1_annual_update_date_is_the_first_of_every_month, gc_teardown),
       cmocka_unit_test_teardown(b2_missed_update_dates_are_applied_once_each, gc_teardown),
+      cmocka_unit_test_teardown(b2_r2_a_tick_failing_at_any_allocation_delivers_all_events_or_none, gc_teardown),
       cmocka_unit_test_teardown(b3_period_summaries_keep_start_end_peak_close_and_tier, gc_teardown),
       cmocka_unit_test_teardown(b4_auto_upgrade_climbs_to_the_smallest_fitting_rung, gc_teardown),
       cmocka_unit_test_teardown(b4_auto_upgrade_skips_rungs_that_do_not_fit, gc_teardown),
