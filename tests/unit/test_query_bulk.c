@@ -402,9 +402,11 @@ static uint64_t history_entries(hubc_store *s) {
  * contacts the plan counted, each stamped BULK. */
 static void s4_large_bulk_allocation_failure_at_every_point_changes_nothing(void **state) {
   (void)state;
-  tu_clock clk = {T0};
-  tu_alloc alloc = {0};
-  hubc_store *s = gc_store(tu_open_alloc(&clk, &alloc, NULL));
+  /* on the heap: the teardown frees the filter through them after return */
+  tu_clock *clk = gc_malloc(calloc(1, sizeof *clk));
+  *clk = (tu_clock){T0};
+  tu_alloc *alloc = gc_malloc(calloc(1, sizeof *alloc));
+  hubc_store *s = gc_store(tu_open_alloc(clk, alloc, NULL));
   populate_many(s);
   hubc_selection sel = by_filter(compile(s, "city = 'Roma'"));
   char *before = gc_dump(s);
@@ -418,11 +420,11 @@ static void s4_large_bulk_allocation_failure_at_every_point_changes_nothing(void
   int rc = -1;
   size_t k;
   for (k = 1; k < 1000 && rc != 0; k++) {
-    alloc.count = 0;
-    alloc.fail_at = k;
+    alloc->count = 0;
+    alloc->fail_at = k;
     hubc_bulk_summary done = {.version = HUBC_BULK_SUMMARY_VERSION};
     rc = hubc_bulk_commit(&done, s, ADMIN, HUBC_BULK_SET_MARKETING, &sel, roma);
-    alloc.fail_at = 0;
+    alloc->fail_at = 0;
     if (rc == 0) {
       assert_int_equal(done.will_change, p.will_change);
       assert_int_equal(done.unchanged, p.unchanged);
