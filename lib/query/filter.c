@@ -643,18 +643,26 @@ static uint64_t block(const hubc__qscan *q, uint32_t ni, int64_t base, uint64_t 
   default: break;
   }
   const uint8_t *tab = q->tabs[ni];
-  uint64_t m = 0;
+  uint64_t m = 0, unread = cand;
   if (tab) {
+    /* a value newer than the table (the column's dictionary grew since
+     * the scan was built: a kept scan) has no answer in it: read the
+     * record, as one() does */
     const hubc__qcol *c = q->cols[ni];
-    if ((size_t)base + 64 <= c->cap) {
-      const uint16_t *codes = c->codes + base;
-      for (unsigned j = 0; j < 64; j++) m |= (uint64_t)tab[codes[j]] << j;
-    } else {
-      for (unsigned j = 0; j < 64; j++) m |= (uint64_t)tab[hubc__qcol_code(c, base + j)] << j;
+    const uint32_t nc = q->ncodes[ni];
+    const uint16_t *codes = (size_t)base + 64 <= c->cap ? c->codes + base : NULL;
+    uint64_t newer = 0;
+    for (unsigned j = 0; j < 64; j++) {
+      uint32_t code = codes ? codes[j] : hubc__qcol_code(c, base + j);
+      uint64_t known = code < nc;
+      m |= (uint64_t)(tab[known ? code : 0] & known) << j;
+      newer |= (known ^ 1) << j;
     }
-    return m & cand;
+    m &= cand;
+    unread = cand & newer;
+    if (!unread) return m;
   }
-  for (uint64_t b = cand; b; b &= b - 1) {
+  for (uint64_t b = unread; b; b &= b - 1) {
     unsigned j = (unsigned)__builtin_ctzll(b);
     hubc__qrow row;
     hubc__qrow_init(&row, q->s->contacts.recs[base + j]);

@@ -113,6 +113,37 @@ static void s2_set_filter_recomputes_members_and_readers_follow(void **state) {
 }
 
 /* The refusals of creation, each leaving the store as it was. */
+/* A list reading the edited list is re-evaluated with the per-value
+ * tables it kept; contacts holding values newer than those tables (the
+ * column's dictionary grew since) are answered from their records, not
+ * read past the tables (S2; an over-read gave them wrong memberships). */
+static void s2_set_filter_readers_answer_values_newer_than_their_tables(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  hubc_store *s = tu_open_gc(&clk);
+  contact(s, "a@example.com", "Roma");
+  hubc_id b = contact(s, "b@example.com", "Milano");
+  hubc_id l = 0, reader = 0;
+  TU_OK(hubc_list_create(&l, s, ADMIN, "Local", "city = 'Roma'"));
+  char text[96];
+  snprintf(text, sizeof text, "city = 'Napoli' OR IN LIST %lld", (long long)l);
+  TU_OK(hubc_list_create(&reader, s, ADMIN, "Reader", text));
+  hubc_id newer[60];
+  for (int i = 0; i < 60; i++) { /* 60 cities the reader's tables never saw */
+    char email[32], city[16];
+    snprintf(email, sizeof email, "n%d@example.com", i);
+    snprintf(city, sizeof city, "Town %d", i);
+    newer[i] = contact(s, email, city);
+  }
+  hubc_id napoli = contact(s, "z@example.com", "Napoli");
+  TU_OK(hubc_list_set_filter(s, ADMIN, l, "city = 'Milano'"));
+  expect_fresh(s);
+  for (int i = 0; i < 60; i++) assert_int_equal(has(s, reader, newer[i]), 0);
+  assert_int_equal(has(s, reader, b), 1);
+  assert_int_equal(has(s, reader, napoli), 1);
+  assert_int_equal(count(s, reader), filter_count(s, text));
+}
+
 static void s2_set_filter_refusals_change_nothing(void **state) {
   (void)state;
   tu_clock clk = {T0};
@@ -274,6 +305,7 @@ static void s2_set_filter_among_random_changes_keeps_lists_fresh(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(s2_set_filter_recomputes_members_and_readers_follow, gc_teardown),
+      cmocka_unit_test_teardown(s2_set_filter_readers_answer_values_newer_than_their_tables, gc_teardown),
       cmocka_unit_test_teardown(s2_set_filter_refusals_change_nothing, gc_teardown),
       cmocka_unit_test_teardown(s2_set_filter_persistence_failure_at_every_callback_changes_nothing, gc_teardown),
       cmocka_unit_test_teardown(s2_set_filter_among_random_changes_keeps_lists_fresh, gc_teardown),
