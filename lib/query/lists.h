@@ -57,6 +57,8 @@ typedef struct hubc__watch {
   size_t dirty_cap;
   uint64_t *saved; /* by member word: saved in hubc__watches.words this transaction */
   size_t saved_cap;
+  uint64_t *odd;   /* by contact: an odd number of edges this call (finalize; zero between calls) */
+  size_t odd_cap;
   struct hubc__wscan *scan; /* f's conditions over the filter columns (watch.c); NULL: none yet */
 } hubc__watch;
 

@@ -264,6 +264,7 @@ static void watch_free(hubc_store *s, hubc__watch *x) {
   deps_free(s, &x->d);
   hubc__free(s->base, x->dirty, x->dirty_cap);
   hubc__free(s->base, x->saved, x->saved_cap * sizeof *x->saved);
+  hubc__free(s->base, x->odd, x->odd_cap * sizeof *x->odd);
   memset(x, 0, sizeof *x);
 }
 
@@ -674,13 +675,46 @@ static int flush_dirty(hubc_store *s) {
   return 0;
 }
 
+/* Flips the parity bit of edge e's contact in its watch. */
+static int toggle_odd(hubc_store *s, const hubc__watchedge *e) {
+  hubc__watch *x = at(s, e->w);
+  size_t k = (size_t)e->id >> 6;
+  if (!x) return 0;
+  if (k >= x->odd_cap && hubc__grow_zeroed(s->base, (void **)&x->odd, &x->odd_cap, k + 1, sizeof *x->odd))
+    return -1;
+  x->odd[k] ^= (uint64_t)1 << (e->id & 63);
+  return 0;
+}
+
+/* Keeps of the call's edges its net change per (watch, contact), marked
+ * with bit 2: the last edge of a contact with an odd number of them (the
+ * edges of one contact alternate). One that entered and left again, or
+ * left and came back, within the call has none: the call is atomic. */
+static int net_edges(hubc_store *s) {
+  hubc__watches *ws = W(s);
+  for (size_t i = 0; i < ws->edges_n; i++)
+    if (toggle_odd(s, &ws->edges[i])) {
+      while (i-- > 0) toggle_odd(s, &ws->edges[i]); /* back to all zero */
+      return hubc__err(HUBC_ENOMEM, "out of memory sorting out list membership changes; nothing changed");
+    }
+  for (size_t i = ws->edges_n; i-- > 0;) {
+    hubc__watchedge *e = &ws->edges[i];
+    hubc__watch *x = at(s, e->w);
+    uint64_t bit = (uint64_t)1 << (e->id & 63);
+    if (!x || !(x->odd[(size_t)e->id >> 6] & bit)) continue;
+    x->odd[(size_t)e->id >> 6] &= ~bit;
+    e->entered |= 2;
+  }
+  return 0;
+}
+
 int hubc__watch_txn_finalize(hubc_store *s) {
   hubc__watches *ws = W(s);
-  int rc = 0;
+  int rc = ws->err ? 0 : net_edges(s);
   for (size_t i = 0; i < ws->edges_n && !rc && !ws->err; i++) {
     hubc__watchedge e = ws->edges[i];
     hubc__watch *x = at(s, e.w);
-    if (x && !x->dying && x->fn) rc = x->fn(s, x->payload, e.w, e.id, e.entered);
+    if (x && !x->dying && x->fn && (e.entered & 2)) rc = x->fn(s, x->payload, e.w, e.id, e.entered & 1);
   }
   if (rc) return rc;
   if (ws->err) return hubc__err(HUBC_ENOMEM, "out of memory updating list memberships; nothing changed");

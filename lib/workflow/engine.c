@@ -289,15 +289,14 @@ int hubc__engine_activated(hubc_store *s, uint32_t wf) {
 /* Filter triggers (W2): the trigger's watch reports each contact that
  * starts to meet the filter, wherever active lists see it (a property, a
  * status, a list membership, a view's filter changing), from the
- * transaction's finalize. An inactive workflow's watch is kept up to date
+ * transaction's finalize, as the call's net change (one that left and came
+ * back within the call did not start to meet it). An inactive workflow's
+ * watch is kept up to date
  * (so that enroll_existing reads it at activation) but enrolls nobody. */
 static int on_edge(hubc_store *s, void *payload, uint32_t watch, int64_t contact, int entered) {
   uint32_t wf = (uint32_t)(uintptr_t)payload;
   const hubc__wf *w = hubc__wf_at(s, wf);
   if (!entered || !w || !w->active || w->watch != watch || starter(s) || !hubc__contact_at(s, contact)) return 0;
-  /* edges come at the end of the call: one that entered and left again
-   * within it never met the filter as far as anyone can see (atomic) */
-  if (!hubc__watch_has(s, watch, contact)) return 0;
   return enroll(s, wf, (uint32_t)contact, "filter");
 }
 

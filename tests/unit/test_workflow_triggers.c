@@ -177,10 +177,10 @@ static void import_text(hubc_store *s, const char *csv) {
   if (rc) fail_msg("import: %d %s", rc, hubc_error_last());
 }
 
-/* "Starts to meet" is about what a call leaves (a transaction is atomic):
- * an import whose repeated email (I4 merge) moves a contact into the
- * filter and out again in one commit enrolls nobody; one that ends in it
- * enrolls once. */
+/* "Starts to meet" is about what a call changes (a transaction is
+ * atomic): an import whose repeated email (I4 merge) moves a contact into
+ * the filter and out again in one commit enrolls nobody, one that ends in
+ * it enrolls once, and one that was in it before and after enrolls nobody. */
 static void test_W2_entering_and_leaving_within_one_call_does_not_enroll(void **state) {
   (void)state;
   tu_clock clk;
@@ -194,6 +194,19 @@ static void test_W2_entering_and_leaving_within_one_call_does_not_enroll(void **
   import_text(s, "Email,City\nanna@x.it,Roma\nanna@x.it,Milano\nanna@x.it,Roma\n");
   assert_string_equal(prop_of(s, c, "city"), "Roma");
   assert_int_equal(enrollments(s, wf, c), 1);
+  /* the reverse: one that meets it before and after the call, leaving in
+   * between, did not start to meet it (enrolled before the workflow
+   * existed, so re-enrollment is not what refuses it) */
+  hubc_id d = tu_contact(s, ADMIN, "bea@x.it", "Bea");
+  set_city(s, d, "Roma");
+  hubc_wf_action b = tu_act_prop("jobtitle", "x");
+  hubc_id wf2 = active_wf(s, 0, "city = 'Roma'", &b);
+  import_text(s, "Email,City\nbea@x.it,Milano\nbea@x.it,Roma\n");
+  assert_string_equal(prop_of(s, d, "city"), "Roma");
+  assert_int_equal(enrollments(s, wf2, d), 0);
+  set_city(s, d, "Milano");
+  set_city(s, d, "Roma"); /* a real edge still enrolls */
+  assert_int_equal(enrollments(s, wf2, d), 1);
 }
 
 static void test_W2_a_list_action_of_one_workflow_triggers_another(void **state) {
