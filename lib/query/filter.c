@@ -552,6 +552,12 @@ static int stored(const hubc_store *s, const hubc__qnode *n) {
   return n->prop < s->schema->n && !(s->schema->props[n->prop].flags & HUBC_PROP_COMPUTED);
 }
 
+/* Codes a leaf's column can hold now: its values (or options), and 0. */
+static uint32_t codes_now(const hubc__qscan *q, size_t i) {
+  const hubc__qcol *c = q->cols[i];
+  return (uint32_t)((c->enumeration ? q->s->schema->props[q->f->nodes[i].prop].n_options : c->n) + 1);
+}
+
 int hubc__qscan_init(hubc__qscan *q, hubc_store *s, const hubc_filter *f, int build) {
   memset(q, 0, sizeof *q);
   q->s = s;
@@ -565,7 +571,7 @@ int hubc__qscan_init(hubc__qscan *q, hubc_store *s, const hubc_filter *f, int bu
     if (!stored(s, node)) continue;
     q->cols[i] = hubc__qcol_get(s, node->prop, build);
     if (!q->cols[i]) q->missing += (size_t)hubc__qcol_wanted(s, node->prop);
-    else tables += (q->cols[i]->enumeration ? s->schema->props[node->prop].n_options : q->cols[i]->n) + 1;
+    else tables += codes_now(q, i);
   }
   q->size = n * (sizeof *q->tabs + sizeof *q->ncodes + 1) + tables;
   unsigned char *mem = hubc__alloc(s->base, q->size);
@@ -592,7 +598,7 @@ int hubc__qscan_init(hubc__qscan *q, hubc_store *s, const hubc_filter *f, int bu
     q->cheap[i] = c != NULL;
     if (!c) continue;
     /* the condition once per distinct value: code 0 is "no value" */
-    size_t codes = (c->enumeration ? s->schema->props[node->prop].n_options : c->n) + 1;
+    size_t codes = codes_now(q, i);
     hubc__qval v;
     memset(&v, 0, sizeof v);
     tab[0] = (uint8_t)leaf(f, node, 0, &v);
@@ -615,6 +621,12 @@ void hubc__qscan_free(hubc__qscan *q) {
   hubc__free(b, q->tabs, q->size);
   q->cols = NULL;
   q->tabs = NULL;
+}
+
+int hubc__qscan_current(const hubc__qscan *q) {
+  for (size_t i = 0; i < q->f->n_nodes; i++)
+    if (q->tabs[i] && codes_now(q, i) > q->ncodes[i]) return 0;
+  return 1;
 }
 
 /* Bits of cand (contacts of the block at base) for which node ni holds.
@@ -643,26 +655,18 @@ static uint64_t block(const hubc__qscan *q, uint32_t ni, int64_t base, uint64_t 
   default: break;
   }
   const uint8_t *tab = q->tabs[ni];
-  uint64_t m = 0, unread = cand;
-  if (tab) {
-    /* a value newer than the table (the column's dictionary grew since
-     * the scan was built: a kept scan) has no answer in it: read the
-     * record, as one() does */
+  uint64_t m = 0;
+  if (tab) { /* covers every code: hubc__qscan_current */
     const hubc__qcol *c = q->cols[ni];
-    const uint32_t nc = q->ncodes[ni];
-    const uint16_t *codes = (size_t)base + 64 <= c->cap ? c->codes + base : NULL;
-    uint64_t newer = 0;
-    for (unsigned j = 0; j < 64; j++) {
-      uint32_t code = codes ? codes[j] : hubc__qcol_code(c, base + j);
-      uint64_t known = code < nc;
-      m |= (uint64_t)(tab[known ? code : 0] & known) << j;
-      newer |= (known ^ 1) << j;
+    if ((size_t)base + 64 <= c->cap) {
+      const uint16_t *codes = c->codes + base;
+      for (unsigned j = 0; j < 64; j++) m |= (uint64_t)tab[codes[j]] << j;
+    } else {
+      for (unsigned j = 0; j < 64; j++) m |= (uint64_t)tab[hubc__qcol_code(c, base + j)] << j;
     }
-    m &= cand;
-    unread = cand & newer;
-    if (!unread) return m;
+    return m & cand;
   }
-  for (uint64_t b = unread; b; b &= b - 1) {
+  for (uint64_t b = cand; b; b &= b - 1) {
     unsigned j = (unsigned)__builtin_ctzll(b);
     hubc__qrow row;
     hubc__qrow_init(&row, q->s->contacts.recs[base + j]);

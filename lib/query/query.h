@@ -184,8 +184,13 @@ typedef struct hubc__qscan {
 /* Prepares a scan (lock held); with `build` (the write lock held) builds
  * the columns missing. 0 or HUBC_ENOMEM. */
 int hubc__qscan_init(hubc__qscan *q, hubc_store *s, const hubc_filter *f, int build);
-/* Bit j: contact base + j exists and matches (base a multiple of 64). */
+/* Bit j: contact base + j exists and matches (base a multiple of 64). The
+ * scan's tables must cover every code its columns hold: built in the same
+ * call, or checked with hubc__qscan_current (one() reads the record for a
+ * newer value; a block does not). */
 uint64_t hubc__qscan_block(const hubc__qscan *q, int64_t base);
+/* 1 if no column the scan reads has gained a value since it was built. */
+int hubc__qscan_current(const hubc__qscan *q);
 void hubc__qscan_free(hubc__qscan *q);
 /* Whether contact id, whose current record row decodes, matches: the
  * conditions with a column read the contact's code in their table, the

@@ -215,13 +215,16 @@ static void scan_drop(hubc_store *s, hubc__watch *x) {
 }
 
 /* x's scan, prepared anew when its filter or the columns changed or the
- * columns met many new values since. build: build the missing columns (a
- * pass over the contacts each: at registration, never for one change).
+ * columns met many new values since (with build: any new value). build:
+ * build the missing columns (a pass over the contacts each: at
+ * registration, never for one change) and scan 64 at a time after.
  * NULL (no memory): the records are read instead. */
 static const hubc__qscan *scan_new(hubc_store *s, hubc__watch *x, int build);
 static inline const hubc__qscan *scan_of(hubc_store *s, hubc__watch *x, int build) {
   const hubc__wscan *w = x->scan;
-  if (w && w->q.f == x->f && w->q.epoch == s->qcols.epoch && w->missed < RESCAN_MISSES) return &w->q;
+  if (w && w->q.f == x->f && w->q.epoch == s->qcols.epoch && w->missed < RESCAN_MISSES &&
+      (!build || hubc__qscan_current(&w->q))) /* a block scan needs every value in its tables */
+    return &w->q;
   return scan_new(s, x, build);
 }
 
