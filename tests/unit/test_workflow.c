@@ -100,17 +100,6 @@ static hubc_enrollment enrollment(hubc_store *s, hubc_id id) {
   return e;
 }
 
-static size_t enrollments(hubc_store *s, hubc_id wf, hubc_id contact) {
-  hubc_enrollment_iterator *it;
-  assert_int_equal(hubc_enrollment_iterator_new(&it, s, wf, contact), 0);
-  hubc_enrollment e;
-  e.version = HUBC_ENROLLMENT_VERSION;
-  size_t n = 0;
-  while (hubc_enrollment_iterator_next(&e, it) == 0) n++;
-  hubc_enrollment_iterator_free(it);
-  return n;
-}
-
 /* The history of an enrollment: up to cap entries (messages copied). */
 typedef struct hist {
   hubc_wf_log e[32];
@@ -178,11 +167,11 @@ static void test_W2_W4_form_submission_enrolls_and_sets_marketing_with_workflow_
   /* inactive: a submission enrolls nobody */
   assert_int_equal(submit(s, form, "early@x.it", &c), 0);
   assert_int_equal(hubc_store_tick(s), 0);
-  assert_int_equal(enrollments(s, wf, 0), 0);
+  assert_int_equal(tu_enrollments(s, wf, 0), 0);
   assert_int_equal(status_of(s, c), HUBC_NON_MARKETING);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
-  assert_int_equal(enrollments(s, wf, c), 1);
+  assert_int_equal(tu_enrollments(s, wf, c), 1);
   assert_int_equal(status_of(s, c), HUBC_NON_MARKETING); /* the engine runs on tick (W3) */
   assert_int_equal(hubc_store_tick(s), 0);
   assert_int_equal(status_of(s, c), HUBC_MARKETING);
@@ -200,7 +189,7 @@ static void test_W2_W4_form_submission_enrolls_and_sets_marketing_with_workflow_
   /* re-enrollment is off by default: a second submission does not enroll */
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
   assert_int_equal(hubc_store_tick(s), 0);
-  assert_int_equal(enrollments(s, wf, c), 1);
+  assert_int_equal(tu_enrollments(s, wf, c), 1);
 }
 
 static void test_W4_non_marketing_action_is_M4_pending_until_update(void **state) {
@@ -278,22 +267,22 @@ static void test_W2_filter_trigger_is_an_edge_and_enroll_existing_at_activation(
   hubc_id wf, wf2;
   assert_int_equal(create_wf(&wf, s, ADMIN, 0, "city = 'Roma'", &a, 1), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
-  assert_int_equal(enrollments(s, wf, 0), 0); /* enroll_existing off: already meeting it is not an edge */
+  assert_int_equal(tu_enrollments(s, wf, 0), 0); /* enroll_existing off: already meeting it is not an edge */
   hubc_id c = tu_contact(s, ADMIN, "anna@x.it", "Anna");
-  assert_int_equal(enrollments(s, wf, c), 0);
+  assert_int_equal(tu_enrollments(s, wf, c), 0);
   assert_int_equal(hubc_contact_update(s, ADMIN, c, n, roma, 1), 0); /* starts to meet it */
-  assert_int_equal(enrollments(s, wf, c), 1);
+  assert_int_equal(tu_enrollments(s, wf, c), 1);
   const char *fn[] = {"firstname"};
   assert_int_equal(hubc_contact_update(s, ADMIN, c, fn, first, 1), 0); /* still meets it: no edge */
   assert_int_equal(hubc_contact_update(s, ADMIN, early, fn, first, 1), 0);
-  assert_int_equal(enrollments(s, wf, 0), 1);
+  assert_int_equal(tu_enrollments(s, wf, 0), 1);
   assert_int_equal(hubc_store_tick(s), 0);
   assert_string_equal(prop_of(s, c, "jobtitle"), "Romano");
   assert_string_equal(prop_of(s, early, "jobtitle"), "(unset)");
   /* leaves and meets it again: re-enrollment is off */
   assert_int_equal(hubc_contact_update(s, ADMIN, c, n, milano, 1), 0);
   assert_int_equal(hubc_contact_update(s, ADMIN, c, n, roma, 1), 0);
-  assert_int_equal(enrollments(s, wf, c), 1);
+  assert_int_equal(tu_enrollments(s, wf, c), 1);
   /* enroll_existing: a second workflow enrolls both at activation */
   const hubc_wf_action *ptrs[] = {&a};
   hubc_workflow_def d;
@@ -304,10 +293,10 @@ static void test_W2_filter_trigger_is_an_edge_and_enroll_existing_at_activation(
   d.actions = ptrs;
   d.n_actions = 1;
   assert_int_equal(hubc_workflow_create(&wf2, s, ADMIN, &d), 0);
-  assert_int_equal(enrollments(s, wf2, 0), 0);
+  assert_int_equal(tu_enrollments(s, wf2, 0), 0);
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf2), 0);
-  assert_int_equal(enrollments(s, wf2, 0), 2);
-  assert_int_equal(enrollments(s, wf2, early), 1);
+  assert_int_equal(tu_enrollments(s, wf2, 0), 2);
+  assert_int_equal(tu_enrollments(s, wf2, early), 1);
 }
 
 static void test_W2_reenroll_switch_allows_a_new_enrollment_after_the_last_ended(void **state) {
@@ -328,10 +317,10 @@ static void test_W2_reenroll_switch_allows_a_new_enrollment_after_the_last_ended
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0); /* the first is still running: not again */
-  assert_int_equal(enrollments(s, wf, c), 1);
+  assert_int_equal(tu_enrollments(s, wf, c), 1);
   assert_int_equal(hubc_store_tick(s), 0);
   assert_int_equal(submit(s, form, "anna@x.it", &c), 0);
-  assert_int_equal(enrollments(s, wf, c), 2);
+  assert_int_equal(tu_enrollments(s, wf, c), 2);
 }
 
 /* ---- W3: order and delays ------------------------------------------------------------ */
@@ -1309,7 +1298,7 @@ static void test_W3_R1_reopen_resumes_enrollments_with_their_timers(void **state
   hubc_id other = tu_contact(s, ADMIN, "o@x.it", "O");
   const char *n[] = {"city"}, *v[] = {"Milano"};
   assert_int_equal(hubc_contact_update(s, ADMIN, other, n, v, 1), 0);
-  assert_int_equal(enrollments(s, wf, other), 1);
+  assert_int_equal(tu_enrollments(s, wf, other), 1);
   hubc_workflow *w;
   assert_int_equal(hubc_workflow_get(&w, s, wf), 0);
   hubc_workflow_def got;
@@ -1353,7 +1342,7 @@ static void test_R2_persistence_failure_at_every_callback_of_activation(void **s
     assert_string_equal(gc_dump(s), before);
   }
   m->fail_at = 0;
-  assert_int_equal(enrollments(s, wf, 0), 3);
+  assert_int_equal(tu_enrollments(s, wf, 0), 3);
   assert_int_equal(hubc_store_tick(s), 0);
   char *after = gc_dump(s);
   hubc_store *again = open_sub(&clk, HUBC_SUBSCRIPTION_PROFESSIONAL, &m->vtable);

@@ -61,17 +61,6 @@ static hubc_id active_wf(hubc_store *s, hubc_id form, const char *filter, const 
   return wf;
 }
 
-static size_t enrollments(hubc_store *s, hubc_id wf, hubc_id contact) {
-  hubc_enrollment_iterator *it;
-  assert_int_equal(hubc_enrollment_iterator_new(&it, s, wf, contact), 0);
-  hubc_enrollment e;
-  e.version = HUBC_ENROLLMENT_VERSION;
-  size_t n = 0;
-  while (hubc_enrollment_iterator_next(&e, it) == 0) n++;
-  hubc_enrollment_iterator_free(it);
-  return n;
-}
-
 static const char *prop_of(hubc_store *s, hubc_id id, const char *prop) {
   hubc_contact *c;
   assert_int_equal(hubc_contact_get(&c, s, id), 0);
@@ -104,22 +93,22 @@ static void test_W2_trigger_in_a_static_list_enrolls_on_list_add(void **state) {
   snprintf(filter, sizeof filter, "IN LIST %lld", (long long)list);
   hubc_wf_action a = tu_act_prop("jobtitle", "vip");
   hubc_id wf = active_wf(s, 0, filter, &a);
-  assert_int_equal(enrollments(s, wf, 0), 0);
+  assert_int_equal(tu_enrollments(s, wf, 0), 0);
   /* no property of the contact changes: only its membership */
   hubc_id ids[] = {c};
   assert_int_equal(hubc_list_add(NULL, s, ADMIN, list, ids, 1), 0);
-  assert_int_equal(enrollments(s, wf, c), 1);
-  assert_int_equal(enrollments(s, wf, d), 0);
+  assert_int_equal(tu_enrollments(s, wf, c), 1);
+  assert_int_equal(tu_enrollments(s, wf, d), 0);
   assert_int_equal(hubc_store_tick(s), 0);
   assert_string_equal(prop_of(s, c, "jobtitle"), "vip");
   /* leaves and comes back: re-enrollment is off by default */
   assert_int_equal(hubc_list_remove(NULL, s, ADMIN, list, ids, 1), 0);
   assert_int_equal(hubc_list_add(NULL, s, ADMIN, list, ids, 1), 0);
-  assert_int_equal(enrollments(s, wf, c), 1);
+  assert_int_equal(tu_enrollments(s, wf, c), 1);
   /* a failed call enrolls nobody: the edge is undone with it */
   hubc_id bad[] = {d, 999};
   assert_int_equal(hubc_list_add(NULL, s, ADMIN, list, bad, 2), HUBC_ENOTFOUND);
-  assert_int_equal(enrollments(s, wf, d), 0);
+  assert_int_equal(tu_enrollments(s, wf, d), 0);
 }
 
 static void test_W2_trigger_in_an_active_list_enrolls_when_the_list_gains_the_contact(void **state) {
@@ -133,14 +122,14 @@ static void test_W2_trigger_in_an_active_list_enrolls_when_the_list_gains_the_co
   hubc_wf_action a = tu_act_prop("jobtitle", "romano");
   hubc_id wf = active_wf(s, 0, filter, &a);
   hubc_id c = tu_contact(s, ADMIN, "anna@x.it", "Anna");
-  assert_int_equal(enrollments(s, wf, c), 0);
+  assert_int_equal(tu_enrollments(s, wf, c), 0);
   set_city(s, c, "Roma"); /* the list gains it in the same transaction */
-  assert_int_equal(enrollments(s, wf, c), 1);
+  assert_int_equal(tu_enrollments(s, wf, c), 1);
   assert_int_equal(hubc_store_tick(s), 0);
   assert_string_equal(prop_of(s, c, "jobtitle"), "romano");
   set_city(s, c, "Milano");
   set_city(s, c, "Roma");
-  assert_int_equal(enrollments(s, wf, c), 1); /* re-enrollment off */
+  assert_int_equal(tu_enrollments(s, wf, c), 1); /* re-enrollment off */
 }
 
 /* An import of `csv` (read from memory), committed with no marketing. */
@@ -190,10 +179,10 @@ static void test_W2_entering_and_leaving_within_one_call_does_not_enroll(void **
   hubc_id c = tu_contact(s, ADMIN, "anna@x.it", "Anna");
   import_text(s, "Email,City\nanna@x.it,Roma\nANNA@x.it,Milano\n");
   assert_string_equal(prop_of(s, c, "city"), "Milano");
-  assert_int_equal(enrollments(s, wf, c), 0);
+  assert_int_equal(tu_enrollments(s, wf, c), 0);
   import_text(s, "Email,City\nanna@x.it,Roma\nanna@x.it,Milano\nanna@x.it,Roma\n");
   assert_string_equal(prop_of(s, c, "city"), "Roma");
-  assert_int_equal(enrollments(s, wf, c), 1);
+  assert_int_equal(tu_enrollments(s, wf, c), 1);
   /* the reverse: one that meets it before and after the call, leaving in
    * between, did not start to meet it (enrolled before the workflow
    * existed, so re-enrollment is not what refuses it) */
@@ -203,10 +192,10 @@ static void test_W2_entering_and_leaving_within_one_call_does_not_enroll(void **
   hubc_id wf2 = active_wf(s, 0, "city = 'Roma'", &b);
   import_text(s, "Email,City\nbea@x.it,Milano\nbea@x.it,Roma\n");
   assert_string_equal(prop_of(s, d, "city"), "Roma");
-  assert_int_equal(enrollments(s, wf2, d), 0);
+  assert_int_equal(tu_enrollments(s, wf2, d), 0);
   set_city(s, d, "Milano");
   set_city(s, d, "Roma"); /* a real edge still enrolls */
-  assert_int_equal(enrollments(s, wf2, d), 1);
+  assert_int_equal(tu_enrollments(s, wf2, d), 1);
 }
 
 static void test_W2_a_list_action_of_one_workflow_triggers_another(void **state) {
@@ -221,9 +210,9 @@ static void test_W2_a_list_action_of_one_workflow_triggers_another(void **state)
   hubc_id second = active_wf(s, 0, filter, &mark);
   hubc_id c = tu_contact(s, ADMIN, "anna@x.it", "Anna");
   set_city(s, c, "Roma");
-  assert_int_equal(enrollments(s, first, c), 1);
+  assert_int_equal(tu_enrollments(s, first, c), 1);
   assert_int_equal(hubc_store_tick(s), 0);
-  assert_int_equal(enrollments(s, second, c), 1);
+  assert_int_equal(tu_enrollments(s, second, c), 1);
   assert_int_equal(hubc_store_tick(s), 0);
   assert_string_equal(prop_of(s, c, "jobtitle"), "nurtured");
 }
@@ -284,7 +273,7 @@ static void test_W2_a_transaction_does_not_scan_every_workflow(void **state) {
   }
   size_t with = al.count - before;
   if (with > without) fail_msg("100 updates: %zu allocations with 300 workflows, %zu without", with, without);
-  assert_int_equal(enrollments(s, 0, 0), 0);
+  assert_int_equal(tu_enrollments(s, 0, 0), 0);
   gc_release(s); /* the allocator is this function's */
 }
 
@@ -355,8 +344,8 @@ static void test_W2_R2_a_failed_update_keeps_the_old_trigger(void **state) {
   hubc_id c = tu_contact(s, ADMIN, "anna@x.it", "Anna"), e = tu_contact(s, ADMIN, "eva@x.it", "Eva");
   set_city(s, e, "Milano");
   set_city(s, c, "Roma");
-  assert_int_equal(enrollments(s, wf, e), 0);
-  assert_int_equal(enrollments(s, wf, c), 1);
+  assert_int_equal(tu_enrollments(s, wf, e), 0);
+  assert_int_equal(tu_enrollments(s, wf, c), 1);
   /* and a committed update switches to the new one */
   assert_int_equal(hubc_workflow_deactivate(s, ADMIN, wf), 0);
   assert_int_equal(hubc_workflow_update(s, ADMIN, wf, &d), 0);
@@ -364,8 +353,8 @@ static void test_W2_R2_a_failed_update_keeps_the_old_trigger(void **state) {
   set_city(s, e, "Roma");
   set_city(s, e, "Milano");
   set_city(s, c, "Milano");
-  assert_int_equal(enrollments(s, wf, e), 1);
-  assert_int_equal(enrollments(s, wf, c), 1); /* enrolled before the edit: re-enrollment is off */
+  assert_int_equal(tu_enrollments(s, wf, e), 1);
+  assert_int_equal(tu_enrollments(s, wf, c), 1); /* enrolled before the edit: re-enrollment is off */
 }
 
 /* ---- W1: a store reopened on STARTER -------------------------------------------------- */
@@ -397,8 +386,8 @@ static void test_W1_reopened_on_starter_workflows_wait_and_resume_on_professiona
   assert_string_equal(prop_of(s, c, "company"), "(unset)");
   assert_int_equal(hubc_form_submit(&late, NULL, s, form, n, v2, 2), 0);
   set_city(s, late, "Roma");
-  assert_int_equal(enrollments(s, wf, late), 0);
-  assert_int_equal(enrollments(s, wf, 0), 1);
+  assert_int_equal(tu_enrollments(s, wf, late), 0);
+  assert_int_equal(tu_enrollments(s, wf, 0), 1);
   hubc_workflow *w;
   assert_int_equal(hubc_workflow_get(&w, s, wf), 0);
   assert_int_equal(hubc_workflow_is_active(w), 1); /* kept for when the store is upgraded */
@@ -410,7 +399,7 @@ static void test_W1_reopened_on_starter_workflows_wait_and_resume_on_professiona
   s = open_sub(&clk, HUBC_SUBSCRIPTION_PROFESSIONAL, &m->vtable, NULL);
   assert_int_equal(hubc_store_tick(s), 0);
   assert_string_equal(prop_of(s, c, "company"), "two");
-  assert_int_equal(enrollments(s, wf, late), 0); /* what came while STARTER did not enroll */
+  assert_int_equal(tu_enrollments(s, wf, late), 0); /* what came while STARTER did not enroll */
 }
 
 /* ---- F6: external form submissions follow F5 (they can enroll, W2) -------------------- */
@@ -440,11 +429,11 @@ static void test_F6_W2_an_external_form_submission_enrolls_its_workflows(void **
   assert_int_equal(hubc_form_submit_external(&c1, NULL, s, form, n, v1, 2), 0);
   assert_int_equal(hubc_form_submit_external(&c2, NULL, s, form + 1, n, v2, 2), 0); /* another external form */
   assert_int_equal(hubc_form_submit(&c3, NULL, s, form, n, v3, 2), 0);
-  assert_int_equal(enrollments(s, ext, c1), 1);
-  assert_int_equal(enrollments(s, own, c1), 0);
-  assert_int_equal(enrollments(s, ext, c2), 0);
-  assert_int_equal(enrollments(s, ext, c3), 0);
-  assert_int_equal(enrollments(s, own, c3), 1);
+  assert_int_equal(tu_enrollments(s, ext, c1), 1);
+  assert_int_equal(tu_enrollments(s, own, c1), 0);
+  assert_int_equal(tu_enrollments(s, ext, c2), 0);
+  assert_int_equal(tu_enrollments(s, ext, c3), 0);
+  assert_int_equal(tu_enrollments(s, own, c3), 1);
   assert_int_equal(hubc_store_tick(s), 0);
   assert_string_equal(prop_of(s, c1, "jobtitle"), "external");
   assert_string_equal(prop_of(s, c3, "company"), "own form");
@@ -454,7 +443,7 @@ static void test_F6_W2_an_external_form_submission_enrolls_its_workflows(void **
   const char *v4[] = {"dora@x.it", "Roma"};
   hubc_id c4;
   assert_int_equal(hubc_form_submit_external(&c4, NULL, s, form, n, v4, 2), 0);
-  assert_int_equal(enrollments(s, ext, c4), 1);
+  assert_int_equal(tu_enrollments(s, ext, c4), 1);
   hubc_workflow *w;
   assert_int_equal(hubc_workflow_get(&w, s, ext), 0);
   hubc_workflow_def got;
@@ -496,7 +485,7 @@ static void test_F6_version_1_definitions_stay_accepted(void **state) {
   assert_int_equal(hubc_workflow_activate(s, ADMIN, wf), 0);
   hubc_id c = tu_contact(s, ADMIN, "anna@x.it", "Anna");
   set_city(s, c, "Roma");
-  assert_int_equal(enrollments(s, wf, c), 1);
+  assert_int_equal(tu_enrollments(s, wf, c), 1);
   hubc_workflow *w;
   assert_int_equal(hubc_workflow_get(&w, s, wf), 0);
   hubc_workflow_def got;

@@ -477,3 +477,14 @@ hubc_wf_action tu_act_list(int type, hubc_id list) {
   a.list = list;
   return a;
 }
+
+size_t tu_enrollments(hubc_store *s, hubc_id wf, hubc_id contact) {
+  hubc_enrollment_iterator *it;
+  assert_int_equal(hubc_enrollment_iterator_new(&it, s, wf, contact), 0);
+  hubc_enrollment e;
+  e.version = HUBC_ENROLLMENT_VERSION;
+  size_t n = 0;
+  while (hubc_enrollment_iterator_next(&e, it) == 0) n++;
+  hubc_enrollment_iterator_free(it);
+  return n;
+}

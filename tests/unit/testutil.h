@@ -31,6 +31,8 @@ hubc_wf_action tu_act_prop(const char *property, const char *value);
 hubc_wf_action tu_act_delay(hubc_time seconds);
 hubc_wf_action tu_act_host(const char *name, const char *payload);
 hubc_wf_action tu_act_list(int type, hubc_id list); /* HUBC_WF_LIST_ADD / _REMOVE */
+/* Enrollments of workflow wf (0: any) and contact (0: any); asserts. */
+size_t tu_enrollments(hubc_store *s, hubc_id wf, hubc_id contact);
 
 /* ---- dumps ---- */
 typedef struct tu_buf {
