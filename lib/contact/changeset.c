@@ -19,7 +19,32 @@ static void sort_changes(hubc__change *c, size_t n) {
 /* Validates one value of len bytes against its property (C3, C4) and
  * fills c. `email` (HUBC__EMAIL_BUF bytes) receives the normalized email.
  * `utf8_checked`: the caller's reader already refused invalid UTF-8 and NUL. */
-static int check_value(const hubc__prop *p, uint32_t prop, const char *v, size_t len, int utf8_checked,
+/* The option of enumeration value v (len bytes, not blank), through the
+ * changeset's memo of values it resolved before (open addressing, filled
+ * to at most 3/4; exact bytes, so the answer is hubc__schema_option's). */
+static int option_of(hubc__cs *cs, const hubc__prop *p, uint32_t prop, const char *v, size_t len) {
+  enum { SLOTS = sizeof cs->opt / sizeof cs->opt[0] };
+  if (len >= sizeof cs->opt[0].text) return hubc__schema_option(p, v);
+  unsigned h = (unsigned)len * 31 + (unsigned char)v[0];
+  h = ((h * 31 + (unsigned char)v[len - 1]) * 31 + (unsigned char)v[len / 2]) * 31 + prop;
+  unsigned i = (h ^ h >> 5) % SLOTS;
+  for (; cs->opt_used >> i & 1; i = (i + 1) % SLOTS) {
+    const struct hubc__cs_opt *e = &cs->opt[i];
+    if (e->prop == prop && e->len == len && memcmp(e->text, v, len) == 0) return e->option;
+  }
+  int o = hubc__schema_option(p, v);
+  if (o >= 0 && prop <= 0xffff && (unsigned)__builtin_popcount(cs->opt_used) < SLOTS * 3 / 4) {
+    struct hubc__cs_opt *e = &cs->opt[i];
+    memcpy(e->text, v, len);
+    e->len = (uint8_t)len;
+    e->prop = (uint16_t)prop;
+    e->option = (uint16_t)o;
+    cs->opt_used |= 1u << i;
+  }
+  return o;
+}
+
+static int check_value(hubc__cs *cs, const hubc__prop *p, uint32_t prop, const char *v, size_t len, int utf8_checked,
                        hubc__change *c, char *email) {
   c->prop = prop;
   c->option = -1;
@@ -63,7 +88,7 @@ static int check_value(const hubc__prop *p, uint32_t prop, const char *v, size_t
     break;
   }
   case HUBC_PROP_ENUMERATION:
-    c->option = hubc__schema_option(p, v);
+    c->option = option_of(cs, p, prop, v, len);
     if (c->option < 0)
       return hubc__err(HUBC_EINVAL, "property '%s': '%.100s' is not one of its %u options", p->name, v,
                        (unsigned)p->n_options);
@@ -108,24 +133,32 @@ static int resolve(hubc_store *s, const char *const *names, size_t n, uint32_t *
   return check_props(s, props, n);
 }
 
-/* Validates values into sorted changes (blank: NULL or empty; removes
- * when `blank_removes`, else skipped). */
-static int collect(hubc_store *s, const uint32_t *props, const char *const *values, const uint32_t *lens, size_t n,
-                   int blank_removes, hubc__change *out, size_t *out_n, char *email, size_t *bad) {
+/* Validates a row's values into cs->ch, sorted (blank: NULL or empty;
+ * removes when the policy overwrites, else skipped). `email_ready`: the
+ * email value is its own normalized form (hubc__cs_row_email_ready). */
+static int collect(hubc__cs *cs, const char *const *values, const uint32_t *lens, int email_ready, size_t *out_n) {
+  const hubc__schema *sc = cs->s->schema;
+  const int blank_removes = (cs->o.policy & HUBC__CS_POLICY_MASK) == HUBC__CS_OVERWRITE;
+  hubc__change *out = cs->ch;
   size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < cs->n; i++) {
     const char *v = values[i];
+    uint32_t prop = cs->props[i];
     if (!v || !*v) {
       if (!blank_removes) continue;
-      out[k].prop = props[i];
+      out[k].prop = prop;
       out[k].option = -1;
       out[k++].value = NULL;
       continue;
     }
-    int rc = check_value(&s->schema->props[props[i]], props[i], v, lens ? lens[i] : strlen(v), lens != NULL, &out[k],
-                         email);
+    size_t len = lens ? lens[i] : strlen(v);
+    if (email_ready && prop == HUBC__P_EMAIL) {
+      out[k++] = (hubc__change){prop, -1, v, len};
+      continue;
+    }
+    int rc = check_value(cs, &sc->props[prop], prop, v, len, lens != NULL, &out[k], cs->email);
     if (rc) {
-      *bad = i;
+      cs->fail_col = i;
       return rc;
     }
     k++;
@@ -275,22 +308,30 @@ static int begin(hubc__cs *cs, hubc_store *s, const hubc__cs_opts *o, size_t n) 
   cs->reached = NULL;
   cs->reached_words = 0;
   cs->created = cs->updated = cs->merged = cs->marked = cs->unchanged = 0;
+  cs->email_col = SIZE_MAX;
+  cs->opt_used = 0;
   cs->props = n <= 16 ? cs->props_stack : hubc__alloc(s->base, n * sizeof *cs->props);
   cs->ch = n <= 16 ? cs->ch_stack : hubc__alloc(s->base, n * sizeof *cs->ch);
   if (!cs->props || !cs->ch) return hubc__err(HUBC_ENOMEM, "out of memory reading %zu properties", n);
   return 0;
 }
 
+static int find_email(hubc__cs *cs, int rc) {
+  for (size_t i = 0; !rc && i < cs->n; i++)
+    if (cs->props[i] == HUBC__P_EMAIL) cs->email_col = i;
+  return rc;
+}
+
 int hubc__cs_begin(hubc__cs *cs, hubc_store *s, const hubc__cs_opts *o, const char *const *names, size_t n) {
   int rc = begin(cs, s, o, n);
-  return rc ? rc : resolve(s, names, n, cs->props);
+  return rc ? rc : find_email(cs, resolve(s, names, n, cs->props));
 }
 
 int hubc__cs_begin_props(hubc__cs *cs, hubc_store *s, const hubc__cs_opts *o, const uint32_t *props, size_t n) {
   int rc = begin(cs, s, o, n);
   if (rc) return rc;
   memcpy(cs->props, props, n * sizeof *props);
-  return check_props(s, cs->props, n);
+  return find_email(cs, check_props(s, cs->props, n));
 }
 
 void hubc__cs_end(hubc__cs *cs) {
@@ -414,8 +455,7 @@ static int update(hubc__cs *cs, hubc__rec *target, size_t nch, int *outcome) {
 int hubc__cs_check(hubc__cs *cs, const char *const *values, const uint32_t *lens, size_t *nch) {
   *nch = 0;
   cs->fail_col = SIZE_MAX;
-  return collect(cs->s, cs->props, values, lens, cs->n, (cs->o.policy & HUBC__CS_POLICY_MASK) == HUBC__CS_OVERWRITE,
-                 cs->ch, nch, cs->email, &cs->fail_col);
+  return collect(cs, values, lens, 0, nch);
 }
 
 int hubc__cs_would_change(hubc__cs *cs, const hubc__rec *target, size_t nch, int *changed) {
@@ -426,12 +466,13 @@ int hubc__cs_row(hubc__cs *cs, hubc_id id, const char *const *values, hubc_id *o
   return hubc__cs_row_n(cs, id, values, NULL, out_id, outcome);
 }
 
-int hubc__cs_row_n(hubc__cs *cs, hubc_id id, const char *const *values, const uint32_t *lens, hubc_id *out_id,
-                   int *outcome) {
+static int row(hubc__cs *cs, hubc_id id, const char *const *values, const uint32_t *lens, int email_ready,
+               hubc_id *out_id, int *outcome) {
   hubc_store *s = cs->s;
   size_t nch = 0;
   int done = 0;
-  int rc = hubc__cs_check(cs, values, lens, &nch);
+  cs->fail_col = SIZE_MAX;
+  int rc = collect(cs, values, lens, email_ready, &nch);
   if (rc) return rc;
   /* changes are sorted and email is property 0 */
   const char *email = nch && cs->ch[0].prop == HUBC__P_EMAIL ? cs->ch[0].value : NULL;
@@ -454,12 +495,27 @@ int hubc__cs_row_n(hubc__cs *cs, hubc_id id, const char *const *values, const ui
     done = HUBC__CS_CREATED;
   }
   if (rc) {
-    if (rc == HUBC_EEXISTS || (rc == HUBC_ENOTFOUND && email)) /* about the email: its column */
-      for (size_t i = 0; i < cs->n; i++)
-        if (cs->props[i] == HUBC__P_EMAIL) cs->fail_col = i;
+    if (rc == HUBC_EEXISTS || (rc == HUBC_ENOTFOUND && email)) cs->fail_col = cs->email_col; /* about the email */
     return rc;
   }
   if (out_id) *out_id = id;
   if (outcome) *outcome = done;
   return 0;
+}
+
+int hubc__cs_row_n(hubc__cs *cs, hubc_id id, const char *const *values, const uint32_t *lens, hubc_id *out_id,
+                   int *outcome) {
+  return row(cs, id, values, lens, 0, out_id, outcome);
+}
+
+int hubc__cs_row_email_ready(hubc__cs *cs, hubc_id id, const char *const *values, const uint32_t *lens,
+                             hubc_id *out_id, int *outcome) {
+  return row(cs, id, values, lens, 1, out_id, outcome);
+}
+
+int hubc__cs_email_was_normal(const hubc__cs *cs, const char *const *values, const uint32_t *lens) {
+  if (cs->email_col == SIZE_MAX) return 0;
+  const char *v = values[cs->email_col];
+  size_t len = lens ? lens[cs->email_col] : (v ? strlen(v) : 0);
+  return v && len && strlen(cs->email) == len && memcmp(cs->email, v, len) == 0;
 }

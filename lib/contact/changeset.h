@@ -59,11 +59,23 @@ typedef struct hubc__cs {
   uint64_t *reached;   /* MERGE_DUPLICATES: bit per older contact a row reached */
   size_t reached_words;
   size_t fail_col;     /* after a failed row: the column it failed on, or SIZE_MAX */
+  size_t email_col;    /* the column of email, or SIZE_MAX */
   size_t created, updated, merged, marked; /* rows created / updating an older contact first /
                                               merged into a contact reached before; contacts marked */
   size_t unchanged;    /* rows reaching an older contact first that change nothing (not in updated) */
   char email[HUBC__EMAIL_BUF];
   uint32_t email_h; /* hash of email while a row with one is applied */
+  /* enumeration values this changeset resolved, by their exact bytes: a
+   * file's column repeats a few values (hubc__schema_option compares each
+   * option case-insensitively); bit i of opt_used: entry i is set (32) */
+  struct hubc__cs_opt {
+    char text[26];
+    uint8_t len;
+    uint8_t pad;
+    uint16_t prop, option;
+    uint32_t pad2;
+  } opt[32];
+  uint32_t opt_used;
   uint32_t props_stack[16];
   hubc__change ch_stack[16];
 } hubc__cs;
@@ -88,6 +100,15 @@ int hubc__cs_row(hubc__cs *cs, hubc_id id, const char *const *values, hubc_id *o
  * for again. */
 int hubc__cs_row_n(hubc__cs *cs, hubc_id id, const char *const *values, const uint32_t *lens, hubc_id *out_id,
                    int *outcome);
+/* hubc__cs_row_n for a row whose email value (if any) an earlier pass
+ * found to be its own normalized form (C3): used as it is, not normalized
+ * again. The import's commit, after its plan checked every row. */
+int hubc__cs_row_email_ready(hubc__cs *cs, hubc_id id, const char *const *values, const uint32_t *lens,
+                             hubc_id *out_id, int *outcome);
+/* After a successful row with an email: whether values' email (of lens'
+ * length) was its own normalized form, i.e. hubc__cs_row_email_ready may
+ * take the row as it is next time. */
+int hubc__cs_email_was_normal(const hubc__cs *cs, const char *const *values, const uint32_t *lens);
 /* What a row would do, without doing it (the import's plan, I7), in two
  * steps that cs_row also takes: validate the values (lens as in
  * cs_row_n, or NULL) into the row's sorted changes, *nch of them (errors

@@ -56,13 +56,6 @@ int hubc__rec_field(const unsigned char *fields, size_t len, size_t pos, hubc__f
   return 0;
 }
 
-size_t hubc__rec_put_field(unsigned char *w, uint32_t prop, const char *value, size_t len, int32_t option) {
-  size_t n = hubc__varint_put(w, (uint64_t)prop << 1 | (option >= 0));
-  if (option >= 0) return n + hubc__varint_put(w ? w + n : NULL, (uint64_t)option);
-  if (w) memcpy(w + n, value, len + 1);
-  return n + len + 1;
-}
-
 /* ---- the index (layout in record.h) ------------------------------------- */
 
 typedef struct ix {

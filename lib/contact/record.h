@@ -25,6 +25,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "schema/schema.h"
 #include "util/base.h"
@@ -76,9 +77,30 @@ static inline size_t hubc__rec_flen(const hubc__rec *r) {
 
 /* Decodes the field at fields[pos]; 0, or -1 if malformed. */
 int hubc__rec_field(const unsigned char *fields, size_t len, size_t pos, hubc__field *f);
-/* Encodes a field (a string of len bytes, or an option when option >= 0);
- * returns bytes written (or needed, with w NULL). */
-size_t hubc__rec_put_field(unsigned char *w, uint32_t prop, const char *value, size_t len, int32_t option);
+/* Encodes a field (a string of len bytes, NUL-terminated at value[len],
+ * or an option when option >= 0); returns bytes written (or needed, with w
+ * NULL). Inline with a one-byte tag and option: the built-in properties and
+ * most options, written once per field of every record a bulk call builds. */
+static inline size_t hubc__rec_put_field(unsigned char *w, uint32_t prop, const char *value, size_t len,
+                                         int32_t option) {
+  uint64_t tag = (uint64_t)prop << 1 | (option >= 0);
+  size_t n;
+  if (tag < 0x80) {
+    if (w) w[0] = (unsigned char)tag;
+    n = 1;
+  } else {
+    n = hubc__varint_put(w, tag);
+  }
+  if (option >= 0) {
+    if (option < 0x80) {
+      if (w) w[n] = (unsigned char)option;
+      return n + 1;
+    }
+    return n + hubc__varint_put(w ? w + n : NULL, (uint64_t)option);
+  }
+  if (w) memcpy(w + n, value, len + 1);
+  return n + len + 1;
+}
 /* Value of a property as a string (NULL if unset). */
 const char *hubc__rec_get(const hubc__rec *r, const hubc__schema *s, uint32_t prop);
 /* Number of stored fields; field i (0-based, i < that number) in O(1). */

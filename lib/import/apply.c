@@ -43,6 +43,8 @@ typedef struct file_run {
   uint32_t *lens;    /* of vals */
   char **cells;      /* the row's values by file column */
   uint32_t *cell_len;
+  size_t *check;     /* the columns row_begin checks (Record ID, read-only), in order */
+  size_t n_check;
 } file_run;
 
 static void run_free(file_run *r) {
@@ -54,6 +56,7 @@ static void run_free(file_run *r) {
   hubc__free(b, r->lens, nc * sizeof *r->lens);
   hubc__free(b, r->cells, nc * sizeof *r->cells);
   hubc__free(b, r->cell_len, nc * sizeof *r->cell_len);
+  hubc__free(b, r->check, nc * sizeof *r->check);
 }
 
 static int run_init(file_run *r, hubc_import *imp, size_t fi) {
@@ -71,10 +74,18 @@ static int run_init(file_run *r, hubc_import *imp, size_t fi) {
   r->lens = hubc__alloc(b, nc * sizeof *r->lens);
   r->cells = hubc__alloc(b, nc * sizeof *r->cells);
   r->cell_len = hubc__alloc(b, nc * sizeof *r->cell_len);
-  if (!r->col || !r->names || !r->vals || !r->lens || !r->cells || !r->cell_len)
+  r->check = hubc__alloc(b, nc * sizeof *r->check);
+  if (!r->col || !r->names || !r->vals || !r->lens || !r->cells || !r->cell_len || !r->check)
     return hubc__err(HUBC_ENOMEM, "out of memory applying an import");
+  if (!imp->email_ok && imp->n_rows) {
+    size_t words = imp->n_rows / 64 + 1;
+    if (!(imp->email_ok = hubc__calloc(b, words * sizeof *imp->email_ok)))
+      return hubc__err(HUBC_ENOMEM, "out of memory applying an import");
+    imp->email_ok_words = words;
+  }
   for (size_t c = 0; c < nc; c++) {
     int32_t p = f->prop[c];
+    if (p >= 0 && (p == HUBC__P_OBJECT_ID || (schema->props[p].flags & HUBC_PROP_READONLY))) r->check[r->n_check++] = c;
     if (p < 0 || p == HUBC__P_OBJECT_ID || (schema->props[p].flags & HUBC_PROP_READONLY)) continue;
     r->col[r->n] = c;
     r->names[r->n++] = schema->props[p].name;
@@ -102,9 +113,10 @@ static int row_begin(file_run *r, const hubc__imp_row *row, hubc_id *id) {
   const hubc__schema *schema = imp->store->schema;
   row_cells(f, row, r->cells, r->cell_len);
   *id = 0;
-  for (size_t c = 0; c < f->ncols; c++) {
+  for (size_t k = 0; k < r->n_check; k++) {
+    size_t c = r->check[k];
     int32_t prop = f->prop[c];
-    if (prop < 0 || !*r->cells[c]) continue;
+    if (!*r->cells[c]) continue;
     if (prop == HUBC__P_OBJECT_ID) {
       if (parse_record_id(r->cells[c], id) == 0) continue;
       int rc = hubc__import_error(imp, &imp->match_errs, r->fi, row->line, c, HUBC_EINVAL, r->cells, f->ncols,
@@ -137,13 +149,25 @@ static int row_failed(file_run *r, const hubc__cs *cs, const hubc__imp_row *row,
                             msg);
 }
 
-/* One row through the changeset. Returns 0 (applied or skipped with an
+static int email_ok(const hubc_import *imp, size_t i) { return (imp->email_ok[i / 64] >> (i % 64)) & 1; }
+
+/* Row i's email found to be its own normalized form by the changeset's
+ * check just done (the first run over the rows, usually the plan). */
+static void note_email(hubc_import *imp, const hubc__cs *cs, const file_run *r, size_t i) {
+  if (hubc__cs_email_was_normal(cs, r->vals, r->lens)) imp->email_ok[i / 64] |= 1ULL << (i % 64);
+}
+
+/* Row i through the changeset. Returns 0 (applied or skipped with an
  * error recorded) or a fatal error. */
-static int run_row(file_run *r, hubc__cs *cs, const hubc__imp_row *row) {
+static int run_row(file_run *r, hubc__cs *cs, size_t i) {
+  hubc_import *imp = r->imp;
+  const hubc__imp_row *row = &imp->rows[i];
   hubc_id id;
   int rc = row_begin(r, row, &id);
   if (rc) return rc == 1 ? 0 : rc;
-  return row_failed(r, cs, row, id, hubc__cs_row_n(cs, id, r->vals, r->lens, NULL, NULL));
+  if (email_ok(imp, i)) rc = hubc__cs_row_email_ready(cs, id, r->vals, r->lens, NULL, NULL);
+  else if (!(rc = hubc__cs_row_n(cs, id, r->vals, r->lens, NULL, NULL))) note_email(imp, cs, r, i);
+  return row_failed(r, cs, row, id, rc);
 }
 
 static hubc__cs_opts cs_opts(const hubc_import *imp, hubc_id import_id) {
@@ -200,7 +224,7 @@ int hubc__import_apply(hubc_import *imp, hubc_id import_id) {
     rc = hubc__cs_begin(&cs, s, &o, r.names, r.n); /* paired with cs_end whatever it returns */
     if (!rc) rc = hubc__cs_reserve(&cs, f->row_end - f->row_begin);
     for (size_t i = f->row_begin; !rc && i < f->row_end; i++) {
-      rc = run_row(&r, &cs, &imp->rows[i]);
+      rc = run_row(&r, &cs, i);
       if (!rc) rc = row_done(imp);
     }
     sum->to_create += cs.created;
@@ -267,6 +291,7 @@ static int project_row(projection *pj, size_t i) {
   size_t nch;
   int rc = hubc__cs_check(cs, pj->r.vals, pj->r.lens, &nch);
   if (rc) return rc;
+  note_email(pj->r.imp, cs, &pj->r, i);
   const char *email = nch && cs->ch[0].prop == HUBC__P_EMAIL ? cs->ch[0].value : NULL;
   hubc__rec *target = NULL;
   size_t pos = 0;

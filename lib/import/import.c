@@ -61,6 +61,7 @@ HUBC_API void hubc_import_free(hubc_import *imp) {
   }
   hubc__free(b, imp->files, imp->n_files * sizeof *imp->files);
   hubc__free(b, imp->rows, imp->rows_cap * sizeof *imp->rows);
+  hubc__free(b, imp->email_ok, imp->email_ok_words * sizeof *imp->email_ok);
   hubc__import_errors_clear(imp, &imp->read_errs);
   hubc__import_errors_clear(imp, &imp->match_errs);
   hubc__free(b, imp->read_errs.e, imp->read_errs.cap * sizeof *imp->read_errs.e);

@@ -61,6 +61,10 @@ struct hubc_import {
   size_t n_files;
   hubc__imp_row *rows;
   size_t n_rows, rows_cap;
+  /* bit per row: its email cell is its own normalized form (C3), as a run
+   * over the rows found; later runs take it as it is (apply.c) */
+  uint64_t *email_ok;
+  size_t email_ok_words;
   uint64_t data_rows;    /* valid or not */
   hubc__imp_errs read_errs;  /* found reading: the same at every commit */
   hubc__imp_errs match_errs; /* found matching against the store: redone each time */

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "hubcontacts.h"
+#include "import/import.h" /* the plan's per-row findings, cleared to take the commit's full path */
 #include "testutil.h"
 
 /* ---- helpers ----------------------------------------------------------------- */
@@ -152,16 +153,22 @@ static void random_email(char *out, size_t cap, uint64_t *st) {
 
 /* ---- I7: the plan's projection and the commit agree ------------------------------- */
 
-/* One randomized round: a store with contacts in every status, a file whose
- * rows meet them, each other, blanks and bad values; the plan's counts,
- * errors and projected billing must be what the commit then does. */
-static void agreement_round(uint64_t seed) {
+/* A randomized round's store and file, the same for the same seed: a store
+ * with contacts in every status, a file whose rows meet them, each other,
+ * blanks and bad values. */
+typedef struct round {
+  hubc_store *s;
+  job *j;
+} round;
+
+static round round_new(uint64_t seed, hubc_store_options *out_so) {
   uint64_t st = seed;
-  tu_clock clk = {tu_time(2024, 3, 1, 10, 0, 0)};
+  tu_clock *clk = gc_malloc(malloc(sizeof *clk)); /* outlives the call: the teardown closes the store */
+  clk->now = tu_time(2024, 3, 1, 10, 0, 0);
   hubc_store_options so;
   hubc_store_options_init(&so, HUBC_STORE_OPTIONS_VERSION);
   so.clock = tu_clock_fn;
-  so.clock_payload = &clk;
+  so.clock_payload = clk;
   so.admin_email = "admin@example.com";
   int hard = rnd(&st) % 3 == 0;
   if (hard) {
@@ -220,7 +227,17 @@ static void agreement_round(uint64_t seed) {
   job *j = job_new(t.p);
   j->o.mode = (int)(rnd(&st) % 3);
   j->o.set_marketing = rnd(&st) % 2;
-  hubc_import *imp = plan(s, j);
+  *out_so = so;
+  return (round){s, j};
+}
+
+/* The plan's counts, errors and projected billing must be what the commit
+ * then does. */
+static void agreement_round(uint64_t seed) {
+  hubc_store_options so;
+  round rd = round_new(seed, &so);
+  hubc_store *s = rd.s;
+  hubc_import *imp = plan(s, rd.j);
   hubc_import_summary p = summary(imp);
   char *plan_errors = errors_text(imp);
   uint64_t contacts_before;
@@ -257,6 +274,92 @@ static void agreement_round(uint64_t seed) {
 static void test_I7_plan_and_commit_agree_on_randomized_files(void **state) {
   (void)state;
   for (uint64_t seed = 1; seed <= 150; seed++) agreement_round(seed);
+}
+
+/* Commits imp; a store changed since the plan may need another
+ * confirmation (I7): then the number the refusal counted. */
+static int commit_confirmed(hubc_import *imp, uint64_t confirm) {
+  int rc = hubc_import_commit(NULL, imp, confirm);
+  if (rc == HUBC_ECONFIRM) rc = hubc_import_commit(NULL, imp, summary(imp).to_set_marketing);
+  return rc;
+}
+
+/* The commit takes an email the plan found already normalized as it is
+ * (C3 work done once); with those findings cleared it normalizes every
+ * email again. Both must leave the same store, counts and errors, also
+ * when the store changed between plan and commit (a contact the file
+ * names created, another one set marketing): the commit matches against
+ * the store as it is then (I4). */
+static void paths_round(uint64_t seed, int change) {
+  hubc_store_options so;
+  round a = round_new(seed, &so), b = round_new(seed, &so);
+  hubc_import *ia = plan(a.s, a.j), *ib = plan(b.s, b.j);
+  assert_non_null(ib->email_ok);
+  memset(ib->email_ok, 0, ib->email_ok_words * sizeof *ib->email_ok);
+  if (change) {
+    hubc_store *both[] = {a.s, b.s};
+    int marked[2] = {0, 0};
+    for (int k = 0; k < 2; k++) { /* under a hard cap the marking may be refused: alike in both */
+      hubc_id id = tu_contact(both[k], 1, "P3@x.it", "Late");
+      if (seed % 2) marked[k] = hubc_contact_set_marketing(both[k], 1, id, HUBC_SOURCE_MANUAL, 1);
+    }
+    assert_int_equal(marked[0], marked[1]);
+  }
+  uint64_t confirm = summary(ia).to_set_marketing;
+  int rc_a = commit_confirmed(ia, confirm), rc_b = commit_confirmed(ib, confirm);
+  assert_int_equal(rc_a, rc_b);
+  hubc_import_summary sa = summary(ia), sb = summary(ib);
+  assert_int_equal(sa.to_create, sb.to_create);
+  assert_int_equal(sa.to_update, sb.to_update);
+  assert_int_equal(sa.unchanged, sb.unchanged);
+  assert_int_equal(sa.merged, sb.merged);
+  assert_int_equal(sa.to_set_marketing, sb.to_set_marketing);
+  assert_int_equal(sa.skipped, sb.skipped);
+  assert_string_equal(errors_text(ia), errors_text(ib));
+  tu_expect_same(gc_dump(a.s), gc_dump(b.s), "an import whose plan's email findings were cleared");
+}
+
+static void test_C3_I4_commit_with_and_without_the_plans_email_findings_agree(void **state) {
+  (void)state;
+  for (uint64_t seed = 1; seed <= 60; seed++) {
+    paths_round(seed, 0);
+    paths_round(seed, 1);
+  }
+}
+
+/* C4: an enumeration column with more spellings than the changeset keeps
+ * resolved (it stops remembering new ones) maps each to its option. */
+static void test_C4_I4_enumeration_values_in_many_spellings(void **state) {
+  (void)state;
+  tu_clock *clk = gc_malloc(malloc(sizeof *clk));
+  clk->now = tu_time(2024, 3, 1, 10, 0, 0);
+  hubc_store *s = gc_store(tu_open(clk, NULL));
+  const char *opts[40];
+  char names[40][16];
+  for (int i = 0; i < 40; i++) {
+    snprintf(names[i], sizeof names[i], "opt%02d", i);
+    opts[i] = names[i];
+  }
+  assert_int_equal(hubc_property_define(s, 1, "tier", "Tier", HUBC_PROP_ENUMERATION, opts, 40), 0);
+  text t = {malloc(64), 0, 64};
+  put(&t, "Email,Tier\n");
+  for (int r = 0; r < 400; r++) /* each option in a lower and an upper-case spelling, over and over */
+    put(&t, "c%d@x.it,%s%02d\n", r, (r / 40) % 2 ? "OPT" : "opt", (r * 7) % 40);
+  put(&t, "bad@x.it,opt40\n");
+  gc_malloc(t.p);
+  job *j = job_new(t.p);
+  hubc_import *imp = plan(s, j);
+  assert_int_equal(summary(imp).skipped, 1);
+  assert_int_equal(hubc_import_commit(NULL, imp, 0), 0);
+  assert_int_equal(summary(imp).to_create, 400);
+  for (int r = 0; r < 400; r++) {
+    char email[32];
+    snprintf(email, sizeof email, "c%d@x.it", r);
+    hubc_contact *c;
+    assert_int_equal(hubc_contact_get_by_email(&c, s, email), 0);
+    assert_string_equal(hubc_contact_prop(c, "tier"), names[(r * 7) % 40]);
+    hubc_contact_free(c);
+  }
 }
 
 /* ---- C5, I4: create-only refuses every row of an email that exists ------------- */
@@ -386,10 +489,75 @@ static void test_I8_persistence_failure_mid_file_changes_nothing(void **state) {
   assert_string_equal(gc_dump(again), after);
 }
 
+/* R2: a plan, then a commit, failing on memory at each allocation in turn
+ * changes nothing and leaks nothing; the plan that finally succeeds gives
+ * the counts of one planned with memory to spare, and its commit (itself
+ * failing at each allocation first) the same store. */
+static void test_R2_I7_plan_and_commit_out_of_memory_at_every_allocation(void **state) {
+  (void)state;
+  tu_clock *clk = gc_malloc(malloc(sizeof *clk));
+  clk->now = tu_time(2024, 3, 1, 10, 0, 0);
+  tu_alloc *al = gc_malloc(calloc(1, sizeof *al)); /* outlives the test: the teardown closes the store */
+  hubc_store *s = large_store(clk, NULL);
+  hubc_store *t = gc_store(tu_open_alloc(clk, al, NULL));
+  assert_int_equal(hubc_property_define(t, 1, "notes", "Notes", HUBC_PROP_STRING, NULL, 0), 0);
+  for (int i = 0; i < 20; i++) {
+    char email[32];
+    snprintf(email, sizeof email, "old%d@x.it", i);
+    hubc_id id = tu_contact(t, 1, email, "Old");
+    if (i % 3 == 1) assert_int_equal(hubc_contact_set_marketing(t, 1, id, HUBC_SOURCE_MANUAL, 1), 0);
+  }
+  tu_expect_same(gc_dump(s), gc_dump(t), "the two stores before the import");
+  job *j = job_new(large_csv(300));
+  j->o.set_marketing = 1;
+  hubc_import *want = plan(s, j);
+  char *before = gc_dump(t);
+  hubc_import *imp = NULL;
+  j->src.at = 0; /* once first: the store keeps what its transactions grew (undo log, scratch) */
+  assert_int_equal(hubc_import_plan(&imp, t, 1, &j->o), 0);
+  hubc_import_free(imp);
+  imp = NULL;
+  size_t live = al->live;
+  int rc = 1;
+  for (size_t k = 1; rc; k++) {
+    assert_true(k < 2000);
+    j->src.at = 0;
+    al->fail_at = al->count + k;
+    rc = hubc_import_plan(&imp, t, 1, &j->o);
+    al->fail_at = 0;
+    if (!rc) break;
+    assert_int_equal(rc, HUBC_ENOMEM);
+    assert_null(imp);
+    assert_int_equal(al->live, live);
+    tu_expect_dump(t, before, "a plan out of memory");
+  }
+  gc_defer(import_free, imp);
+  hubc_import_summary p = summary(imp), w = summary(want);
+  assert_int_equal(p.to_create, w.to_create);
+  assert_int_equal(p.to_update, w.to_update);
+  assert_int_equal(p.merged, w.merged);
+  assert_int_equal(p.to_set_marketing, w.to_set_marketing);
+  rc = 1;
+  for (size_t k = 1; rc; k++) {
+    assert_true(k < 2000);
+    al->fail_at = al->count + k;
+    rc = hubc_import_commit(NULL, imp, p.to_set_marketing);
+    al->fail_at = 0;
+    if (!rc) break;
+    assert_int_equal(rc, HUBC_ENOMEM);
+    tu_expect_dump(t, before, "a commit out of memory");
+  }
+  assert_int_equal(hubc_import_commit(NULL, want, w.to_set_marketing), 0);
+  tu_expect_same(gc_dump(s), gc_dump(t), "an import that ran out of memory first");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(test_I7_plan_and_commit_agree_on_randomized_files, gc_teardown),
     cmocka_unit_test_teardown(test_C5_I4_create_only_refuses_every_row_of_an_existing_email, gc_teardown),
+    cmocka_unit_test_teardown(test_C3_I4_commit_with_and_without_the_plans_email_findings_agree, gc_teardown),
+    cmocka_unit_test_teardown(test_C4_I4_enumeration_values_in_many_spellings, gc_teardown),
+    cmocka_unit_test_teardown(test_R2_I7_plan_and_commit_out_of_memory_at_every_allocation, gc_teardown),
     cmocka_unit_test_teardown(test_I8_I9_commit_cancelled_mid_file_changes_nothing, gc_teardown),
     cmocka_unit_test_teardown(test_I8_persistence_failure_mid_file_changes_nothing, gc_teardown),
   };
