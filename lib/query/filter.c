@@ -617,6 +617,9 @@ int hubc__qscan_init(hubc__qscan *q, hubc_store *s, const hubc_filter *f, int bu
 
 void hubc__qscan_free(hubc__qscan *q) {
   hubc__base *b = q->s->base;
+  hubc__free(b, q->prog, q->n_prog * sizeof *q->prog);
+  q->prog = NULL;
+  q->n_prog = 0;
   if (q->f) hubc__free(b, q->cols, q->f->n_nodes * sizeof *q->cols);
   hubc__free(b, q->tabs, q->size);
   q->cols = NULL;
@@ -709,7 +712,82 @@ static int one(const hubc__qscan *q, uint32_t ni, int64_t id, hubc__qrow *row, u
 }
 
 int hubc__qscan_one(const hubc__qscan *q, int64_t id, hubc__qrow *row, unsigned *missed) {
-  return !q->f || one(q, 0, id, row, missed);
+  if (!q->f) return 1;
+  return q->prog ? hubc__qprog_run(q, id, row, missed) : one(q, 0, id, row, missed);
+}
+
+int hubc__qins_slow(const hubc__qscan *q, const hubc__qins *i, hubc__qrow *row, unsigned *missed) {
+  if (i->kind == HUBC__Q_STATUS) return i->by_status[row->r->status & 3];
+  if (i->kind == HUBC__Q_COL) (*missed)++; /* a value newer than the table: the row answers */
+  return one_row(q, &q->f->nodes[i->node], row);
+}
+
+/* Emits node ni's conditions at prog[at...], going to t when ni holds and
+ * to f when not; leaves[k]: conditions under node k. */
+static void flatten(const hubc__qscan *q, hubc__qins *prog, const uint32_t *leaves, uint32_t ni, uint32_t at,
+                    uint32_t t, uint32_t f) {
+  const hubc__qnode *n = &q->f->nodes[ni];
+  switch (n->kind) {
+  case HUBC__QN_AND:
+  case HUBC__QN_OR:
+    for (uint32_t k = 0; k < n->n; k++) {
+      uint32_t c = n->a + k, next = at + leaves[c], last = k + 1 == n->n;
+      if (n->kind == HUBC__QN_AND) flatten(q, prog, leaves, c, at, last ? t : next, f);
+      else flatten(q, prog, leaves, c, at, t, last ? f : next);
+      at = next;
+    }
+    return;
+  case HUBC__QN_NOT: flatten(q, prog, leaves, n->a, at, f, t); return;
+  default: break;
+  }
+  hubc__qins *i = &prog[at];
+  memset(i, 0, sizeof *i);
+  i->node = ni;
+  i->t = t;
+  i->f = f;
+  i->kind = HUBC__Q_ROW;
+  if (q->tabs[ni]) {
+    i->kind = HUBC__Q_COL;
+    i->col = q->cols[ni];
+    i->tab = q->tabs[ni];
+    i->ncodes = q->ncodes[ni];
+  } else if (n->kind >= HUBC__QN_CMP && n->kind <= HUBC__QN_IN &&
+             (n->prop == HUBC__P_MK_STATUS || n->prop == HUBC__P_MK_UNTIL_RENEWAL)) {
+    i->kind = HUBC__Q_STATUS; /* hubc__qval_get's answers, by status */
+    for (int st = 0; st <= HUBC_MARKETING_UNTIL_UPDATE; st++) {
+      hubc__qval v;
+      memset(&v, 0, sizeof v);
+      v.i = n->prop == HUBC__P_MK_STATUS ? st != HUBC_NON_MARKETING : st == HUBC_MARKETING_UNTIL_UPDATE;
+      i->by_status[st] = (uint8_t)leaf(q->f, n, 1, &v);
+    }
+  }
+}
+
+int hubc__qscan_flatten(hubc__qscan *q) {
+  const hubc_filter *f = q->f;
+  if (!f || q->prog) return 0;
+  hubc__base *b = q->s->base;
+  size_t n = f->n_nodes;
+  uint32_t *leaves = hubc__alloc(b, n * sizeof *leaves);
+  if (!leaves) return hubc__err(HUBC_ENOMEM, "out of memory preparing a filter");
+  int empty = 0; /* an AND or OR of nothing has no condition to jump from: left to one() */
+  for (size_t i = n; i-- > 0;) { /* children come after their parent */
+    const hubc__qnode *node = &f->nodes[i];
+    leaves[i] = (uint32_t)is_leaf(node);
+    if (!is_leaf(node)) {
+      empty |= node->n == 0;
+      for (uint32_t k = 0; k < node->n; k++) leaves[i] += leaves[node->a + k];
+    }
+  }
+  uint32_t total = leaves[0];
+  hubc__qins *prog = empty ? NULL : hubc__alloc(b, total * sizeof *prog);
+  if (prog) flatten(q, prog, leaves, 0, 0, total, total + 1);
+  hubc__free(b, leaves, n * sizeof *leaves);
+  if (empty) return 0;
+  if (!prog) return hubc__err(HUBC_ENOMEM, "out of memory preparing a filter");
+  q->prog = prog;
+  q->n_prog = total;
+  return 0;
 }
 
 uint64_t hubc__qscan_block(const hubc__qscan *q, int64_t base) {

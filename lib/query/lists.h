@@ -99,6 +99,19 @@ typedef struct hubc__watches {
   uint32_t *touched; /* watch ids changed since the transaction began (a flag in the watch: listed once) */
   size_t touched_n, touched_cap;
   int err; /* a flip could not be recorded: the transaction fails (ENOMEM) */
+  /* Who reads what, by position in order: a change visits only the
+   * watches reading what it changed. Bitsets of ix_nw words over order
+   * positions; rebuilt on the first change after reorder. */
+  uint64_t *ix;
+  size_t ix_n, ix_nw, ix_cap;
+  uint32_t *ix_prop;   /* by property id: 1 + index of its readers' bitset; 0: no reader */
+  size_t ix_props, ix_props_cap;
+  uint32_t *ix_list;   /* by watch id - 1: 1 + index of the bitset of the watches reading that list */
+  size_t ix_lists, ix_lists_cap;
+  uint64_t *aff;       /* ix_nw words: the positions one change must visit */
+  size_t aff_cap;
+  uint32_t ix_max;     /* highest property any watch reads */
+  uint8_t ix_stale;
 } hubc__watches;
 
 typedef struct hubc__lists {

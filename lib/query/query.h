@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "query/columns.h"
 #include "query/lists.h"
 #include "store/store.h"
 
@@ -180,7 +181,45 @@ typedef struct hubc__qscan {
   size_t size;          /* bytes of tabs, ncodes, cheap and the tables */
   size_t missing;       /* columns that could be built and are not */
   uint64_t epoch;       /* s->qcols.epoch when prepared */
+  struct hubc__qins *prog; /* hubc__qscan_flatten's program, or NULL */
+  uint32_t n_prog;
 } hubc__qscan;
+/* One condition of a flattened filter: answered by the contact's code in
+ * a column (Q_COL), by its marketing status (Q_STATUS) or from its record
+ * (Q_ROW), then on to instruction t (true) or f (false); n_prog means
+ * "matches", n_prog + 1 "does not". */
+typedef struct hubc__qins {
+  const struct hubc__qcol *col;
+  const uint8_t *tab; /* Q_COL: answer by code, below ncodes */
+  uint32_t ncodes, node, t, f;
+  uint8_t kind;
+  uint8_t by_status[4]; /* Q_STATUS: answer by hubc_marketing_status */
+} hubc__qins;
+enum { HUBC__Q_COL = 1, HUBC__Q_STATUS, HUBC__Q_ROW };
+/* A condition that is not a lookup in its table (filter.c). */
+int hubc__qins_slow(const hubc__qscan *q, const hubc__qins *i, hubc__qrow *row, unsigned *missed);
+/* hubc__qscan_one on a flattened scan (q->prog set), inlined in the
+ * watches' loop. */
+static inline int hubc__qprog_run(const hubc__qscan *q, int64_t id, hubc__qrow *row, unsigned *missed) {
+  const hubc__qins *prog = q->prog;
+  uint32_t n = q->n_prog, pc = 0;
+  do {
+    const hubc__qins *i = &prog[pc];
+    int v;
+    if (i->kind == HUBC__Q_COL) {
+      uint16_t code = hubc__qcol_code(i->col, id);
+      v = code < i->ncodes ? i->tab[code] : hubc__qins_slow(q, i, row, missed);
+    } else {
+      v = hubc__qins_slow(q, i, row, missed);
+    }
+    pc = v ? i->t : i->f;
+  } while (pc < n);
+  return pc == n;
+}
+/* Flattens q's filter for hubc__qscan_one (the watches' path, one contact
+ * at a time): the conditions in the order written, AND and OR as jumps,
+ * no tree to walk. 0, or HUBC_ENOMEM (q stays usable, unflattened). */
+int hubc__qscan_flatten(hubc__qscan *q);
 /* Prepares a scan (lock held); with `build` (the write lock held) builds
  * the columns missing. 0 or HUBC_ENOMEM. */
 int hubc__qscan_init(hubc__qscan *q, hubc_store *s, const hubc_filter *f, int build);

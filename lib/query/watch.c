@@ -157,10 +157,14 @@ static int deps_of(hubc_store *s, const hubc_filter *f, hubc__wdeps *d) {
   return rc;
 }
 
+static int index_build(hubc_store *s);
+
 /* The filtered live watches in dependency order: a watch comes after the
- * lists it reads. No allocation (order_cap >= watch slots). */
+ * lists it reads. Cannot fail (order_cap >= watch slots); the index
+ * follows if there is memory for it, else at the next change. */
 static void reorder(hubc_store *s) {
   hubc__watches *ws = W(s);
+  ws->ix_stale = 1; /* positions move: the index is rebuilt at the next change */
   ws->n_order = 0;
   for (size_t i = 0; i < ws->n; i++) {
     hubc__watch *x = &ws->v[i];
@@ -185,6 +189,7 @@ static void reorder(hubc_store *s) {
     while (j && ws->v[ws->order[j - 1] - 1].level > ws->v[w - 1].level) ws->order[j] = ws->order[j - 1], j--;
     ws->order[j] = w;
   }
+  (void)index_build(s);
 }
 
 /* ---- registering -------------------------------------------------------- */
@@ -236,6 +241,7 @@ static const hubc__qscan *scan_new(hubc_store *s, hubc__watch *x, int build) {
     hubc__free(s->base, w, sizeof *w);
     return NULL;
   }
+  (void)hubc__qscan_flatten(&w->q); /* without memory for it, one() walks the tree */
   hubc__filter_ref(x->f);
   x->scan = w;
   return &w->q;
@@ -244,6 +250,7 @@ static const hubc__qscan *scan_new(hubc_store *s, hubc__watch *x, int build) {
 /* Whether contact id, its current record decoded in row, matches x. */
 static int matches(hubc_store *s, hubc__watch *x, int64_t id, hubc__qrow *row) {
   const hubc__qscan *q = scan_of(s, x, 0);
+  if (q && q->prog) return hubc__qprog_run(q, id, row, &x->scan->missed);
   return q ? hubc__qscan_one(q, id, row, &x->scan->missed) : hubc__filter_eval_row(s, x->f, row);
 }
 
@@ -383,53 +390,108 @@ const uint64_t *hubc__watch_words(const hubc_store *s, uint32_t w, size_t *n_wor
 
 /* ---- following contact changes ------------------------------------------ */
 
-/* What one change touched: properties (up to a bound, then "all") and the
- * watches whose membership of the contact flipped. */
-#define MAX_CHANGED 64
-typedef struct change {
-  uint32_t props[MAX_CHANGED];
-  uint32_t flipped[MAX_CHANGED];
-  size_t n_props, n_flipped;
-  int all, all_lists;
-} change;
-
-static void add_prop(change *c, uint32_t p) {
-  if (c->n_props < MAX_CHANGED) c->props[c->n_props++] = p;
-  else c->all = 1;
+static void index_free(hubc_store *s) {
+  hubc__watches *ws = W(s);
+  hubc__free(s->base, ws->ix, ws->ix_cap * sizeof *ws->ix);
+  hubc__free(s->base, ws->aff, ws->aff_cap * sizeof *ws->aff);
+  hubc__free(s->base, ws->ix_prop, ws->ix_props_cap * sizeof *ws->ix_prop);
+  hubc__free(s->base, ws->ix_list, ws->ix_lists_cap * sizeof *ws->ix_list);
 }
 
-static void add_flipped(change *c, uint32_t w) {
-  if (c->n_flipped < MAX_CHANGED) c->flipped[c->n_flipped++] = w;
-  else c->all_lists = 1;
+/* Numbers the properties and lists the filtered watches read (fill 0),
+ * or sets each reader's bit in their bitsets (fill 1). */
+static void index_pass(hubc__watches *ws, int fill) {
+  for (size_t k = 0; k < ws->n_order; k++) {
+    const hubc__watch *x = &ws->v[ws->order[k] - 1];
+    uint64_t bit = (uint64_t)1 << (k & 63);
+    for (size_t j = 0; j < x->d.props_nw; j++)
+      for (uint64_t b = x->d.props[j]; b; b &= b - 1) {
+        uint32_t p = (uint32_t)(j * 64 + (size_t)__builtin_ctzll(b));
+        if (!fill && !ws->ix_prop[p]) ws->ix_prop[p] = (uint32_t)++ws->ix_n;
+        if (!fill && p > ws->ix_max) ws->ix_max = p;
+        if (fill) ws->ix[(ws->ix_prop[p] - 1) * ws->ix_nw + (k >> 6)] |= bit;
+      }
+    for (uint32_t j = 0; j < x->d.n_lists; j++) {
+      uint32_t l = x->d.lists[j];
+      if (!l || l > ws->ix_lists) continue;
+      if (!fill && !ws->ix_list[l - 1]) ws->ix_list[l - 1] = (uint32_t)++ws->ix_n;
+      if (fill) ws->ix[(ws->ix_list[l - 1] - 1) * ws->ix_nw + (k >> 6)] |= bit;
+    }
+  }
 }
 
-static int affected(const hubc__watch *x, const change *c) {
-  if (c->all) return 1;
-  for (size_t i = 0; i < c->n_props; i++)
-    if ((size_t)c->props[i] >> 6 < x->d.props_nw && (x->d.props[c->props[i] >> 6] >> (c->props[i] & 63) & 1))
-      return 1;
-  if (!x->d.n_lists) return 0;
-  if (c->all_lists) return 1;
-  for (size_t i = 0; i < c->n_flipped; i++)
-    if (has_u32(x->d.lists, x->d.n_lists, c->flipped[i])) return 1;
+/* The index as the order says now: at the first change after the order
+ * moved, or right after registering (so that changes allocate nothing).
+ * Buffers are kept for the next time. 0, or -1 (no memory; still stale). */
+static int index_build(hubc_store *s) {
+  hubc__watches *ws = W(s);
+  size_t props = 0;
+  for (size_t k = 0; k < ws->n_order; k++) {
+    size_t nw = ws->v[ws->order[k] - 1].d.props_nw;
+    if (nw * 64 > props) props = nw * 64;
+  }
+  size_t nw = ws->n_order / 64 + 1;
+  if (hubc__grow(s->base, (void **)&ws->aff, &ws->aff_cap, nw, sizeof *ws->aff) ||
+      hubc__grow(s->base, (void **)&ws->ix_prop, &ws->ix_props_cap, props, sizeof *ws->ix_prop) ||
+      hubc__grow(s->base, (void **)&ws->ix_list, &ws->ix_lists_cap, ws->n, sizeof *ws->ix_list))
+    return -1;
+  ws->ix_nw = nw;
+  ws->ix_props = props;
+  ws->ix_lists = ws->n;
+  ws->ix_n = 0;
+  ws->ix_max = 0;
+  memset(ws->aff, 0, nw * sizeof *ws->aff);
+  if (props) memset(ws->ix_prop, 0, props * sizeof *ws->ix_prop);
+  if (ws->n) memset(ws->ix_list, 0, ws->n * sizeof *ws->ix_list);
+  index_pass(ws, 0);
+  if (hubc__grow(s->base, (void **)&ws->ix, &ws->ix_cap, ws->ix_n * nw, sizeof *ws->ix)) return -1;
+  if (ws->ix_n) memset(ws->ix, 0, ws->ix_n * nw * sizeof *ws->ix);
+  index_pass(ws, 1);
+  ws->ix_stale = 0;
   return 0;
 }
 
-/* Re-evaluates the affected watches for contact id, in dependency order. */
-static void propagate(hubc_store *s, int64_t id, change *c) {
+/* The index, built if stale; -1 and the call fails (ENOMEM) if it cannot be. */
+static int index_ready(hubc_store *s) {
+  if (!W(s)->ix_stale || !index_build(s)) return 0;
+  W(s)->err = 1;
+  return -1;
+}
+
+/* Adds bitset k of the index (1 + its index; 0: none) to the positions
+ * to visit; 1 if it had any. */
+static int visit(hubc__watches *ws, uint32_t k) {
+  if (!k) return 0;
+  const uint64_t *b = &ws->ix[(size_t)(k - 1) * ws->ix_nw];
+  for (size_t i = 0; i < ws->ix_nw; i++) ws->aff[i] |= b[i];
+  return 1;
+}
+
+static int visit_prop(hubc__watches *ws, uint32_t p) { return p < ws->ix_props && visit(ws, ws->ix_prop[p]); }
+
+static void visit_all(hubc__watches *ws) {
+  for (size_t k = 0; k < ws->n_order; k++) ws->aff[k >> 6] |= (uint64_t)1 << (k & 63);
+}
+
+/* Re-evaluates for contact id the watches at the positions in ws->aff,
+ * in dependency order, adding the readers of each list whose membership
+ * flips (they come later in the order). Clears ws->aff. */
+static void propagate(hubc_store *s, int64_t id) {
   hubc__watches *ws = W(s);
   const hubc__rec *r = hubc__contact_at(s, id);
   hubc__qrow row; /* the record decoded once for every filter */
   hubc__qrow_init(&row, r);
-  for (size_t k = 0; k < ws->n_order; k++) {
-    uint32_t w = ws->order[k];
-    hubc__watch *x = &ws->v[w - 1];
-    if (!affected(x, c)) continue;
-    int now = r && matches(s, x, id, &row);
-    if (now == m_has(&x->m, id) || flip(s, w, id)) continue;
-    add_flipped(c, w);
-    edge(s, w, id, now);
-  }
+  for (size_t i = 0; i < ws->ix_nw; i++)
+    while (ws->aff[i]) {
+      size_t k = i * 64 + (size_t)__builtin_ctzll(ws->aff[i]);
+      ws->aff[i] &= ws->aff[i] - 1;
+      uint32_t w = ws->order[k];
+      hubc__watch *x = &ws->v[w - 1];
+      int now = r && matches(s, x, id, &row);
+      if (now == m_has(&x->m, id) || flip(s, w, id)) continue;
+      if (w <= ws->ix_lists) visit(ws, ws->ix_list[w - 1]);
+      edge(s, w, id, now);
+    }
 }
 
 /* The property and encoded size of the field at p (before end); 0:
@@ -442,36 +504,38 @@ static inline size_t field_size(const unsigned char *p, const unsigned char *end
   return (size_t)(q - p);
 }
 
-/* The stored properties that differ between two records (sorted fields). */
-static void diff_fields(const hubc__rec *a, const hubc__rec *b, change *c) {
+/* Visits the readers of the stored properties that differ between two
+ * records (sorted fields), as far as the last property a watch reads. 1
+ * if any. */
+static int diff_fields(hubc__watches *ws, const hubc__rec *a, const hubc__rec *b) {
   const unsigned char *pa = hubc__rec_fields(a), *pb = hubc__rec_fields(b);
   const unsigned char *ea = pa + hubc__rec_flen(a), *eb = pb + hubc__rec_flen(b);
   uint32_t x = 0, y = 0;
   size_t sa = 0, sb = 0;
-  while ((pa < ea || pb < eb) && !c->all) {
+  int any = 0;
+  while (pa < ea || pb < eb) {
     if ((pa < ea && !(sa = field_size(pa, ea, &x))) || (pb < eb && !(sb = field_size(pb, eb, &y)))) {
-      c->all = 1; /* unreadable: re-evaluate everything */
-      return;
+      visit_all(ws); /* unreadable: re-evaluate everything */
+      return 1;
     }
+    if ((pa >= ea || x > ws->ix_max) && (pb >= eb || y > ws->ix_max)) break; /* no watch reads the rest */
     if (pa < ea && pb < eb && x == y) {
-      if (sa != sb || memcmp(pa, pb, sa)) add_prop(c, x);
+      if ((sa != sb || memcmp(pa, pb, sa)) && visit_prop(ws, x)) any = 1;
       pa += sa, pb += sb;
     } else if (pa < ea && (pb >= eb || x < y)) {
-      add_prop(c, x);
+      any |= visit_prop(ws, x);
       pa += sa;
     } else {
-      add_prop(c, y);
+      any |= visit_prop(ws, y);
       pb += sb;
     }
   }
+  return any;
 }
 
 void hubc__watch_slot(hubc_store *s, int64_t id, const hubc__slot *from, const hubc__slot *to) {
   hubc__watches *ws = W(s);
   if (!ws->live) return;
-  change c;
-  c.n_props = c.n_flipped = 0;
-  c.all = c.all_lists = 0;
   if (!to->rec) { /* deleted (C7): out of every member set at once */
     for (size_t i = 0; i < ws->n; i++) {
       hubc__watch *x = &ws->v[i];
@@ -480,21 +544,24 @@ void hubc__watch_slot(hubc_store *s, int64_t id, const hubc__slot *from, const h
     }
     return;
   }
-  if (!from->rec) c.all = 1; /* created: every filter may match it */
-  else {
-    if (from->rec != to->rec) diff_fields(from->rec, to->rec, &c);
+  if (!ws->n_order || index_ready(s)) return;
+  int any = 0;
+  if (!from->rec) { /* created: every filter may match it */
+    visit_all(ws);
+    any = 1;
+  } else {
+    if (from->rec != to->rec) any = diff_fields(ws, from->rec, to->rec);
     if (from->status != to->status) {
-      add_prop(&c, HUBC__P_MK_STATUS);
-      add_prop(&c, HUBC__P_MK_UNTIL_RENEWAL);
+      any |= visit_prop(ws, HUBC__P_MK_STATUS);
+      any |= visit_prop(ws, HUBC__P_MK_UNTIL_RENEWAL);
     }
     if (from->status != to->status || from->hist != to->hist) {
-      add_prop(&c, HUBC__P_MK_REASON_TYPE);
-      add_prop(&c, HUBC__P_MK_REASON_ID);
+      any |= visit_prop(ws, HUBC__P_MK_REASON_TYPE);
+      any |= visit_prop(ws, HUBC__P_MK_REASON_ID);
     }
-    if (from->modified != to->modified) add_prop(&c, HUBC__P_LASTMODIFIED);
-    if (!c.all && !c.n_props) return;
+    if (from->modified != to->modified) any |= visit_prop(ws, HUBC__P_LASTMODIFIED);
   }
-  propagate(s, id, &c);
+  if (any) propagate(s, id);
 }
 
 int hubc__watch_set(hubc_store *s, uint32_t w, int64_t id, int in, size_t bulk_hint) {
@@ -516,12 +583,8 @@ int hubc__watch_set(hubc_store *s, uint32_t w, int64_t id, int in, size_t bulk_h
     touch(s, w);
   }
   if (flip(s, w, id)) return hubc__err(HUBC_ENOMEM, "out of memory changing list members");
-  change c;
-  c.n_props = 0;
-  c.n_flipped = 1;
-  c.flipped[0] = w;
-  c.all = c.all_lists = 0;
-  propagate(s, id, &c);
+  if (ws->n_order && !index_ready(s) && w <= ws->ix_lists && visit(ws, ws->ix_list[w - 1]))
+    propagate(s, id);
   return ws->err ? hubc__err(HUBC_ENOMEM, "out of memory updating active lists") : 1;
 }
 
@@ -817,5 +880,6 @@ void hubc__watch_free_all(hubc_store *s) {
   hubc__free(s->base, ws->log, ws->log_cap * sizeof *ws->log);
   hubc__free(s->base, ws->words, ws->words_cap * sizeof *ws->words);
   hubc__free(s->base, ws->edges, ws->edges_cap * sizeof *ws->edges);
+  index_free(s);
   memset(ws, 0, sizeof *ws);
 }
