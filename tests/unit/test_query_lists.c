@@ -312,6 +312,119 @@ static void s1_in_list_and_in_view_inside_filters(void **state) {
   expect_error(hubc_filter_compile(&f, s, text), HUBC_ENOTFOUND, "deleted");
 }
 
+static void set_props(hubc_store *s, hubc_id id, const char *name, const char *value) {
+  const char *n[] = {name}, *v[] = {value};
+  ok(hubc_contact_update(s, ADMIN, id, n, v, 1));
+}
+
+static void expect_fresh(hubc_store *s, const char *when) {
+  if (hubc__watch_check(s) != 0) fail_msg("%s: %s", when, hubc_error_last());
+}
+
+/* S2: a change visits the lists reading what it changed, and those are
+ * found through views (whose filters may change) and through the lists
+ * they read, static ones included. */
+static void s2_lists_reading_a_property_through_a_view_or_a_list_follow_it(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  hubc_store *s = gc_store(tu_open(&clk, NULL));
+  hubc_id c1 = contact(s, "c1@example.com", "Roma"), c2 = contact(s, "c2@example.com", "Milano");
+  hubc_id c3 = contact(s, "c3@example.com", "Roma");
+  hubc_id v = 0, a = 0, b = 0, st = 0, c = 0;
+  ok(hubc_view_create(&v, s, ADMIN, "Bosses", "jobtitle = 'CEO'", NULL, 0));
+  ok(hubc_list_create(&a, s, ADMIN, "A", "IN VIEW 'Bosses'"));
+  char text[128];
+  snprintf(text, sizeof text, "IN LIST %lld AND city = 'Roma'", (long long)a);
+  ok(hubc_list_create(&b, s, ADMIN, "B", text));
+  ok(hubc_list_create(&st, s, ADMIN, "Static", NULL));
+  snprintf(text, sizeof text, "IN LIST %lld OR NOT IN LIST %lld", (long long)st, (long long)b);
+  ok(hubc_list_create(&c, s, ADMIN, "C", text));
+  assert_int_equal(count(s, a), 0);
+  assert_int_equal(count(s, c), 3);
+  set_props(s, c1, "jobtitle", "ceo"); /* read by A only through the view; B and C through A */
+  assert_int_equal(has(s, a, c1), 1);
+  assert_int_equal(has(s, b, c1), 1);
+  assert_int_equal(has(s, c, c1), 0);
+  set_props(s, c2, "jobtitle", "CEO");
+  assert_int_equal(has(s, a, c2), 1);
+  assert_int_equal(has(s, b, c2), 0); /* Milano */
+  assert_int_equal(has(s, c, c2), 1);
+  set_props(s, c1, "firstname", "Anna"); /* no list reads it */
+  expect_fresh(s, "firstname");
+  ok(hubc_list_add(NULL, s, ADMIN, st, &c1, 1)); /* C reads the static list */
+  assert_int_equal(has(s, c, c1), 1);
+  ok(hubc_list_remove(NULL, s, ADMIN, st, &c1, 1));
+  assert_int_equal(has(s, c, c1), 0);
+  /* the view now reads another property: changes of it reach A, B and C */
+  ok(hubc_view_update(s, ADMIN, v, "firstname = 'Anna'", NULL, 0));
+  assert_int_equal(has(s, a, c1), 1);
+  assert_int_equal(has(s, a, c2), 0);
+  set_props(s, c3, "firstname", "anna");
+  assert_int_equal(has(s, a, c3), 1);
+  assert_int_equal(has(s, b, c3), 1);
+  assert_int_equal(has(s, c, c3), 0);
+  set_props(s, c3, "jobtitle", "CEO"); /* no longer read */
+  set_props(s, c3, "firstname", NULL);
+  assert_int_equal(has(s, a, c3), 0);
+  assert_int_equal(has(s, b, c3), 0);
+  assert_int_equal(has(s, c, c3), 1);
+  set_props(s, c1, "city", "Bari");
+  assert_int_equal(has(s, b, c1), 0);
+  assert_int_equal(has(s, c, c1), 1);
+  expect_fresh(s, "after the view changed");
+}
+
+/* R2, S2: calls that fail part-way (a list created or refiltered, a
+ * contact changed, each failing at every persistence callback in turn)
+ * leave membership as it was, and the changes after them keep every list
+ * fresh: nothing of the failed call lingers in what the next change visits. */
+static void s2_failed_calls_leave_nothing_for_later_changes(void **state) {
+  (void)state;
+  tu_clock clk = {T0};
+  tu_mem *m = gc_mem();
+  hubc_store *s = gc_store(tu_open(&clk, &m->vtable));
+  static const char *const towns[] = {"Roma", "Milano", "CEO", "roma"};
+  hubc_id ids[6];
+  for (int i = 0; i < 6; i++) {
+    char e[32];
+    snprintf(e, sizeof e, "p%d@example.com", i);
+    ids[i] = contact(s, e, towns[i % 4]);
+  }
+  hubc_id rome = 0;
+  ok(hubc_list_create(&rome, s, ADMIN, "Rome", "city = 'Roma'"));
+  char reader[64];
+  snprintf(reader, sizeof reader, "NOT IN LIST %lld AND jobtitle IS KNOWN", (long long)rome);
+  for (int round = 0; round < 3; round++) {
+    int failed = 0;
+    for (long k = 1; k < 40; k++) {
+      char *before = gc_dump(s);
+      m->calls = 0, m->fail_at = k, m->fail_code = -1;
+      char name[32];
+      snprintf(name, sizeof name, "L%d-%ld", round, k);
+      const char *n[] = {"city", "jobtitle"}, *v[] = {"Roma", "CEO"};
+      int rc = round == 0   ? hubc_list_create(NULL, s, ADMIN, name, reader)
+               : round == 1 ? hubc_list_set_filter(s, ADMIN, rome, "city = 'Milano' OR jobtitle = 'CEO'")
+                            : hubc_contact_update(s, ADMIN, ids[k % 6], n, v, 2);
+      m->fail_at = 0;
+      if (rc == 0) {
+        gc_release(before);
+        break;
+      }
+      assert_int_equal(rc, HUBC_EPERSIST);
+      failed++;
+      tu_expect_dump(s, before, name);
+      gc_release(before);
+      expect_fresh(s, name);
+      for (int i = 0; i < 6; i++) { /* later changes: every list, the failed one gone */
+        set_props(s, ids[i], i % 2 ? "jobtitle" : "city", towns[(i + (int)k) % 4]);
+        expect_fresh(s, name);
+      }
+    }
+    assert_true(failed > 0);
+  }
+  expect_fresh(s, "end");
+}
+
 static void s2_s3_referenced_lists_and_views_cannot_be_deleted(void **state) {
   (void)state;
   tu_clock clk = {T0};
@@ -702,6 +815,8 @@ int main(void) {
       cmocka_unit_test_teardown(s2_large_bulk_add_and_remove, gc_teardown),
       cmocka_unit_test_teardown(s2_active_list_follows_every_kind_of_change, gc_teardown),
       cmocka_unit_test_teardown(s1_in_list_and_in_view_inside_filters, gc_teardown),
+      cmocka_unit_test_teardown(s2_lists_reading_a_property_through_a_view_or_a_list_follow_it, gc_teardown),
+      cmocka_unit_test_teardown(s2_failed_calls_leave_nothing_for_later_changes, gc_teardown),
       cmocka_unit_test_teardown(s2_s3_referenced_lists_and_views_cannot_be_deleted, gc_teardown),
       cmocka_unit_test_teardown(s3_a_view_that_reads_itself_is_refused, gc_teardown),
       cmocka_unit_test_teardown(s3_views_create_read_update_rename_delete, gc_teardown),

@@ -400,9 +400,120 @@ static void s1_random_filters_select_what_the_reference_selects(void **state) {
   assert_true(total_selected < total_possible * 9 / 10);
 }
 
+/* ---- active lists over random changes ------------------------------------- */
+
+/* A random new value of stored property p for contact c (sometimes none,
+ * sometimes one no contact had before): its name and text for
+ * hubc_contact_update ("" removes), and the model follows. */
+static void random_value(contact *c, int p, const char **name, const char **value, char *buf, size_t n) {
+  static const char *const fresh[] = {"Napoli", "napoli", "Romana", "Ro"};
+  *name = prop_names[p];
+  *value = buf;
+  buf[0] = '\0';
+  c->has[p] = rnd(5) != 0;
+  if (!c->has[p]) return;
+  switch (p) {
+  case P_CITY: snprintf(buf, n, "%s", rnd(3) ? cities[rnd(10)] : fresh[rnd(4)]); break;
+  case P_FIRST: {
+    static const char *const letters = "anoRAxz";
+    size_t len = 1 + rnd(5);
+    for (size_t i = 0; i < len; i++) buf[i] = letters[rnd(7)];
+    buf[len] = '\0';
+    break;
+  }
+  case P_STAGE: c->stage = (int)rnd(8), snprintf(buf, n, "%s", stages[c->stage]); break;
+  case P_SCORE: {
+    unsigned j = rnd(10);
+    c->score = score_val[j];
+    snprintf(buf, n, "%s", score_text[j]);
+    break;
+  }
+  case P_SEEN: {
+    int d = (int)rnd(10), h = (int)rnd(24);
+    c->seen = day_time(d, h);
+    snprintf(buf, n, "2024-01-%02dT%02d:00:00Z", 1 + d, h);
+    break;
+  }
+  default: c->b[p - P_VIP] = (int)rnd(2), snprintf(buf, n, "%s", c->b[p - P_VIP] ? "true" : "FALSE"); break;
+  }
+  if (p <= P_FIRST) snprintf(c->str[p], sizeof c->str[p], "%s", buf);
+}
+
+static void expect_members(hubc_store *s, const hubc_id *lists, expr *const *es, int n_lists, int id, int step) {
+  for (int i = 0; i < n_lists; i++) {
+    int in = -1;
+    if (hubc_list_contains(&in, s, lists[i], id)) fail_msg("%s", hubc_error_last());
+    int want = model[id].live && ref_eval(&model[id], es[i]);
+    if (in != want) fail_msg("step %d: list %d, contact %d: member %d, reference %d", step, i, id, in, want);
+  }
+}
+
+/* S2: random filters as active lists follow random changes (values old
+ * and new, removals, marketing status) exactly as the reference says.
+ * Many lists share conditions with different outcomes around them; every
+ * operator and AND/OR/NOT nesting goes through the watches' one-contact
+ * path, not only through counts. */
+static void s2_random_active_lists_follow_random_changes_as_the_reference_says(void **state) {
+  (void)state;
+  enum { N_LISTS = 40, STEPS = 3000 };
+  tu_clock clk = {tu_time(2024, 3, 21, 10, 0, 0)};
+  rng_state = 0x5851f42d4c957f2dULL;
+  hubc_store *s = random_store(&clk);
+  static char text[65536];
+  expr *es[N_LISTS];
+  hubc_id lists[N_LISTS];
+  pool_n = 0;
+  for (int i = 0; i < N_LISTS; i++) {
+    es[i] = i % 4 == 0 && i ? es[i - 1] : gen(3); /* some lists with the same filter */
+    char *w = text, name[16];
+    render(&w, es[i], -1);
+    *w = '\0';
+    snprintf(name, sizeof name, "L%d", i);
+    if (hubc_list_create(&lists[i], s, ADMIN, name, text)) fail_msg("'%s': %s", text, hubc_error_last());
+  }
+  int steps = tu_time_factor() > 1 ? STEPS / 5 : STEPS;
+  uint64_t flips = 0;
+  for (int step = 0; step < steps; step++) {
+    int id = 1 + (int)rnd(N_CONTACTS);
+    if (!model[id].live) continue;
+    int before[N_LISTS];
+    for (int i = 0; i < N_LISTS; i++) before[i] = ref_eval(&model[id], es[i]);
+    unsigned what = rnd(4);
+    if (what < 3) {
+      const char *names[3], *values[3];
+      char bufs[3][40];
+      int n = 1 + (int)rnd(3), ps[3];
+      for (int k = 0; k < n; k++) {
+        ps[k] = (int)rnd(P_MK_STATUS); /* the stored ones */
+        for (int j = 0; j < k; j++)
+          if (ps[j] == ps[k]) ps[k] = (ps[k] + 1) % P_MK_STATUS, j = -1;
+        random_value(&model[id], ps[k], &names[k], &values[k], bufs[k], sizeof bufs[k]);
+      }
+      if (hubc_contact_update(s, ADMIN, id, names, values, (size_t)n)) fail_msg("%s", hubc_error_last());
+    } else {
+      int rc = rnd(2) ? hubc_contact_set_marketing(s, ADMIN, id, HUBC_SOURCE_MANUAL, 1)
+                      : hubc_contact_set_non_marketing(s, ADMIN, id, HUBC_SOURCE_MANUAL, 1);
+      if (rc) fail_msg("%s", hubc_error_last());
+      hubc_contact *c = NULL;
+      if (hubc_contact_get(&c, s, id)) fail_msg("%s", hubc_error_last());
+      int st = hubc_contact_status(c);
+      hubc_contact_free(c);
+      model[id].b[2] = st != HUBC_NON_MARKETING;
+      model[id].b[3] = st == HUBC_MARKETING_UNTIL_UPDATE;
+    }
+    for (int i = 0; i < N_LISTS; i++) flips += (uint64_t)(before[i] != ref_eval(&model[id], es[i]));
+    expect_members(s, lists, es, N_LISTS, id, step);
+    if (step % 500 == 0)
+      for (int c = 1; c <= N_CONTACTS; c++) expect_members(s, lists, es, N_LISTS, c, step);
+  }
+  for (int c = 1; c <= N_CONTACTS; c++) expect_members(s, lists, es, N_LISTS, c, steps);
+  assert_true(flips > (uint64_t)steps / 2); /* the changes did move contacts in and out */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(s1_random_filters_select_what_the_reference_selects, gc_teardown),
+    cmocka_unit_test_teardown(s2_random_active_lists_follow_random_changes_as_the_reference_says, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
