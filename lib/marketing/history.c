@@ -157,16 +157,19 @@ static void free_area(hubc_store *s) {
   hubc__status *a = &s->status;
   hubc__free(s->base, a->hist, a->hist_cap * sizeof *a->hist);
   hubc__free(s->base, a->pending, a->pending_cap * sizeof *a->pending);
+  hubc__free(s->base, a->was, a->was_cap * sizeof *a->was);
 }
 
 static void txn_begin(hubc_store *s) {
   s->status.hist_mark = s->status.hist_n;
   s->status.pending_mark = s->status.pending_n;
+  s->status.was_n = 0;
 }
 
 static void txn_rollback(hubc_store *s) {
   s->status.hist_n = s->status.hist_mark;
   s->status.pending_n = s->status.pending_mark;
+  s->status.was_n = 0;
 }
 
 const hubc__kind hubc__kind_history = {
@@ -179,5 +182,6 @@ const hubc__kind hubc__kind_history = {
     .dump = dump,
     .free = free_area,
     .txn_begin = txn_begin,
+    .undo = hubc__status_undo_run,
     .txn_rollback = txn_rollback,
 };

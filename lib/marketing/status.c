@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "query/watch.h"
 #include "store/store.h"
 #include "user/perm.h"
 #include "util/text.h"
@@ -90,6 +91,74 @@ int hubc__status_apply(hubc_store *s, int64_t id, int target, int reason_type, h
   hubc__txn_slot(s, id, &slot);
   announce(s, id, to);
   return 0;
+}
+
+/* A run's undo entry: history entries [first, end) (0-based) and, from
+ * was[was_first], the lastmodifieddate each of their contacts had. */
+typedef struct run_undo {
+  uint32_t first, end;
+  size_t was_first;
+} run_undo;
+_Static_assert(sizeof(run_undo) <= HUBC__UNDO_BYTES, "a run fits an undo entry");
+
+/* Room for the next n changes of a run (no undo entry each). */
+static int run_reserve(hubc_store *s, size_t n, int target) {
+  hubc__status *a = &s->status;
+  if (hubc__grow(s->base, (void **)&a->hist, &a->hist_cap, a->hist_n + n, sizeof *a->hist) ||
+      hubc__grow(s->base, (void **)&a->was, &a->was_cap, a->was_n + n, sizeof *a->was) ||
+      (target == 0 && hubc__grow(s->base, (void **)&a->pending, &a->pending_cap, a->pending_n + n, sizeof *a->pending)))
+    return HUBC_ENOMEM;
+  if (a->hist_n + n > 0xffffffffu) return hubc__err(HUBC_ELIMIT, "status history is full (2^32 entries)");
+  return hubc__txn_reserve_log(s, 0, n);
+}
+
+/* How far ahead of its turn a contact's record is fetched (the misses
+ * overlap); how many changes a run makes room for at a time (most of a
+ * selection may be unchanged: not room for all at once). */
+enum { RUN_AHEAD = 16, RUN_CHUNK = 4096 };
+
+int hubc__status_apply_run(hubc_store *s, const int64_t *ids, size_t n, int target, int reason_type,
+                           hubc_id reason_id, size_t *changed) {
+  hubc__status *a = &s->status;
+  *changed = 0;
+  int rc = hubc__txn_reserve_log(s, 1, 0);
+  if (rc) return rc;
+  run_undo ru = {(uint32_t)a->hist_n, (uint32_t)a->hist_n, a->was_n};
+  hubc__txn_push(s, HUBC_REC_HISTORY, 0, &ru, sizeof ru);
+  size_t at = s->txn.undo_n - 1, room = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (i + RUN_AHEAD < n) __builtin_prefetch(s->contacts.recs[ids[i + RUN_AHEAD]], 1);
+    int64_t id = ids[i];
+    hubc__slot from = hubc__slot_at(s, id), slot = from;
+    int to = next_status(from.status, target);
+    if (to == from.status) continue; /* no-op keeps the original reason */
+    if (!room && (rc = run_reserve(s, room = n - i < RUN_CHUNK ? n - i : RUN_CHUNK, target))) break;
+    room--;
+    a->was[a->was_n++] = from.modified;
+    stamp(s, id, &slot, to, reason_type, reason_id);
+    hubc__slot_move(s, id, &from, &slot);
+    hubc__txn_dirty(s, HUBC_REC_CONTACT, id);
+    hubc__watch_slot(s, id, &from, &slot); /* active lists follow (S2) */
+    announce(s, id, to);
+    ++*changed;
+  }
+  ru.end = (uint32_t)a->hist_n;
+  memcpy(s->txn.undo[at].u.bytes, &ru, sizeof ru);
+  return rc;
+}
+
+void hubc__status_undo_run(hubc_store *s, const hubc__undo *u) {
+  const hubc__status *a = &s->status;
+  run_undo ru;
+  memcpy(&ru, u->u.bytes, sizeof ru);
+  for (uint32_t h = ru.end; h-- > ru.first;) {
+    const hubc__hist *e = &a->hist[h];
+    hubc__slot now = hubc__slot_at(s, e->contact), was = now;
+    was.modified = a->was[ru.was_first + (h - ru.first)];
+    was.hist = e->prev;
+    was.status = e->old_status;
+    hubc__slot_move(s, e->contact, &now, &was);
+  }
 }
 
 void hubc__status_create_marketing(hubc_store *s, int64_t id, hubc__slot *slot, int reason_type, hubc_id reason_id) {

@@ -20,6 +20,8 @@ typedef struct hubc__status {
   size_t hist_n, hist_cap;
   int64_t *pending; /* ids that became MARKETING_UNTIL_UPDATE (may repeat) */
   size_t pending_n, pending_cap;
+  int64_t *was; /* runs' undo: each changed contact's lastmodifieddate before (hubc__status_apply_run) */
+  size_t was_n, was_cap;
   size_t hist_mark, pending_mark; /* at the start of the transaction */
 } hubc__status;
 
@@ -27,6 +29,17 @@ typedef struct hubc__status {
  * `marketing` (1: M3, 0: M4) or, with `renewal`, UNTIL_UPDATE → NON (M5).
  * Appends history and events. Returns 0 (changed or no-op) or an error. */
 int hubc__status_apply(hubc_store *s, int64_t id, int target, int reason_type, hubc_id reason_id);
+/* hubc__status_apply(target, reason) on each of ids[0..n) (live contacts,
+ * each once), as one undo entry instead of one per change: what a change
+ * overwrote is in its history entry (status, newest entry) but for the
+ * contact's lastmodifieddate, kept in `was`. Reserves its own room;
+ * *changed counts the contacts it changed. 0 or ENOMEM/ELIMIT (what was
+ * changed so far is undone with the transaction). */
+int hubc__status_apply_run(hubc_store *s, const int64_t *ids, size_t n, int target, int reason_type,
+                           hubc_id reason_id, size_t *changed);
+/* The HISTORY kind's undo hook: reverts a run. */
+struct hubc__undo;
+void hubc__status_undo_run(hubc_store *s, const struct hubc__undo *u);
 /* Creates contact id (next in line, not yet in the store) from *slot, a
  * NON_MARKETING state, made MARKETING at once (M3): one state change in
  * the transaction instead of two, the same history, events and records.

@@ -86,9 +86,8 @@ static int select_filter(hubc_store *s, bulk *b, const hubc_filter *f) {
   return rc;
 }
 
-/* How far ahead of its turn a selected contact's record is fetched; how
- * many changes the commit makes room for at a time. */
-enum { AHEAD = 16, RESERVE_CHUNK = 4096 };
+/* How far ahead of its turn a selected contact's record is fetched. */
+enum { AHEAD = 16 };
 
 static inline const hubc__rec *rec_ahead(const hubc_store *s, const bulk *b, size_t i) {
   if (i + AHEAD < b->n_ids) __builtin_prefetch(s->contacts.recs[b->ids[i + AHEAD]], 1);
@@ -144,15 +143,7 @@ static int bulk_change(hubc_store *s, void *ctx) {
                      "confirm; nothing changed",
                      (unsigned long long)b->confirm, (unsigned long long)b->selected,
                      (unsigned long long)b->selected);
-  for (size_t i = 0; i < b->n_ids && !rc; i++) {
-    /* room by chunks: at most every selected contact changes, yet most
-     * may not (an action on everyone) */
-    if (i % RESERVE_CHUNK == 0 && (rc = hubc__status_reserve(s, b->n_ids - i < RESERVE_CHUNK ? b->n_ids - i : RESERVE_CHUNK)))
-      break;
-    if (!will_change(rec_ahead(s, b, i), b->target)) continue;
-    b->n_change++;
-    rc = hubc__status_apply(s, b->ids[i], b->target, HUBC_SOURCE_BULK, s->txn.actor);
-  }
+  rc = hubc__status_apply_run(s, b->ids, b->n_ids, b->target, HUBC_SOURCE_BULK, s->txn.actor, &b->n_change);
   if (!rc) hubc__billing_outlook(s, &b->outlook);
   return rc;
 }

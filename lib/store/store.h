@@ -184,15 +184,18 @@ const char *hubc__perm_name(unsigned perm);
 /* Queue items n changes may need: status events of consecutive changes
  * share one run, so a few, not one per change. */
 #define HUBC__EVENTS_NEED(n) (((n) < 8 ? (n) : 8) + 8)
-/* Reserve room so the next n undo entries and dirty marks cannot fail. */
-int hubc__txn_reserve_grow(hubc_store *s, size_t n);
-static inline int hubc__txn_reserve(hubc_store *s, size_t n) {
+/* Reserve room so that the next `undo` undo entries and the dirty marks
+ * and events of n changes cannot fail. */
+int hubc__txn_reserve_grow(hubc_store *s, size_t undo, size_t n);
+static inline int hubc__txn_reserve_log(hubc_store *s, size_t undo, size_t n) {
   const hubc__txn *t = &s->txn; /* room already: the common case, inline */
-  if (t->undo_n + n <= t->undo_cap && (!s->has_persist || t->dirty_n + 2 * n + 2 <= t->dirty_cap) &&
+  if (t->undo_n + undo <= t->undo_cap && (!s->has_persist || t->dirty_n + 2 * n + 2 <= t->dirty_cap) &&
       (!s->ev_fn || s->events_n + HUBC__EVENTS_NEED(n) <= s->events_cap))
     return 0;
-  return hubc__txn_reserve_grow(s, n);
+  return hubc__txn_reserve_grow(s, undo, n);
 }
+/* Room for n changes of one undo entry each. */
+static inline int hubc__txn_reserve(hubc_store *s, size_t n) { return hubc__txn_reserve_log(s, n, n); }
 /* Replaces slots[id] by *to, keeping the email index and counts in step;
  * records undo and marks the contact dirty. Needs a reserved entry and
  * email index room (hubc__eidx_reserve). */

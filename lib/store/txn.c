@@ -84,9 +84,9 @@ void hubc__txn_begin(hubc_store *s, hubc_id actor, hubc_time now) {
   hubc__sched_txn_begin(s);
 }
 
-int hubc__txn_reserve_grow(hubc_store *s, size_t n) {
+int hubc__txn_reserve_grow(hubc_store *s, size_t undo, size_t n) {
   hubc__txn *t = &s->txn;
-  if (hubc__grow(s->base, (void **)&t->undo, &t->undo_cap, t->undo_n + n, sizeof *t->undo) ||
+  if (hubc__grow(s->base, (void **)&t->undo, &t->undo_cap, t->undo_n + undo, sizeof *t->undo) ||
       (s->has_persist && /* dirty marks are for the backend only */
        hubc__grow(s->base, (void **)&t->dirty, &t->dirty_cap, t->dirty_n + 2 * n + 2, sizeof *t->dirty)))
     return HUBC_ENOMEM;
