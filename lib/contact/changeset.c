@@ -163,7 +163,7 @@ static int collect(hubc__cs *cs, const char *const *values, const uint32_t *lens
     }
     k++;
   }
-  sort_changes(out, k);
+  if (!cs->sorted) sort_changes(out, k);
   *out_n = k;
   return 0;
 }
@@ -309,6 +309,7 @@ static int begin(hubc__cs *cs, hubc_store *s, const hubc__cs_opts *o, size_t n) 
   cs->reached_words = 0;
   cs->created = cs->updated = cs->merged = cs->marked = cs->unchanged = 0;
   cs->email_col = SIZE_MAX;
+  cs->sorted = 0;
   cs->opt_used = 0;
   cs->props = n <= 16 ? cs->props_stack : hubc__alloc(s->base, n * sizeof *cs->props);
   cs->ch = n <= 16 ? cs->ch_stack : hubc__alloc(s->base, n * sizeof *cs->ch);
@@ -316,9 +317,14 @@ static int begin(hubc__cs *cs, hubc_store *s, const hubc__cs_opts *o, size_t n) 
   return 0;
 }
 
+/* The email column, and whether the columns are in property order (then
+ * every row's changes are: no sort). */
 static int find_email(hubc__cs *cs, int rc) {
-  for (size_t i = 0; !rc && i < cs->n; i++)
+  cs->sorted = 1;
+  for (size_t i = 0; !rc && i < cs->n; i++) {
     if (cs->props[i] == HUBC__P_EMAIL) cs->email_col = i;
+    if (i && cs->props[i] < cs->props[i - 1]) cs->sorted = 0;
+  }
   return rc;
 }
 

@@ -60,6 +60,7 @@ typedef struct hubc__cs {
   size_t reached_words;
   size_t fail_col;     /* after a failed row: the column it failed on, or SIZE_MAX */
   size_t email_col;    /* the column of email, or SIZE_MAX */
+  int sorted;          /* the columns are in property order */
   size_t created, updated, merged, marked; /* rows created / updating an older contact first /
                                               merged into a contact reached before; contacts marked */
   size_t unchanged;    /* rows reaching an older contact first that change nothing (not in updated) */

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "contact/changeset.h"
 #include "import/import.h"
@@ -45,6 +48,12 @@ typedef struct file_run {
   uint32_t *cell_len;
   size_t *check;     /* the columns row_begin checks (Record ID, read-only), in order */
   size_t n_check;
+  /* the walk over the file's rows, in order (they follow one another) */
+  hubc__imp_row row; /* the current row */
+  size_t i;          /* its index among the import's rows */
+  size_t jump;       /* the next entry of imp->jumps to meet */
+  size_t next_off;   /* where the row after it starts (row_cells) */
+  uint64_t next_line; /* the line it starts on, unless a jump says otherwise */
 } file_run;
 
 static void run_free(file_run *r) {
@@ -93,15 +102,74 @@ static int run_init(file_run *r, hubc_import *imp, size_t fi) {
   return 0;
 }
 
-/* A row's packed values into cells (and their lengths). */
-static void row_cells(const hubc__imp_file *f, const hubc__imp_row *row, char **cells, uint32_t *lens) {
-  char *p = f->buf + row->off;
-  for (size_t c = 0; c < f->ncols; c++) {
-    size_t n = strlen(p);
-    cells[c] = p;
-    if (lens) lens[c] = (uint32_t)n;
-    p += n + 1;
+/* Starts the walk over file run's rows; walk_next moves to the first. */
+static void walk_start(file_run *r) {
+  r->i = r->f->row_begin;
+  r->jump = r->f->jump_begin;
+  r->next_off = r->f->data_off;
+  r->next_line = 0;
+}
+
+/* The next row into r->row: 0 past the last. The row before it must have
+ * been read (row_begin) for its end. */
+static int walk_next(file_run *r, size_t i) {
+  const hubc_import *imp = r->imp;
+  if (i >= r->f->row_end) return 0;
+  r->i = i;
+  r->row.off = (uint32_t)r->next_off;
+  if (r->jump < imp->n_jumps && imp->jumps[r->jump].row == i) r->row.line = imp->jumps[r->jump++].line;
+  else r->row.line = (uint32_t)r->next_line;
+  return 1;
+}
+
+/* The line breaks in a row's packed values [a, b): most rows have none,
+ * the others are counted by the byte (hubc__import_breaks, as the reader
+ * counts them). */
+static size_t row_breaks(const char *a, const char *b, int maybe) {
+  return maybe ? hubc__import_breaks(a, b) : 0;
+}
+
+/* A row's packed values into cells and their lengths; returns where the
+ * next row starts, and in *breaks the line breaks in its values. The NULs
+ * are found 64 bytes at a time while a whole block lies inside the packed
+ * values, noting whether the row holds any other byte below 0x0E (line
+ * feed and carriage return among them); the rest by strlen. */
+static size_t row_cells(const hubc__imp_file *f, const hubc__imp_row *row, char **cells, uint32_t *lens,
+                        size_t *breaks) {
+  char *start = f->buf + row->off;
+  const char *const first = start;
+  size_t c = 0, nc = f->ncols;
+  int ctl = 0;
+#if defined(__SSE2__)
+  const char *end = f->buf + f->packed;
+  const __m128i zero = _mm_setzero_si128(), low = _mm_set1_epi8(0x0D);
+  for (char *q = start; c < nc && end - q >= 64; q += 64) { /* a row is ~100-200 bytes: 64 at a time */
+    uint64_t m = 0, l = 0;
+    for (int k = 0; k < 4; k++) {
+      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(q + 16 * k));
+      m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)) << (16 * k);
+      l |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, low), v)) << (16 * k);
+    }
+    uint64_t other = l & ~m; /* bytes below 0x0E but NUL */
+    for (; c < nc && m; m &= m - 1, c++) {
+      char *nul = q + __builtin_ctzll(m);
+      cells[c] = start;
+      lens[c] = (uint32_t)(nul - start);
+      start = nul + 1;
+    }
+    size_t mine = c == nc ? (size_t)(start - q) : 64; /* the bytes of this row in the block */
+    ctl |= (other & (mine >= 64 ? ~0ULL : (1ULL << mine) - 1)) != 0;
   }
+#endif
+  int bytewise = c < nc || ctl;
+  for (; c < nc; c++) {
+    size_t n = strlen(start);
+    cells[c] = start;
+    lens[c] = (uint32_t)n;
+    start += n + 1;
+  }
+  *breaks = row_breaks(first, start - 1, bytewise);
+  return (size_t)(start - f->buf);
 }
 
 /* The row's cells, then the checks of the read-only and Record ID columns
@@ -111,7 +179,9 @@ static int row_begin(file_run *r, const hubc__imp_row *row, hubc_id *id) {
   hubc_import *imp = r->imp;
   const hubc__imp_file *f = r->f;
   const hubc__schema *schema = imp->store->schema;
-  row_cells(f, row, r->cells, r->cell_len);
+  size_t breaks;
+  r->next_off = row_cells(f, row, r->cells, r->cell_len, &breaks);
+  r->next_line = row->line + 1 + breaks;
   *id = 0;
   for (size_t k = 0; k < r->n_check; k++) {
     size_t c = r->check[k];
@@ -157,11 +227,12 @@ static void note_email(hubc_import *imp, const hubc__cs *cs, const file_run *r, 
   if (hubc__cs_email_was_normal(cs, r->vals, r->lens)) imp->email_ok[i / 64] |= 1ULL << (i % 64);
 }
 
-/* Row i through the changeset. Returns 0 (applied or skipped with an
- * error recorded) or a fatal error. */
-static int run_row(file_run *r, hubc__cs *cs, size_t i) {
+/* The walk's current row through the changeset. Returns 0 (applied or
+ * skipped with an error recorded) or a fatal error. */
+static int run_row(file_run *r, hubc__cs *cs) {
   hubc_import *imp = r->imp;
-  const hubc__imp_row *row = &imp->rows[i];
+  const hubc__imp_row *row = &r->row;
+  size_t i = r->i;
   hubc_id id;
   int rc = row_begin(r, row, &id);
   if (rc) return rc == 1 ? 0 : rc;
@@ -223,8 +294,9 @@ int hubc__import_apply(hubc_import *imp, hubc_id import_id) {
     }
     rc = hubc__cs_begin(&cs, s, &o, r.names, r.n); /* paired with cs_end whatever it returns */
     if (!rc) rc = hubc__cs_reserve(&cs, f->row_end - f->row_begin);
-    for (size_t i = f->row_begin; !rc && i < f->row_end; i++) {
-      rc = run_row(&r, &cs, i);
+    walk_start(&r);
+    for (size_t i = f->row_begin; !rc && walk_next(&r, i); i++) {
+      rc = run_row(&r, &cs);
       if (!rc) rc = row_done(imp);
     }
     sum->to_create += cs.created;
@@ -241,19 +313,19 @@ int hubc__import_apply(hubc_import *imp, hubc_id import_id) {
 /* ---- the plan's projection (I7) ------------------------------------------------ */
 
 /* The contacts the file would create, by email: open addressing over
- * [32-bit hash][32-bit index + 1 of the creating row], sized once for every
- * row. A hit is confirmed by normalizing the creating row's email again
- * (rare: only repeated emails and hash collisions). */
+ * [32-bit hash][32-bit offset + 1 of the creating row in the file's
+ * buffer], sized once for every row. A hit is confirmed by normalizing the
+ * creating row's email again (rare: only repeated emails and hash
+ * collisions). */
 typedef struct created_set {
   uint64_t *slot;
   size_t mask;
 } created_set;
 
-/* The creating row of this normalized email, or SIZE_MAX; *pos is where
- * to insert it. */
+/* The offset of the creating row of this normalized email, or SIZE_MAX;
+ * *pos is where to insert it. */
 static size_t created_find(const created_set *t, file_run *r, uint32_t h, const char *email, size_t *pos,
                            char *other) {
-  const hubc_import *imp = r->imp;
   for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
     uint64_t e = t->slot[i];
     if (!e) {
@@ -262,7 +334,7 @@ static size_t created_find(const created_set *t, file_run *r, uint32_t h, const 
     }
     if ((uint32_t)(e >> 32) != h) continue;
     size_t row = (size_t)(uint32_t)e - 1;
-    const char *p = r->f->buf + imp->rows[row].off; /* to the email cell */
+    const char *p = r->f->buf + row; /* to the email cell */
     for (size_t c = 0; c < r->f->email_col; c++) p += strlen(p) + 1;
     const char *why;
     if (hubc__email_normalize(p, other, &why) >= 0 && strcmp(other, email) == 0) return row;
@@ -335,7 +407,7 @@ static int project_row(projection *pj, size_t i) {
     cs->fail_col = pj->email_k;
     return hubc__err(HUBC_ENOTFOUND, "no contact with email '%s'", email);
   }
-  if (email) pj->created.slot[pos] = (uint64_t)h << 32 | (uint64_t)(i + 1);
+  if (email) pj->created.slot[pos] = (uint64_t)h << 32 | (uint64_t)(pj->r.row.off + 1);
   sum->to_create++;
   pj->delta[3]++;
   pj->delta[cs->o.mark_created ? HUBC_MARKETING : HUBC_NON_MARKETING]++;
@@ -373,8 +445,9 @@ int hubc__import_project(hubc_import *imp, int64_t delta[4]) {
     if (!pj.created.slot || !pj.reached || !pj.other)
       rc = hubc__err(HUBC_ENOMEM, "out of memory planning an import of %zu rows", nrows);
   }
-  for (size_t i = f->row_begin; !rc && i < f->row_end; i++) {
-    const hubc__imp_row *row = &imp->rows[i];
+  walk_start(&pj.r);
+  for (size_t i = f->row_begin; !rc && walk_next(&pj.r, i); i++) {
+    const hubc__imp_row *row = &pj.r.row;
     hubc_id id;
     rc = row_begin(&pj.r, row, &id);
     if (!rc) {

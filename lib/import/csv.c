@@ -88,6 +88,7 @@ char hubc__csv_detect(const char *buf, size_t len) {
 void hubc__csv_init(hubc__csv *c, char *buf, size_t len, char delim) {
   c->base = buf;
   c->p = c->out = buf;
+  c->contiguous = 0;
   c->end = buf + len;
   if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) c->p += 3;
   c->line_start = c->p;
@@ -161,7 +162,8 @@ int hubc__csv_next(hubc__csv *c, hubc__csv_row *r) {
   char *p = c->p;
   while (p < c->end && (*p == '\n' || *p == '\r')) p = newline(c, p, *p);
   if (p >= c->end) {
-    c->p = c->out = p;
+    c->p = p;
+    if (!c->contiguous) c->out = p;
     return 0;
   }
   r->n = 0;
@@ -169,7 +171,7 @@ int hubc__csv_next(hubc__csv *c, hubc__csv_row *r) {
   r->line = c->line;
   r->offset = (uint64_t)(p - c->base);
   const char delim = c->delim;
-  char *out = p; /* the row's values are written from here on, packed */
+  char *out = p, *const row = p; /* the row's values are written from here on, packed (contiguous: moved at the end) */
   for (;;) {
     size_t fi = r->n++;
     char *start = out;
@@ -241,6 +243,12 @@ int hubc__csv_next(hubc__csv *c, hubc__csv_row *r) {
     }
     if (p < c->end) p = newline(c, p, term);
     c->p = p;
+    if (c->contiguous && c->out != row) { /* one move of the row, not one per field */
+      size_t shift = (size_t)(row - c->out), kept = r->n < r->cap ? r->n : r->cap;
+      memmove(c->out, row, (size_t)(out - row));
+      for (size_t i = 0; i < kept; i++) r->field[i] -= shift;
+      out -= shift;
+    }
     c->out = out;
     return 1;
   }

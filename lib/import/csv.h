@@ -1,8 +1,11 @@
 /* RFC 4180 reader over a writable memory buffer (I1). Each row's values
  * are unescaped in place and packed where the row starts, each followed by
- * a NUL: "v1\0v2\0…". Reading allocates nothing, and a row can be walked
- * again later from its first value without the field arrays. The buffer
- * must be writable and hold one byte of slack after its `len` bytes. */
+ * a NUL: "v1\0v2\0…"; or, with `contiguous` set, right after the values of
+ * the row before, so that the rows kept follow one another with no gap
+ * (a caller dropping a row sets `out` back to its first value). Reading
+ * allocates nothing, and a row can be walked again later from its first
+ * value without the field arrays. The buffer must be writable and hold one
+ * byte of slack after its `len` bytes. */
 #ifndef HUBC_IMPORT_CSV_H
 #define HUBC_IMPORT_CSV_H
 
@@ -12,6 +15,7 @@
 typedef struct hubc__csv {
   char *p, *end;          /* unread bytes */
   char *out;              /* end of the values written so far */
+  int contiguous;         /* rows packed one after another (else each where it starts) */
   const char *base;       /* buffer start: offsets in messages */
   const char *line_start; /* where the physical line of p starts */
   uint64_t line;          /* physical line of p (1-based) */

@@ -60,7 +60,7 @@ HUBC_API void hubc_import_free(hubc_import *imp) {
     hubc__free(b, f->prop, f->ncols * sizeof *f->prop);
   }
   hubc__free(b, imp->files, imp->n_files * sizeof *imp->files);
-  hubc__free(b, imp->rows, imp->rows_cap * sizeof *imp->rows);
+  hubc__free(b, imp->jumps, imp->jumps_cap * sizeof *imp->jumps);
   hubc__free(b, imp->email_ok, imp->email_ok_words * sizeof *imp->email_ok);
   hubc__import_errors_clear(imp, &imp->read_errs);
   hubc__import_errors_clear(imp, &imp->match_errs);

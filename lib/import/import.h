@@ -22,16 +22,30 @@ typedef struct hubc__imp_file {
   int32_t *prop;         /* per column: property index, or HUBC__COL_SKIP */
   size_t id_col;         /* SIZE_MAX: no Record ID column */
   size_t email_col;      /* SIZE_MAX: no email column */
-  size_t row_begin, row_end; /* its valid rows in the import's rows */
+  size_t row_begin, row_end; /* its valid rows: indexes among the import's rows */
+  size_t data_off;       /* where its first valid row's values start in buf; the
+                            others follow one another (hubc__csv contiguous) */
+  size_t packed;         /* bytes of buf holding the header's and rows' values */
+  size_t jump_begin;     /* its first entry in the import's jumps */
 } hubc__imp_file;
 
 /* A row that passed validation: where its packed values start and its
- * line (both below 2^32: a file is smaller, see hubc__import_read). Kept
- * small: an import holds one per row beside the file. */
+ * line (both below 2^32: a file is smaller, see hubc__import_read). Not
+ * stored: the rows are walked in order (apply.c). */
 typedef struct hubc__imp_row {
   uint32_t off;
   uint32_t line;
 } hubc__imp_row;
+
+/* A valid row whose line is not where the valid row before it ends + 1
+ * (each file's first, and rows after blank lines or skipped rows): every
+ * other row's line follows from the row before and the line breaks in its
+ * values (hubc__import_breaks), so an import keeps no per-row array beside
+ * its files. */
+typedef struct hubc__imp_jump {
+  uint32_t row;  /* index among the import's rows */
+  uint32_t line;
+} hubc__imp_jump;
 
 /* A skipped row (I5). */
 typedef struct hubc__imp_err {
@@ -59,8 +73,9 @@ struct hubc_import {
   hubc_import_progress prog;
   hubc__imp_file *files;
   size_t n_files;
-  hubc__imp_row *rows;
-  size_t n_rows, rows_cap;
+  size_t n_rows;         /* valid rows, all files */
+  hubc__imp_jump *jumps;
+  size_t n_jumps, jumps_cap;
   /* bit per row: its email cell is its own normalized form (C3), as a run
    * over the rows found; later runs take it as it is (apply.c) */
   uint64_t *email_ok;
@@ -75,6 +90,9 @@ struct hubc_import {
   hubc_import_summary sum;
 };
 
+/* read.c: the line breaks in a row's packed values [a, b) (b: its last
+ * NUL), counted as the CSV reader counts them (CRLF once, a lone CR). */
+size_t hubc__import_breaks(const char *a, const char *b);
 /* read.c: fills files, rows, read_errs, unmapped of a new import. */
 int hubc__import_read(hubc_import *imp, const hubc_import_options *o);
 /* Calls the progress callback; HUBC_ECANCELED if it asks to stop. */

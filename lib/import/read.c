@@ -226,12 +226,33 @@ static int map_header(hubc_import *imp, const hubc_import_options *o, hubc__imp_
 
 /* ---- rows (I1, I5) ------------------------------------------------------------- */
 
-static int add_row(hubc_import *imp, const char *packed, const hubc__imp_file *f, uint64_t line) {
-  if (imp->n_rows == imp->rows_cap) {
-    int rc = hubc__grow(imp->base, (void **)&imp->rows, &imp->rows_cap, imp->n_rows + 1, sizeof *imp->rows);
-    if (rc) return rc;
+size_t hubc__import_breaks(const char *a, const char *b) {
+  size_t n = 0;
+  if (memchr(a, '\r', (size_t)(b - a))) { /* rare: a CRLF counts once, a lone CR too */
+    for (; a < b; a++) n += *a == '\n' || (*a == '\r' && a[1] != '\n');
+    return n;
   }
-  imp->rows[imp->n_rows++] = (hubc__imp_row){(uint32_t)(packed - f->buf), (uint32_t)line};
+  for (; (a = memchr(a, '\n', (size_t)(b - a))) != NULL; a++) n++;
+  return n;
+}
+
+/* Counts a valid row whose values are packed from `packed` to `end` (its
+ * last NUL); notes its line when it is not the one the row before gave
+ * (hubc__imp_jump). *next: the line a row right after it would start on;
+ * `breaks`: whether its values hold line breaks (the reader's line moved
+ * past the next one), counted then as apply.c's walk counts them. */
+static int add_row(hubc_import *imp, hubc__imp_file *f, const char *packed, const char *end, uint64_t line,
+                   int breaks, uint64_t *next) {
+  if (imp->n_rows == f->row_begin) f->data_off = (size_t)(packed - f->buf);
+  if (imp->n_rows == f->row_begin || line != *next) {
+    if (imp->n_jumps == imp->jumps_cap) {
+      int rc = hubc__grow(imp->base, (void **)&imp->jumps, &imp->jumps_cap, imp->n_jumps + 1, sizeof *imp->jumps);
+      if (rc) return rc;
+    }
+    imp->jumps[imp->n_jumps++] = (hubc__imp_jump){(uint32_t)imp->n_rows, (uint32_t)line};
+  }
+  *next = line + 1 + (breaks ? hubc__import_breaks(packed, end) : 0);
+  imp->n_rows++;
   return 0;
 }
 
@@ -240,6 +261,7 @@ static int read_rows(hubc_import *imp, const hubc_import_options *o, uint32_t fi
   hubc__imp_file *f = &imp->files[fi];
   hubc__csv c;
   hubc__csv_init(&c, f->buf, f->len, f->delim);
+  c.contiguous = 1; /* the rows kept follow one another: nothing per row beside them */
   f->delim = c.delim;
   size_t cap = max_cols + 1; /* one more: a longer row is reported, not cut */
   char **field = hubc__alloc(imp->base, cap * sizeof *field);
@@ -276,8 +298,9 @@ static int read_rows(hubc_import *imp, const hubc_import_options *o, uint32_t fi
     rc = hubc__read_begin(imp->store);
     if (!rc) rc = hubc__read_end(imp->store, map_header(imp, o, f));
   }
-  uint64_t next_report = 4096;
+  uint64_t next_report = 4096, next_line = 0;
   f->row_begin = f->row_end = imp->n_rows;
+  f->jump_begin = imp->n_jumps;
   while (!rc) {
     int got = hubc__csv_next(&c, &row);
     if (got == 0) break;
@@ -294,6 +317,7 @@ static int read_rows(hubc_import *imp, const hubc_import_options *o, uint32_t fi
     }
     imp->prog.rows_done = imp->data_rows;
     size_t n = row.n < cap ? row.n : cap;
+    int kept = 0;
     if (row.defect) {
       size_t col = row.defect_field < f->ncols ? row.defect_field : SIZE_MAX;
       rc = hubc__import_error(imp, &imp->read_errs, fi, row.line, col, HUBC_EINVAL, field, n,
@@ -308,8 +332,12 @@ static int read_rows(hubc_import *imp, const hubc_import_options *o, uint32_t fi
       if (blank)
         rc = hubc__import_error(imp, &imp->read_errs, fi, row.line, SIZE_MAX, HUBC_EINVAL, field, n,
                                 "the row is empty");
-      else rc = add_row(imp, field[0], f, row.line);
+      else {
+        rc = add_row(imp, f, field[0], field[n - 1] + len[n - 1], row.line, c.line > row.line + 1, &next_line);
+        kept = 1;
+      }
     }
+    if (!kept) c.out = field[0]; /* a skipped row's values are copied into its error: the next row takes their room */
     if (!rc && imp->data_rows >= next_report) {
       next_report += 4096;
       imp->prog.bytes_done = bytes_before + (uint64_t)(c.p - c.base);
@@ -317,9 +345,24 @@ static int read_rows(hubc_import *imp, const hubc_import_options *o, uint32_t fi
     }
   }
   f->row_end = imp->n_rows;
+  f->packed = (size_t)(c.out - f->buf);
   hubc__free(imp->base, field, cap * sizeof *field);
   hubc__free(imp->base, len, cap * sizeof *len);
   return rc;
+}
+
+/* Gives back the bytes past the file's packed values: the import keeps
+ * only those (issue 13: its memory at most the file's size). The header's
+ * values start the buffer, one after another. A failed shrink keeps the
+ * larger buffer. */
+static void shrink_buf(hubc_import *imp, hubc__imp_file *f) {
+  size_t need = f->packed + 1; /* the reader's slack byte */
+  if (need >= f->cap) return;
+  char *b = hubc__realloc(imp->base, f->buf, f->cap, need);
+  if (!b) return;
+  f->buf = b;
+  f->cap = need;
+  for (size_t i = 0; i < f->ncols; i++) f->header[i] = i ? f->header[i - 1] + strlen(f->header[i - 1]) + 1 : b;
 }
 
 int hubc__import_read(hubc_import *imp, const hubc_import_options *o) {
@@ -352,6 +395,7 @@ int hubc__import_read(hubc_import *imp, const hubc_import_options *o) {
   for (size_t i = 0; i < o->n_files && !rc; i++) {
     rc = read_rows(imp, o, (uint32_t)i, max_rows, max_cols, before);
     before += imp->files[i].len;
+    if (!rc) shrink_buf(imp, &imp->files[i]);
   }
   if (!rc) {
     imp->prog.bytes_done = imp->prog.bytes_total;

@@ -550,6 +550,90 @@ static void test_I5_bad_rows_skipped_with_line_column_and_error_file(void **stat
   assert_string_equal(prop_of(s, "a@x.it", "firstname"), "Anna\nMaria");
 }
 
+/* The (file, line) of every error, "f:l " each. */
+static char *error_lines(const hubc_import *imp) {
+  size_t n = hubc_import_error_count(imp);
+  char *t = gc_malloc(calloc(1, 32 * n + 1));
+  for (size_t i = 0, o = 0; i < n; i++) {
+    hubc_import_error e = error_at(imp, i);
+    o += (size_t)sprintf(t + o, "%zu:%llu ", e.file, (unsigned long long)e.line);
+  }
+  return t;
+}
+
+/* I5: errors found matching the rows name the rows' lines after quoted
+ * line breaks, blank lines and rows skipped when reading, in each file
+ * (the import keeps the lines that do not follow from the row before); the
+ * plan (projected for one file, applied for two) and the commit agree. */
+static void test_I5_match_error_lines_after_multiline_blank_and_skipped_rows(void **state) {
+  (void)state;
+  tu_clock clk = {tu_time(2024, 3, 1, 10, 0, 0)};
+  hubc_store *s = gc_store(tu_open(&clk, NULL));
+  const char *csv = "email,firstname\n"
+                    "a@x.it,Anna\n"          /* 2 */
+                    "bad1,A\n"               /* 3: bad email */
+                    "b@x.it,\"B\nB\nB\"\n"   /* 4-6 */
+                    "bad2,B\n"               /* 7 */
+                    "\n\n"                   /* 8, 9: blank lines */
+                    "bad3,C\n"               /* 10 */
+                    "c@x.it\n"               /* 11: ragged */
+                    "bad4,D\n"               /* 12 */
+                    "d@x.it,D\r\n"           /* 13 */
+                    "bad5,E\r\n"             /* 14 */
+                    ",\n"                    /* 15: empty row */
+                    "bad6,F";                /* 16, no final line break */
+  const char *want = "0:3 0:7 0:10 0:11 0:12 0:14 0:15 0:16 ";
+  job *j = job_new(csv, NULL);
+  hubc_import *imp = plan(s, 1, j);
+  assert_string_equal(error_lines(imp), want);
+  assert_int_equal(summary(imp).to_create, 3);
+  job *j2 = job_new(csv, "Email\r\nbad7\r\n\"e@x.it\"\r\n\r\nbad8\r\n\"f\r\n@x.it\"\r\nbad9\r\n\"h\r@x.it\"\r\nbad10\r\n");
+  hubc_import *imp2 = plan(s, 1, j2);
+  const char *want2 = "0:3 0:7 0:10 0:11 0:12 0:14 0:15 0:16 1:2 1:5 1:6 1:8 1:9 1:11 "; /* a lone CR is a line break */
+  assert_string_equal(error_lines(imp2), want2);
+  assert_int_equal(hubc_import_commit(NULL, imp, 0), 0);
+  assert_string_equal(error_lines(imp), want);
+  assert_int_equal(hubc_import_commit(NULL, imp2, 0), 0);
+  assert_string_equal(error_lines(imp2), want2);
+  assert_string_equal(prop_of(s, "b@x.it", "firstname"), "B\nB\nB");
+  assert_string_equal(prop_of(s, "e@x.it", "email"), "e@x.it");
+}
+
+/* I5: the same over 400 rows long enough for the 64-byte scan of packed
+ * rows, with line feeds, CRLF and lone CRs inside quoted values, blank
+ * lines and ragged rows: every error names the line the test counted. */
+static void test_I5_error_lines_over_long_multiline_rows(void **state) {
+  (void)state;
+  tu_clock clk = {tu_time(2024, 3, 1, 10, 0, 0)};
+  hubc_store *s = gc_store(tu_open(&clk, NULL));
+  static const char *const names[][2] = {/* the cell, the line breaks in it */
+    {"A plain first name long enough to make the row pass sixty-four bytes", "0"},
+    {"\"Multi\nline, and long enough to make the row pass sixty-four bytes\"", "1"},
+    {"\"CR\r\nLF inside, and long enough to make the row pass sixty-four bytes\"", "1"},
+    {"\"A lone\rCR inside, and long enough to make the row pass sixty-four bytes\"", "1"},
+    {"\"Two\n\nbreaks\"", "2"},
+    {"\"\r\"", "1"},
+  };
+  size_t cap = 64 * 1024, o = 0, wo = 0;
+  char *csv = gc_malloc(malloc(cap)), *want = gc_malloc(malloc(cap));
+  o += (size_t)snprintf(csv + o, cap - o, "email,firstname\n");
+  unsigned line = 2;
+  for (unsigned i = 0; i < 400; i++) {
+    unsigned k = (i * 7 + i / 5) % 6, kind = (i * 13) % 11; /* kind 0, 1: bad email; 2: ragged */
+    if (i % 23 == 5) o += (size_t)snprintf(csv + o, cap - o, i % 2 ? "\r\n" : "\n"), line++;
+    if (kind == 2) o += (size_t)snprintf(csv + o, cap - o, "r%u@x.it,%s,extra\n", i, names[k][0]);
+    else o += (size_t)snprintf(csv + o, cap - o, kind < 2 ? "bad%u,%s%s" : "ok%u@x.it,%s%s", i, names[k][0],
+                               i % 3 ? "\n" : "\r\n");
+    if (kind <= 2) wo += (size_t)snprintf(want + wo, cap - wo, "0:%u ", line);
+    line += 1 + (unsigned)atoi(names[k][1]);
+  }
+  job *j = job_new(csv, NULL);
+  hubc_import *imp = plan(s, 1, j);
+  assert_string_equal(error_lines(imp), want);
+  assert_int_equal(hubc_import_commit(NULL, imp, 0), 0);
+  assert_string_equal(error_lines(imp), want);
+}
+
 static void test_I1_I3_files_by_path(void **state) {
   (void)state;
   tu_clock clk = {tu_time(2024, 3, 1, 10, 0, 0)};
@@ -906,6 +990,8 @@ int main(void) {
     cmocka_unit_test_teardown(test_I1_file_errors_name_file_line_and_column, gc_teardown),
     cmocka_unit_test_teardown(test_I1_I3_files_by_path, gc_teardown),
     cmocka_unit_test_teardown(test_I5_bad_rows_skipped_with_line_column_and_error_file, gc_teardown),
+    cmocka_unit_test_teardown(test_I5_match_error_lines_after_multiline_blank_and_skipped_rows, gc_teardown),
+    cmocka_unit_test_teardown(test_I5_error_lines_over_long_multiline_rows, gc_teardown),
     cmocka_unit_test_teardown(test_I9_progress_reports_and_cancel_changes_nothing, gc_teardown),
     cmocka_unit_test_teardown(test_I8_persistence_failure_at_every_callback_changes_nothing, gc_teardown),
     cmocka_unit_test_teardown(test_B5_hard_cap_refuses_the_whole_import, gc_teardown),

@@ -335,6 +335,34 @@ static void test_I1_values_packed_at_row_start(void **state) {
   done(r);
 }
 
+/* Contiguous packing (what the import reads with): each row's values right
+ * after the row before's, and a row the caller drops (out set back to its
+ * first value) gives its room to the next. */
+static void test_I1_contiguous_rows_follow_one_another(void **state) {
+  (void)state;
+  static const char text[] = "h,i\r\n\"a,\"\"\",b\r\n\nx\0,y\nc,\"d\ne\"\n";
+  reader *r = open_n(text, sizeof text - 1, ',');
+  r->c.contiguous = 1;
+  expect_row(r, 1, "h", "i", NULL);
+  char *end = r->row.field[1] + 2;
+  assert_ptr_equal(r->row.field[0], r->buf);
+  expect_row(r, 2, "a,\"", "b", NULL);
+  assert_ptr_equal(r->row.field[0], end);
+  end = r->row.field[1] + 2;
+  assert_int_equal(next(r), 1); /* line 4: a NUL byte, dropped by the caller */
+  assert_int_equal(r->row.defect, HUBC__CSV_NUL);
+  assert_ptr_equal(r->row.field[0], end);
+  r->c.out = r->row.field[0];
+  expect_row(r, 5, "c", "d\ne", NULL);
+  assert_ptr_equal(r->row.field[0], end);
+  static const char packed[] = "h\0i\0a,\"\0b\0c\0d\ne"; /* the header and the rows kept, each value NUL-ended */
+  assert_memory_equal(r->buf, packed, sizeof packed);
+  assert_ptr_equal(r->c.out, r->buf + sizeof packed);
+  assert_int_equal(next(r), 0);
+  assert_ptr_equal(r->c.out, r->buf + sizeof packed); /* the end of the input leaves the packed end */
+  done(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_I1_header_and_rows),
@@ -349,6 +377,7 @@ int main(void) {
     cmocka_unit_test(test_I1_unterminated_quote_names_line_and_column),
     cmocka_unit_test(test_I1_offsets_point_at_rows),
     cmocka_unit_test(test_I1_values_packed_at_row_start),
+    cmocka_unit_test(test_I1_contiguous_rows_follow_one_another),
     cmocka_unit_test(test_I5_ragged_rows_report_their_field_count),
     cmocka_unit_test(test_I5_too_many_fields_is_a_defect_not_an_overflow),
     cmocka_unit_test(test_I5_too_many_fields_after_multiline_quotes_names_the_field_start),
