@@ -12,13 +12,14 @@
 
 static int encode(hubc_store *s, int64_t id, hubc__wr *w) {
   const hubc__hist *h = &s->status.hist[id - 1];
-  hubc__wr_num(w, HUBC__T_H_TIME, h->time);
+  const hubc__hist_ctx *c = hubc__hist_ctx_of(&s->status, h);
+  hubc__wr_num(w, HUBC__T_H_TIME, c->time);
   hubc__wr_num(w, HUBC__T_H_CONTACT, h->contact);
   hubc__wr_num(w, HUBC__T_H_OLD, h->old_status);
   hubc__wr_num(w, HUBC__T_H_NEW, h->new_status);
   hubc__wr_num(w, HUBC__T_H_REASON_TYPE, h->reason_type);
-  hubc__wr_num(w, HUBC__T_H_REASON_ID, h->reason_id);
-  hubc__wr_num(w, HUBC__T_H_ACTOR, h->actor);
+  hubc__wr_num(w, HUBC__T_H_REASON_ID, c->reason_id);
+  hubc__wr_num(w, HUBC__T_H_ACTOR, c->actor);
   return 0;
 }
 
@@ -29,6 +30,7 @@ typedef struct staged {
   int64_t id;
   size_t order;
   hubc__hist h;
+  hubc__hist_ctx c;
 } staged;
 
 typedef struct stage {
@@ -53,20 +55,20 @@ static int load(hubc_loader *l, int64_t id, hubc__rd r) {
     if (tag >= 1 && tag <= HUBC__T_H_ACTOR && hubc__ld_int(body, &v[tag], K, id)) return HUBC_ECORRUPT;
   }
   if (v[HUBC__T_H_OLD] < 0 || v[HUBC__T_H_OLD] > 2 || v[HUBC__T_H_NEW] < 0 || v[HUBC__T_H_NEW] > 2 ||
-      v[HUBC__T_H_CONTACT] <= 0 || v[HUBC__T_H_REASON_TYPE] < 0 || v[HUBC__T_H_REASON_TYPE] > HUBC_SOURCE_UPDATE_DATE ||
+      v[HUBC__T_H_CONTACT] <= 0 || v[HUBC__T_H_CONTACT] > 0xffffffffLL || v[HUBC__T_H_REASON_TYPE] < 0 || v[HUBC__T_H_REASON_TYPE] > HUBC_SOURCE_UPDATE_DATE ||
       !hubc__time_ok(v[HUBC__T_H_TIME]))
     return hubc__corrupt(K, id, "field out of range");
-  h.time = v[HUBC__T_H_TIME];
-  h.contact = v[HUBC__T_H_CONTACT];
+  h.contact = (uint32_t)v[HUBC__T_H_CONTACT];
   h.old_status = (uint8_t)v[HUBC__T_H_OLD];
   h.new_status = (uint8_t)v[HUBC__T_H_NEW];
   h.reason_type = (uint8_t)v[HUBC__T_H_REASON_TYPE];
-  h.reason_id = v[HUBC__T_H_REASON_ID];
-  h.actor = v[HUBC__T_H_ACTOR];
   staged *e = &st->v[st->n];
   e->id = id;
   e->order = st->n++;
   e->h = h;
+  e->c.time = v[HUBC__T_H_TIME];
+  e->c.reason_id = v[HUBC__T_H_REASON_ID];
+  e->c.actor = v[HUBC__T_H_ACTOR];
   return 0;
 }
 
@@ -88,7 +90,10 @@ static int place(hubc_store *s, stage *st) {
     for (size_t i = 0; i < st->n; i++) {
       if (i + 1 < st->n && st->v[i + 1].id == st->v[i].id) continue; /* superseded */
       if (st->v[i].id != (int64_t)a->hist_n + 1) return hubc__corrupt(K, (hubc_id)a->hist_n + 1, "missing");
-      a->hist[a->hist_n++] = st->v[i].h;
+      const hubc__hist_ctx *c = &st->v[i].c;
+      if ((rc = hubc__grow(s->base, (void **)&a->ctx, &a->ctx_cap, a->ctx_n + 1, sizeof *a->ctx))) return rc;
+      a->hist[a->hist_n] = st->v[i].h;
+      a->hist[a->hist_n++].ctx = hubc__hist_ctx_put(a, c->time, c->reason_id, c->actor);
     }
   }
   for (size_t i = 0; i < a->hist_n; i++) {
@@ -130,7 +135,7 @@ static int check(hubc_store *s) {
     if (!r) continue;
     for (uint32_t h = r->hist, first = 1; h && !rc; h = a->hist[h - 1].prev, first = 0) {
       const hubc__hist *e = &a->hist[h - 1];
-      if (h > a->hist_n || e->contact != id || (first && e->new_status != r->status))
+      if (h > a->hist_n || e->contact != id || e->ctx >= a->ctx_n || (first && e->new_status != r->status))
         rc = hubc__err(HUBC_ECORRUPT, "check: history chain of contact %lld is wrong at entry %u", (long long)id, h);
     }
     if (!rc && r->status == HUBC_MARKETING_UNTIL_UPDATE) {
@@ -146,9 +151,10 @@ static int dump(const hubc_store *s, hubc__out *o) {
   const hubc__status *a = &s->status;
   for (size_t i = 0; i < a->hist_n && !o->failed; i++) {
     const hubc__hist *h = &a->hist[i];
+    const hubc__hist_ctx *c = hubc__hist_ctx_of(a, h);
     hubc__out_printf(o, "history %zu contact=%lld time=%lld old=%d new=%d reason=%d/%lld actor=%lld\n", i + 1,
-                     (long long)h->contact, (long long)h->time, h->old_status, h->new_status, h->reason_type,
-                     (long long)h->reason_id, (long long)h->actor);
+                     (long long)h->contact, (long long)c->time, h->old_status, h->new_status, h->reason_type,
+                     (long long)c->reason_id, (long long)c->actor);
   }
   return 0;
 }
@@ -158,17 +164,20 @@ static void free_area(hubc_store *s) {
   hubc__free(s->base, a->hist, a->hist_cap * sizeof *a->hist);
   hubc__free(s->base, a->pending, a->pending_cap * sizeof *a->pending);
   hubc__free(s->base, a->was, a->was_cap * sizeof *a->was);
+  hubc__free(s->base, a->ctx, a->ctx_cap * sizeof *a->ctx);
 }
 
 static void txn_begin(hubc_store *s) {
   s->status.hist_mark = s->status.hist_n;
   s->status.pending_mark = s->status.pending_n;
+  s->status.ctx_mark = s->status.ctx_n;
   s->status.was_n = 0;
 }
 
 static void txn_rollback(hubc_store *s) {
   s->status.hist_n = s->status.hist_mark;
   s->status.pending_n = s->status.pending_mark;
+  s->status.ctx_n = s->status.ctx_mark;
   s->status.was_n = 0;
 }
 

@@ -28,6 +28,7 @@ HUBC_API const char *hubc_source_name(int source) {
 int hubc__status_reserve(hubc_store *s, size_t n) {
   hubc__status *a = &s->status;
   if (hubc__grow(s->base, (void **)&a->hist, &a->hist_cap, a->hist_n + n, sizeof *a->hist) ||
+      hubc__grow(s->base, (void **)&a->ctx, &a->ctx_cap, a->ctx_n + n, sizeof *a->ctx) ||
       hubc__grow(s->base, (void **)&a->pending, &a->pending_cap, a->pending_n + n, sizeof *a->pending))
     return HUBC_ENOMEM;
   if (a->hist_n + n > 0xffffffffu) return hubc__err(HUBC_ELIMIT, "status history is full (2^32 entries)");
@@ -41,7 +42,7 @@ void hubc__status_reason(const hubc_store *s, uint32_t newest, int *type, hubc_i
     const hubc__hist *e = &s->status.hist[h - 1];
     if (e->new_status == HUBC_MARKETING) {
       *type = e->reason_type;
-      *id = e->reason_id;
+      *id = hubc__hist_ctx_of(&s->status, e)->reason_id;
       return;
     }
   }
@@ -55,14 +56,17 @@ static int next_status(int from, int target) {
   return from == HUBC_MARKETING_UNTIL_UPDATE ? HUBC_NON_MARKETING : from;            /* M5 */
 }
 
+static uint32_t ctx_now(hubc_store *s, hubc_id reason_id) {
+  return hubc__hist_ctx_put(&s->status, s->txn.now, reason_id, s->txn.actor);
+}
+
 /* Appends the history entry of contact id moving from slot's state to
- * `to` and puts the new state in *slot (not yet in the store). */
-static void stamp(hubc_store *s, int64_t id, hubc__slot *slot, int to, int reason_type, hubc_id reason_id) {
+ * `to` (ctx: hubc__hist_ctx_put of the call's time, the reason id and the
+ * actor) and puts the new state in *slot (not yet in the store). */
+static void stamp(hubc_store *s, int64_t id, hubc__slot *slot, int to, int reason_type, uint32_t ctx) {
   hubc__hist *e = &s->status.hist[s->status.hist_n];
-  e->time = s->txn.now;
-  e->contact = id;
-  e->reason_id = reason_id;
-  e->actor = s->txn.actor;
+  e->contact = (uint32_t)id;
+  e->ctx = ctx;
   e->prev = slot->hist;
   e->old_status = slot->status;
   e->new_status = (uint8_t)to;
@@ -87,7 +91,7 @@ int hubc__status_apply(hubc_store *s, int64_t id, int target, int reason_type, h
   hubc__slot slot = hubc__slot_at(s, id);
   int from = slot.status, to = next_status(from, target);
   if (to == from) return 0; /* no-op keeps the original reason */
-  stamp(s, id, &slot, to, reason_type, reason_id);
+  stamp(s, id, &slot, to, reason_type, ctx_now(s, reason_id));
   hubc__txn_slot(s, id, &slot);
   announce(s, id, to);
   return 0;
@@ -117,15 +121,18 @@ static int run_reserve(hubc_store *s, size_t n, int target) {
  * selection may be unchanged: not room for all at once). */
 enum { RUN_AHEAD = 16, RUN_CHUNK = 4096 };
 
-int hubc__status_apply_run(hubc_store *s, const int64_t *ids, size_t n, int target, int reason_type,
+int hubc__status_apply_run(hubc_store *s, const uint32_t *ids, size_t n, int target, int reason_type,
                            hubc_id reason_id, size_t *changed) {
   hubc__status *a = &s->status;
   *changed = 0;
   int rc = hubc__txn_reserve_log(s, 1, 0);
   if (rc) return rc;
+  if (hubc__grow(s->base, (void **)&a->ctx, &a->ctx_cap, a->ctx_n + 1, sizeof *a->ctx)) return HUBC_ENOMEM;
   run_undo ru = {(uint32_t)a->hist_n, (uint32_t)a->hist_n, a->was_n};
   hubc__txn_push(s, HUBC_REC_HISTORY, 0, &ru, sizeof ru);
   size_t at = s->txn.undo_n - 1, room = 0;
+  uint32_t ctx = 0;
+  int ctx_set = 0; /* the run's context, once it changes a contact */
   for (size_t i = 0; i < n; i++) {
     if (i + RUN_AHEAD < n) __builtin_prefetch(s->contacts.recs[ids[i + RUN_AHEAD]], 1);
     int64_t id = ids[i];
@@ -135,7 +142,8 @@ int hubc__status_apply_run(hubc_store *s, const int64_t *ids, size_t n, int targ
     if (!room && (rc = run_reserve(s, room = n - i < RUN_CHUNK ? n - i : RUN_CHUNK, target))) break;
     room--;
     a->was[a->was_n++] = from.modified;
-    stamp(s, id, &slot, to, reason_type, reason_id);
+    if (!ctx_set) ctx = ctx_now(s, reason_id), ctx_set = 1;
+    stamp(s, id, &slot, to, reason_type, ctx);
     hubc__slot_move(s, id, &from, &slot);
     hubc__txn_dirty(s, HUBC_REC_CONTACT, id);
     hubc__watch_slot(s, id, &from, &slot); /* active lists follow (S2) */
@@ -162,7 +170,7 @@ void hubc__status_undo_run(hubc_store *s, const hubc__undo *u) {
 }
 
 void hubc__status_create_marketing(hubc_store *s, int64_t id, hubc__slot *slot, int reason_type, hubc_id reason_id) {
-  stamp(s, id, slot, HUBC_MARKETING, reason_type, reason_id);
+  stamp(s, id, slot, HUBC_MARKETING, reason_type, ctx_now(s, reason_id));
   hubc__txn_slot(s, id, slot);
   announce(s, id, HUBC_MARKETING);
 }
@@ -232,15 +240,17 @@ HUBC_API int hubc_history_iterator_new(hubc_history_iterator **out, hubc_store *
   return hubc__read_end(s, 0);
 }
 
-static void fill_entry(hubc_history_entry *out, const hubc__hist *e, size_t index) {
+static void fill_entry(hubc_history_entry *out, const hubc__status *a, size_t index) {
+  const hubc__hist *e = &a->hist[index];
+  const hubc__hist_ctx *c = hubc__hist_ctx_of(a, e);
   out->seq = (hubc_id)index + 1;
   out->contact = e->contact;
-  out->time = e->time;
+  out->time = c->time;
   out->old_status = e->old_status;
   out->new_status = e->new_status;
   out->reason_type = e->reason_type;
-  out->reason_id = e->reason_id;
-  out->actor = e->actor;
+  out->reason_id = c->reason_id;
+  out->actor = c->actor;
 }
 
 HUBC_API int hubc_history_iterator_next(hubc_history_entry *out, hubc_history_iterator *it) {
@@ -251,7 +261,7 @@ HUBC_API int hubc_history_iterator_next(hubc_history_entry *out, hubc_history_it
   hubc_store *s = it->store;
   if ((rc = hubc__read_begin(s))) return rc;
   size_t index = it->seq ? it->seq[it->pos] : it->pos;
-  fill_entry(out, &s->status.hist[index], index);
+  fill_entry(out, &s->status, index);
   it->pos++;
   return hubc__read_end(s, 0);
 }

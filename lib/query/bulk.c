@@ -43,7 +43,7 @@ typedef struct bulk {
   int confirm_given;
   uint64_t confirm;
   uint64_t selected;
-  int64_t *ids; /* the selected contacts (each once) */
+  uint32_t *ids; /* the selected contacts (each once; contact ids are below 2^32) */
   size_t n_ids, ids_cap;
   size_t n_change; /* of them, those whose status the action changes */
   uint64_t tier_before;
@@ -63,7 +63,7 @@ static int ids_reserve(hubc_store *s, bulk *b, size_t n) {
 
 static int add_id(hubc_store *s, bulk *b, int64_t id) {
   int rc = ids_reserve(s, b, 1);
-  if (!rc) b->ids[b->n_ids++] = id, b->selected++;
+  if (!rc) b->ids[b->n_ids++] = (uint32_t)id, b->selected++;
   return rc;
 }
 
@@ -79,7 +79,7 @@ static int select_filter(hubc_store *s, bulk *b, const hubc_filter *f) {
   for (int64_t base = 0; base < end && !rc; base += 64) {
     uint64_t m = hubc__qscan_block(&q, base);
     if (m && !(rc = ids_reserve(s, b, (size_t)__builtin_popcountll(m))))
-      for (; m; m &= m - 1) b->ids[b->n_ids++] = base + __builtin_ctzll(m);
+      for (; m; m &= m - 1) b->ids[b->n_ids++] = (uint32_t)(base + __builtin_ctzll(m));
   }
   b->selected = b->n_ids;
   hubc__qscan_free(&q);

@@ -178,12 +178,13 @@ static int billable_status(int status) { return status != HUBC_NON_MARKETING; }
 void hubc__txn_event_status(hubc_store *s, uint32_t hist, uint64_t billable, uint64_t tier) {
   if (!s->ev_fn) return;
   const hubc__hist *e = &s->status.hist[hist - 1];
+  hubc_time time = hubc__hist_ctx_of(&s->status, e)->time;
   uint64_t before = billable - (uint64_t)billable_status(e->new_status) + (uint64_t)billable_status(e->old_status);
   /* a run only grows inside this transaction (undo truncates the queue to
    * its start) and only when nothing else happened in between */
   hubc__evq *last = s->events_n > s->txn.events_n ? &s->events[s->events_n - 1] : NULL;
   if (last && last->run_n && last->run_first + last->run_n == hist && last->ev.tier == tier &&
-      last->ev.billable == before && last->ev.time == e->time) {
+      last->ev.billable == before && last->ev.time == time) {
     last->run_n++;
     last->ev.billable = billable;
     return;
@@ -192,7 +193,7 @@ void hubc__txn_event_status(hubc_store *s, uint32_t hist, uint64_t billable, uin
   if (!q) return;
   q->ev.version = HUBC_EVENT_VERSION;
   q->ev.type = HUBC_EVENT_STATUS;
-  q->ev.time = e->time;
+  q->ev.time = time;
   q->ev.billable = billable;
   q->ev.tier = tier;
   q->run_first = hist;
@@ -333,14 +334,15 @@ static void deliver_run(hubc_store *s, const pending_events *pe, const hubc__evq
     pthread_rwlock_rdlock(&s->lock);
     for (uint32_t k = 0; k < m; k++) {
       const hubc__hist *e = &s->status.hist[q->run_first - 1 + done + k];
+      const hubc__hist_ctx *c = hubc__hist_ctx_of(&s->status, e);
       hubc_event *ev = &batch[k];
       *ev = q->ev;
       ev->contact = e->contact;
       ev->old_status = e->old_status;
       ev->new_status = e->new_status;
       ev->reason_type = e->reason_type;
-      ev->reason_id = e->reason_id;
-      ev->actor = e->actor;
+      ev->reason_id = c->reason_id;
+      ev->actor = c->actor;
       billable = billable + (uint64_t)billable_status(e->new_status) - (uint64_t)billable_status(e->old_status);
       ev->billable = billable;
     }

@@ -689,6 +689,17 @@ static void r1_history_time_int64_min_is_corrupt(void **state) {
     patched_int(&b, HUBC_REC_HISTORY, b.hist_id, HUBC__T_H_TIME, bad[i], 1);
 }
 
+/* Contact ids are below 2^32 (a contact record's id is refused past it),
+ * so a history entry naming a contact past it is damage. */
+static void r1_history_contact_past_32_bits_is_corrupt(void **state) {
+  (void)state;
+  baseline b = make_baseline();
+  const int64_t bad[] = {0x100000000LL, INT64_MAX};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    patched_int(&b, HUBC_REC_HISTORY, b.hist_id, HUBC__T_H_CONTACT, bad[i], 1);
+  patched_int(&b, HUBC_REC_HISTORY, b.hist_id, HUBC__T_H_CONTACT, 0xffffffffLL, 0); /* a contact deleted since */
+}
+
 static void r1_contact_created_or_modified_int64_min_is_corrupt(void **state) {
   (void)state;
   baseline b = make_baseline();
@@ -977,6 +988,7 @@ int main(void) {
       cmocka_unit_test_teardown(r1_meta_downgrade_at_or_above_tier_is_corrupt, gc_teardown),
       cmocka_unit_test_teardown(r1_meta_next_user_above_2_pow_20_plus_1_is_corrupt, gc_teardown),
       cmocka_unit_test_teardown(r1_history_time_int64_min_is_corrupt, gc_teardown),
+      cmocka_unit_test_teardown(r1_history_contact_past_32_bits_is_corrupt, gc_teardown),
       cmocka_unit_test_teardown(r1_contact_created_or_modified_int64_min_is_corrupt, gc_teardown),
       cmocka_unit_test_teardown(r1_period_start_after_end_is_corrupt, gc_teardown),
       cmocka_unit_test_teardown(r1_property_name_breaking_define_rules_is_corrupt, gc_teardown),
