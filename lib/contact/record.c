@@ -19,7 +19,7 @@ size_t hubc__varint_put(unsigned char *w, uint64_t v) {
   return n + 1;
 }
 
-int hubc__varint_get(const unsigned char *p, size_t len, size_t *pos, uint64_t *v) {
+int hubc__varint_get_long(const unsigned char *p, size_t len, size_t *pos, uint64_t *v) {
   uint64_t x = 0;
   for (unsigned shift = 0; shift < 64 && *pos < len; shift += 7) {
     unsigned char c = p[(*pos)++];

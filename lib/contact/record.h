@@ -52,7 +52,16 @@ typedef struct hubc__rec {
  * byte says which property it is (hubc__rec_email relies on that) and equal
  * records are equal bytes. */
 size_t hubc__varint_put(unsigned char *w, uint64_t v);
-int hubc__varint_get(const unsigned char *p, size_t len, size_t *pos, uint64_t *v);
+int hubc__varint_get_long(const unsigned char *p, size_t len, size_t *pos, uint64_t *v);
+/* Inline for the one-byte case: tags, lengths and small numbers, nearly
+ * every varint a load or a field walk reads. */
+static inline int hubc__varint_get(const unsigned char *p, size_t len, size_t *pos, uint64_t *v) {
+  if (*pos < len && p[*pos] < 0x80) {
+    *v = p[(*pos)++];
+    return 0;
+  }
+  return hubc__varint_get_long(p, len, pos, v);
+}
 
 /* One decoded field. */
 typedef struct hubc__field {
