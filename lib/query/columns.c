@@ -93,12 +93,16 @@ static int table_reserve(hubc_store *s, size_t n) {
 }
 
 static void drop(hubc_store *s, uint32_t prop, int full) {
-  hubc__qprop *p = &s->qcols.props[prop];
+  hubc__qcols *q = &s->qcols;
+  hubc__qprop *p = &q->props[prop];
   col_free(s->base, p->col);
   p->col = NULL;
   p->refused |= full;
-  s->qcols.live--;
-  s->qcols.epoch++;
+  size_t j = 0;
+  while (q->built[j] != prop) j++;
+  memmove(q->built + j, q->built + j + 1, (q->live - j - 1) * sizeof *q->built);
+  q->live--;
+  q->epoch++;
 }
 
 const hubc__qcol *hubc__qcol_get(hubc_store *s, uint32_t prop, int build) {
@@ -113,8 +117,10 @@ const hubc__qcol *hubc__qcol_get(hubc_store *s, uint32_t prop, int build) {
     q->props[prop].refused = 1;
     return NULL;
   }
-  hubc__qcol *c = hubc__calloc(s->base, sizeof *c);
-  if (!c) return NULL;
+  hubc__qcol *c;
+  if (hubc__grow(s->base, (void **)&q->built, &q->built_cap, q->live + 1, sizeof *q->built) ||
+      !(c = hubc__calloc(s->base, sizeof *c)))
+    return NULL;
   c->enumeration = p->type == HUBC_PROP_ENUMERATION;
   c->cap = s->contacts.cap;
   if (c->cap && !(c->codes = hubc__calloc(s->base, c->cap * sizeof *c->codes))) {
@@ -132,6 +138,9 @@ const hubc__qcol *hubc__qcol_get(hubc_store *s, uint32_t prop, int build) {
     }
   }
   q->props[prop].col = c;
+  size_t j = q->live;
+  for (; j && q->built[j - 1] > prop; j--) q->built[j] = q->built[j - 1];
+  q->built[j] = prop;
   q->live++;
   q->epoch++;
   return c;
@@ -145,7 +154,7 @@ int hubc__qcol_wanted(const hubc_store *s, uint32_t prop) {
 /* The code of field (str, or option when str is NULL) in column c of
  * prop, as code_of answers for a record holding it. */
 static int code_of_field(hubc_store *s, hubc__qcol *c, uint32_t prop, const char *str, size_t len, uint64_t option,
-                         uint16_t *code) {
+                         uint16_t old, uint16_t *code) {
   const hubc__prop *d = &s->schema->props[prop];
   *code = 0;
   if (c->enumeration) { /* as hubc__rec_value reads it: a text there reads as option 0 */
@@ -158,6 +167,10 @@ static int code_of_field(hubc_store *s, hubc__qcol *c, uint32_t prop, const char
     str = d->options[option];
     len = strlen(str);
   }
+  if (old && c->ents[old - 1].len == len && memcmp(c->text + c->ents[old - 1].off, str, len) == 0) {
+    *code = old; /* the value the contact had: no hashing */
+    return 0;
+  }
   return intern(s->base, c, str, len, code);
 }
 
@@ -169,9 +182,9 @@ void hubc__qcols_update(hubc_store *s, int64_t id, const hubc__rec *rec) {
   int have = 0, walk = rec != NULL; /* walk 0: the record ended; -1: a field is unreadable (code_of decides) */
   if (walk && (walk = p < end)) walk = have = hubc__qfield_next(&p, end, &f);
   if (rec && !walk && p < end) walk = -1;
-  for (uint32_t prop = 0; prop < q->cap && q->live; prop++) {
+  for (size_t j = 0; j < q->live;) {
+    uint32_t prop = q->built[j];
     hubc__qcol *c = q->props[prop].col;
-    if (!c) continue;
     while (walk > 0 && f.prop < prop) {
       if (p >= end) walk = have = 0;
       else if (!hubc__qfield_next(&p, end, &f)) walk = -1, have = 0;
@@ -179,15 +192,20 @@ void hubc__qcols_update(hubc_store *s, int64_t id, const hubc__rec *rec) {
     uint16_t code = 0;
     int rc;
     if (walk < 0) rc = code_of(s, c, prop, rec, &code);
-    else rc = have && f.prop == prop ? code_of_field(s, c, prop, f.str, f.len, f.option, &code) : 0;
+    else if (have && f.prop == prop) rc = code_of_field(s, c, prop, f.str, f.len, f.option, hubc__qcol_code(c, id), &code);
+    else rc = 0;
     if (!rc && (size_t)id >= c->cap && code) {
       size_t cap = c->cap;
       size_t need = s->contacts.cap > (size_t)id ? s->contacts.cap : (size_t)id + 1;
       rc = hubc__grow_zeroed(s->base, (void **)&c->codes, &cap, need, sizeof *c->codes) ? -1 : 0;
       if (!rc) c->cap = cap;
     }
-    if (rc) drop(s, prop, rc > 0); /* filters read the records instead */
-    else if ((size_t)id < c->cap) c->codes[id] = code;
+    if (rc) {
+      drop(s, prop, rc > 0); /* filters read the records instead; built[j] is the next one now */
+      continue;
+    }
+    if ((size_t)id < c->cap) c->codes[id] = code;
+    j++;
   }
 }
 
@@ -195,5 +213,6 @@ void hubc__qcols_free(hubc_store *s) {
   hubc__qcols *q = &s->qcols;
   for (size_t i = 0; i < q->cap; i++) col_free(s->base, q->props[i].col);
   hubc__free(s->base, q->props, q->cap * sizeof *q->props);
+  hubc__free(s->base, q->built, q->built_cap * sizeof *q->built);
   memset(q, 0, sizeof *q);
 }

@@ -45,6 +45,8 @@ typedef struct hubc__qcols {
   hubc__qprop *props; /* by property index */
   size_t cap;
   size_t live; /* columns built: the write path's check */
+  uint32_t *built; /* the properties with a column, ascending (live of them) */
+  size_t built_cap;
   uint64_t epoch; /* moves when a column is built or dropped: scans kept across calls check it */
 } hubc__qcols;
 

@@ -717,7 +717,6 @@ int hubc__qscan_one(const hubc__qscan *q, int64_t id, hubc__qrow *row, unsigned 
 }
 
 int hubc__qins_slow(const hubc__qscan *q, const hubc__qins *i, hubc__qrow *row, unsigned *missed) {
-  if (i->kind == HUBC__Q_STATUS) return i->by_status[row->r->status & 3];
   if (i->kind == HUBC__Q_COL) (*missed)++; /* a value newer than the table: the row answers */
   return one_row(q, &q->f->nodes[i->node], row);
 }

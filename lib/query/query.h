@@ -196,7 +196,7 @@ typedef struct hubc__qins {
   uint8_t by_status[4]; /* Q_STATUS: answer by hubc_marketing_status */
 } hubc__qins;
 enum { HUBC__Q_COL = 1, HUBC__Q_STATUS, HUBC__Q_ROW };
-/* A condition that is not a lookup in its table (filter.c). */
+/* A condition that no table answers (filter.c). */
 int hubc__qins_slow(const hubc__qscan *q, const hubc__qins *i, hubc__qrow *row, unsigned *missed);
 /* hubc__qscan_one on a flattened scan (q->prog set), inlined in the
  * watches' loop. */
@@ -209,6 +209,8 @@ static inline int hubc__qprog_run(const hubc__qscan *q, int64_t id, hubc__qrow *
     if (i->kind == HUBC__Q_COL) {
       uint16_t code = hubc__qcol_code(i->col, id);
       v = code < i->ncodes ? i->tab[code] : hubc__qins_slow(q, i, row, missed);
+    } else if (i->kind == HUBC__Q_STATUS) {
+      v = i->by_status[row->r->status & 3];
     } else {
       v = hubc__qins_slow(q, i, row, missed);
     }

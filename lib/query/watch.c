@@ -481,6 +481,12 @@ static void propagate(hubc_store *s, int64_t id) {
   const hubc__rec *r = hubc__contact_at(s, id);
   hubc__qrow row; /* the record decoded once for every filter */
   hubc__qrow_init(&row, r);
+  size_t word = (size_t)id >> 6;
+  for (size_t i = 0; i < ws->ix_nw; i++) /* one member word per watch, far apart: all fetched at once */
+    for (uint64_t b = ws->aff[i]; b; b &= b - 1) {
+      const hubc__members *m = &ws->v[ws->order[i * 64 + (size_t)__builtin_ctzll(b)] - 1].m;
+      if (word < m->nw) __builtin_prefetch(&m->w[word]);
+    }
   for (size_t i = 0; i < ws->ix_nw; i++)
     while (ws->aff[i]) {
       size_t k = i * 64 + (size_t)__builtin_ctzll(ws->aff[i]);
