@@ -182,6 +182,10 @@ void hubc__qcols_update(hubc_store *s, int64_t id, const hubc__rec *rec) {
   int have = 0, walk = rec != NULL; /* walk 0: the record ended; -1: a field is unreadable (code_of decides) */
   if (walk && (walk = p < end)) walk = have = hubc__qfield_next(&p, end, &f);
   if (rec && !walk && p < end) walk = -1;
+  for (size_t j = 0; j < q->live; j++) { /* the codes, far apart: all fetched at once */
+    const hubc__qcol *c = q->props[q->built[j]].col;
+    if ((size_t)id < c->cap) __builtin_prefetch(&c->codes[id]);
+  }
   for (size_t j = 0; j < q->live;) {
     uint32_t prop = q->built[j];
     hubc__qcol *c = q->props[prop].col;

@@ -487,17 +487,24 @@ static void propagate(hubc_store *s, int64_t id) {
       const hubc__members *m = &ws->v[ws->order[i * 64 + (size_t)__builtin_ctzll(b)] - 1].m;
       if (word < m->nw) __builtin_prefetch(&m->w[word]);
     }
-  for (size_t i = 0; i < ws->ix_nw; i++)
-    while (ws->aff[i]) {
-      size_t k = i * 64 + (size_t)__builtin_ctzll(ws->aff[i]);
-      ws->aff[i] &= ws->aff[i] - 1;
+  uint64_t bit = (uint64_t)1 << (id & 63);
+  for (size_t i = 0; i < ws->ix_nw; i++) {
+    uint64_t todo = ws->aff[i];
+    ws->aff[i] = 0;
+    while (todo) {
+      size_t k = i * 64 + (size_t)__builtin_ctzll(todo);
+      todo &= todo - 1;
       uint32_t w = ws->order[k];
       hubc__watch *x = &ws->v[w - 1];
-      int now = r && matches(s, x, id, &row);
-      if (now == m_has(&x->m, id) || flip(s, w, id)) continue;
-      if (w <= ws->ix_lists) visit(ws, ws->ix_list[w - 1]);
+      int now = r && matches(s, x, id, &row), was = word < x->m.nw && (x->m.w[word] & bit);
+      if (now == was || flip(s, w, id)) continue;
+      if (w <= ws->ix_lists && visit(ws, ws->ix_list[w - 1])) { /* its readers come after it */
+        todo |= ws->aff[i];
+        ws->aff[i] = 0;
+      }
       edge(s, w, id, now);
     }
+  }
 }
 
 /* The property and encoded size of the field at p (before end); 0:
