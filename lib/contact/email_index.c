@@ -28,6 +28,7 @@ int hubc__eidx_reserve(hubc_store *s, size_t extra) {
   while ((x->n + extra) * 4 > ncap * 3) ncap *= 2;
   uint64_t *t = hubc__calloc(s->base, ncap * sizeof *t);
   if (!t) return hubc__err(HUBC_ENOMEM, "out of memory growing the email index to %zu slots", ncap);
+  hubc__huge_advise(t, ncap * sizeof *t);
   for (size_t i = 0; i < cap; i++) {
     if (i + 16 < cap && x->slots[i + 16]) __builtin_prefetch(HUBC__EIDX_REC(x->slots[i + 16])->blob);
     uint64_t e = x->slots[i];

@@ -438,6 +438,7 @@ int hubc__import_project(hubc_import *imp, int64_t delta[4]) {
     if (pj.r.col[k] == f->email_col) pj.email_k = k;
   if (!rc && f->email_col != SIZE_MAX) {
     pj.created.slot = hubc__calloc(imp->base, cap * sizeof *pj.created.slot);
+    if (pj.created.slot) hubc__huge_advise(pj.created.slot, cap * sizeof *pj.created.slot);
     pj.created.mask = cap - 1;
     pj.reached_words = (size_t)s->contacts.next_id / 64 + 1;
     pj.reached = hubc__calloc(imp->base, pj.reached_words * sizeof *pj.reached);

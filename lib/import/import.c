@@ -2,6 +2,7 @@
  * and the error file. */
 #include "hubcontacts/import.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,19 @@ static int order_errors(hubc_import *imp) {
 
 /* ---- plan and commit (I7, I8) ---------------------------------------------------- */
 
+/* About the bytes of the records a commit builds: its rows' packed values
+ * plus a record's header, meta prefix and field tags each, so that they
+ * come from one slab in huge pages (hubc__arena_reserve). */
+static size_t record_bytes(const hubc_import *imp) {
+  size_t n = 0;
+  for (size_t i = 0; i < imp->n_files; i++) {
+    const hubc__imp_file *f = &imp->files[i];
+    if (f->row_end > f->row_begin)
+      n += f->packed - f->data_off + (f->row_end - f->row_begin) * (offsetof(hubc__rec, blob) + 16 + f->ncols);
+  }
+  return n;
+}
+
 /* Runs the rows inside a transaction of the import's actor: a plan reads
  * what the commit would do (store/plan.h: the billing finalize included),
  * projected without applying when it can be (apply.c), else applied and
@@ -128,6 +142,7 @@ static int run(hubc_import *imp, int commit, uint64_t confirm, hubc_id *out_id) 
     projected = rc != 1;
     if (rc == 1) rc = 0;
   }
+  if (!rc && commit) hubc__arena_reserve(s->base, record_bytes(imp));
   if (!rc && !projected) rc = hubc__import_apply(imp, import_id);
   if (!rc && commit && sum->to_set_marketing != confirm)
     rc = hubc__err(HUBC_ECONFIRM, "this import sets %llu contacts as marketing; confirm with %llu (not %llu); "

@@ -101,6 +101,7 @@ static int grow_buf(hubc_import *imp, hubc__imp_file *f, size_t need) {
   while (cap < need + 1) cap *= 2;
   char *b = hubc__realloc(imp->base, f->buf, f->cap, cap);
   if (!b) return hubc__err(HUBC_ENOMEM, "out of memory reading file '%s' (%zu bytes)", f->name, need);
+  hubc__huge_advise(b + f->cap, cap - f->cap); /* the part not read into yet */
   f->buf = b;
   f->cap = cap;
   return 0;

@@ -1,7 +1,10 @@
+#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include "util/base.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "util/error.h"
 
@@ -11,7 +14,9 @@ struct hubc__pool_chunk {
   _Alignas(8) char data[];
 };
 
+/* A slab: [next slab][its size in bytes], then blocks from byte 16. */
 #define SLAB_BYTES (1u << 20)
+#define SLAB_HEAD 16
 
 static void *default_alloc(void *payload, void *ptr, size_t old_n, size_t new_n) {
   (void)payload;
@@ -52,7 +57,7 @@ void hubc__base_unref(hubc__base *b) {
   }
   for (void *slab = b->arena.chunks; slab;) {
     void *next = *(void **)slab;
-    b->fn(b->payload, slab, SLAB_BYTES, 0);
+    b->fn(b->payload, slab, ((size_t *)slab)[1], 0);
     slab = next;
   }
   pthread_mutex_destroy(&b->arena.mu);
@@ -141,6 +146,38 @@ const char **hubc__pool_ptrs(hubc__base *b, size_t n) {
   return n ? pool_take(b, n * sizeof(char *)) : NULL;
 }
 
+/* A new slab of `bytes` to bump from (the rest of the current one is left
+ * unused); with the arena's lock held. */
+static int slab_new(hubc__base *b, size_t bytes) {
+  hubc__arena *a = &b->arena;
+  unsigned char *slab = hubc__alloc(b, bytes);
+  if (!slab) return 0;
+  *(void **)slab = a->chunks;
+  ((size_t *)slab)[1] = bytes;
+  a->chunks = slab;
+  a->bump = slab + SLAB_HEAD; /* keeps blocks 8-aligned */
+  a->end = slab + bytes;
+  return 1;
+}
+
+void hubc__arena_reserve(hubc__base *b, size_t n) {
+  hubc__arena *a = &b->arena;
+  if (n <= SLAB_BYTES || n > SIZE_MAX - SLAB_HEAD) return;
+  pthread_mutex_lock(&a->mu);
+  if ((size_t)(a->end - a->bump) < n && slab_new(b, n + SLAB_HEAD)) hubc__huge_advise(a->chunks, n + SLAB_HEAD);
+  pthread_mutex_unlock(&a->mu);
+}
+
+void hubc__huge_advise(void *p, size_t n) {
+#if defined(MADV_HUGEPAGE)
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + n) & ~(huge - 1);
+  if (n >= 2 * huge && e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+  (void)p, (void)n;
+#endif
+}
+
 void *hubc__arena_alloc(hubc__base *b, size_t n) {
   if (n > HUBC__ARENA_MAX) return hubc__alloc(b, n);
   size_t cls = (n + 7) / 8, size = cls * 8;
@@ -150,16 +187,9 @@ void *hubc__arena_alloc(hubc__base *b, size_t n) {
   if (p) {
     a->free[cls] = *(void **)p;
   } else {
-    if ((size_t)(a->end - a->bump) < size) {
-      unsigned char *slab = hubc__alloc(b, SLAB_BYTES);
-      if (!slab) {
-        pthread_mutex_unlock(&a->mu);
-        return NULL;
-      }
-      *(void **)slab = a->chunks;
-      a->chunks = slab;
-      a->bump = slab + 16; /* keeps blocks 8-aligned after the link word */
-      a->end = slab + SLAB_BYTES;
+    if ((size_t)(a->end - a->bump) < size && !slab_new(b, SLAB_BYTES)) {
+      pthread_mutex_unlock(&a->mu);
+      return NULL;
     }
     p = a->bump;
     a->bump += size;

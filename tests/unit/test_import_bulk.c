@@ -551,6 +551,60 @@ static void test_R2_I7_plan_and_commit_out_of_memory_at_every_allocation(void **
   tu_expect_same(gc_dump(s), gc_dump(t), "an import that ran out of memory first");
 }
 
+/* An allocator counting live bytes that can refuse the next new block
+ * above a size. */
+typedef struct big_alloc {
+  tu_alloc base;
+  size_t refuse_above; /* 0: none; reset by the refusal */
+  size_t refused;
+} big_alloc;
+
+static void *big_alloc_fn(void *payload, void *ptr, size_t old_size, size_t new_size) {
+  big_alloc *a = payload;
+  if (a->refuse_above && !ptr && new_size > a->refuse_above) {
+    a->refuse_above = 0;
+    a->refused++;
+    return NULL;
+  }
+  return tu_alloc_fn(&a->base, ptr, old_size, new_size);
+}
+
+/* The commit of a large import builds its records in one slab reserved for
+ * them (huge pages); refused, it builds them in the usual slabs: the same
+ * store either way, and closing the store gives every byte back. */
+static void test_I8_records_slab_reserved_or_not_same_store(void **state) {
+  (void)state;
+  char *dumps[2];
+  for (int refuse = 0; refuse < 2; refuse++) {
+    tu_clock *clk = gc_malloc(malloc(sizeof *clk));
+    clk->now = tu_time(2024, 3, 1, 10, 0, 0);
+    big_alloc *al = gc_malloc(calloc(1, sizeof *al));
+    hubc_store_options so;
+    hubc_store_options_init(&so, HUBC_STORE_OPTIONS_VERSION);
+    so.clock = tu_clock_fn;
+    so.clock_payload = clk;
+    so.admin_email = "admin@example.com";
+    so.alloc = big_alloc_fn;
+    so.alloc_payload = al;
+    hubc_store *s;
+    assert_int_equal(hubc_store_open(&s, &so), 0);
+    assert_int_equal(hubc_property_define(s, 1, "notes", "Notes", HUBC_PROP_STRING, NULL, 0), 0);
+    job *j = job_new(large_csv(40000)); /* its records: more than a slab of 1 MiB */
+    j->o.set_marketing = 1;
+    hubc_import *imp = NULL;
+    assert_int_equal(hubc_import_plan(&imp, s, 1, &j->o), 0);
+    al->refuse_above = refuse ? (1u << 20) + 64 : 0; /* the reserved slab: the commit's first block above that */
+    assert_int_equal(hubc_import_commit(NULL, imp, summary(imp).to_set_marketing), 0);
+    assert_int_equal(al->refused > 0, refuse);
+    al->refuse_above = 0;
+    hubc_import_free(imp);
+    dumps[refuse] = gc_dump(s);
+    hubc_store_close(s);
+    assert_int_equal(al->base.live, 0);
+  }
+  tu_expect_same(dumps[0], dumps[1], "an import with and without its records' slab");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(test_I7_plan_and_commit_agree_on_randomized_files, gc_teardown),
@@ -558,6 +612,7 @@ int main(void) {
     cmocka_unit_test_teardown(test_C3_I4_commit_with_and_without_the_plans_email_findings_agree, gc_teardown),
     cmocka_unit_test_teardown(test_C4_I4_enumeration_values_in_many_spellings, gc_teardown),
     cmocka_unit_test_teardown(test_R2_I7_plan_and_commit_out_of_memory_at_every_allocation, gc_teardown),
+    cmocka_unit_test_teardown(test_I8_records_slab_reserved_or_not_same_store, gc_teardown),
     cmocka_unit_test_teardown(test_I8_I9_commit_cancelled_mid_file_changes_nothing, gc_teardown),
     cmocka_unit_test_teardown(test_I8_persistence_failure_mid_file_changes_nothing, gc_teardown),
   };
