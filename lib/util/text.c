@@ -13,12 +13,14 @@ static inline unsigned char lower(unsigned char c) { return (unsigned char)(c | 
 int hubc__utf8_valid(const char *str, size_t len) {
   const unsigned char *s = (const unsigned char *)str, *end = s + len;
   while (s < end) {
-    /* fast path: 8 ASCII bytes without NUL at a time */
-    if ((size_t)(end - s) >= 8) {
+    /* fast path: 8 ASCII bytes without NUL at a time; the last 8 bytes of
+     * the string cover a short tail (s is at a character boundary) */
+    if (len >= 8) {
+      const unsigned char *at = (size_t)(end - s) >= 8 ? s : end - 8;
       uint64_t w;
-      memcpy(&w, s, 8);
+      memcpy(&w, at, 8);
       if (!(w & 0x8080808080808080ULL) && !((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL)) {
-        s += 8;
+        s = at + 8;
         continue;
       }
     }

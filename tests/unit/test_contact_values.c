@@ -234,6 +234,55 @@ static void c4_number_grammar_ignores_locale(void **state) {
   check_numbers(s); /* "1.5" accepted, "1,5" refused */
 }
 
+/* A plain UTF-8 decoder, byte by byte: the reference for the library's
+ * word-at-a-time check (C2: values are UTF-8; NUL is refused). */
+static int utf8_reference(const unsigned char *s, size_t len) {
+  for (size_t i = 0; i < len;) {
+    unsigned c = s[i], n, min;
+    if (c == 0) return 0;
+    if (c < 0x80) { i++; continue; }
+    if (c >= 0xC2 && c <= 0xDF) { n = 1; min = 0x80; c &= 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { n = 2; min = 0x800; c &= 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { n = 3; min = 0x10000; c &= 0x07; }
+    else return 0;
+    if (i + n >= len) return 0;
+    for (unsigned k = 1; k <= n; k++) {
+      if ((s[i + k] & 0xC0) != 0x80) return 0;
+      c = (c << 6) | (s[i + k] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
+    i += n + 1;
+  }
+  return 1;
+}
+
+/* Every length up to 40 with one special sequence (a 2-, 3- or 4-byte
+ * character, a NUL, a stray continuation byte, a cut or overlong
+ * sequence, a surrogate) at every position of an ASCII string: the same
+ * answer as the reference, whichever part (words, the tail, bytes) looks. */
+static void C2_utf8_check_matches_a_bytewise_decoder_at_every_position(void **state) {
+  (void)state;
+  static const char *const special[] = {"\xc3\xad", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\0", "\x80",
+                                        "\xc3", "\xe2\x82", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"};
+  static const size_t special_len[] = {2, 3, 4, 1, 1, 1, 2, 2, 3, 4};
+  unsigned char buf[48];
+  size_t checked = 0;
+  for (size_t len = 0; len <= 40; len++) {
+    memset(buf, 'a', sizeof buf);
+    assert_int_equal(hubc__utf8_valid((const char *)buf, len), 1);
+    for (size_t k = 0; k < sizeof special / sizeof special[0]; k++)
+      for (size_t at = 0; at + special_len[k] <= len; at++) {
+        memset(buf, 'a', sizeof buf);
+        memcpy(buf + at, special[k], special_len[k]);
+        int want = utf8_reference(buf, len);
+        if (hubc__utf8_valid((const char *)buf, len) != want)
+          fail_msg("length %zu, sequence %zu at %zu: library %d, reference %d", len, k, at, !want, want);
+        checked++;
+      }
+  }
+  assert_true(checked > 1000);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(C4_a_number_beyond_the_largest_double_is_refused_like_inf, gc_teardown),
@@ -241,6 +290,7 @@ int main(void) {
       cmocka_unit_test_teardown(C4_values_stored_before_the_range_rules_still_load, gc_teardown),
       cmocka_unit_test_teardown(c4_number_grammar_without_strtod, gc_teardown),
       cmocka_unit_test_teardown(c4_number_grammar_ignores_locale, gc_teardown),
+      cmocka_unit_test_teardown(C2_utf8_check_matches_a_bytewise_decoder_at_every_position, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
