@@ -122,18 +122,13 @@ static int walk_next(file_run *r, size_t i) {
   return 1;
 }
 
-/* The line breaks in a row's packed values [a, b): most rows have none,
- * the others are counted by the byte (hubc__import_breaks, as the reader
- * counts them). */
-static size_t row_breaks(const char *a, const char *b, int maybe) {
-  return maybe ? hubc__import_breaks(a, b) : 0;
-}
-
 /* A row's packed values into cells and their lengths; returns where the
  * next row starts, and in *breaks the line breaks in its values. The NULs
  * are found 64 bytes at a time while a whole block lies inside the packed
  * values, noting whether the row holds any other byte below 0x0E (line
- * feed and carriage return among them); the rest by strlen. */
+ * feed and carriage return among them); the rest by strlen. The few rows
+ * that may hold a line break are counted by the byte, as the reader counts
+ * them (hubc__import_breaks). */
 static size_t row_cells(const hubc__imp_file *f, const hubc__imp_row *row, char **cells, uint32_t *lens,
                         size_t *breaks) {
   char *start = f->buf + row->off;
@@ -168,7 +163,7 @@ static size_t row_cells(const hubc__imp_file *f, const hubc__imp_row *row, char 
     lens[c] = (uint32_t)n;
     start += n + 1;
   }
-  *breaks = row_breaks(first, start - 1, bytewise);
+  *breaks = bytewise ? hubc__import_breaks(first, start - 1) : 0;
   return (size_t)(start - f->buf);
 }
 
@@ -333,11 +328,11 @@ static size_t created_find(const created_set *t, file_run *r, uint32_t h, const 
       return SIZE_MAX;
     }
     if ((uint32_t)(e >> 32) != h) continue;
-    size_t row = (size_t)(uint32_t)e - 1;
-    const char *p = r->f->buf + row; /* to the email cell */
+    size_t off = (size_t)(uint32_t)e - 1;
+    const char *p = r->f->buf + off; /* to the email cell */
     for (size_t c = 0; c < r->f->email_col; c++) p += strlen(p) + 1;
     const char *why;
-    if (hubc__email_normalize(p, other, &why) >= 0 && strcmp(other, email) == 0) return row;
+    if (hubc__email_normalize(p, other, &why) >= 0 && strcmp(other, email) == 0) return off;
   }
 }
 

@@ -86,10 +86,13 @@ void hubc__txn_begin(hubc_store *s, hubc_id actor, hubc_time now) {
 
 int hubc__txn_reserve_grow(hubc_store *s, size_t undo, size_t n) {
   hubc__txn *t = &s->txn;
+  size_t had = t->undo_cap;
   if (hubc__grow(s->base, (void **)&t->undo, &t->undo_cap, t->undo_n + undo, sizeof *t->undo) ||
       (s->has_persist && /* dirty marks are for the backend only */
        hubc__grow(s->base, (void **)&t->dirty, &t->dirty_cap, t->dirty_n + 2 * n + 2, sizeof *t->dirty)))
     return HUBC_ENOMEM;
+  if (t->undo_cap > had) /* a bulk call's log (an import: an entry per row) is written once, in order */
+    hubc__huge_advise(t->undo + had, (t->undo_cap - had) * sizeof *t->undo);
   if (s->ev_fn && hubc__grow(s->base, (void **)&s->events, &s->events_cap, s->events_n + HUBC__EVENTS_NEED(n),
                              sizeof *s->events))
     return HUBC_ENOMEM;
