@@ -164,7 +164,7 @@ static int index_build(hubc_store *s);
  * follows if there is memory for it, else at the next change. */
 static void reorder(hubc_store *s) {
   hubc__watches *ws = W(s);
-  ws->ix_stale = 1; /* positions move: the index is rebuilt at the next change */
+  ws->ix_stale = 1; /* positions move: the index is rebuilt below, or at the next change */
   ws->n_order = 0;
   for (size_t i = 0; i < ws->n; i++) {
     hubc__watch *x = &ws->v[i];
