@@ -157,6 +157,15 @@ static void fire_alerts(hubc_store *s, uint64_t before, uint64_t after, uint64_t
   }
 }
 
+/* Whether `after` reaches the first threshold of `tier` not fired yet
+ * (thresholds ascend: if not, fire_alerts would fire none). */
+static inline int next_crossed(const hubc_store *s, uint64_t after, uint64_t tier) {
+  uint64_t unfired = ~s->billing.bill.alerts & 0xf;
+  if (!unfired) return 0;
+  unsigned th = thresholds[__builtin_ctzll(unfired)];
+  return th == 100 ? after > tier : after * 100 >= (uint64_t)th * tier;
+}
+
 int hubc__billing_finalize(hubc_store *s) {
   uint64_t before = s->billing.billable_mark, after = HUBC__BILLABLE(s), tier = s->billing.bill.tier;
   hubc__outlook ol;
@@ -171,7 +180,7 @@ int hubc__billing_finalize(hubc_store *s) {
   int rc = hubc__txn_reserve(s, 1);
   if (rc) return rc;
   if (after > before) {
-    if (after * 100 >= (uint64_t)thresholds[0] * tier) fire_alerts(s, before, after, tier); /* below: none crossed */
+    if (next_crossed(s, after, tier)) fire_alerts(s, before, after, tier);
     if (ol.tier != tier) { /* AUTO_UPGRADE */
       s->billing.bill.tier = ol.tier;
       emit(s, HUBC_EVENT_TIER_UPGRADE, 0, tier);

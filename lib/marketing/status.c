@@ -146,7 +146,7 @@ int hubc__status_apply_run(hubc_store *s, const uint32_t *ids, size_t n, int tar
     stamp(s, id, &slot, to, reason_type, ctx);
     hubc__slot_move(s, id, &from, &slot);
     hubc__txn_dirty(s, HUBC_REC_CONTACT, id);
-    hubc__watch_slot(s, id, &from, &slot); /* active lists follow (S2) */
+    if (s->lists.watch.live) hubc__watch_slot(s, id, &from, &slot); /* active lists follow (S2) */
     announce(s, id, to);
     ++*changed;
   }

@@ -161,7 +161,14 @@ int hubc__read_begin(hubc_store *s);
 /* Counts a call in flight; EINVAL naming `what` once the store is closed.
  * read/write_begin do it; every exit pairs it with hubc__call_leave. */
 int hubc__call_enter(hubc_store *s, const char *what);
-void hubc__call_leave(hubc_store *s);
+void hubc__call_leave_closing(hubc_store *s);
+static inline void hubc__call_leave(hubc_store *s) {
+  if (!atomic_load(&s->closed)) { /* close polls too: a wakeup missed here costs it one poll */
+    atomic_fetch_sub(&s->calls, 1);
+    return;
+  }
+  hubc__call_leave_closing(s);
+}
 /* Unlocks; returns rc, clearing the error message when rc == 0. */
 int hubc__read_end(hubc_store *s, int rc);
 
@@ -205,12 +212,17 @@ void hubc__slot_move(hubc_store *s, int64_t id, const hubc__slot *from, const hu
 /* Appends an undo entry of `kind` for `id` holding n bytes of payload
  * (n <= HUBC__UNDO_BYTES) for the kind's undo hook. Needs a reserved entry. */
 void hubc__txn_push(hubc_store *s, int kind, int64_t id, const void *payload, size_t n);
-/* Marks (kind, id) changed for persistence; touches the kind. */
-void hubc__txn_dirty(hubc_store *s, int kind, int64_t id);
 /* The kind takes part in the transaction (kind.h); push, dirty and slot do
  * it for their kind. */
 static inline void hubc__txn_touch(hubc_store *s, int kind) {
   s->txn.touched |= 1ull << hubc__kind_pos_[kind];
+}
+/* Marks (kind, id) changed for persistence; touches the kind. Inline: a
+ * store without a backend only touches (every status change marks two). */
+void hubc__txn_dirty_mark(hubc_store *s, int kind, int64_t id);
+static inline void hubc__txn_dirty(hubc_store *s, int kind, int64_t id) {
+  hubc__txn_touch(s, kind);
+  if (s->has_persist) hubc__txn_dirty_mark(s, kind, id);
 }
 /* Every kind remembers its committed state (kind.h txn_begin): once the
  * store is loaded, before its first transaction. */

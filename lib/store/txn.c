@@ -128,10 +128,8 @@ void hubc__slot_move(hubc_store *s, int64_t id, const hubc__slot *from, const hu
   if (s->qcols.live && from->rec != to->rec) hubc__qcols_update(s, id, to->rec);
 }
 
-void hubc__txn_dirty(hubc_store *s, int kind, int64_t id) {
+void hubc__txn_dirty_mark(hubc_store *s, int kind, int64_t id) {
   hubc__txn *t = &s->txn;
-  hubc__txn_touch(s, kind);
-  if (!s->has_persist) return;
   if (t->dirty_n && t->dirty[t->dirty_n - 1].kind == kind && t->dirty[t->dirty_n - 1].id == id) return;
   t->dirty[t->dirty_n].kind = (uint8_t)kind;
   t->dirty[t->dirty_n].id = id;
@@ -147,7 +145,8 @@ void hubc__txn_slot(hubc_store *s, int64_t id, const hubc__slot *to) {
   if (u->u.slot.from.rec && u->u.slot.from.rec != to->rec) s->contacts.superseded++; /* released at commit */
   hubc__slot_move(s, id, &u->u.slot.from, to);
   hubc__txn_dirty(s, HUBC_REC_CONTACT, id);
-  hubc__watch_slot(s, id, &s->txn.undo[s->txn.undo_n - 1].u.slot.from, to); /* active lists follow (S2) */
+  if (s->lists.watch.live) /* active lists follow (S2); checked here: most stores have none */
+    hubc__watch_slot(s, id, &s->txn.undo[s->txn.undo_n - 1].u.slot.from, to);
 }
 
 void hubc__txn_push(hubc_store *s, int kind, int64_t id, const void *payload, size_t n) {
@@ -234,10 +233,13 @@ static void commit(hubc_store *s) {
   hubc__txn *t = &s->txn;
   hubc__sched_commit(s);
   const hubc__kind *k;
-  FOR_TOUCHED(t, hubc__kinds_commit, k) k->txn_commit(s);
-  /* then the committed state the next rollback restores (begin hooks read
-   * only their own kind, so all commits may go first) */
-  FOR_TOUCHED(t, hubc__kinds_begin, k) k->txn_begin(s);
+  /* each kind releases what it superseded, then records the committed
+   * state the next rollback restores (begin hooks read only their own
+   * kind, so one pass does both) */
+  FOR_TOUCHED(t, hubc__kinds_commit | hubc__kinds_begin, k) {
+    if (k->txn_commit) k->txn_commit(s);
+    if (k->txn_begin) k->txn_begin(s);
+  }
   t->undo_n = t->dirty_n = 0;
 }
 
@@ -421,11 +423,7 @@ int hubc__call_enter(hubc_store *s, const char *what) {
   return hubc__err(HUBC_EINVAL, "%s: the store is closed", what);
 }
 
-void hubc__call_leave(hubc_store *s) {
-  if (!atomic_load(&s->closed)) { /* close polls too: a wakeup missed here costs it one poll */
-    atomic_fetch_sub(&s->calls, 1);
-    return;
-  }
+void hubc__call_leave_closing(hubc_store *s) {
   pthread_mutex_lock(&s->gate_mu);
   if (atomic_fetch_sub(&s->calls, 1) == 1) pthread_cond_broadcast(&s->gate_cv);
   pthread_mutex_unlock(&s->gate_mu);
