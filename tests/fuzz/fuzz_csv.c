@@ -11,7 +11,10 @@
  *   - a defect's line and column, mapped back through line starts counted
  *     here independently (CRLF, LF, lone CR), fall inside the row; a NUL
  *     defect points at a NUL byte;
- *   - an unterminated quote ends the input with EINVAL and a message.
+ *   - an unterminated quote ends the input with EINVAL and a message;
+ *   - read again in contiguous mode (the import's), dropping the rows with
+ *     a defect, every row has the same fields, and each row kept starts
+ *     where the one kept before ended.
  * Must never crash, hang or read outside the buffer.
  *
  * Seeds: tests/fuzz/corpus/fuzz_csv/. */
@@ -115,9 +118,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *field[CAP];
   uint32_t flen[CAP];
   hubc__csv_row r = {.field = field, .len = flen, .cap = CAP};
+  char *buf2 = malloc(len + 1), *field2[CAP];
+  memcpy(buf2, data + 1, len);
+  uint32_t flen2[CAP];
+  hubc__csv c2;
+  hubc__csv_init(&c2, buf2, len, delim);
+  c2.contiguous = 1;
+  hubc__csv_row r2 = {.field = field2, .len = flen2, .cap = CAP};
   uint64_t last_line = 0, last_off = 0;
   int first = 1, rc;
   while ((rc = hubc__csv_next(&c, &r)) == 1) {
+    char *kept_end = c2.out;
+    check(hubc__csv_next(&c2, &r2) == 1, "contiguous: no row");
+    check(r2.n == r.n && r2.line == r.line && r2.defect == r.defect, "contiguous: another row");
+    check(field2[0] == kept_end, "contiguous: a gap before the row");
+    for (size_t i = 0; i < (r.n < CAP ? r.n : CAP); i++)
+      check(flen2[i] == flen[i] && memcmp(field2[i], field[i], flen[i] + 1) == 0, "contiguous: another field");
+    if (r2.defect) c2.out = field2[0]; /* dropped, as the import drops it */
     check(r.n >= 1, "row without fields");
     check(first || r.line > last_line, "row lines do not increase");
     check(first || r.offset > last_off, "row offsets do not increase");
@@ -143,6 +160,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     round_trip(c.delim, field, flen, r.n);
   }
   check(rc == 0 || (rc == HUBC_EINVAL && strstr(hubc_error_last(), "never closed")), "bad end");
+  check(rc != 0 || hubc__csv_next(&c2, &r2) == 0, "contiguous: an extra row");
+  free(buf2);
   free(start);
   free(buf);
   return 0;
