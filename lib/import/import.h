@@ -93,7 +93,7 @@ struct hubc_import {
 /* read.c: the line breaks in a row's packed values [a, b) (b: its last
  * NUL), counted as the CSV reader counts them (CRLF once, a lone CR). */
 size_t hubc__import_breaks(const char *a, const char *b);
-/* read.c: fills files, rows, read_errs, unmapped of a new import. */
+/* read.c: fills files, n_rows, jumps, read_errs, unmapped of a new import. */
 int hubc__import_read(hubc_import *imp, const hubc_import_options *o);
 /* Calls the progress callback; HUBC_ECANCELED if it asks to stop. */
 int hubc__import_progress(hubc_import *imp, int phase);

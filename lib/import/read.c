@@ -244,6 +244,9 @@ size_t hubc__import_breaks(const char *a, const char *b) {
  * past the next one), counted then as apply.c's walk counts them. */
 static int add_row(hubc_import *imp, hubc__imp_file *f, const char *packed, const char *end, uint64_t line,
                    int breaks, uint64_t *next) {
+  if (imp->n_rows >= UINT32_MAX) /* jumps name rows in 32 bits */
+    return hubc__err(HUBC_ELIMIT, "the import has more than %u valid rows (file '%s' line %llu); nothing imported",
+                     UINT32_MAX - 1, f->name, (unsigned long long)line);
   if (imp->n_rows == f->row_begin) f->data_off = (size_t)(packed - f->buf);
   if (imp->n_rows == f->row_begin || line != *next) {
     if (imp->n_jumps == imp->jumps_cap) {
