@@ -131,8 +131,7 @@ int hubc__status_apply_run(hubc_store *s, const uint32_t *ids, size_t n, int tar
   run_undo ru = {(uint32_t)a->hist_n, (uint32_t)a->hist_n, a->was_n};
   hubc__txn_push(s, HUBC_REC_HISTORY, 0, &ru, sizeof ru);
   size_t at = s->txn.undo_n - 1, room = 0;
-  uint32_t ctx = 0;
-  int ctx_set = 0; /* the run's context, once it changes a contact */
+  uint32_t ctx = 0; /* the run's context, put at its first change */
   for (size_t i = 0; i < n; i++) {
     if (i + RUN_AHEAD < n) __builtin_prefetch(s->contacts.recs[ids[i + RUN_AHEAD]], 1);
     int64_t id = ids[i];
@@ -142,7 +141,7 @@ int hubc__status_apply_run(hubc_store *s, const uint32_t *ids, size_t n, int tar
     if (!room && (rc = run_reserve(s, room = n - i < RUN_CHUNK ? n - i : RUN_CHUNK, target))) break;
     room--;
     a->was[a->was_n++] = from.modified;
-    if (!ctx_set) ctx = ctx_now(s, reason_id), ctx_set = 1;
+    if (!*changed) ctx = ctx_now(s, reason_id);
     stamp(s, id, &slot, to, reason_type, ctx);
     hubc__slot_move(s, id, &from, &slot);
     hubc__txn_dirty(s, HUBC_REC_CONTACT, id);
