@@ -55,7 +55,8 @@ static int load(hubc_loader *l, int64_t id, hubc__rd r) {
     if (tag >= 1 && tag <= HUBC__T_H_ACTOR && hubc__ld_int(body, &v[tag], K, id)) return HUBC_ECORRUPT;
   }
   if (v[HUBC__T_H_OLD] < 0 || v[HUBC__T_H_OLD] > 2 || v[HUBC__T_H_NEW] < 0 || v[HUBC__T_H_NEW] > 2 ||
-      v[HUBC__T_H_CONTACT] <= 0 || v[HUBC__T_H_CONTACT] > 0xffffffffLL || v[HUBC__T_H_REASON_TYPE] < 0 || v[HUBC__T_H_REASON_TYPE] > HUBC_SOURCE_UPDATE_DATE ||
+      v[HUBC__T_H_CONTACT] <= 0 || v[HUBC__T_H_CONTACT] > 0xffffffffLL || /* contact ids are 32-bit */
+      v[HUBC__T_H_REASON_TYPE] < 0 || v[HUBC__T_H_REASON_TYPE] > HUBC_SOURCE_UPDATE_DATE ||
       !hubc__time_ok(v[HUBC__T_H_TIME]))
     return hubc__corrupt(K, id, "field out of range");
   h.contact = (uint32_t)v[HUBC__T_H_CONTACT];
