@@ -412,8 +412,9 @@ static char *large_csv(int n) {
   return gc_malloc(t.p);
 }
 
-static hubc_store *large_store(tu_clock *clk, const hubc_persist *persist) {
-  hubc_store *s = gc_store(tu_open(clk, persist));
+/* The property and the 20 older contacts (every third marketing) that
+ * large_store's imports meet. */
+static void fill_old(hubc_store *s) {
   assert_int_equal(hubc_property_define(s, 1, "notes", "Notes", HUBC_PROP_STRING, NULL, 0), 0);
   for (int i = 0; i < 20; i++) {
     char email[32];
@@ -421,6 +422,11 @@ static hubc_store *large_store(tu_clock *clk, const hubc_persist *persist) {
     hubc_id id = tu_contact(s, 1, email, "Old");
     if (i % 3 == 1) assert_int_equal(hubc_contact_set_marketing(s, 1, id, HUBC_SOURCE_MANUAL, 1), 0);
   }
+}
+
+static hubc_store *large_store(tu_clock *clk, const hubc_persist *persist) {
+  hubc_store *s = gc_store(tu_open(clk, persist));
+  fill_old(s);
   return s;
 }
 
@@ -502,13 +508,7 @@ static void test_R2_I7_plan_and_commit_out_of_memory_at_every_allocation(void **
   tu_alloc *al = gc_malloc(calloc(1, sizeof *al)); /* outlives the test: the teardown closes the store */
   hubc_store *s = large_store(clk, NULL);
   hubc_store *t = gc_store(tu_open_alloc(clk, al, NULL));
-  assert_int_equal(hubc_property_define(t, 1, "notes", "Notes", HUBC_PROP_STRING, NULL, 0), 0);
-  for (int i = 0; i < 20; i++) {
-    char email[32];
-    snprintf(email, sizeof email, "old%d@x.it", i);
-    hubc_id id = tu_contact(t, 1, email, "Old");
-    if (i % 3 == 1) assert_int_equal(hubc_contact_set_marketing(t, 1, id, HUBC_SOURCE_MANUAL, 1), 0);
-  }
+  fill_old(t);
   tu_expect_same(gc_dump(s), gc_dump(t), "the two stores before the import");
   job *j = job_new(large_csv(300));
   j->o.set_marketing = 1;
