@@ -358,8 +358,9 @@ int hubc__cs_reserve(hubc__cs *cs, size_t rows) {
   size_t per_row = cs->o.mark_created || cs->o.mark_matched ? 2 : 1;
   int rc = hubc__slots_reserve(s, last);
   if (!rc) rc = hubc__eidx_reserve(s, rows);
-  if (!rc) rc = per_row > 1 ? hubc__status_reserve(s, rows) : 0;
+  /* the undo log first, at its full size: grown once, not copied again */
   if (!rc && rows <= SIZE_MAX / per_row) rc = hubc__txn_reserve(s, rows * per_row);
+  if (!rc) rc = per_row > 1 ? hubc__status_reserve(s, rows) : 0;
   return rc;
 }
 
@@ -396,7 +397,7 @@ static int create(hubc__cs *cs, size_t nch, hubc_id *out_id) {
   if (cs->o.mark_created) {
     hubc__status_create_marketing(s, id, &slot, cs->o.source, cs->o.source_id);
     cs->marked++;
-  } else hubc__txn_slot(s, id, &slot);
+  } else hubc__txn_slot_new(s, id, &slot);
   s->contacts.eidx.hint = NULL;
   cs->created++;
   *out_id = id;

@@ -339,6 +339,17 @@ static void free_area(hubc_store *s) {
 static void txn_begin(hubc_store *s) { s->contacts.next_id_mark = s->contacts.next_id; }
 
 static void undo(hubc_store *s, const hubc__undo *u) {
+  if (u->id < 0) { /* a run of creates (hubc__txn_slot_new): ids -id .. end - 1, newest first */
+    int64_t end;
+    memcpy(&end, u->u.bytes, sizeof end);
+    const hubc__slot none = {0};
+    for (int64_t id = end; id-- > -u->id;) {
+      hubc__slot now = hubc__slot_at(s, id);
+      hubc__slot_move(s, id, &now, &none);
+      hubc__rec_unref(s->base, now.rec);
+    }
+    return;
+  }
   hubc__slot_move(s, u->id, &u->u.slot.to, &u->u.slot.from);
   if (u->u.slot.to.rec && u->u.slot.to.rec != u->u.slot.from.rec) hubc__rec_unref(s->base, u->u.slot.to.rec);
 }
@@ -354,7 +365,7 @@ static void txn_commit(hubc_store *s) {
   const hubc__txn *t = &s->txn;
   for (size_t i = 0; i < t->undo_n && s->contacts.superseded; i++) {
     const hubc__undo *u = &t->undo[i];
-    if (u->kind == K && u->u.slot.from.rec && u->u.slot.from.rec != u->u.slot.to.rec) {
+    if (u->kind == K && u->id > 0 && u->u.slot.from.rec && u->u.slot.from.rec != u->u.slot.to.rec) {
       hubc__rec_unref(s->base, u->u.slot.from.rec);
       s->contacts.superseded--;
     }

@@ -170,7 +170,7 @@ void hubc__status_undo_run(hubc_store *s, const hubc__undo *u) {
 
 void hubc__status_create_marketing(hubc_store *s, int64_t id, hubc__slot *slot, int reason_type, hubc_id reason_id) {
   stamp(s, id, slot, HUBC_MARKETING, reason_type, ctx_now(s, reason_id));
-  hubc__txn_slot(s, id, slot);
+  hubc__txn_slot_new(s, id, slot);
   announce(s, id, HUBC_MARKETING);
 }
 

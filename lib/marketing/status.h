@@ -69,7 +69,7 @@ void hubc__status_undo_run(hubc_store *s, const struct hubc__undo *u);
 /* Creates contact id (next in line, not yet in the store) from *slot, a
  * NON_MARKETING state, made MARKETING at once (M3): one state change in
  * the transaction instead of two, the same history, events and records.
- * Needs what hubc__status_apply and hubc__txn_slot need. */
+ * Needs what hubc__status_apply and hubc__txn_slot_new need. */
 struct hubc__slot;
 void hubc__status_create_marketing(hubc_store *s, int64_t id, struct hubc__slot *slot, int reason_type,
                                    hubc_id reason_id);

@@ -207,6 +207,10 @@ static inline int hubc__txn_reserve(hubc_store *s, size_t n) { return hubc__txn_
  * records undo and marks the contact dirty. Needs a reserved entry and
  * email index room (hubc__eidx_reserve). */
 void hubc__txn_slot(hubc_store *s, int64_t id, const hubc__slot *to);
+/* hubc__txn_slot for a contact created in this transaction (id had no
+ * record): consecutive creates share one undo entry (id = -first id, bytes:
+ * the end id), so a bulk create logs a run, not a contact each. */
+void hubc__txn_slot_new(hubc_store *s, int64_t id, const hubc__slot *to);
 /* Moves a slot between states without undo (loading, and undo itself). */
 void hubc__slot_move(hubc_store *s, int64_t id, const hubc__slot *from, const hubc__slot *to);
 /* Appends an undo entry of `kind` for `id` holding n bytes of payload

@@ -149,6 +149,24 @@ void hubc__txn_slot(hubc_store *s, int64_t id, const hubc__slot *to) {
     hubc__watch_slot(s, id, &s->txn.undo[s->txn.undo_n - 1].u.slot.from, to);
 }
 
+void hubc__txn_slot_new(hubc_store *s, int64_t id, const hubc__slot *to) {
+  hubc__txn *t = &s->txn;
+  hubc__undo *u = t->undo_n ? &t->undo[t->undo_n - 1] : NULL;
+  int64_t end = 0;
+  if (u && u->kind == HUBC_REC_CONTACT && u->id < 0) memcpy(&end, u->u.bytes, sizeof end);
+  if (end != id) { /* the run before (if any) ended elsewhere: a new one */
+    u = &t->undo[t->undo_n++];
+    u->kind = HUBC_REC_CONTACT;
+    u->id = -id;
+  }
+  end = id + 1;
+  memcpy(u->u.bytes, &end, sizeof end);
+  const hubc__slot none = {0};
+  hubc__slot_move(s, id, &none, to);
+  hubc__txn_dirty(s, HUBC_REC_CONTACT, id);
+  if (s->lists.watch.live) hubc__watch_slot(s, id, &none, to);
+}
+
 void hubc__txn_push(hubc_store *s, int kind, int64_t id, const void *payload, size_t n) {
   hubc__undo *u = &s->txn.undo[s->txn.undo_n++];
   u->kind = (uint8_t)kind;

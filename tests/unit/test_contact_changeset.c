@@ -354,6 +354,41 @@ static void test_R2_a_reserved_bulk_run_creates_every_row_in_one_commit(void **s
   assert_int_equal(hubc__store_check(s), 0);
 }
 
+/* R2: creates are logged as runs (one undo entry per run of new ids), a
+ * change to a contact created earlier in the transaction between them as
+ * its own entry; undoing them all, newest first, leaves the store as it
+ * was: records, email index, counts and history. */
+static void test_R2_creates_logged_as_runs_undo_to_the_store_before(void **state) {
+  (void)state;
+  tu_clock clk = {tu_time(2024, 3, 10, 12, 0, 0)};
+  hubc_store *s = store(&clk);
+  anna(s);
+  char *before = gc_dump(s);
+  for (int mark = 0; mark < 2; mark++) {
+    assert_int_equal(hubc__write_begin(s, HUBC_SYSTEM, HUBC_PERM_EDIT_CONTACTS, "test runs"), 0);
+    hubc__cs cs;
+    hubc__cs_opts o = {HUBC__CS_NONEMPTY | HUBC__CS_MERGE_DUPLICATES, HUBC__CS_CREATE_OR_UPDATE, HUBC_SOURCE_IMPORT,
+                       3, mark, mark};
+    assert_int_equal(hubc__cs_begin(&cs, s, &o, cols, NCOLS), 0);
+    const char *rows[][NCOLS] = {
+      {"a@x.it", "A", "", ""}, {"b@x.it", "B", "", ""}, /* a run of two */
+      {"A@X.IT", "", "Roma", ""},                       /* changes a: its own entry */
+      {"c@x.it", "C", "", ""}, {"d@x.it", "D", "", ""}, {"e@x.it", "", "", "lead"}, /* a second run */
+      {"anna@example.com", "", "Bari", ""},             /* an older contact: its own entry */
+    };
+    size_t undo_before = s->txn.undo_n;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+      assert_int_equal(hubc__cs_row(&cs, 0, rows[i], NULL, NULL), 0);
+    assert_int_equal(cs.created, 5);
+    /* runs, a's change, anna's change (and with marking her status change) */
+    assert_int_equal(s->txn.undo_n - undo_before, 4 + (size_t)mark);
+    hubc__cs_end(&cs);
+    assert_int_equal(hubc__write_end(s, hubc__err(HUBC_EINVAL, "test: undo it all")), HUBC_EINVAL);
+    tu_expect_dump(s, before, "creates in runs, undone");
+    assert_int_equal(hubc__store_check(s), 0);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(test_I4_blank_cells_never_erase_and_nonblank_values_replace, gc_teardown),
@@ -368,6 +403,7 @@ int main(void) {
     cmocka_unit_test_teardown(test_F4_marking_raises_new_and_matched_contacts_with_the_reason, gc_teardown),
     cmocka_unit_test_teardown(test_C4_overwrite_removes_on_blank_like_a_manual_update, gc_teardown),
     cmocka_unit_test_teardown(test_R2_a_reserved_bulk_run_creates_every_row_in_one_commit, gc_teardown),
+    cmocka_unit_test_teardown(test_R2_creates_logged_as_runs_undo_to_the_store_before, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
