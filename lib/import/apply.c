@@ -167,6 +167,19 @@ static size_t row_cells(const hubc__imp_file *f, const hubc__imp_row *row, char 
   return (size_t)(start - f->buf);
 }
 
+/* Starts fetching the table slot the next row's email will probe, from
+ * the hash of its cell as it is (for nearly every row its normalized form;
+ * a wrong guess costs the fetch only): on a large file the slot misses
+ * the cache, about a quarter of the plan's and of the commit's time when
+ * it is waited for. Call after row_begin (next_off known). */
+static void fetch_next_slot(const file_run *r, const uint64_t *slots, size_t mask) {
+  const hubc__imp_file *f = r->f;
+  if (!slots || f->email_col == SIZE_MAX || r->i + 1 >= f->row_end) return;
+  const char *p = f->buf + r->next_off; /* a valid row: ncols values, each ending in a NUL */
+  for (size_t c = 0; c < f->email_col; c++) p += strlen(p) + 1;
+  __builtin_prefetch(&slots[hubc__hash(p, strlen(p)) & mask]);
+}
+
 /* The row's cells, then the checks of the read-only and Record ID columns
  * (*id: the Record ID, 0 if none). Returns 0, 1 when the row is skipped
  * (its error recorded), or a fatal error. */
@@ -230,6 +243,8 @@ static int run_row(file_run *r, hubc__cs *cs) {
   size_t i = r->i;
   hubc_id id;
   int rc = row_begin(r, row, &id);
+  const hubc__eidx *x = &imp->store->contacts.eidx;
+  fetch_next_slot(r, x->slots, x->mask);
   if (rc) return rc == 1 ? 0 : rc;
   if (email_ok(imp, i)) rc = hubc__cs_row_email_ready(cs, id, r->vals, r->lens, NULL, NULL);
   else if (!(rc = hubc__cs_row_n(cs, id, r->vals, r->lens, NULL, NULL))) note_email(imp, cs, r, i);
@@ -446,6 +461,8 @@ int hubc__import_project(hubc_import *imp, int64_t delta[4]) {
     const hubc__imp_row *row = &pj.r.row;
     hubc_id id;
     rc = row_begin(&pj.r, row, &id);
+    fetch_next_slot(&pj.r, pj.created.slot, pj.created.mask);
+    fetch_next_slot(&pj.r, s->contacts.eidx.slots, s->contacts.eidx.mask);
     if (!rc) {
       rc = project_row(&pj, i);
       if (rc == 1) break;
