@@ -311,6 +311,7 @@ static int begin(hubc__cs *cs, hubc_store *s, const hubc__cs_opts *o, size_t n) 
   cs->email_col = SIZE_MAX;
   cs->sorted = 0;
   cs->opt_used = 0;
+  cs->email_h_set = 0;
   cs->props = n <= 16 ? cs->props_stack : hubc__alloc(s->base, n * sizeof *cs->props);
   cs->ch = n <= 16 ? cs->ch_stack : hubc__alloc(s->base, n * sizeof *cs->ch);
   if (!cs->props || !cs->ch) return hubc__err(HUBC_ENOMEM, "out of memory reading %zu properties", n);
@@ -477,14 +478,16 @@ static int row(hubc__cs *cs, hubc_id id, const char *const *values, const uint32
                hubc_id *out_id, int *outcome) {
   hubc_store *s = cs->s;
   size_t nch = 0;
-  int done = 0;
+  int done = 0, h_given = cs->email_h_set;
   cs->fail_col = SIZE_MAX;
+  cs->email_h_set = 0;
   int rc = collect(cs, values, lens, email_ready, &nch);
   if (rc) return rc;
   /* changes are sorted and email is property 0 */
   const char *email = nch && cs->ch[0].prop == HUBC__P_EMAIL ? cs->ch[0].value : NULL;
   hubc__rec *target = NULL;
-  if (email) cs->email_h = hubc__hash(email, cs->ch[0].len); /* once: find, then index (create, update) */
+  if (email) /* once: find, then index (create, update) */
+    cs->email_h = h_given ? cs->email_h_given : hubc__hash(email, cs->ch[0].len);
   if (id) {
     if (!(target = hubc__contact_at(s, id)))
       return hubc__err(HUBC_ENOTFOUND, "no contact with record id %lld", (long long)id);

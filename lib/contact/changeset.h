@@ -66,6 +66,8 @@ typedef struct hubc__cs {
   size_t unchanged;    /* rows reaching an older contact first that change nothing (not in updated) */
   char email[HUBC__EMAIL_BUF];
   uint32_t email_h; /* hash of email while a row with one is applied */
+  uint32_t email_h_given; /* hubc__cs_email_hash, for the next row only */
+  int email_h_set;
   /* enumeration values this changeset resolved, by their exact bytes: a
    * file's column repeats a few values (hubc__schema_option compares each
    * option case-insensitively); bit i of opt_used: entry i is set (32) */
@@ -106,6 +108,13 @@ int hubc__cs_row_n(hubc__cs *cs, hubc_id id, const char *const *values, const ui
  * again. The import's commit, after its plan checked every row. */
 int hubc__cs_row_email_ready(hubc__cs *cs, hubc_id id, const char *const *values, const uint32_t *lens,
                              hubc_id *out_id, int *outcome);
+/* The hash (hubc__hash) of the email value of the next row, which the
+ * caller computed already (the import, fetching its table slot ahead): the
+ * row takes it instead of hashing the email again. For that row only. */
+static inline void hubc__cs_email_hash(hubc__cs *cs, uint32_t h) {
+  cs->email_h_given = h;
+  cs->email_h_set = 1;
+}
 /* After a successful row with an email: whether values' email (of lens'
  * length) was its own normalized form, i.e. hubc__cs_row_email_ready may
  * take the row as it is next time. */

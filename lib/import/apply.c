@@ -54,6 +54,11 @@ typedef struct file_run {
   size_t jump;       /* the next entry of imp->jumps to meet */
   size_t next_off;   /* where the row after it starts (row_cells) */
   uint64_t next_line; /* the line it starts on, unless a jump says otherwise */
+  /* the hash of the email cell as it is, of the current row (cell_h) and
+   * of the next one (next_h), when known (fetch_next_slot): for a cell that
+   * is its own normalized form, the hash the tables are probed with */
+  uint32_t cell_h, next_h;
+  int cell_h_ok, next_h_ok;
 } file_run;
 
 static void run_free(file_run *r) {
@@ -117,6 +122,9 @@ static int walk_next(file_run *r, size_t i) {
   if (i >= r->f->row_end) return 0;
   r->i = i;
   r->row.off = (uint32_t)r->next_off;
+  r->cell_h = r->next_h;
+  r->cell_h_ok = r->next_h_ok;
+  r->next_h_ok = 0;
   if (r->jump < imp->n_jumps && imp->jumps[r->jump].row == i) r->row.line = imp->jumps[r->jump++].line;
   else r->row.line = (uint32_t)r->next_line;
   return 1;
@@ -167,17 +175,23 @@ static size_t row_cells(const hubc__imp_file *f, const hubc__imp_row *row, char 
   return (size_t)(start - f->buf);
 }
 
-/* Starts fetching the table slot the next row's email will probe, from
- * the hash of its cell as it is (for nearly every row its normalized form;
- * a wrong guess costs the fetch only): on a large file the slot misses
- * the cache, about a quarter of the plan's and of the commit's time when
- * it is waited for. Call after row_begin (next_off known). */
-static void fetch_next_slot(const file_run *r, const uint64_t *slots, size_t mask) {
+/* Starts fetching the table slots the next row's email will probe (up to
+ * two tables), from the hash of its cell as it is (for nearly every row
+ * its normalized form; a wrong guess costs the fetch only): on a large
+ * file the slot misses the cache, about a quarter of the plan's and of the
+ * commit's time when it is waited for. Call after row_begin (next_off
+ * known). */
+static void fetch_next_slot(file_run *r, const uint64_t *slots, size_t mask, const uint64_t *slots2, size_t mask2) {
   const hubc__imp_file *f = r->f;
-  if (!slots || f->email_col == SIZE_MAX || r->i + 1 >= f->row_end) return;
+  r->next_h_ok = 0;
+  if ((!slots && !slots2) || f->email_col == SIZE_MAX || r->i + 1 >= f->row_end) return;
   const char *p = f->buf + r->next_off; /* a valid row: ncols values, each ending in a NUL */
   for (size_t c = 0; c < f->email_col; c++) p += strlen(p) + 1;
-  __builtin_prefetch(&slots[hubc__hash(p, strlen(p)) & mask]);
+  uint32_t h = hubc__hash(p, strlen(p));
+  if (slots) __builtin_prefetch(&slots[h & mask]);
+  if (slots2) __builtin_prefetch(&slots2[h & mask2]);
+  r->next_h = h;
+  r->next_h_ok = 1;
 }
 
 /* The row's cells, then the checks of the read-only and Record ID columns
@@ -231,8 +245,10 @@ static int email_ok(const hubc_import *imp, size_t i) { return (imp->email_ok[i 
 
 /* Row i's email found to be its own normalized form by the changeset's
  * check just done (the first run over the rows, usually the plan). */
-static void note_email(hubc_import *imp, const hubc__cs *cs, const file_run *r, size_t i) {
-  if (hubc__cs_email_was_normal(cs, r->vals, r->lens)) imp->email_ok[i / 64] |= 1ULL << (i % 64);
+static int note_email(hubc_import *imp, const hubc__cs *cs, const file_run *r, size_t i) {
+  int normal = hubc__cs_email_was_normal(cs, r->vals, r->lens);
+  if (normal) imp->email_ok[i / 64] |= 1ULL << (i % 64);
+  return normal;
 }
 
 /* The walk's current row through the changeset. Returns 0 (applied or
@@ -244,9 +260,12 @@ static int run_row(file_run *r, hubc__cs *cs) {
   hubc_id id;
   int rc = row_begin(r, row, &id);
   const hubc__eidx *x = &imp->store->contacts.eidx;
-  fetch_next_slot(r, x->slots, x->mask);
+  fetch_next_slot(r, x->slots, x->mask, NULL, 0);
   if (rc) return rc == 1 ? 0 : rc;
-  if (email_ok(imp, i)) rc = hubc__cs_row_email_ready(cs, id, r->vals, r->lens, NULL, NULL);
+  if (email_ok(imp, i)) {
+    if (r->cell_h_ok) hubc__cs_email_hash(cs, r->cell_h); /* the cell is the email as it is matched */
+    rc = hubc__cs_row_email_ready(cs, id, r->vals, r->lens, NULL, NULL);
+  }
   else if (!(rc = hubc__cs_row_n(cs, id, r->vals, r->lens, NULL, NULL))) note_email(imp, cs, r, i);
   return row_failed(r, cs, row, id, rc);
 }
@@ -373,13 +392,13 @@ static int project_row(projection *pj, size_t i) {
   size_t nch;
   int rc = hubc__cs_check(cs, pj->r.vals, pj->r.lens, &nch);
   if (rc) return rc;
-  note_email(pj->r.imp, cs, &pj->r, i);
+  int cell_is_email = note_email(pj->r.imp, cs, &pj->r, i) && pj->r.cell_h_ok; /* its hash is the email's */
   const char *email = nch && cs->ch[0].prop == HUBC__P_EMAIL ? cs->ch[0].value : NULL;
   hubc__rec *target = NULL;
   size_t pos = 0;
   uint32_t h = 0;
   if (email) {
-    h = hubc__hash(email, cs->ch[0].len);
+    h = cell_is_email ? pj->r.cell_h : hubc__hash(email, cs->ch[0].len);
     target = hubc__eidx_probe(&s->contacts.eidx, email, h);
     if (!target && created_find(&pj->created, &pj->r, h, email, &pos, pj->other) != SIZE_MAX) {
       sum->merged++; /* into a contact an earlier row creates */
@@ -461,8 +480,7 @@ int hubc__import_project(hubc_import *imp, int64_t delta[4]) {
     const hubc__imp_row *row = &pj.r.row;
     hubc_id id;
     rc = row_begin(&pj.r, row, &id);
-    fetch_next_slot(&pj.r, pj.created.slot, pj.created.mask);
-    fetch_next_slot(&pj.r, s->contacts.eidx.slots, s->contacts.eidx.mask);
+    fetch_next_slot(&pj.r, pj.created.slot, pj.created.mask, s->contacts.eidx.slots, s->contacts.eidx.mask);
     if (!rc) {
       rc = project_row(&pj, i);
       if (rc == 1) break;
