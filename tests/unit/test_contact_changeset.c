@@ -389,6 +389,41 @@ static void test_R2_creates_logged_as_runs_undo_to_the_store_before(void **state
   }
 }
 
+/* C3/I4: a caller's hash of the next row's email (the import's, computed
+ * ahead) serves that row only: given before a row that fails, it is not
+ * taken by the row after it, which still finds its own contact. */
+static void test_C3_a_given_email_hash_serves_one_row_only(void **state) {
+  (void)state;
+  tu_clock clk = {tu_time(2024, 3, 10, 12, 0, 0)};
+  hubc_store *s = store(&clk);
+  hubc_id anna_id = anna(s);
+  assert_int_equal(hubc__write_begin(s, HUBC_SYSTEM, HUBC_PERM_EDIT_CONTACTS, "test hash"), 0);
+  hubc__cs cs;
+  hubc__cs_opts o = {HUBC__CS_NONEMPTY | HUBC__CS_MERGE_DUPLICATES, HUBC__CS_CREATE_OR_UPDATE, HUBC_SOURCE_IMPORT, 3,
+                     0, 0};
+  assert_int_equal(hubc__cs_begin(&cs, s, &o, cols, NCOLS), 0);
+  const char *bad[] = {"bob@x.it", "", "", "not-a-stage"};
+  hubc__cs_email_hash(&cs, hubc__hash("bob@x.it", 8));
+  assert_int_equal(hubc__cs_row(&cs, 0, bad, NULL, NULL), HUBC_EINVAL);
+  const char *upd[] = {"anna@example.com", "", "Bari", ""};
+  hubc_id id = 0;
+  int outcome = 0;
+  assert_int_equal(hubc__cs_row(&cs, 0, upd, &id, &outcome), 0);
+  assert_int_equal(id, anna_id);
+  assert_int_equal(outcome, HUBC__CS_UPDATED);
+  const char *bob[] = {"bob@x.it", "Bob", "", ""};
+  hubc__cs_email_hash(&cs, hubc__hash("bob@x.it", 8));
+  assert_int_equal(hubc__cs_row(&cs, 0, bob, &id, &outcome), 0);
+  assert_int_equal(outcome, HUBC__CS_CREATED);
+  hubc__cs_end(&cs);
+  assert_int_equal(hubc__write_end(s, 0), 0);
+  hubc_id found = 0;
+  assert_int_equal(hubc_contact_find(&found, s, "BOB@x.it"), 0);
+  assert_int_equal(found, id); /* indexed under its email's hash */
+  expect_prop(s, anna_id, "city", "Bari");
+  assert_int_equal(hubc__store_check(s), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(test_I4_blank_cells_never_erase_and_nonblank_values_replace, gc_teardown),
@@ -404,6 +439,7 @@ int main(void) {
     cmocka_unit_test_teardown(test_C4_overwrite_removes_on_blank_like_a_manual_update, gc_teardown),
     cmocka_unit_test_teardown(test_R2_a_reserved_bulk_run_creates_every_row_in_one_commit, gc_teardown),
     cmocka_unit_test_teardown(test_R2_creates_logged_as_runs_undo_to_the_store_before, gc_teardown),
+    cmocka_unit_test_teardown(test_C3_a_given_email_hash_serves_one_row_only, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
