@@ -20,7 +20,8 @@ typedef struct hubc__plan {
   uint64_t tier_before, tier_after; /* tier_after: AUTO_UPGRADE's projection */
   uint64_t cap;    /* the HARD_CAP in force; 0 under AUTO_UPGRADE */
   int cap_refused; /* HARD_CAP would refuse the commit (B5) */
-  size_t changes;  /* record changes the commit would make (undo entries) */
+  size_t changes;  /* undo entries the commit would keep: one per record change,
+                     one per run of creates or of a bulk call's status changes */
 } hubc__plan;
 
 /* A change applied inside the current transaction: 0 or an error with the
