@@ -68,7 +68,7 @@ static void ix_of(const hubc__rec *r, ix *x) {
   const unsigned char *end = r->blob + r->len;
   x->fields = hubc__rec_fields(r);
   x->flen = hubc__rec_flen(r);
-  x->w = hubc__rec_width(r->len - r->meta);
+  x->w = hubc__rec_width(r->len - hubc__rec_meta(r));
   x->k = end[-1] & 0x7f;
   x->t = end[-1] & 0x80 ? (size_t)end[-3] | (size_t)end[-2] << 8 : 0;
   x->vals = x->fields + x->flen;
@@ -144,7 +144,7 @@ static size_t seek(const ix *x, uint32_t prop) {
  * when it is the one looked for. */
 static int find(const hubc__rec *r, uint32_t prop, hubc__field *f) {
   const unsigned char *p = hubc__rec_fields(r), *end = r->blob + r->len - 1;
-  if (end[0]) { /* more than 16 fields or typed ones: start at a checkpoint */
+  if (r->meta_ix & HUBC__REC_LONG_INDEX) { /* more than 16 fields or typed ones: start at a checkpoint */
     ix x;
     ix_of(r, &x);
     end = x.fields + x.flen;
@@ -276,24 +276,24 @@ int hubc__rec_value(const hubc__rec *r, const hubc__schema *s, uint32_t prop, hu
 const char *hubc__rec_email(const hubc__rec *r) {
   const unsigned char *fields = hubc__rec_fields(r);
   /* email is property 0, a string; without fields only the 1-byte index follows the meta */
-  if (r->len - r->meta < 2 || fields[0] != 0) return NULL;
+  if (r->len - hubc__rec_meta(r) < 2 || fields[0] != 0) return NULL;
   return (const char *)fields + 1;
 }
 
 hubc_time hubc__rec_created(const hubc__rec *r) {
   size_t pos = 0;
   uint64_t v = 0;
-  hubc__varint_get(r->blob, r->meta, &pos, &v);
+  hubc__varint_get(r->blob, hubc__rec_meta(r), &pos, &v);
   return unzigzag(v);
 }
 
 void hubc__rec_source(const hubc__rec *r, int *source, int64_t *source_id) {
   size_t pos = 0;
   uint64_t v = 0;
-  hubc__varint_get(r->blob, r->meta, &pos, &v);
-  *source = pos < r->meta ? r->blob[pos++] : 0;
+  hubc__varint_get(r->blob, hubc__rec_meta(r), &pos, &v);
+  *source = pos < hubc__rec_meta(r) ? r->blob[pos++] : 0;
   v = 0;
-  hubc__varint_get(r->blob, r->meta, &pos, &v);
+  hubc__varint_get(r->blob, hubc__rec_meta(r), &pos, &v);
   *source_id = unzigzag(v);
 }
 
@@ -321,9 +321,9 @@ static hubc__rec *rec_alloc(hubc__base *b, size_t meta, size_t flen, size_t n, s
   r->modified = 0;
   r->id = r->hist = 0;
   r->status = 0;
-  r->meta = (uint8_t)meta;
   unsigned char *end = r->blob + len;
   end[-1] = (unsigned char)((n ? (n - 1) / HUBC__REC_STRIDE : 0) | (t ? 0x80 : 0));
+  r->meta_ix = (uint8_t)(meta | (end[-1] ? HUBC__REC_LONG_INDEX : 0));
   if (t) {
     end[-3] = (unsigned char)t;
     end[-2] = (unsigned char)(t >> 8);
@@ -343,8 +343,8 @@ hubc__rec *hubc__rec_new(hubc__base *b, hubc_time created, int source, int64_t s
 }
 
 hubc__rec *hubc__rec_new_like(hubc__base *b, const hubc__rec *like, size_t flen, size_t n, size_t t) {
-  hubc__rec *r = rec_alloc(b, like->meta, flen, n, t);
-  if (r) memcpy(r->blob, like->blob, like->meta);
+  hubc__rec *r = rec_alloc(b, hubc__rec_meta(like), flen, n, t);
+  if (r) memcpy(r->blob, like->blob, hubc__rec_meta(like));
   return r;
 }
 

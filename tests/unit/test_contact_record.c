@@ -200,12 +200,61 @@ static void test_R1_persisted_bytes_are_the_fields_and_a_reopen_indexes_them_aga
   assert_int_equal(found, id);
 }
 
+/* A lookup knows from the record's header whether its index holds more
+ * than the last byte (checkpoints: more than 16 fields; typed values), so
+ * it reads where the fields end without touching the record's last line.
+ * Every count of fields around the checkpoint strides, with and without a
+ * typed field: the flag is right, the meta prefix still reads, every
+ * property is found and one past the last is not (the walk stops at the
+ * fields' end, never in the index). */
+static void test_C4_a_lookup_finds_the_fields_end_from_the_header_at_every_field_count(void **state) {
+  (void)state;
+  tu_clock clk = {tu_time(2024, 3, 10, 12, 0, 0)};
+  hubc_store *s = gc_store(tu_open(&clk, NULL));
+  enum { N = 40 };
+  static char names[N + 1][16], vals[N][16];
+  const char *n[N + 1], *v[N + 1];
+  for (int i = 0; i <= N; i++) {
+    snprintf(names[i], sizeof names[i], "f%02d", i);
+    define(s, names[i], i == N ? HUBC_PROP_NUMBER : HUBC_PROP_STRING); /* f40: typed, after every other */
+    if (i < N) snprintf(vals[i], sizeof vals[i], "v%d", i);
+    n[i] = names[i];
+    v[i] = i < N ? vals[i] : "7";
+  }
+  for (int typed = 0; typed <= 1; typed++)
+    for (int k = 1; k < N; k++) {
+      /* k string fields, then the number when typed */
+      const char *cn[N + 1], *cv[N + 1];
+      memcpy(cn, n, (size_t)k * sizeof *cn);
+      memcpy(cv, v, (size_t)k * sizeof *cv);
+      if (typed) cn[k] = n[N], cv[k] = v[N];
+      size_t fields = (size_t)k + (size_t)typed;
+      hubc_id id = 0;
+      assert_int_equal(hubc_contact_create(&id, s, 1, NULL, cn, cv, fields), 0);
+      const hubc__rec *r = rec_of(s, id);
+      assert_int_equal(!!(r->meta_ix & HUBC__REC_LONG_INDEX), fields > HUBC__REC_STRIDE || typed);
+      assert_int_equal(hubc__rec_created(r), clk.now);
+      assert_int_equal(hubc__rec_count(r), fields);
+      for (int i = 0; i < k; i++) assert_string_equal(hubc__rec_get(r, s->schema, prop_id(s, n[i])), v[i]);
+      assert_null(hubc__rec_get(r, s->schema, prop_id(s, n[k]))); /* unset, past the last string */
+      const char *num = hubc__rec_get(r, s->schema, prop_id(s, n[N]));
+      if (typed) assert_string_equal(num, "7");
+      else assert_null(num);
+      hubc_contact *c = NULL;
+      assert_int_equal(hubc_contact_get(&c, s, id), 0);
+      assert_string_equal(hubc_contact_prop(c, n[k - 1]), v[k - 1]);
+      assert_null(hubc_contact_prop(c, "city"));
+      hubc_contact_free(c);
+    }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(test_C4_numbers_and_dates_are_kept_in_binary_form, gc_teardown),
     cmocka_unit_test_teardown(test_C4_many_typed_fields_are_found_by_property, gc_teardown),
     cmocka_unit_test_teardown(test_C4_prop_at_walks_no_more_than_a_checkpoint_gap_for_any_width, gc_teardown),
     cmocka_unit_test_teardown(test_R1_persisted_bytes_are_the_fields_and_a_reopen_indexes_them_again, gc_teardown),
+    cmocka_unit_test_teardown(test_C4_a_lookup_finds_the_fields_end_from_the_header_at_every_field_count, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
