@@ -145,6 +145,14 @@ struct map {
   size_t len;
 };
 
+/* What the validated frames hold: the loader sizes its tables from it and
+ * compaction its index (advice only: a log may repeat keys). */
+struct tally {
+  uint64_t ops;        /* puts and dels */
+  uint64_t puts[256];  /* by record kind */
+  uint64_t bytes[256]; /* record bytes of those puts */
+};
+
 struct hubc_journal {
   char *path;      /* the log */
   char *snap_path; /* path + ".snap" */
@@ -169,6 +177,7 @@ struct hubc_journal {
   /* mappings made by open (validated), consumed by the first load */
   struct map log_map, snap_map;
   int maps_ready;
+  struct tally tally; /* of the files as validated at open, ops kept current */
   /* the transaction being built: a complete frame once committed */
   int in_txn;
   unsigned char *buf;
@@ -377,7 +386,7 @@ typedef int (*op_fn)(void *ctx, unsigned int op, unsigned int kind, int64_t id,
  * malformed (*why says how, *where the offset inside the payload), or what
  * fn returned. */
 static int walk_txn(const unsigned char *pl, uint32_t len, op_fn fn, void *ctx,
-                    uint32_t *n_ops_out, const char **why, uint32_t *where) {
+                    uint32_t *n_ops_out, struct tally *t, const char **why, uint32_t *where) {
   if (len < TXN_FIXED) {
     *why = "transaction record shorter than its 5-byte header";
     *where = 0;
@@ -398,6 +407,7 @@ static int walk_txn(const unsigned char *pl, uint32_t len, op_fn fn, void *ctx,
       *why = "record kind 0";
       return -1;
     }
+    if (t) t->ops++;
     if (op == OP_DEL) {
       if (fn) {
         int rc = fn(ctx, op, kind, id, NULL, 0);
@@ -413,6 +423,10 @@ static int walk_txn(const unsigned char *pl, uint32_t len, op_fn fn, void *ctx,
       if (blen > len - pos - PUT_FIXED) {
         *why = "put length runs past the end of the record";
         return -1;
+      }
+      if (t) {
+        t->puts[kind]++;
+        t->bytes[kind] += blen;
       }
       if (fn) {
         int rc = fn(ctx, op, kind, id, pl + pos + PUT_FIXED, blen);
@@ -491,7 +505,7 @@ static int valid_frame_after(const unsigned char *p, uint64_t size, uint64_t fro
     if (pl[0] == REC_TXN) {
       const char *why = NULL;
       uint32_t where = 0;
-      int bad = walk_txn(pl, n, NULL, NULL, NULL, &why, &where) != 0;
+      int bad = walk_txn(pl, n, NULL, NULL, NULL, NULL, &why, &where) != 0;
       uint64_t walked = bad ? (uint64_t)where + 1 : n;
       if (walked > walk) return 1;
       walk -= walked;
@@ -515,7 +529,7 @@ static int unknown_type(const char *name, uint64_t off, unsigned char type) {
 /* Validates the log records after the header. *valid_end: where the valid
  * frames end (the torn tail, if any, starts there). */
 static int scan_log(const char *name, const unsigned char *p, uint64_t size,
-                    uint64_t *valid_end) {
+                    uint64_t *valid_end, struct tally *t) {
   uint64_t off = HDR_FRAME;
   char buf[160];
   while (off < size) {
@@ -533,7 +547,7 @@ static int scan_log(const char *name, const unsigned char *p, uint64_t size,
     if (pl[0] == REC_TXN) {
       const char *why = NULL;
       uint32_t where = 0;
-      if (walk_txn(pl, len, NULL, NULL, NULL, &why, &where) != 0)
+      if (walk_txn(pl, len, NULL, NULL, NULL, t, &why, &where) != 0)
         return hubc__err(HUBC_ECORRUPT,
                          "journal %s: corrupt record at offset %llu: %s (at byte %u of the "
                          "record; its checksum is valid)",
@@ -553,7 +567,8 @@ static int scan_log(const char *name, const unsigned char *p, uint64_t size,
 }
 
 /* Validates a whole snapshot (strict: it is written once, never appended). */
-static int scan_snapshot(const char *name, const unsigned char *p, uint64_t size) {
+static int scan_snapshot(const char *name, const unsigned char *p, uint64_t size,
+                         struct tally *t) {
   uint64_t off = HDR_FRAME;
   uint64_t records = 0;
   char buf[160];
@@ -567,7 +582,7 @@ static int scan_snapshot(const char *name, const unsigned char *p, uint64_t size
     if (pl[0] == REC_TXN) {
       const char *why = NULL;
       uint32_t where = 0, n_ops = 0;
-      if (walk_txn(pl, len, NULL, NULL, &n_ops, &why, &where) != 0)
+      if (walk_txn(pl, len, NULL, NULL, &n_ops, t, &why, &where) != 0)
         return hubc__err(HUBC_ECORRUPT,
                          "journal %s: corrupt record at offset %llu: %s (at byte %u of the "
                          "record; its checksum is valid)",
@@ -621,7 +636,7 @@ static int replay(const char *name, const unsigned char *p, uint64_t size, op_fn
     if (pl[0] == REC_TXN) {
       const char *why = NULL;
       uint32_t where = 0;
-      int rc = walk_txn(pl, len, fn, ctx, NULL, &why, &where);
+      int rc = walk_txn(pl, len, fn, ctx, NULL, NULL, &why, &where);
       if (rc == -1)
         return hubc__err(HUBC_ECORRUPT, "journal %s: corrupt record at offset %llu: %s", name,
                          ull(off), why);
@@ -692,7 +707,7 @@ static int open_snapshot(hubc_journal *j) {
   close(fd);
   if (rc) return rc;
   rc = check_header(j->snap_path, j->snap_map.p, size, SNAP_MAGIC, "journal snapshot", &j->gen);
-  if (!rc) rc = scan_snapshot(j->snap_path, j->snap_map.p, size);
+  if (!rc) rc = scan_snapshot(j->snap_path, j->snap_map.p, size, &j->tally);
   if (rc) return rc;
   j->snap_size = size;
   return 0;
@@ -781,7 +796,7 @@ static int check_log(hubc_journal *j) {
   /* Compacted into the snapshot already; only its reset was lost. */
   if (log_gen < j->gen) return new_log(j);
   uint64_t end = size;
-  rc = scan_log(j->path, p, size, &end);
+  rc = scan_log(j->path, p, size, &end, &j->tally);
   if (rc) return rc;
   if (end < size) {
     if (!j->read_only && (ftruncate(fd, (off_t)end) != 0 || sync_fd(fd, 0) != 0))
@@ -920,6 +935,8 @@ static int HUBC_CALLBACK cb_load(void *userdata, hubc_loader *loader) {
     rc = map_path(&j->snap_map, j->snap_path, j->snap_size);
     if (!rc) rc = map_path(&j->log_map, j->path, j->log_size);
   }
+  for (unsigned int k = 1; k < 256; k++)
+    if (j->tally.puts[k]) hubc__loader_hint(loader, (int)k, j->tally.puts[k], j->tally.bytes[k]);
   struct load_ctx ctx = {loader, j->snap_path, 0};
   if (!rc && j->snap_size)
     rc = replay(j->snap_path, j->snap_map.p, j->snap_size, load_op, &ctx, &ctx.off);
@@ -1126,6 +1143,7 @@ static int HUBC_CALLBACK cb_commit(void *userdata) {
   }
   j->log_size += j->buf_len;
   j->undo_len = 0;
+  j->tally.ops += j->n_ops;
   txn_release(j);
 
   if (j->auto_compact != UINT64_MAX && j->log_size > j->auto_compact &&

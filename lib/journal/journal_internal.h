@@ -16,4 +16,9 @@ extern int (*hubc__journal_fault)(const char *step);
  * journal's table, that journal is free for another store. */
 void hubc__journal_detach(const hubc_persist *p);
 
+/* Advice from a backend before it pushes records: about `n` puts of
+ * `kind` holding `bytes` record bytes in all (a log may repeat keys, so
+ * both are upper bounds of what stays). Kinds size their staging from it. */
+void hubc__loader_hint(hubc_loader *l, int kind, uint64_t n, uint64_t bytes);
+
 #endif

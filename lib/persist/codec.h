@@ -62,6 +62,8 @@ struct hubc_loader {
   char err_msg[512];
   void *stage[HUBC__KIND_LIMIT];
   unsigned char seen[HUBC__KIND_LIMIT];
+  uint64_t hint_n[HUBC__KIND_LIMIT];     /* hubc__loader_hint: puts to expect, 0 unknown */
+  uint64_t hint_bytes[HUBC__KIND_LIMIT]; /* and their record bytes */
 };
 
 /* HUBC_ECORRUPT: "stored <kind> record <id> is corrupt: <what>". */

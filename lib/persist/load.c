@@ -113,6 +113,13 @@ HUBC_API int hubc_loader_del(hubc_loader *l, int kind, hubc_id id) {
   return rc ? rc : sticky(l, del_record(l, kind, id));
 }
 
+void hubc__loader_hint(hubc_loader *l, int kind, uint64_t n, uint64_t bytes) {
+  if (l && kind > 0 && kind < HUBC__KIND_LIMIT) {
+    l->hint_n[kind] = n;
+    l->hint_bytes[kind] = bytes;
+  }
+}
+
 int hubc__load(hubc_store *s) {
   if (!s->persist.load) return 0;
   hubc_loader *l = hubc__calloc(s->base, sizeof *l);

@@ -1,0 +1,251 @@
+/* Loading sized from the backend's counts (R1, R3): a backend may tell the
+ * loader how many records of a kind it is about to push (the journal
+ * counts them at open); that count only sizes tables, so any count, wrong
+ * or absurd, loads the same store. The email index is built with a
+ * look-ahead over the ids; a duplicate email is still refused wherever it
+ * falls (C3). */
+#define _DEFAULT_SOURCE /* mkdtemp */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hubcontacts.h"
+#include "journal/journal_internal.h"
+#include "testutil.h"
+
+#define ADMIN 1
+#define N 40
+
+static tu_clock g_clock;
+
+/* Replays a tu_mem's records, first hinting (n, bytes) for contacts when
+ * `hint` is set; contact dup_id is pushed with the bytes of dup_of. */
+typedef struct hw {
+  tu_mem *mem;
+  int hint;
+  uint64_t n, bytes;
+  hubc_id dup_id, dup_of;
+  hubc_persist vt;
+} hw;
+
+static const tu_mem_rec *mem_get(const tu_mem *m, int kind, hubc_id id) {
+  for (size_t i = 0; i < m->n; i++)
+    if (m->recs[i].kind == kind && m->recs[i].id == id) return &m->recs[i];
+  return NULL;
+}
+
+static int hw_load(void *ud, hubc_loader *l) {
+  hw *w = ud;
+  if (w->hint) hubc__loader_hint(l, HUBC_REC_CONTACT, w->n, w->bytes);
+  for (size_t i = 0; i < w->mem->n; i++) {
+    const tu_mem_rec *r = &w->mem->recs[i];
+    if (r->kind == HUBC_REC_CONTACT && r->id == w->dup_id) r = mem_get(w->mem, HUBC_REC_CONTACT, w->dup_of);
+    int rc = hubc_loader_put(l, w->mem->recs[i].kind, w->mem->recs[i].id, r->bytes, r->len);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+static int hw_begin(void *ud) { return ((hw *)ud)->mem->vtable.begin(((hw *)ud)->mem); }
+static int hw_commit(void *ud) { return ((hw *)ud)->mem->vtable.commit(((hw *)ud)->mem); }
+static int hw_rollback(void *ud) { return ((hw *)ud)->mem->vtable.rollback(((hw *)ud)->mem); }
+static int hw_put(void *ud, int kind, hubc_id id, const void *bytes, size_t len) {
+  return ((hw *)ud)->mem->vtable.put(((hw *)ud)->mem, kind, id, bytes, len);
+}
+static int hw_del(void *ud, int kind, hubc_id id) { return ((hw *)ud)->mem->vtable.del(((hw *)ud)->mem, kind, id); }
+
+static void hw_init(hw *w, tu_mem *mem) {
+  memset(w, 0, sizeof *w);
+  w->mem = mem;
+  w->vt.version = HUBC_PERSIST_VERSION;
+  w->vt.userdata = w;
+  w->vt.load = hw_load;
+  w->vt.begin = hw_begin;
+  w->vt.put = hw_put;
+  w->vt.del = hw_del;
+  w->vt.commit = hw_commit;
+  w->vt.rollback = hw_rollback;
+}
+
+static int open_on(hubc_store **s, const hubc_persist *p) {
+  hubc_store_options o;
+  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o.clock = tu_clock_fn;
+  o.clock_payload = &g_clock;
+  o.admin_email = "admin@example.com";
+  o.persist = p;
+  *s = NULL;
+  int rc = hubc_store_open(s, &o);
+  if (*s) gc_store(*s);
+  return rc;
+}
+
+static int deleted(hubc_id id) { return id == 5 || (id >= 9 && id <= 20); } /* a gap wider than the look-ahead */
+
+/* N contacts c<i>@example.com, the gap deleted, and one without email. */
+static tu_mem *contacts_mem(void) {
+  tu_mem *m = gc_mem();
+  g_clock.now = tu_time(2026, 1, 1, 0, 0, 0);
+  hubc_store *s = tu_open(&g_clock, &m->vtable);
+  for (int i = 1; i <= N; i++) {
+    char e[64];
+    snprintf(e, sizeof e, "c%d@example.com", i);
+    assert_int_equal(tu_contact(s, ADMIN, e, "C"), i);
+  }
+  for (hubc_id id = 1; id <= N; id++)
+    if (deleted(id)) tu_ok(hubc_contact_delete(s, ADMIN, id), "delete");
+  const char *n[] = {"firstname"}, *v[] = {"Nomail"};
+  hubc_id id;
+  tu_ok(hubc_contact_create(&id, s, ADMIN, NULL, n, v, 1), "create without email");
+  assert_int_equal(id, N + 1);
+  hubc_store_close(s);
+  return m;
+}
+
+/* Every live contact is found by its email under its id, the deleted are
+ * gone. */
+static void expect_contacts(hubc_store *s, int with_nomail, const char *what) {
+  for (int i = 1; i <= N; i++) {
+    char e[64];
+    snprintf(e, sizeof e, "c%d@example.com", i);
+    hubc_id id = 0;
+    int rc = hubc_contact_find(&id, s, e);
+    if (deleted(i)) {
+      if (rc != HUBC_ENOTFOUND) fail_msg("%s: deleted contact %d found (%d)", what, i, rc);
+    } else if (rc || id != i) {
+      fail_msg("%s: contact %d by email: rc %d id %lld (%s)", what, i, rc, (long long)id, hubc_error_last());
+    }
+  }
+  if (with_nomail) {
+    hubc_contact *c = NULL;
+    tu_ok(hubc_contact_get(&c, s, N + 1), "the contact without email");
+    hubc_contact_free(c);
+  }
+  /* the index takes new emails and refuses a loaded one */
+  hubc_id id;
+  const char *n[] = {"email"}, *taken[] = {"c1@example.com"}, *fresh[] = {"new@example.com"};
+  tu_expect_rc(hubc_contact_create(&id, s, ADMIN, NULL, n, taken, 1), HUBC_EEXISTS, what);
+  tu_ok(hubc_contact_create(&id, s, ADMIN, NULL, n, fresh, 1), "create after load");
+}
+
+static void test_R1_load_any_contact_count_hint_loads_the_same_store(void **state) {
+  (void)state;
+  tu_mem *m = contacts_mem();
+  const struct {
+    int hint;
+    uint64_t n, bytes;
+  } hints[] = {{0, 0, 0},   {1, 0, 0},          {1, 1, 1},          {1, 3, 100},
+               {1, 29, 3000}, {1, 1000, 1 << 20}, {1, 1ull << 40, 1ull << 60}, {1, UINT64_MAX, UINT64_MAX}};
+  for (size_t i = 0; i < sizeof hints / sizeof *hints; i++) {
+    tu_mem *copy = gc_mem();
+    for (size_t k = 0; k < m->n; k++) {
+      tu_ok(copy->vtable.begin(copy), "copy");
+      tu_ok(copy->vtable.put(copy, m->recs[k].kind, m->recs[k].id, m->recs[k].bytes, m->recs[k].len), "copy");
+      tu_ok(copy->vtable.commit(copy), "copy");
+    }
+    hw *w = gc_malloc(malloc(sizeof *w));
+    hw_init(w, copy);
+    w->hint = hints[i].hint;
+    w->n = hints[i].n;
+    w->bytes = hints[i].bytes;
+    hubc_store *s;
+    char what[64];
+    snprintf(what, sizeof what, "hint %zu", i);
+    tu_ok(open_on(&s, &w->vt), what);
+    expect_contacts(s, 1, what);
+  }
+}
+
+static void expect_duplicate(hubc_id dup_id, hubc_id dup_of) {
+  tu_mem *m = contacts_mem();
+  hw *w = gc_malloc(malloc(sizeof *w));
+  hw_init(w, m);
+  w->hint = 1;
+  w->n = N;
+  w->bytes = 4096;
+  w->dup_id = dup_id;
+  w->dup_of = dup_of;
+  hubc_store *s;
+  int rc = open_on(&s, &w->vt);
+  if (rc != HUBC_ECORRUPT) fail_msg("contact %lld as %lld: expected HUBC_ECORRUPT, got %d (%s)", (long long)dup_id,
+                                    (long long)dup_of, rc, hubc_error_last());
+  assert_null(s);
+  char want[96];
+  snprintf(want, sizeof want, "contact record %lld is corrupt: email already used", (long long)dup_id);
+  tu_expect_msg(want);
+}
+
+/* The later id of the two is named, next to the first, just past the
+ * look-ahead, after a gap, and the last id. */
+static void test_C3_load_duplicate_email_refused_wherever_it_falls(void **state) {
+  (void)state;
+  expect_duplicate(2, 1);
+  expect_duplicate(21, 3); /* the first id after the gap */
+  expect_duplicate(22, 4);
+  expect_duplicate(40, 39);
+  expect_duplicate(40, 2);
+}
+
+/* The journal's counts come from its files: a log of many versions of few
+ * contacts, deletes, then a snapshot plus a log; each reopen loads what
+ * was committed. */
+static void test_R3_journal_reopen_after_updates_deletes_and_compaction(void **state) {
+  (void)state;
+  char dir[64], path[128];
+  snprintf(dir, sizeof dir, "/tmp/hubc-hint-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/j", dir);
+  g_clock.now = tu_time(2026, 1, 1, 0, 0, 0);
+  char *want = NULL;
+  for (int round = 0; round < 3; round++) {
+    hubc_journal_options o;
+    tu_ok(hubc_journal_options_init(&o, HUBC_JOURNAL_OPTIONS_VERSION), "options");
+    o.fsync_policy = HUBC_FSYNC_NEVER;
+    o.auto_compact_bytes = UINT64_MAX;
+    hubc_journal *j = NULL;
+    tu_ok(hubc_journal_open(&j, path, &o), "journal open");
+    hubc_store *s;
+    tu_ok(open_on(&s, hubc_journal_persist(j)), "store open");
+    if (want) tu_expect_same(want, gc_dump(s), "reopened");
+    if (round == 0) {
+      for (int i = 1; i <= N; i++) {
+        char e[64];
+        snprintf(e, sizeof e, "c%d@example.com", i);
+        tu_contact(s, ADMIN, e, "C");
+      }
+      for (int k = 0; k < 5; k++)
+        for (hubc_id id = 1; id <= N; id++) {
+          char v[32];
+          snprintf(v, sizeof v, "v%d", k);
+          tu_ok(hubc_contact_update(s, ADMIN, id, (const char *[]){"lastname"}, (const char *[]){v}, 1), "update");
+        }
+      for (hubc_id id = 1; id <= N; id++)
+        if (deleted(id)) tu_ok(hubc_contact_delete(s, ADMIN, id), "delete");
+    } else if (round == 1) {
+      tu_ok(hubc_journal_compact(j), "compact");
+      tu_ok(hubc_contact_update(s, ADMIN, 1, (const char *[]){"lastname"}, (const char *[]){"after"}, 1), "update");
+    }
+    if (round < 2) want = gc_dump(s);
+    else expect_contacts(s, 0, "journal");
+    gc_release(s);
+    hubc_journal_close(j);
+  }
+  char cmd[96];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(test_R1_load_any_contact_count_hint_loads_the_same_store, gc_teardown),
+      cmocka_unit_test_teardown(test_C3_load_duplicate_email_refused_wherever_it_falls, gc_teardown),
+      cmocka_unit_test_teardown(test_R3_journal_reopen_after_updates_deletes_and_compaction, gc_teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
