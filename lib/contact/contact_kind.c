@@ -65,6 +65,23 @@ static int stage_push(hubc_loader *l, int64_t id, hubc__rec *rec) {
   return 0;
 }
 
+/* Whether no byte of p has its high bit set (8 at a time). */
+static int all_ascii(const unsigned char *p, size_t n) {
+  uint64_t acc = 0, w;
+  for (; n >= 8; p += 8, n -= 8) {
+    memcpy(&w, p, 8);
+    acc |= w;
+  }
+  while (n--) acc |= *p++;
+  return !(acc & 0x8080808080808080ull);
+}
+
+/* The length of field f's string value at fields[pos]: it ends at the
+ * field's last byte, its NUL (no strlen). */
+static size_t value_len(const unsigned char *fields, size_t pos, const hubc__field *f) {
+  return (size_t)((const char *)fields + pos + f->size - 1 - f->value);
+}
+
 static int load(hubc_loader *l, int64_t id, hubc__rd r) {
   hubc_store *s = l->s;
   if (id <= 0 || id > 0xffffffffLL) return hubc__corrupt(K, id, "bad record id");
@@ -97,9 +114,10 @@ static int load(hubc_loader *l, int64_t id, hubc__rd r) {
   hubc__field f;
   long prev = -1;
   size_t n = 0;
+  int ascii = all_ascii(fields, len); /* then every value is valid UTF-8 */
   for (size_t pos = 0; pos < len; pos += f.size, n++) {
     if (hubc__rec_field(fields, len, pos, &f) || (long)f.prop <= prev ||
-        (f.value && !hubc__utf8_valid(f.value, strlen(f.value))))
+        (f.value && !ascii && !hubc__utf8_valid(f.value, value_len(fields, pos, &f))))
       return hubc__corrupt(K, id, "malformed properties");
     prev = f.prop;
   }
@@ -283,7 +301,7 @@ static int check_fields(hubc_store *s) {
       const hubc__prop *p = f.prop < sc->n ? &sc->props[f.prop] : NULL;
       /* emails were checked by place() */
       if (!p || (p->flags & HUBC_PROP_COMPUTED) || (f.value == NULL) != (p->type == HUBC_PROP_ENUMERATION) ||
-          (!f.value && f.option >= p->n_options) || (f.value && strlen(f.value) > HUBC_MAX_VALUE_BYTES))
+          (!f.value && f.option >= p->n_options) || (f.value && value_len(fields, pos, &f) > HUBC_MAX_VALUE_BYTES))
         return hubc__corrupt(K, id, "property does not match the schema");
       if (f.value && !typed_ok(p->type, f.value)) return hubc__corrupt(K, id, "a value is not of its property's type");
       if (f.value && hubc__rec_typed(sc, f.prop)) t++;

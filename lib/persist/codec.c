@@ -45,26 +45,20 @@ int hubc__encode(hubc_store *s, int kind, int64_t id, const unsigned char **out,
   return 0;
 }
 
-int hubc__rd_varint(hubc__rd *r, uint64_t *v) {
-  size_t pos = 0;
-  if (hubc__varint_get(r->p, (size_t)(r->end - r->p), &pos, v)) return -1;
-  r->p += pos;
-  return 0;
-}
-
-int hubc__rd_field(hubc__rd *r, uint64_t *tag, hubc__rd *body) {
-  if (r->p >= r->end) return 0;
-  uint64_t len;
-  if (hubc__rd_varint(r, tag) || hubc__rd_varint(r, &len) || len > (uint64_t)(r->end - r->p)) return -1;
-  body->p = r->p;
-  body->end = r->p + len;
-  r->p += len;
-  return 1;
-}
-
-int hubc__rd_int(hubc__rd body, int64_t *v) {
-  uint64_t u;
-  if (hubc__rd_varint(&body, &u) || body.p != body.end) return -1;
-  *v = hubc__unzigzag(u);
-  return 0;
+/* As hubc__varint_get_long (the same values refused: more than 10 bytes,
+ * bits past 64, a trailing zero byte), checked once at the last byte. */
+int hubc__rd_varint_long(hubc__rd *r, uint64_t *v) {
+  const unsigned char *p = r->p;
+  uint64_t x = 0;
+  for (unsigned shift = 0; shift < 64 && p < r->end; shift += 7) {
+    unsigned c = *p++;
+    x |= (uint64_t)(c & 0x7f) << shift;
+    if (!(c & 0x80)) {
+      if ((shift && c == 0) || (shift == 63 && c > 1)) return -1;
+      r->p = p;
+      *v = x;
+      return 0;
+    }
+  }
+  return -1;
 }

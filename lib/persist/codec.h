@@ -30,11 +30,33 @@ typedef struct hubc__rd {
   const unsigned char *p, *end;
 } hubc__rd;
 
-int hubc__rd_varint(hubc__rd *r, uint64_t *v);
+/* The readers are inline: a load reads a few fields of every record, and
+ * the calls cost more than the reading (one-byte tags and lengths). */
+int hubc__rd_varint_long(hubc__rd *r, uint64_t *v);
+static inline int hubc__rd_varint(hubc__rd *r, uint64_t *v) {
+  if (r->p < r->end && *r->p < 0x80) {
+    *v = *r->p++;
+    return 0;
+  }
+  return hubc__rd_varint_long(r, v);
+}
 /* Next field: 1 with tag and body, 0 at the end, -1 malformed. */
-int hubc__rd_field(hubc__rd *r, uint64_t *tag, hubc__rd *body);
-/* The body as one zigzag integer (-1 if malformed). */
-int hubc__rd_int(hubc__rd body, int64_t *v);
+static inline int hubc__rd_field(hubc__rd *r, uint64_t *tag, hubc__rd *body) {
+  if (r->p >= r->end) return 0;
+  uint64_t len;
+  if (hubc__rd_varint(r, tag) || hubc__rd_varint(r, &len) || len > (uint64_t)(r->end - r->p)) return -1;
+  body->p = r->p;
+  body->end = r->p + len;
+  r->p += len;
+  return 1;
+}
+/* The body as one zigzag integer (-1 if malformed; *v is then 0). */
+static inline int hubc__rd_int(hubc__rd body, int64_t *v) {
+  uint64_t u = 0;
+  int bad = hubc__rd_varint(&body, &u) || body.p != body.end;
+  *v = bad ? 0 : (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+  return -bad;
+}
 
 /* Writing fields into the store's encoding buffer (a kind's encode hook).
  * An allocation failure is remembered and reported once at the end. */
@@ -69,7 +91,9 @@ struct hubc_loader {
 /* HUBC_ECORRUPT: "stored <kind> record <id> is corrupt: <what>". */
 int hubc__corrupt(int kind, hubc_id id, const char *what);
 /* The body as one integer, or corrupt. */
-int hubc__ld_int(hubc__rd body, int64_t *v, int kind, hubc_id id);
+static inline int hubc__ld_int(hubc__rd body, int64_t *v, int kind, hubc_id id) {
+  return hubc__rd_int(body, v) ? hubc__corrupt(kind, id, "malformed integer") : 0;
+}
 /* The body as a pooled string (valid UTF-8), or corrupt / ENOMEM. */
 int hubc__ld_pooled(hubc_store *s, hubc__rd body, const char **out, int kind, hubc_id id);
 

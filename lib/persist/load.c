@@ -15,11 +15,6 @@ int hubc__corrupt(int kind, hubc_id id, const char *what) {
   return hubc__err(HUBC_ECORRUPT, "stored %s record %lld is corrupt: %s", hubc__kind_name(kind), (long long)id, what);
 }
 
-int hubc__ld_int(hubc__rd body, int64_t *v, int kind, hubc_id id) {
-  if (hubc__rd_int(body, v)) return hubc__corrupt(kind, id, "malformed integer");
-  return 0;
-}
-
 int hubc__ld_pooled(hubc_store *s, hubc__rd body, const char **out, int kind, hubc_id id) {
   size_t len = (size_t)(body.end - body.p);
   if (!hubc__utf8_valid((const char *)body.p, len)) return hubc__corrupt(kind, id, "string is not valid UTF-8");

@@ -4,7 +4,7 @@
  * or absurd, loads the same store. The email index is built with a
  * look-ahead over the ids; a duplicate email is still refused wherever it
  * falls (C3). */
-#define _DEFAULT_SOURCE /* mkdtemp */
+#define _GNU_SOURCE /* mkdtemp, memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +17,8 @@
 
 #include "hubcontacts.h"
 #include "journal/journal_internal.h"
+#include "persist/codec.h"
+#include "store/store.h" /* hubc__varint_get_long: the record's varints */
 #include "testutil.h"
 
 #define ADMIN 1
@@ -241,11 +243,87 @@ static void test_R3_journal_reopen_after_updates_deletes_and_compaction(void **s
   assert_int_equal(system(cmd), 0);
 }
 
+/* A contact whose firstname "Annabel" is stored with its bytes 1-2 set to
+ * `two`: the store opens (rc 0) or not. */
+static int load_with_firstname_bytes(const char two[2]) {
+  tu_mem *m = gc_mem();
+  g_clock.now = tu_time(2026, 1, 1, 0, 0, 0);
+  hubc_store *s = tu_open(&g_clock, &m->vtable);
+  tu_contact(s, ADMIN, "ann@example.com", "Annabel");
+  hubc_store_close(s);
+  int found = 0;
+  for (size_t i = 0; i < m->n; i++) {
+    tu_mem_rec *r = &m->recs[i];
+    unsigned char *at = r->kind == HUBC_REC_CONTACT ? memmem(r->bytes, r->len, "Annabel", 7) : NULL;
+    if (at) {
+      memcpy(at + 1, two, 2);
+      found = 1;
+    }
+  }
+  assert_true(found);
+  hubc_store *t;
+  return open_on(&t, &m->vtable);
+}
+
+/* Values are checked as UTF-8 at load; an all-ASCII record skips the
+ * per-value check, any other byte brings it back (R1). */
+static void test_R1_load_refuses_a_value_that_is_not_utf8(void **state) {
+  (void)state;
+  tu_ok(load_with_firstname_bytes("\xc3\xbc"), "A\xc3\xbc" "abel (valid UTF-8)");
+  tu_ok(load_with_firstname_bytes("xy"), "Axyabel");
+  const char *bad[] = {"\xff\x41", "\xc3\x41", "\x80\x80", "\xc0\xaf"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    int rc = load_with_firstname_bytes(bad[i]);
+    if (rc != HUBC_ECORRUPT) fail_msg("case %zu: expected HUBC_ECORRUPT, got %d (%s)", i, rc, hubc_error_last());
+    tu_expect_msg("malformed properties");
+  }
+}
+
+/* The codec's inline varint reader takes and refuses exactly what the
+ * record's reader does (canonical LEB128 of at most 64 bits), and moves
+ * past what it read only on success. */
+static void test_R1_codec_varint_reads_as_the_record_reader(void **state) {
+  (void)state;
+  static const unsigned char edge[][12] = {
+      {0},    {0x7f}, {0x80, 0x01}, {0x80, 0x00}, {0xff, 0x7f}, {0x80, 0x80, 0x00},
+      {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, /* 2^64 - 1 */
+      {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}, /* past 64 bits */
+      {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x81, 0x00},
+      {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}};
+  uint64_t seed = 12345;
+  for (int t = 0; t < 20000; t++) {
+    unsigned char b[12];
+    size_t n;
+    if (t < (int)(sizeof edge / sizeof *edge) * 12) { /* every edge case at every length */
+      memcpy(b, edge[t / 12], 12);
+      n = (size_t)(t % 12) + 1;
+    } else {
+      seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+      n = (size_t)(seed >> 60) % 12 + 1;
+      for (size_t i = 0; i < n; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned x = (unsigned)(seed >> 56);
+        b[i] = (unsigned char)((seed >> 40) % 3 ? x | 0x80 : x % 4); /* long runs, small ends */
+      }
+    }
+    size_t pos = 0;
+    uint64_t want = 0, got = 0;
+    int want_rc = hubc__varint_get_long(b, n, &pos, &want);
+    hubc__rd r = {b, b + n};
+    int got_rc = hubc__rd_varint(&r, &got);
+    if (got_rc != want_rc || (!got_rc && (got != want || (size_t)(r.p - b) != pos)) || (got_rc && r.p != b))
+      fail_msg("case %d (%zu bytes, first 0x%02x): rc %d/%d value %llu/%llu", t, n, b[0], got_rc, want_rc,
+               (unsigned long long)got, (unsigned long long)want);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_R1_load_any_contact_count_hint_loads_the_same_store, gc_teardown),
       cmocka_unit_test_teardown(test_C3_load_duplicate_email_refused_wherever_it_falls, gc_teardown),
       cmocka_unit_test_teardown(test_R3_journal_reopen_after_updates_deletes_and_compaction, gc_teardown),
+      cmocka_unit_test(test_R1_codec_varint_reads_as_the_record_reader),
+      cmocka_unit_test_teardown(test_R1_load_refuses_a_value_that_is_not_utf8, gc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
