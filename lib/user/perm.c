@@ -61,11 +61,8 @@ static int check_role(hubc_store *s, const hubc__perm_row *r) {
   return rc;
 }
 
-int hubc__op_begin(hubc_store *s, hubc_id actor, int op) {
-  const hubc__perm_row *r = hubc__perm_row_of(op);
-  int rc = hubc__write_begin(s, actor, r->perm, r->what);
-  if (rc || (r->system && !r->super_admin)) return rc; /* nothing more to check: the common case */
-  rc = check_role(s, r);
+int hubc__op_begin_role(hubc_store *s, const hubc__perm_row *r) {
+  int rc = check_role(s, r);
   return rc ? hubc__write_end(s, rc) : 0;
 }
 

@@ -72,8 +72,18 @@ static inline const hubc__perm_row *hubc__perm_row_of(int op) { return &hubc__pe
 
 /* hubc__write_begin for an operation: the actor may do it (enabled, the
  * row's permission, SYSTEM only where allowed, super admin where needed).
- * 0 with the call's transaction open, or the error with nothing open. */
-int hubc__op_begin(hubc_store *s, hubc_id actor, int op);
+ * 0 with the call's transaction open, or the error with nothing open.
+ * Inline: every call that changes the store opens through it; the rows
+ * that need more than the permission (users only, super admins) take
+ * hubc__op_begin_role. */
+int hubc__write_begin(hubc_store *s, hubc_id actor, unsigned perm, const char *what); /* store/store.h */
+int hubc__op_begin_role(hubc_store *s, const hubc__perm_row *r);
+static inline int hubc__op_begin(hubc_store *s, hubc_id actor, int op) {
+  const hubc__perm_row *r = hubc__perm_row_of(op);
+  int rc = hubc__write_begin(s, actor, r->perm, r->what);
+  if (rc || (r->system && !r->super_admin)) return rc; /* nothing more to check: the common case */
+  return hubc__op_begin_role(s, r);
+}
 
 /* hubc__run (store/plan.h) for an operation: its row's checks, then the
  * change (planned when plan is not NULL). */
