@@ -139,10 +139,11 @@ static size_t seek(const ix *x, uint32_t prop) {
   return start;
 }
 
-/* The field of prop, or 0 if unset (f->size not set). The walk decodes
+/* The field of prop, or 0 if unset (f->size not set); inline in its
+ * callers, a lookup reads its fields through it. The walk decodes
  * only what it must: a string it passes is skipped, an option read only
  * when it is the one looked for. */
-static int find(const hubc__rec *r, uint32_t prop, hubc__field *f) {
+static inline __attribute__((always_inline)) int find(const hubc__rec *r, uint32_t prop, hubc__field *f) {
   const unsigned char *p = hubc__rec_fields(r), *end = r->blob + r->len - 1;
   if (r->meta_ix & HUBC__REC_LONG_INDEX) { /* more than 16 fields or typed ones: start at a checkpoint */
     ix x;
