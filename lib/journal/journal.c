@@ -1194,41 +1194,55 @@ struct entry {
   const unsigned char *bytes; /* into a mapping */
   uint32_t len;
   uint8_t kind;
-  uint8_t state; /* 0 empty, 1 live, 2 deleted */
+  uint8_t state; /* 1 live, 2 deleted */
 };
 
+/* The records by (kind, id): entries in the order their key first appears
+ * (a snapshot's is sorted, a log mostly adds ids in rising order), found
+ * through a hash table of [32 hash bits | entry number + 1]. */
 struct index {
-  struct entry *slots;
+  uint64_t *tab;
   size_t cap; /* power of two */
-  size_t used;
+  struct entry *ents;
+  size_t n, ents_cap;
   const char *name;
 };
 
-static size_t slot_of(int64_t id, unsigned int kind, size_t mask) {
+static uint64_t key_hash(int64_t id, unsigned int kind) {
   uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15ull ^ (uint64_t)kind * 0xC2B2AE3D27D4EB4Full;
   h ^= h >> 29;
   h *= 0xBF58476D1CE4E5B9ull;
-  h ^= h >> 32;
-  return (size_t)h & mask;
+  return h ^ h >> 32;
 }
 
-static int index_grow(struct index *ix) {
-  size_t ncap = ix->cap ? ix->cap * 2 : 4096;
-  if (ncap > SIZE_MAX / sizeof(struct entry))
-    return hubc__err(HUBC_ENOMEM, "journal %s: compaction: too many records", ix->name);
-  struct entry *ns = calloc(ncap, sizeof *ns);
-  if (!ns)
-    return hubc__err(HUBC_ENOMEM, "journal %s: compaction: out of memory for %llu records",
-                     ix->name, ull(ix->used));
-  for (size_t i = 0; i < ix->cap; i++) {
-    struct entry *e = &ix->slots[i];
-    if (!e->state) continue;
-    size_t s = slot_of(e->id, e->kind, ncap - 1);
-    while (ns[s].state) s = (s + 1) & (ncap - 1);
-    ns[s] = *e;
+static int index_oom(const struct index *ix) {
+  return hubc__err(HUBC_ENOMEM, "journal %s: compaction: out of memory for %llu records", ix->name,
+                   ull(ix->n));
+}
+
+/* Room for `want` keys: the table at most 3/4 full, the entries at once. */
+static int index_reserve(struct index *ix, size_t want) {
+  if (want > UINT32_MAX - 1u) want = UINT32_MAX - 1u;
+  if (want > ix->ents_cap) {
+    struct entry *ne = realloc(ix->ents, want * sizeof *ne);
+    if (!ne) return index_oom(ix);
+    ix->ents = ne;
+    ix->ents_cap = want;
   }
-  free(ix->slots);
-  ix->slots = ns;
+  size_t ncap = ix->cap ? ix->cap : 4096;
+  while (want > ncap / 4 * 3) ncap *= 2;
+  if (ncap == ix->cap) return 0;
+  uint64_t *nt = calloc(ncap, sizeof *nt);
+  if (!nt) return index_oom(ix);
+  for (size_t i = 0; i < ix->cap; i++) {
+    uint64_t t = ix->tab[i];
+    if (!t) continue;
+    size_t s = (size_t)(t >> 32) & (ncap - 1);
+    while (nt[s]) s = (s + 1) & (ncap - 1);
+    nt[s] = t;
+  }
+  free(ix->tab);
+  ix->tab = nt;
   ix->cap = ncap;
   return 0;
 }
@@ -1236,17 +1250,27 @@ static int index_grow(struct index *ix) {
 static int index_op(void *ctx, unsigned int op, unsigned int kind, int64_t id,
                     const unsigned char *bytes, uint32_t len) {
   struct index *ix = ctx;
-  if ((ix->used + 1) * 4 > ix->cap * 3) {
-    int rc = index_grow(ix);
+  if (ix->n == ix->ents_cap || (ix->n + 1) > ix->cap / 4 * 3) {
+    if (ix->n >= UINT32_MAX - 1u)
+      return hubc__err(HUBC_ENOMEM, "journal %s: compaction: too many records", ix->name);
+    int rc = index_reserve(ix, ix->n < 2048 ? 4096 : ix->n * 2);
     if (rc) return rc;
   }
-  size_t mask = ix->cap - 1, s = slot_of(id, kind, mask);
-  while (ix->slots[s].state && !(ix->slots[s].id == id && ix->slots[s].kind == kind))
-    s = (s + 1) & mask;
-  struct entry *e = &ix->slots[s];
-  if (!e->state) {
+  uint64_t h = key_hash(id, kind) & 0xffffffff00000000ull;
+  size_t mask = ix->cap - 1, s = (size_t)(h >> 32) & mask;
+  struct entry *e = NULL;
+  for (; ix->tab[s]; s = (s + 1) & mask) {
+    if ((ix->tab[s] & 0xffffffff00000000ull) != h) continue;
+    struct entry *c = &ix->ents[(ix->tab[s] & 0xffffffffu) - 1];
+    if (c->id == id && c->kind == kind) {
+      e = c;
+      break;
+    }
+  }
+  if (!e) {
     if (op == OP_DEL) return 0; /* deleting what never existed */
-    ix->used++;
+    ix->tab[s] = h | (uint64_t)(ix->n + 1);
+    e = &ix->ents[ix->n++];
     e->id = id;
     e->kind = (uint8_t)kind;
   }
@@ -1260,6 +1284,44 @@ static int entry_cmp(const void *a, const void *b) {
   const struct entry *x = a, *y = b;
   if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
   return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int entry_before(const struct entry *x, const struct entry *y) { return entry_cmp(x, y) < 0; }
+
+/* The live entries sorted by kind then id, moved to the front of the
+ * entries; their count in *n. Already in order when the log only added ids
+ * in rising order after the snapshot's; otherwise the entries are grouped
+ * by kind (stable) and only a kind whose ids are out of order is sorted. */
+static int index_sorted_live(struct index *ix, size_t *n) {
+  struct entry *v = ix->ents;
+  size_t m = 0, per_kind[256] = {0};
+  int sorted = 1;
+  for (size_t i = 0; i < ix->n; i++) {
+    if (v[i].state != 1) continue;
+    if (m && sorted && !entry_before(&v[m - 1], &v[i])) sorted = 0;
+    per_kind[v[i].kind]++;
+    v[m++] = v[i];
+  }
+  *n = m;
+  if (sorted) return 0;
+  struct entry *out = malloc((m ? m : 1) * sizeof *out);
+  if (!out) return index_oom(ix);
+  size_t at[256], sum = 0;
+  for (unsigned k = 0; k < 256; k++) {
+    at[k] = sum;
+    sum += per_kind[k];
+  }
+  for (size_t i = 0; i < m; i++) out[at[v[i].kind]++] = v[i];
+  for (size_t from = 0, k = 0; k < 256; from += per_kind[k++]) {
+    for (size_t i = from + 1; i < from + per_kind[k]; i++)
+      if (out[i - 1].id >= out[i].id) {
+        qsort(out + from, per_kind[k], sizeof *out, entry_cmp);
+        break;
+      }
+  }
+  memcpy(v, out, m * sizeof *v);
+  free(out);
+  return 0;
 }
 
 /* Buffered writer of the new snapshot. */
@@ -1376,24 +1438,32 @@ static int compact(hubc_journal *j) {
   unmap(&j->log_map);
   j->maps_ready = 0;
   struct map snap = {NULL, 0}, log = {NULL, 0};
-  struct index ix = {NULL, 0, 0, j->path};
+  struct index ix = {NULL, 0, NULL, 0, 0, j->path};
   int rc = map_path(&snap, j->snap_path, j->snap_size);
   if (!rc) rc = map_path(&log, j->path, j->log_size);
-  if (!rc) rc = index_grow(&ix);
+  /* sized once from the ops the files hold (at most one key each); an
+   * allocation that fails here is retried growing from small */
+  if (!rc && (j->tally.ops > SIZE_MAX / 64 || index_reserve(&ix, (size_t)j->tally.ops) != 0))
+    rc = index_reserve(&ix, 4096);
   if (!rc && j->snap_size) rc = replay(j->snap_path, snap.p, j->snap_size, index_op, &ix, NULL);
   if (!rc && log.p) rc = replay(j->path, log.p, j->log_size, index_op, &ix, NULL);
   size_t n = 0;
-  if (!rc) {
-    for (size_t i = 0; i < ix.cap; i++)
-      if (ix.slots[i].state == 1) ix.slots[n++] = ix.slots[i];
-    qsort(ix.slots, n, sizeof *ix.slots, entry_cmp);
-  }
+  if (!rc) rc = index_sorted_live(&ix, &n);
   uint64_t new_size = 0, gen = j->gen + 1;
-  if (!rc) rc = write_snapshot(j, ix.slots, n, gen, &new_size);
+  if (!rc) rc = write_snapshot(j, ix.ents, n, gen, &new_size);
   if (!rc && rename(j->tmp_path, j->snap_path) != 0)
     rc = hubc__err(HUBC_EIO, "journal %s: cannot rename it to %s: %s", j->tmp_path,
                    j->snap_path, strerror(errno));
-  free(ix.slots);
+  if (!rc) { /* what the files hold now: the live records */
+    memset(&j->tally, 0, sizeof j->tally);
+    j->tally.ops = n;
+    for (size_t i = 0; i < n; i++) {
+      j->tally.puts[ix.ents[i].kind]++;
+      j->tally.bytes[ix.ents[i].kind] += ix.ents[i].len;
+    }
+  }
+  free(ix.tab);
+  free(ix.ents);
   unmap(&snap);
   unmap(&log);
   if (rc) {

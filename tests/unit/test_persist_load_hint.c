@@ -317,6 +317,132 @@ static void test_R1_codec_varint_reads_as_the_record_reader(void **state) {
   }
 }
 
+/* ---- compaction ---------------------------------------------------------- */
+
+typedef struct op {
+  unsigned kind;
+  int64_t id;
+  char bytes[8];
+} op;
+
+static uint32_t le32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The puts of a snapshot file, in file order. */
+static size_t snapshot_puts(const char *path, op *out, size_t max) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  static unsigned char b[1 << 20];
+  size_t len = fread(b, 1, sizeof b, f), n = 0;
+  fclose(f);
+  for (size_t off = HUBC__JOURNAL_HEADER_BYTES; off + 8 < len;) {
+    uint32_t flen = le32(b + off);
+    const unsigned char *pl = b + off + 8;
+    if (pl[0] == 1)
+      for (size_t pos = 5, i = 0; i < le32(pl + 1); i++) {
+        assert_int_equal(pl[pos], 1); /* only puts */
+        assert_true(n < max);
+        out[n].kind = pl[pos + 1];
+        uint64_t id = le32(pl + pos + 2) | (uint64_t)le32(pl + pos + 6) << 32;
+        out[n].id = (int64_t)id;
+        uint32_t blen = le32(pl + pos + 10);
+        assert_true(blen < sizeof out[n].bytes);
+        memcpy(out[n].bytes, pl + pos + 14, blen);
+        out[n++].bytes[blen] = '\0';
+        pos += 14 + blen;
+      }
+    off += 8 + flen;
+  }
+  return n;
+}
+
+static void put(const hubc_persist *p, unsigned kind, int64_t id, const char *v) {
+  assert_int_equal(p->put(p->userdata, (int)kind, id, v, strlen(v)), 0);
+}
+
+static void expect_snapshot(const char *snap, const op *want, size_t n) {
+  op got[64];
+  size_t m = snapshot_puts(snap, got, 64);
+  if (m != n) fail_msg("snapshot holds %zu puts, expected %zu", m, n);
+  for (size_t i = 0; i < n; i++)
+    if (got[i].kind != want[i].kind || got[i].id != want[i].id || strcmp(got[i].bytes, want[i].bytes))
+      fail_msg("put %zu: kind %u id %lld \"%s\", expected kind %u id %lld \"%s\"", i, got[i].kind,
+               (long long)got[i].id, got[i].bytes, want[i].kind, (long long)want[i].id, want[i].bytes);
+}
+
+/* The snapshot is sorted by kind then id whatever order keys first came
+ * in (R3): a log that adds ids in rising order needs no sort, others are
+ * sorted by kind; the last put wins, deletes drop. Then again after a
+ * reopen, when the index is sized from the files' counts. */
+static void test_R3_compaction_snapshot_sorted_by_kind_then_id(void **state) {
+  (void)state;
+  char dir[64], path[128], snap[160];
+  snprintf(dir, sizeof dir, "/tmp/hubc-hint-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/j", dir);
+  snprintf(snap, sizeof snap, "%s.snap", path);
+  hubc_journal_options o;
+  tu_ok(hubc_journal_options_init(&o, HUBC_JOURNAL_OPTIONS_VERSION), "options");
+  o.fsync_policy = HUBC_FSYNC_NEVER;
+  o.auto_compact_bytes = UINT64_MAX;
+  hubc_journal *j = NULL;
+  tu_ok(hubc_journal_open(&j, path, &o), "open");
+  const hubc_persist *p = hubc_journal_persist(j);
+
+  /* already in order */
+  assert_int_equal(p->begin(p->userdata), 0);
+  put(p, 2, 1, "a");
+  put(p, 2, 5, "b");
+  put(p, 7, -3, "c");
+  put(p, 7, 4, "d");
+  assert_int_equal(p->commit(p->userdata), 0);
+  tu_ok(hubc_journal_compact(j), "compact in order");
+  const op w1[] = {{2, 1, "a"}, {2, 5, "b"}, {7, -3, "c"}, {7, 4, "d"}};
+  expect_snapshot(snap, w1, 4);
+
+  /* new keys out of order across and within kinds, a replaced and a
+   * deleted one, a delete of a key never put */
+  assert_int_equal(p->begin(p->userdata), 0);
+  put(p, 9, 100, "e");
+  put(p, 5, 10, "f");
+  put(p, 5, 3, "g");
+  put(p, 2, 3, "h");
+  put(p, 5, 7, "i");
+  assert_int_equal(p->commit(p->userdata), 0);
+  assert_int_equal(p->begin(p->userdata), 0);
+  put(p, 5, 3, "G");
+  assert_int_equal(p->del(p->userdata, 2, 1), 0);
+  assert_int_equal(p->del(p->userdata, 4, 1), 0);
+  put(p, 7, -10, "j");
+  assert_int_equal(p->commit(p->userdata), 0);
+  tu_ok(hubc_journal_compact(j), "compact out of order");
+  const op w2[] = {{2, 3, "h"}, {2, 5, "b"}, {5, 3, "G"},  {5, 7, "i"},  {5, 10, "f"},
+                   {7, -10, "j"}, {7, -3, "c"}, {7, 4, "d"}, {9, 100, "e"}};
+  expect_snapshot(snap, w2, 9);
+
+  /* reopened: a log over the snapshot, compacted with the index sized
+   * from what open counted */
+  assert_int_equal(p->begin(p->userdata), 0);
+  put(p, 5, 1, "k");
+  put(p, 9, 100, "E");
+  assert_int_equal(p->commit(p->userdata), 0);
+  hubc_journal_close(j);
+  tu_ok(hubc_journal_open(&j, path, &o), "reopen");
+  p = hubc_journal_persist(j);
+  assert_int_equal(p->begin(p->userdata), 0);
+  put(p, 1, 8, "l");
+  assert_int_equal(p->commit(p->userdata), 0);
+  tu_ok(hubc_journal_compact(j), "compact after reopen");
+  const op w3[] = {{1, 8, "l"}, {2, 3, "h"},   {2, 5, "b"},   {5, 1, "k"},  {5, 3, "G"},  {5, 7, "i"},
+                   {5, 10, "f"}, {7, -10, "j"}, {7, -3, "c"}, {7, 4, "d"}, {9, 100, "E"}};
+  expect_snapshot(snap, w3, 11);
+  hubc_journal_close(j);
+  char cmd[96];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_R1_load_any_contact_count_hint_loads_the_same_store, gc_teardown),
@@ -324,6 +450,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_R3_journal_reopen_after_updates_deletes_and_compaction, gc_teardown),
       cmocka_unit_test(test_R1_codec_varint_reads_as_the_record_reader),
       cmocka_unit_test_teardown(test_R1_load_refuses_a_value_that_is_not_utf8, gc_teardown),
+      cmocka_unit_test(test_R3_compaction_snapshot_sorted_by_kind_then_id),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
