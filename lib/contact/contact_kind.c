@@ -54,9 +54,10 @@ static int stage_push(hubc_loader *l, int64_t id, hubc__rec *rec) {
      * staging at once, and the records in one slab of huge pages rather
      * than 4 KiB pages faulted in one by one. */
     uint64_t n = l->hint_n[K], bytes = l->hint_bytes[K];
-    if (n && n < SIZE_MAX / 64 && !hubc__grow(s->base, (void **)&st->v, &st->cap, (size_t)n, sizeof *st->v) &&
-        bytes < SIZE_MAX / 2)
-      hubc__arena_reserve(s->base, (size_t)(bytes + n * REC_EXTRA));
+    if (n && n < SIZE_MAX / 64 && !hubc__grow(s->base, (void **)&st->v, &st->cap, (size_t)n, sizeof *st->v)) {
+      hubc__huge_advise(st->v, st->cap * sizeof *st->v);
+      if (bytes < SIZE_MAX / 2) hubc__arena_reserve(s->base, (size_t)(bytes + n * REC_EXTRA));
+    }
   }
   if (hubc__grow(s->base, (void **)&st->v, &st->cap, st->n + 1, sizeof *st->v))
     return hubc__err(HUBC_ENOMEM, "out of memory loading contacts");
@@ -206,6 +207,7 @@ static int place(hubc_loader *l, stage *st) {
     return hubc__corrupt(K, max, "id at or above the stored next record id");
   int rc = max ? hubc__slots_reserve(s, max) : 0;
   if (rc) return rc;
+  hubc__huge_advise(s->contacts.recs, s->contacts.cap * sizeof *s->contacts.recs); /* filled next */
   for (size_t i = 0; i < st->n; i++) { /* arrival order: later wins */
     staged *c = &st->v[i];
     if (c->id > max) continue; /* a delete of an id never live */
