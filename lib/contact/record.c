@@ -139,8 +139,8 @@ static size_t seek(const ix *x, uint32_t prop) {
   return start;
 }
 
-/* The field of prop, or 0 if unset (f->size not set); inline in its
- * callers, a lookup reads its fields through it. The walk decodes
+/* The field of prop, or 0 if unset (f->size not set); always inlined:
+ * every property a lookup reads goes through it. The walk decodes
  * only what it must: a string it passes is skipped, an option read only
  * when it is the one looked for. */
 static inline __attribute__((always_inline)) int find(const hubc__rec *r, uint32_t prop, hubc__field *f) {
