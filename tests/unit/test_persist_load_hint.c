@@ -3,7 +3,10 @@
  * counts them at open); that count only sizes tables, so any count, wrong
  * or absurd, loads the same store. The email index is built with a
  * look-ahead over the ids; a duplicate email is still refused wherever it
- * falls (C3). */
+ * falls (C3). The codec's inline readers and the ASCII shortcut of the
+ * UTF-8 check refuse what they refused before. The journal's compaction,
+ * sized from the same counts and sorting only what is out of order,
+ * writes its snapshot sorted by kind then id. */
 #define _GNU_SOURCE /* mkdtemp, memmem */
 #include <setjmp.h>
 #include <stdarg.h>
