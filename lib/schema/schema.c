@@ -66,23 +66,30 @@ static int find_indexed(const hubc__schema *s, const char *key);
 /* Callers pass the same name strings call after call (static arrays), so a
  * per-thread cache maps a name's address to its index. A hit is re-checked
  * against the cached property's exact name or label, so a reused buffer or
- * another schema just misses; case variants take the full path. */
-#define NAME_CACHE 64
+ * another schema just misses; case variants take the full path. Two ways
+ * per set, the address mixed: names laid out side by side (a 5-byte "city"
+ * beside "phone") must not evict each other call after call. */
+#define NAME_SETS 32
 static _Thread_local struct {
   const char *key;
   uint32_t prop;
-} name_cache[NAME_CACHE];
+} name_cache[NAME_SETS][2];
 
 int hubc__schema_find(const hubc__schema *s, const char *key) {
-  size_t slot = ((uintptr_t)key >> 3) % NAME_CACHE;
-  if (name_cache[slot].key == key && name_cache[slot].prop < s->n) {
-    const hubc__prop *p = &s->props[name_cache[slot].prop];
-    if (strcmp(p->name, key) == 0 || (p->label && strcmp(p->label, key) == 0)) return (int)name_cache[slot].prop;
+  size_t set = (size_t)(((uint64_t)(uintptr_t)key * UINT64_C(0x9E3779B97F4A7C15)) >> 59);
+  for (int w = 0; w < 2; w++) {
+    const char *k = name_cache[set][w].key;
+    uint32_t prop = name_cache[set][w].prop;
+    if (k == key && prop < s->n) {
+      const hubc__prop *p = &s->props[prop];
+      if (strcmp(p->name, key) == 0 || (p->label && strcmp(p->label, key) == 0)) return (int)prop;
+    }
   }
   int found = find_indexed(s, key);
-  if (found >= 0) {
-    name_cache[slot].key = key;
-    name_cache[slot].prop = (uint32_t)found;
+  if (found >= 0) { /* the newest in way 0, the one it displaces in way 1 */
+    name_cache[set][1] = name_cache[set][0];
+    name_cache[set][0].key = key;
+    name_cache[set][0].prop = (uint32_t)found;
   }
   return found;
 }
