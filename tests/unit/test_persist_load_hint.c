@@ -32,7 +32,7 @@ static tu_clock g_clock;
 /* Replays a tu_mem's records, first hinting (n, bytes) for contacts when
  * `hint` is set; contact dup_id is pushed with the bytes of dup_of. */
 typedef struct hw {
-  tu_mem *mem;
+  tu_mem *mem; /* first: tu_mem_wrap */
   int hint;
   uint64_t n, bytes;
   hubc_id dup_id, dup_of;
@@ -57,25 +57,10 @@ static int hw_load(void *ud, hubc_loader *l) {
   return 0;
 }
 
-static int hw_begin(void *ud) { return ((hw *)ud)->mem->vtable.begin(((hw *)ud)->mem); }
-static int hw_commit(void *ud) { return ((hw *)ud)->mem->vtable.commit(((hw *)ud)->mem); }
-static int hw_rollback(void *ud) { return ((hw *)ud)->mem->vtable.rollback(((hw *)ud)->mem); }
-static int hw_put(void *ud, int kind, hubc_id id, const void *bytes, size_t len) {
-  return ((hw *)ud)->mem->vtable.put(((hw *)ud)->mem, kind, id, bytes, len);
-}
-static int hw_del(void *ud, int kind, hubc_id id) { return ((hw *)ud)->mem->vtable.del(((hw *)ud)->mem, kind, id); }
-
 static void hw_init(hw *w, tu_mem *mem) {
   memset(w, 0, sizeof *w);
   w->mem = mem;
-  w->vt.version = HUBC_PERSIST_VERSION;
-  w->vt.userdata = w;
-  w->vt.load = hw_load;
-  w->vt.begin = hw_begin;
-  w->vt.put = hw_put;
-  w->vt.del = hw_del;
-  w->vt.commit = hw_commit;
-  w->vt.rollback = hw_rollback;
+  tu_mem_wrap(&w->vt, w, hw_load);
 }
 
 static int open_on(hubc_store **s, const hubc_persist *p) {
@@ -197,24 +182,35 @@ static void test_C3_load_duplicate_email_refused_wherever_it_falls(void **state)
   expect_duplicate(40, 2);
 }
 
+/* A journal at path, never synced nor compacted on its own. */
+static hubc_journal *journal_at(const char *path) {
+  hubc_journal_options o;
+  tu_ok(hubc_journal_options_init(&o, HUBC_JOURNAL_OPTIONS_VERSION), "options");
+  o.fsync_policy = HUBC_FSYNC_NEVER;
+  o.auto_compact_bytes = UINT64_MAX;
+  hubc_journal *j = NULL;
+  tu_ok(hubc_journal_open(&j, path, &o), "journal open");
+  return j;
+}
+
+/* A fresh directory under /tmp (dir) and the journal path j inside it. */
+static void temp_journal(char dir[64], char path[128]) {
+  snprintf(dir, 64, "/tmp/hubc-hint-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, 128, "%s/j", dir);
+}
+
 /* The journal's counts come from its files: a log of many versions of few
  * contacts, deletes, then a snapshot plus a log; each reopen loads what
  * was committed. */
 static void test_R3_journal_reopen_after_updates_deletes_and_compaction(void **state) {
   (void)state;
   char dir[64], path[128];
-  snprintf(dir, sizeof dir, "/tmp/hubc-hint-XXXXXX");
-  assert_non_null(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/j", dir);
+  temp_journal(dir, path);
   g_clock.now = tu_time(2026, 1, 1, 0, 0, 0);
   char *want = NULL;
   for (int round = 0; round < 3; round++) {
-    hubc_journal_options o;
-    tu_ok(hubc_journal_options_init(&o, HUBC_JOURNAL_OPTIONS_VERSION), "options");
-    o.fsync_policy = HUBC_FSYNC_NEVER;
-    o.auto_compact_bytes = UINT64_MAX;
-    hubc_journal *j = NULL;
-    tu_ok(hubc_journal_open(&j, path, &o), "journal open");
+    hubc_journal *j = journal_at(path);
     hubc_store *s;
     tu_ok(open_on(&s, hubc_journal_persist(j)), "store open");
     if (want) tu_expect_same(want, gc_dump(s), "reopened");
@@ -381,16 +377,9 @@ static void expect_snapshot(const char *snap, const op *want, size_t n) {
 static void test_R3_compaction_snapshot_sorted_by_kind_then_id(void **state) {
   (void)state;
   char dir[64], path[128], snap[160];
-  snprintf(dir, sizeof dir, "/tmp/hubc-hint-XXXXXX");
-  assert_non_null(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/j", dir);
+  temp_journal(dir, path);
   snprintf(snap, sizeof snap, "%s.snap", path);
-  hubc_journal_options o;
-  tu_ok(hubc_journal_options_init(&o, HUBC_JOURNAL_OPTIONS_VERSION), "options");
-  o.fsync_policy = HUBC_FSYNC_NEVER;
-  o.auto_compact_bytes = UINT64_MAX;
-  hubc_journal *j = NULL;
-  tu_ok(hubc_journal_open(&j, path, &o), "open");
+  hubc_journal *j = journal_at(path);
   const hubc_persist *p = hubc_journal_persist(j);
 
   /* already in order */
@@ -431,7 +420,7 @@ static void test_R3_compaction_snapshot_sorted_by_kind_then_id(void **state) {
   put(p, 9, 100, "E");
   assert_int_equal(p->commit(p->userdata), 0);
   hubc_journal_close(j);
-  tu_ok(hubc_journal_open(&j, path, &o), "reopen");
+  j = journal_at(path);
   p = hubc_journal_persist(j);
   assert_int_equal(p->begin(p->userdata), 0);
   put(p, 1, 8, "l");

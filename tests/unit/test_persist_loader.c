@@ -36,7 +36,7 @@ static void expect_msg(const char *needle) {
 }
 
 typedef struct wrap {
-  tu_mem *mem;         /* the stored records */
+  tu_mem *mem;         /* the stored records (first: tu_mem_wrap) */
   hubc_id damage;      /* contact record replaced by a malformed one (0: none) */
   int ignore_errors;   /* load() ignores put failures */
   int load_returns;    /* what load() returns when it ignores them */
@@ -90,28 +90,10 @@ static int wrap_load(void *ud, hubc_loader *l) {
   return j.rc;
 }
 
-/* The other callbacks go to the tu_mem. */
-static int wrap_begin(void *ud) { return ((wrap *)ud)->mem->vtable.begin(((wrap *)ud)->mem); }
-static int wrap_commit(void *ud) { return ((wrap *)ud)->mem->vtable.commit(((wrap *)ud)->mem); }
-static int wrap_rollback(void *ud) { return ((wrap *)ud)->mem->vtable.rollback(((wrap *)ud)->mem); }
-static int wrap_put(void *ud, int kind, hubc_id id, const void *bytes, size_t len) {
-  return ((wrap *)ud)->mem->vtable.put(((wrap *)ud)->mem, kind, id, bytes, len);
-}
-static int wrap_del(void *ud, int kind, hubc_id id) {
-  return ((wrap *)ud)->mem->vtable.del(((wrap *)ud)->mem, kind, id);
-}
-
 static void wrap_init(wrap *w, tu_mem *mem) {
   memset(w, 0, sizeof *w);
   w->mem = mem;
-  w->vt.version = HUBC_PERSIST_VERSION;
-  w->vt.userdata = w;
-  w->vt.load = wrap_load;
-  w->vt.begin = wrap_begin;
-  w->vt.put = wrap_put;
-  w->vt.del = wrap_del;
-  w->vt.commit = wrap_commit;
-  w->vt.rollback = wrap_rollback;
+  tu_mem_wrap(&w->vt, w, wrap_load); /* the other callbacks go to the tu_mem */
 }
 
 /* A store with two contacts, persisted to a fresh tu_mem. */

@@ -202,6 +202,27 @@ void tu_mem_init(tu_mem *m) {
   m->vtable.rollback = mem_rollback;
 }
 
+static tu_mem *wrapped(void *ud) { return *(tu_mem **)ud; }
+static int fwd_begin(void *ud) { return wrapped(ud)->vtable.begin(wrapped(ud)); }
+static int fwd_commit(void *ud) { return wrapped(ud)->vtable.commit(wrapped(ud)); }
+static int fwd_rollback(void *ud) { return wrapped(ud)->vtable.rollback(wrapped(ud)); }
+static int fwd_put(void *ud, int kind, hubc_id id, const void *bytes, size_t len) {
+  return wrapped(ud)->vtable.put(wrapped(ud), kind, id, bytes, len);
+}
+static int fwd_del(void *ud, int kind, hubc_id id) { return wrapped(ud)->vtable.del(wrapped(ud), kind, id); }
+
+void tu_mem_wrap(hubc_persist *vt, void *userdata, int(HUBC_CALLBACK *load)(void *userdata, hubc_loader *l)) {
+  memset(vt, 0, sizeof *vt);
+  vt->version = HUBC_PERSIST_VERSION;
+  vt->userdata = userdata;
+  vt->load = load;
+  vt->begin = fwd_begin;
+  vt->put = fwd_put;
+  vt->del = fwd_del;
+  vt->commit = fwd_commit;
+  vt->rollback = fwd_rollback;
+}
+
 void tu_mem_free(tu_mem *m) {
   drop_pending(m);
   for (size_t i = 0; i < m->n; i++) free(m->recs[i].bytes);

@@ -72,6 +72,10 @@ typedef struct tu_mem {
 /* Initializes (empty); tu_mem_free releases. The vtable is m->vtable. */
 void tu_mem_init(tu_mem *m);
 void tu_mem_free(tu_mem *m);
+/* A backend with a load of its own that stores through a tu_mem: begin,
+ * put, del, commit and rollback go to *(tu_mem **)userdata, so the wrapper
+ * given as userdata starts with the tu_mem * it stores through. */
+void tu_mem_wrap(hubc_persist *vt, void *userdata, int(HUBC_CALLBACK *load)(void *userdata, hubc_loader *l));
 
 /* Opens a store with a fixed clock and admin "admin@example.com" (user 1);
  * persist may be NULL. Asserts success. */
