@@ -38,6 +38,8 @@ typedef struct staged {
 /* A loaded record's bytes beyond its stored ones, about: the header and
  * the index less the stored times' tags. */
 #define REC_EXTRA 32u
+/* The most a loader's hint may make it take at once, per table. */
+#define HINT_MAX_BYTES ((uint64_t)1 << 30)
 
 typedef struct stage {
   staged *v;
@@ -52,11 +54,14 @@ static int stage_push(hubc_loader *l, int64_t id, hubc__rec *rec) {
     l->stage[K] = st;
     /* The backend's count (advice; a wrong one only costs a regrowth): the
      * staging at once, and the records in one slab of huge pages rather
-     * than 4 KiB pages faulted in one by one. */
+     * than 4 KiB pages faulted in one by one. Each taken on its word up to
+     * HINT_MAX_BYTES only: a log's repeated puts inflate the count. */
     uint64_t n = l->hint_n[K], bytes = l->hint_bytes[K];
-    if (n && n < SIZE_MAX / 64 && !hubc__grow(s->base, (void **)&st->v, &st->cap, (size_t)n, sizeof *st->v)) {
+    if (n > HINT_MAX_BYTES / sizeof *st->v) n = HINT_MAX_BYTES / sizeof *st->v;
+    if (n && !hubc__grow(s->base, (void **)&st->v, &st->cap, (size_t)n, sizeof *st->v)) {
       hubc__huge_advise(st->v, st->cap * sizeof *st->v);
-      if (bytes < SIZE_MAX / 2) hubc__arena_reserve(s->base, (size_t)(bytes + n * REC_EXTRA));
+      uint64_t slab = (bytes < HINT_MAX_BYTES ? bytes : HINT_MAX_BYTES) + n * REC_EXTRA;
+      hubc__arena_reserve(s->base, (size_t)(slab < HINT_MAX_BYTES ? slab : HINT_MAX_BYTES));
     }
   }
   if (hubc__grow(s->base, (void **)&st->v, &st->cap, st->n + 1, sizeof *st->v))
