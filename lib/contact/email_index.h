@@ -47,20 +47,25 @@ void hubc__eidx_remove(hubc_store *s, const hubc__rec *r);
 void hubc__eidx_replace(hubc_store *s, const hubc__rec *old, hubc__rec *r);
 void hubc__eidx_free(hubc_store *s);
 
+/* The prefetch helpers are always inlined: GCC counts a prefetch as no side
+ * effect, so it judges an out-of-line helper "pure" and deletes the call
+ * (it deleted get_many's whole record-prefetch pass). */
+#define HUBC__PREFETCH_HELPER static inline __attribute__((always_inline))
+
 /* Starts fetching every line of an entry's record. */
-static inline void hubc__eidx_fetch_record(uint64_t e) {
+HUBC__PREFETCH_HELPER void hubc__eidx_fetch_record(uint64_t e) {
   const char *r = (const char *)HUBC__EIDX_REC(e);
   for (unsigned i = 0; i <= (e & 7); i++) __builtin_prefetch(r + 64 * i);
 }
 
 /* Starts fetching the home slot of hash h (first pass of a batched lookup). */
-static inline void hubc__eidx_prefetch_slot(const hubc__eidx *x, uint32_t h) {
+HUBC__PREFETCH_HELPER void hubc__eidx_prefetch_slot(const hubc__eidx *x, uint32_t h) {
   if (x->slots) __builtin_prefetch(&x->slots[h & x->mask]);
 }
 
 /* Starts fetching the record the home slot of h names, if its tag matches
  * (second pass: the slot is in cache by now). */
-static inline void hubc__eidx_prefetch_rec(const hubc__eidx *x, uint32_t h) {
+HUBC__PREFETCH_HELPER void hubc__eidx_prefetch_rec(const hubc__eidx *x, uint32_t h) {
   if (!x->slots) return;
   uint64_t e = x->slots[h & x->mask];
   if (e && (e & HUBC__EIDX_TAG_MASK) == HUBC__EIDX_TAG(h)) hubc__eidx_fetch_record(e);
