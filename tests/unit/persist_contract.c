@@ -114,10 +114,7 @@ static void ctx_open(pc_ctx *x) {
   if (x->b->open(x->b->ctx, &inner) != 0) fail_msg("%s: open failed", x->b->name);
   x->sh.real = inner;
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = &x->clock;
-  o.admin_email = "admin@example.com";
+  tu_options(&o, &x->clock, NULL);
   o.tier = 5000; /* above the first rung: a downgrade request is possible */
   o.persist = &x->vt;
   int rc = hubc_store_open(&x->s, &o);

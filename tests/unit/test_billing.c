@@ -1514,16 +1514,9 @@ static tu_clock g_clock;
 
 static int open_with(hubc_store **out, const hubc_persist *p, uint64_t tier) {
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = &g_clock;
-  o.admin_email = "admin@example.com";
+  tu_options(&o, &g_clock, p);
   o.tier = tier;
-  o.persist = p;
-  *out = NULL;
-  int rc = hubc_store_open(out, &o);
-  if (*out) gc_store(*out);
-  return rc;
+  return tu_try_open(out, &o);
 }
 
 /* ======================================================================
@@ -1567,10 +1560,7 @@ static void b4_downgrade_request_on_doubled_rungs(void **state) {
 
 static int open_opts_rc(uint64_t tier, const uint64_t *ladder, size_t n, hubc_store **out) {
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = &g_clock;
-  o.admin_email = "admin@example.com";
+  tu_options(&o, &g_clock, NULL);
   o.tier = tier;
   o.tier_ladder = ladder;
   o.tier_ladder_len = n;
@@ -1676,10 +1666,7 @@ static void b1_renewal_anchor_outside_years_1_to_9999_is_refused(void **state) {
   const int64_t bad[] = {INT64_MIN, -1000000000000000LL, TIME_MIN - 1, TIME_MAX + 1, 9223372036854775000LL};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     hubc_store_options o;
-    assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-    o.clock = tu_clock_fn;
-    o.clock_payload = &g_clock;
-    o.admin_email = "admin@example.com";
+    tu_options(&o, &g_clock, NULL);
     o.renewal_anchor = bad[i];
     hubc_store *s = NULL;
     int rc = hubc_store_open(&s, &o);
@@ -1691,10 +1678,7 @@ static void b1_renewal_anchor_outside_years_1_to_9999_is_refused(void **state) {
   }
   /* the edges are fine */
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = &g_clock;
-  o.admin_email = "admin@example.com";
+  tu_options(&o, &g_clock, NULL);
   o.renewal_anchor = tu_time(2020, 1, 31, 0, 0, 0);
   hubc_store *s = NULL;
   tu_ok(hubc_store_open(&s, &o), "renewal anchor 2020-01-31");

@@ -29,10 +29,7 @@ static void expect_msg(const char *needle) {
 
 static int open_rc(hubc_store **out, tu_clock *clock, const hubc_persist *p) {
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = clock;
-  o.admin_email = "admin@example.com";
+  tu_options(&o, clock, NULL);
   o.tier = 5000; /* a new store starts above the first rung: downgrades possible */
   o.persist = p;
   *out = NULL;

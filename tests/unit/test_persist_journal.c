@@ -1836,11 +1836,7 @@ static int jfix_open(jfix *f) {
 
 static void jstore_open(jfix *f) {
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = &g_clock;
-  o.admin_email = "admin@example.com";
-  o.persist = hubc_journal_persist(f->j);
+  tu_options(&o, &g_clock, hubc_journal_persist(f->j));
   tu_ok(hubc_store_open(&f->s, &o), "store open on the journal");
 }
 

@@ -65,15 +65,8 @@ static void hw_init(hw *w, tu_mem *mem) {
 
 static int open_on(hubc_store **s, const hubc_persist *p) {
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = &g_clock;
-  o.admin_email = "admin@example.com";
-  o.persist = p;
-  *s = NULL;
-  int rc = hubc_store_open(s, &o);
-  if (*s) gc_store(*s);
-  return rc;
+  tu_options(&o, &g_clock, p);
+  return tu_try_open(s, &o);
 }
 
 static int deleted(hubc_id id) { return id == 5 || (id >= 9 && id <= 20); } /* a gap wider than the look-ahead */

@@ -108,15 +108,8 @@ static tu_mem *two_contacts(void) {
 
 static int open_wrapped(hubc_store **s, wrap *w) {
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = &g_clock;
-  o.admin_email = "admin@example.com";
-  o.persist = &w->vt;
-  *s = NULL;
-  int rc = hubc_store_open(s, &o);
-  if (*s) gc_store(*s);
-  return rc;
+  tu_options(&o, &g_clock, &w->vt);
+  return tu_try_open(s, &o);
 }
 
 /* Issue 9 #6: load() ignored the failed put of a damaged contact and
@@ -370,16 +363,9 @@ static void recs_drop_field(recset *c, int kind, hubc_id id, unsigned tag) { rec
 
 static int open_with(hubc_store **out, const hubc_persist *p, uint64_t tier) {
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = &g_clock;
-  o.admin_email = "admin@example.com";
+  tu_options(&o, &g_clock, p);
   o.tier = tier;
-  o.persist = p;
-  *out = NULL;
-  int rc = hubc_store_open(out, &o);
-  if (*out) gc_store(*out);
-  return rc;
+  return tu_try_open(out, &o);
 }
 
 /* Opens a store on the records of c; returns the open's result. On

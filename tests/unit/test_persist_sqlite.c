@@ -337,11 +337,7 @@ static void r1_damaged_record_fails_open_and_backend_is_freed(void **state) {
 
   assert_int_equal(persist_sqlite_open(f->path, &f->persist), 0);
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = &f->clock;
-  o.admin_email = "admin@example.com";
-  o.persist = &f->persist;
+  tu_options(&o, &f->clock, &f->persist);
   hubc_store *s = NULL;
   int rc = hubc_store_open(&s, &o);
   assert_true(rc == HUBC_ECORRUPT || rc == HUBC_EVERSION);

@@ -137,12 +137,8 @@ static void version_other_structs_accept_1_to_current(void **state) {
 
 static hubc_store *open_bound(tu_clock *clk, hubc_time bound, const hubc_persist *p) {
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = clk;
-  o.admin_email = "admin@example.com";
+  tu_options(&o, clk, p);
   o.max_clock_jump = bound;
-  o.persist = p;
   hubc_store *s = NULL;
   int rc = hubc_store_open(&s, &o);
   if (rc) fail_msg("open: %s", hubc_error_last());
@@ -231,10 +227,7 @@ static void B2a_a_negative_bound_is_refused(void **state) {
   (void)state;
   tu_clock clk = {tu_time(2024, 3, 10, 12, 0, 0)};
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = &clk;
-  o.admin_email = "admin@example.com";
+  tu_options(&o, &clk, NULL);
   o.max_clock_jump = -1;
   hubc_store *s = NULL;
   expect_error(hubc_store_open(&s, &o), HUBC_EINVAL, "max_clock_jump");

@@ -22,11 +22,7 @@
 static hubc_store *open_with(tu_clock *clock, tu_mem *m, int policy, uint64_t hard_cap, const uint64_t *ladder,
                              size_t ladder_len, int n) {
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = clock;
-  o.admin_email = "admin@example.com";
-  o.persist = &m->vtable;
+  tu_options(&o, clock, &m->vtable);
   o.tier_policy = policy;
   o.hard_cap = hard_cap;
   o.tier_ladder = ladder;

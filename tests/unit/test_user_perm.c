@@ -26,10 +26,7 @@ typedef struct fx {
 static void fx_open(fx *f) {
   f->clock.now = tu_time(2026, 3, 10, 12, 0, 0);
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = &f->clock;
-  o.admin_email = "admin@example.com";
+  tu_options(&o, &f->clock, NULL);
   o.tier = 5000; /* a downgrade can be requested */
   o.subscription = HUBC_SUBSCRIPTION_PROFESSIONAL; /* workflows (W1) */
   assert_int_equal(hubc_store_open(&f->s, &o), 0);

@@ -17,16 +17,12 @@
 
 static hubc_store *open_sub(tu_clock *clk, int subscription, const hubc_persist *p) {
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = clk;
-  o.admin_email = "admin@example.com";
+  tu_options(&o, clk, p);
   o.subscription = subscription;
-  o.persist = p;
   hubc_store *s = NULL;
-  int rc = hubc_store_open(&s, &o);
+  int rc = tu_try_open(&s, &o);
   if (rc) fail_msg("open: %d %s", rc, hubc_error_last());
-  return gc_store(s);
+  return s;
 }
 
 static hubc_store *open_pro(tu_clock *clk, const hubc_persist *p) {
@@ -989,10 +985,7 @@ static void test_W3_B2a_longest_delay_waits_until_year_9999(void **state) {
   tu_clock clk;
   clk.now = tu_time(2024, 3, 1, 10, 0, 0);
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = &clk;
-  o.admin_email = "admin@example.com";
+  tu_options(&o, &clk, NULL);
   o.subscription = HUBC_SUBSCRIPTION_PROFESSIONAL;
   o.max_clock_jump = INT64_MAX;
   hubc_store *s = NULL;

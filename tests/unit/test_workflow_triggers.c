@@ -19,10 +19,7 @@
 
 static hubc_store *open_sub(tu_clock *clk, int subscription, const hubc_persist *p, tu_alloc *a) {
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = clk;
-  o.admin_email = "admin@example.com";
+  tu_options(&o, clk, NULL);
   o.subscription = subscription;
   o.persist = p;
   if (a) o.alloc = tu_alloc_fn, o.alloc_payload = a;

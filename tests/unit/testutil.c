@@ -233,17 +233,28 @@ void tu_mem_free(tu_mem *m) {
 
 hubc_store *tu_open(tu_clock *clock, const hubc_persist *persist) { return tu_open_alloc(clock, NULL, persist); }
 
+void tu_options(hubc_store_options *o, tu_clock *clock, const hubc_persist *persist) {
+  assert_int_equal(hubc_store_options_init(o, HUBC_STORE_OPTIONS_VERSION), 0);
+  o->clock = tu_clock_fn;
+  o->clock_payload = clock;
+  o->admin_email = "admin@example.com";
+  o->persist = persist;
+}
+
+int tu_try_open(hubc_store **out, const hubc_store_options *o) {
+  *out = NULL;
+  int rc = hubc_store_open(out, o);
+  if (*out) gc_store(*out);
+  return rc;
+}
+
 hubc_store *tu_open_alloc(tu_clock *clock, tu_alloc *alloc, const hubc_persist *persist) {
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = clock;
+  tu_options(&o, clock, persist);
   if (alloc) {
     o.alloc = tu_alloc_fn;
     o.alloc_payload = alloc;
   }
-  o.admin_email = "admin@example.com";
-  o.persist = persist;
   hubc_store *s = NULL;
   assert_int_equal(hubc_store_open(&s, &o), 0);
   return s;
@@ -251,10 +262,7 @@ hubc_store *tu_open_alloc(tu_clock *clock, tu_alloc *alloc, const hubc_persist *
 
 hubc_store *tu_open_hard_cap(tu_clock *clock, uint64_t cap) {
   hubc_store_options o;
-  assert_int_equal(hubc_store_options_init(&o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o.clock = tu_clock_fn;
-  o.clock_payload = clock;
-  o.admin_email = "admin@example.com";
+  tu_options(&o, clock, NULL);
   o.tier_policy = HUBC_TIER_HARD_CAP;
   o.hard_cap = cap;
   hubc_store *s = NULL;

@@ -77,8 +77,14 @@ void tu_mem_free(tu_mem *m);
  * given as userdata starts with the tu_mem * it stores through. */
 void tu_mem_wrap(hubc_persist *vt, void *userdata, int(HUBC_CALLBACK *load)(void *userdata, hubc_loader *l));
 
-/* Opens a store with a fixed clock and admin "admin@example.com" (user 1);
- * persist may be NULL. Asserts success. */
+/* The options every test store starts from: version current, the fixed
+ * clock, admin "admin@example.com" (user 1), persist (may be NULL). */
+void tu_options(hubc_store_options *o, tu_clock *clock, const hubc_persist *persist);
+/* Opens a store with o and returns hubc_store_open's code; a store that
+ * opened is released by the teardown (gc_store). For tests of failing
+ * opens; the others use tu_open. */
+int tu_try_open(hubc_store **out, const hubc_store_options *o);
+/* Opens a store with tu_options. Asserts success. */
 hubc_store *tu_open(tu_clock *clock, const hubc_persist *persist);
 /* The same, allocating through tu_alloc_fn with `alloc` (which, like the
  * clock, must outlive the store). */
