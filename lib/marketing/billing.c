@@ -168,7 +168,7 @@ static inline int next_crossed(const hubc_store *s, uint64_t after, uint64_t tie
 
 int hubc__billing_finalize(hubc_store *s) {
   uint64_t before = s->billing.billable_mark, after = HUBC__BILLABLE(s), tier = s->billing.bill.tier;
-  hubc__outlook ol;
+  hubc__outlook ol = {0}; /* set when the count rose, read only then (gcc -O2 cannot tell) */
   if (after > before) { /* only a rise is refused, alerts or upgrades (the outlook) */
     hubc__billing_outlook(s, &ol);
     if (ol.refused)

@@ -436,7 +436,11 @@ static void random_value(contact *c, int p, const char **name, const char **valu
   }
   default: c->b[p - P_VIP] = (int)rnd(2), snprintf(buf, n, "%s", c->b[p - P_VIP] ? "true" : "FALSE"); break;
   }
-  if (p <= P_FIRST) snprintf(c->str[p], sizeof c->str[p], "%s", buf);
+  if (p <= P_FIRST) { /* the model holds the whole value, or it would disagree with the store */
+    size_t len = strlen(buf);
+    assert_true(len < sizeof c->str[p]);
+    memcpy(c->str[p], buf, len + 1);
+  }
 }
 
 static void expect_members(hubc_store *s, const hubc_id *lists, expr *const *es, int n_lists, int id, int step) {
