@@ -114,9 +114,8 @@ static void ctx_open(pc_ctx *x) {
   if (x->b->open(x->b->ctx, &inner) != 0) fail_msg("%s: open failed", x->b->name);
   x->sh.real = inner;
   hubc_store_options o;
-  tu_options(&o, &x->clock, NULL);
+  tu_options(&o, &x->clock, &x->vt);
   o.tier = 5000; /* above the first rung: a downgrade request is possible */
-  o.persist = &x->vt;
   int rc = hubc_store_open(&x->s, &o);
   if (rc) {
     x->b->release(x->b->ctx, &x->sh.real);
@@ -214,12 +213,8 @@ static void expect_mirror(pc_ctx *x, const char *what) {
     p.load = shuffled_load;
     tu_clock c = x->clock;
     hubc_store_options opts;
-    assert_int_equal(hubc_store_options_init(&opts, HUBC_STORE_OPTIONS_VERSION), 0);
-    opts.clock = tu_clock_fn;
-    opts.clock_payload = &c;
-    opts.admin_email = "admin@example.com";
+    tu_options(&opts, &c, &p);
     opts.tier = 5000;
-    opts.persist = &p;
     hubc_store *s = NULL;
     if (hubc_store_open(&s, &opts)) fail_msg("%s: %s: mirror load: %s", x->b->name, what, hubc_error_last());
     char *d = tu_dump(s);

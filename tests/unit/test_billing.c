@@ -44,12 +44,7 @@ typedef struct bfx {
   int emails;
 } bfx;
 
-static void opts_init(hubc_store_options *o, bfx *f) {
-  assert_int_equal(hubc_store_options_init(o, HUBC_STORE_OPTIONS_VERSION), 0);
-  o->clock = tu_clock_fn;
-  o->clock_payload = &f->clk;
-  o->admin_email = "admin@example.com";
-}
+static void opts_init(hubc_store_options *o, bfx *f) { tu_options(o, &f->clk, NULL); }
 
 /* Opens with o (clock and admin already set by opts_init), adds a user with
  * P2 and one without, and records events. */

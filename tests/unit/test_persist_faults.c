@@ -29,9 +29,8 @@ static void expect_msg(const char *needle) {
 
 static int open_rc(hubc_store **out, tu_clock *clock, const hubc_persist *p) {
   hubc_store_options o;
-  tu_options(&o, clock, NULL);
+  tu_options(&o, clock, p);
   o.tier = 5000; /* a new store starts above the first rung: downgrades possible */
-  o.persist = p;
   *out = NULL;
   return hubc_store_open(out, &o);
 }

@@ -19,9 +19,8 @@
 
 static hubc_store *open_sub(tu_clock *clk, int subscription, const hubc_persist *p, tu_alloc *a) {
   hubc_store_options o;
-  tu_options(&o, clk, NULL);
+  tu_options(&o, clk, p);
   o.subscription = subscription;
-  o.persist = p;
   if (a) o.alloc = tu_alloc_fn, o.alloc_payload = a;
   hubc_store *s = NULL;
   int rc = hubc_store_open(&s, &o);

@@ -80,9 +80,9 @@ void tu_mem_wrap(hubc_persist *vt, void *userdata, int(HUBC_CALLBACK *load)(void
 /* The options every test store starts from: version current, the fixed
  * clock, admin "admin@example.com" (user 1), persist (may be NULL). */
 void tu_options(hubc_store_options *o, tu_clock *clock, const hubc_persist *persist);
-/* Opens a store with o and returns hubc_store_open's code; a store that
- * opened is released by the teardown (gc_store). For tests of failing
- * opens; the others use tu_open. */
+/* Opens a store with o and returns hubc_store_open's code instead of
+ * asserting it; a store that opened is released by the teardown
+ * (gc_store). */
 int tu_try_open(hubc_store **out, const hubc_store_options *o);
 /* Opens a store with tu_options. Asserts success. */
 hubc_store *tu_open(tu_clock *clock, const hubc_persist *persist);
