@@ -19,22 +19,23 @@ size_t hubc__varint_put(unsigned char *w, uint64_t v) {
   return n + 1;
 }
 
+/* Only the last byte can break the shortest-encoding rules (a trailing
+ * zero, bits past 64), so they are checked there; *pos moves on success. */
 int hubc__varint_get_long(const unsigned char *p, size_t len, size_t *pos, uint64_t *v) {
   uint64_t x = 0;
-  for (unsigned shift = 0; shift < 64 && *pos < len; shift += 7) {
-    unsigned char c = p[(*pos)++];
-    if ((shift && c == 0) || (shift == 63 && c > 1)) return -1;
+  size_t i = *pos;
+  for (unsigned shift = 0; shift < 64 && i < len; shift += 7) {
+    unsigned c = p[i++];
     x |= (uint64_t)(c & 0x7f) << shift;
     if (!(c & 0x80)) {
+      if ((shift && c == 0) || (shift == 63 && c > 1)) return -1;
+      *pos = i;
       *v = x;
       return 0;
     }
   }
   return -1;
 }
-
-static uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
-static int64_t unzigzag(uint64_t u) { return (int64_t)(u >> 1) ^ -(int64_t)(u & 1); }
 
 int hubc__rec_field(const unsigned char *fields, size_t len, size_t pos, hubc__field *f) {
   size_t p = pos;
@@ -285,7 +286,7 @@ hubc_time hubc__rec_created(const hubc__rec *r) {
   size_t pos = 0;
   uint64_t v = 0;
   hubc__varint_get(r->blob, hubc__rec_meta(r), &pos, &v);
-  return unzigzag(v);
+  return hubc__unzigzag(v);
 }
 
 void hubc__rec_source(const hubc__rec *r, int *source, int64_t *source_id) {
@@ -295,7 +296,7 @@ void hubc__rec_source(const hubc__rec *r, int *source, int64_t *source_id) {
   *source = pos < hubc__rec_meta(r) ? r->blob[pos++] : 0;
   v = 0;
   hubc__varint_get(r->blob, hubc__rec_meta(r), &pos, &v);
-  *source_id = unzigzag(v);
+  *source_id = hubc__unzigzag(v);
 }
 
 static size_t index_size(size_t n, size_t t, size_t w) {
@@ -335,9 +336,9 @@ static hubc__rec *rec_alloc(hubc__base *b, size_t meta, size_t flen, size_t n, s
 hubc__rec *hubc__rec_new(hubc__base *b, hubc_time created, int source, int64_t source_id, size_t flen, size_t n,
                          size_t t) {
   unsigned char meta[24];
-  size_t m = hubc__varint_put(meta, zigzag(created));
+  size_t m = hubc__varint_put(meta, hubc__zigzag(created));
   meta[m++] = (unsigned char)source;
-  m += hubc__varint_put(meta + m, zigzag(source_id));
+  m += hubc__varint_put(meta + m, hubc__zigzag(source_id));
   hubc__rec *r = rec_alloc(b, m, flen, n, t);
   if (r) memcpy(r->blob, meta, m);
   return r;

@@ -52,11 +52,14 @@ typedef struct hubc__rec {
 
 /* Varints of the record format, shared with the persistence codec.
  * put: bytes written (or needed, with w NULL). get: reads at p[*pos], moves
- * *pos; -1 if cut short or not the shortest encoding (no trailing 0x00
- * group, no bits past 64): one value has one encoding, so a field's first
- * byte says which property it is (hubc__rec_email relies on that) and equal
- * records are equal bytes. */
+ * *pos past it; -1 (*pos unmoved) if cut short or not the shortest encoding
+ * (no trailing 0x00 group, no bits past 64): one value has one encoding, so
+ * a field's first byte says which property it is (hubc__rec_email relies
+ * on that) and equal records are equal bytes. */
 size_t hubc__varint_put(unsigned char *w, uint64_t v);
+/* Signed values go through zigzag first: small magnitudes, short varints. */
+static inline uint64_t hubc__zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline int64_t hubc__unzigzag(uint64_t u) { return (int64_t)(u >> 1) ^ -(int64_t)(u & 1); }
 int hubc__varint_get_long(const unsigned char *p, size_t len, size_t *pos, uint64_t *v);
 /* Inline for the one-byte case: tags, lengths and small numbers, nearly
  * every varint a load or a field walk reads. */

@@ -14,9 +14,6 @@ static int room(hubc__wr *w, size_t more) {
   return 0;
 }
 
-uint64_t hubc__zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
-int64_t hubc__unzigzag(uint64_t u) { return (int64_t)(u >> 1) ^ -(int64_t)(u & 1); }
-
 void hubc__wr_bytes(hubc__wr *w, unsigned tag, const void *b, size_t len) {
   if (room(w, 20 + len)) return;
   w->n += hubc__varint_put(w->s->scratch + w->n, tag);
@@ -43,22 +40,4 @@ int hubc__encode(hubc_store *s, int kind, int64_t id, const unsigned char **out,
   *out = s->scratch;
   *len = w.n;
   return 0;
-}
-
-/* As hubc__varint_get_long (the same values refused: more than 10 bytes,
- * bits past 64, a trailing zero byte), checked once at the last byte. */
-int hubc__rd_varint_long(hubc__rd *r, uint64_t *v) {
-  const unsigned char *p = r->p;
-  uint64_t x = 0;
-  for (unsigned shift = 0; shift < 64 && p < r->end; shift += 7) {
-    unsigned c = *p++;
-    x |= (uint64_t)(c & 0x7f) << shift;
-    if (!(c & 0x80)) {
-      if ((shift && c == 0) || (shift == 63 && c > 1)) return -1;
-      r->p = p;
-      *v = x;
-      return 0;
-    }
-  }
-  return -1;
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "contact/record.h" /* varints and zigzag */
 #include "hubcontacts.h"
 
 #define HUBC__FORMAT_VERSION 1
@@ -32,13 +33,11 @@ typedef struct hubc__rd {
 
 /* The readers are inline: a load reads a few fields of every record, and
  * the calls cost more than the reading (one-byte tags and lengths). */
-int hubc__rd_varint_long(hubc__rd *r, uint64_t *v);
 static inline int hubc__rd_varint(hubc__rd *r, uint64_t *v) {
-  if (r->p < r->end && *r->p < 0x80) {
-    *v = *r->p++;
-    return 0;
-  }
-  return hubc__rd_varint_long(r, v);
+  size_t pos = 0;
+  if (hubc__varint_get(r->p, (size_t)(r->end - r->p), &pos, v)) return -1;
+  r->p += pos;
+  return 0;
 }
 /* Next field: 1 with tag and body, 0 at the end, -1 malformed. */
 static inline int hubc__rd_field(hubc__rd *r, uint64_t *tag, hubc__rd *body) {
@@ -54,7 +53,7 @@ static inline int hubc__rd_field(hubc__rd *r, uint64_t *tag, hubc__rd *body) {
 static inline int hubc__rd_int(hubc__rd body, int64_t *v) {
   uint64_t u = 0;
   int bad = hubc__rd_varint(&body, &u) || body.p != body.end;
-  *v = bad ? 0 : (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+  *v = bad ? 0 : hubc__unzigzag(u);
   return -bad;
 }
 
@@ -69,8 +68,6 @@ typedef struct hubc__wr {
 void hubc__wr_bytes(hubc__wr *w, unsigned tag, const void *b, size_t len);
 void hubc__wr_num(hubc__wr *w, unsigned tag, int64_t v);
 void hubc__wr_str(hubc__wr *w, unsigned tag, const char *s);
-uint64_t hubc__zigzag(int64_t v);
-int64_t hubc__unzigzag(uint64_t u);
 
 /* Loading (a kind's load hooks). The loader a backend fills at open: the
  * store, and per record kind (by number) a staging area its hooks own and
